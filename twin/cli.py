@@ -1,0 +1,146 @@
+"""Command line: python -m twin <command> ...
+
+Exit codes: 0 success, 2 bad input (scenario, site files, options), 1 unexpected failure.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; seeds are 0 or greater")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m twin",
+        description="twin: a digital twin of AI data centers. Simulates GPU racks, cooling, power chain and "
+                    "grid for a scenario and reports PUE, WUE, CUE, REF, ERF and SAIQ per token.",
+        epilog="Run 'python -m twin COMMAND --help' for the options of each command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="simulate a scenario and write its results",
+        description="Simulate a scenario YAML and write timeseries.parquet (one row per step) and summary.json "
+                    "(totals, KPIs, SAIQ) into the output folder, then print a summary table. The folder is "
+                    "written atomically: an interrupted run leaves no partial results.")
+    run.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/quickstart.yaml)")
+    run.add_argument("--out", type=Path, default=None, metavar="DIR",
+                     help="results folder (default: results/<scenario name>); replaced if it exists")
+    run.add_argument("--seed", type=_nonnegative_int, default=None, metavar="N",
+                     help="random seed overriding the scenario's 'seed' (demand noise); same seed, same results")
+    run.add_argument("--json", action="store_true",
+                     help="print summary.json to stdout instead of the table (exactly one JSON document)")
+    run.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+    check = sub.add_parser(
+        "check", help="validate scenarios without running them",
+        description="Validate scenario YAML files and explain every problem (file, line, field, value, what is "
+                    "allowed). Exit 0 when all are valid, 2 otherwise. Nothing is written.")
+    check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML file(s)")
+    return parser
+
+
+class _LazyProgress:
+    """A progress bar that appears only when a run has taken longer than a couple of seconds."""
+
+    def __init__(self, label, enabled, delay_s=1.5):
+        self.label, self.enabled, self.delay_s = label, enabled, delay_s
+        self.started = time.perf_counter()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done, total):
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.started < self.delay_s:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                                console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _bad_input(lines):
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def cmd_run(args):
+    from twin.scenario import ScenarioError, load_scenario
+    from twin.sites.readers import SiteDataError
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        return _bad_input(exc.problems)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    out_dir = args.out or Path("results") / scenario.name
+
+    from twin import report
+    from twin.pipeline import execute
+
+    progress = _LazyProgress(f"simulating {scenario.name}", enabled=not args.no_progress and sys.stderr.isatty())
+    try:
+        frame, summary = execute(scenario, progress)
+    except ScenarioError as exc:  # the SAIQ reference scenario
+        return _bad_input(exc.problems)
+    except SiteDataError as exc:
+        return _bad_input([f"{args.scenario}: site: {exc}"])
+    finally:
+        progress.close()
+    report.write_results(out_dir, frame, summary)
+    if args.json:
+        print(report.summary_json(summary))
+    else:
+        report.print_summary(summary, out_dir)
+    return 0
+
+
+def cmd_check(args):
+    from twin.scenario import ScenarioError, load_scenario
+
+    problems = []
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+            continue
+        gpus = sum(h.rack_count * h.servers_per_rack * h.server_spec()[0] for h in scenario.facility.halls)
+        print(f"{path}: valid - '{scenario.name}', {scenario.n_steps:,} steps of {scenario.step}, "
+              f"{gpus:,} GPUs, {scenario.facility.cooling.type} cooling, site {scenario.site.name or scenario.site.weather_file}")
+    if problems:
+        return _bad_input(problems)
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    return {"run": cmd_run, "check": cmd_check}[args.command](args)

@@ -1,0 +1,113 @@
+"""KPIs and SAIQ from a run's per-step ledger.
+
+Each metric declares its unit, definition and source in METRICS; summary.json carries the
+values, the terminal table and report read the descriptions from here.
+"""
+
+import math
+
+J_PER_KWH = 3.6e6
+J_PER_MWH = 3.6e9
+
+METRICS = {
+    "pue": ("-", "Power usage effectiveness: facility energy / IT energy", "ISO/IEC 30134-2:2016"),
+    "wue_site_l_per_kwh": ("L/kWh_IT", "Site water (tower evaporation, drift, blowdown) / IT energy",
+                           "ISO/IEC 30134-9:2022; The Green Grid WP#35 eq. 2"),
+    "wue_source_l_per_kwh": ("L/kWh_IT", "(site water + water consumed generating the facility's electricity) / IT energy",
+                             "The Green Grid WP#35 eq. 4 (EWIF x PUE + WUE_site)"),
+    "cue_kg_per_kwh": ("kgCO2e/kWh_IT", "Location-based operational CO2e of facility energy / IT energy",
+                       "ISO/IEC 30134-8:2022"),
+    "ref": ("-", "Renewable energy factor: renewable energy contracted or generated / facility energy",
+            "ISO/IEC 30134-3:2016"),
+    "erf": ("-", "Energy reuse factor: energy reused outside the data center / facility energy",
+            "ISO/IEC 30134-6:2021"),
+}
+SAIQ_UNITS = {"usd_per_token": "USD/token", "mwh_per_token": "MWh/token",
+              "tco2e_per_token": "tCO2e/token", "m3_per_token": "m3/token"}
+
+
+def totals(frame, step_s):
+    """Run totals from the per-step frame (energies from powers x step length)."""
+    e = lambda col: float(frame[col].sum()) * step_s / J_PER_MWH  # noqa: E731
+    return {
+        "facility_energy_mwh": e("facility_power_w"),
+        "it_energy_mwh": e("it_power_w"),
+        "cooling_energy_mwh": e("cooling_power_w"),
+        "power_chain_loss_mwh": e("power_chain_loss_w"),
+        "other_energy_mwh": e("other_power_w"),
+        "heat_rejected_mwh": e("heat_rejected_w"),
+        "water_direct_m3": float(frame["water_direct_m3"].sum()),
+        "water_indirect_m3": float(frame["water_indirect_m3"].sum()),
+        "carbon_t": float(frame["carbon_kg"].sum()) / 1000.0,
+        "cost_usd": float(frame["cost_usd"].sum()),
+        "energy_cost_usd": float(frame["energy_cost_usd"].sum()),
+        "water_cost_usd": float(frame["water_cost_usd"].sum()),
+        "fixed_cost_usd": float(frame["fixed_cost_usd"].sum()),
+        "tokens": float(frame["tokens"].sum()),
+        "tokens_demanded": float(frame["tokens_demanded"].sum()),
+    }
+
+
+def kpis(t, renewable_contract_fraction=0.0, heat_reuse_fraction=0.0):
+    """PUE, WUE (site, source), CUE, REF, ERF as defined in METRICS."""
+    it_kwh = t["it_energy_mwh"] * 1000.0
+    fac = t["facility_energy_mwh"]
+    reused = min(heat_reuse_fraction * t["heat_rejected_mwh"], fac)
+    return {
+        "pue": fac / t["it_energy_mwh"],
+        "wue_site_l_per_kwh": t["water_direct_m3"] * 1000.0 / it_kwh,
+        "wue_source_l_per_kwh": (t["water_direct_m3"] + t["water_indirect_m3"]) * 1000.0 / it_kwh,
+        "cue_kg_per_kwh": t["carbon_t"] * 1000.0 / it_kwh,
+        "ref": renewable_contract_fraction,
+        "erf": reused / fac,
+    }
+
+
+def energy_shares(t):
+    """Shares of facility energy by use; they sum to 1."""
+    fac = t["facility_energy_mwh"]
+    return {"it": t["it_energy_mwh"] / fac, "cooling": t["cooling_energy_mwh"] / fac,
+            "power_chain_loss": t["power_chain_loss_mwh"] / fac, "other": t["other_energy_mwh"] / fac}
+
+
+def saiq_components(t):
+    """The four SAIQ components per token (DESIGN.md): cost, energy, carbon, water."""
+    tokens = t["tokens"]
+    if tokens <= 0.0:
+        return {k: math.inf for k in SAIQ_UNITS}
+    return {
+        "usd_per_token": t["cost_usd"] / tokens,
+        "mwh_per_token": t["facility_energy_mwh"] / tokens,
+        "tco2e_per_token": t["carbon_t"] / tokens,
+        "m3_per_token": (t["water_direct_m3"] + t["water_indirect_m3"]) / tokens,
+    }
+
+
+def saiq(components, weights, reference=None):
+    """SAIQ raw = w1 cost + w2 energy + w3 carbon + w4 water (weights in the user's units);
+    index = sum_i w_i c_i / c_i,ref, so the reference scores the sum of weights, lower is better."""
+    w = [weights["w1"], weights["w2"], weights["w3"], weights["w4"]]
+    keys = list(SAIQ_UNITS)
+    raw = sum(wi * components[k] for wi, k in zip(w, keys))
+    index = None if reference is None else sum(wi * components[k] / reference[k] for wi, k in zip(w, keys))
+    return {"raw": raw, "index": index, "weights": dict(weights), "components": components,
+            "reference": reference, "units": SAIQ_UNITS}
+
+
+def summarise(scenario, frame, reference_components=None):
+    """The summary.json document of one run (DESIGN.md results contract)."""
+    t = totals(frame, scenario.step_s)
+    components = saiq_components(t)
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "start": scenario.start.isoformat(),
+        "duration": scenario.duration,
+        "step": scenario.step,
+        "site": scenario.site.name,
+        "totals": t,
+        "kpi": kpis(t, scenario.site.renewable_contract_fraction, scenario.facility.heat_reuse_fraction),
+        "energy_shares": energy_shares(t),
+        "saiq": saiq(components, scenario.saiq.weights.model_dump(), reference_components),
+        "kpi_definitions": {k: {"unit": u, "definition": d, "source": s} for k, (u, d, s) in METRICS.items()},
+    }

@@ -1,0 +1,40 @@
+"""Grid side of a step: carbon, indirect water and energy cost from hourly intensities."""
+
+import numpy as np
+from numba import njit
+
+J_PER_KWH = 3.6e6  # J/kWh, exact
+
+
+@njit(cache=True)
+def carbon_location_based_kg(energy_j, intensity_g_per_kwh):
+    """Operational carbon [kg CO2e] = E [kWh] x CI [g/kWh] / 1000.
+
+    Location-based method of the GHG Protocol Scope 2 Guidance (2015): grid-average
+    intensity of the hour in which the energy is used.
+    """
+    return energy_j / J_PER_KWH * intensity_g_per_kwh / 1000.0
+
+
+@njit(cache=True)
+def indirect_water_m3(energy_j, water_intensity_l_per_kwh):
+    """Water consumed at power plants for the energy used [m3] = E [kWh] x EWIF [L/kWh] / 1000.
+
+    The Green Grid WP#35 (WUE): source water = energy water intensity factor x energy.
+    """
+    return energy_j / J_PER_KWH * water_intensity_l_per_kwh / 1000.0
+
+
+def water_intensity_from_mix_l_per_kwh(generation_mwh_by_fuel, water_l_per_kwh_by_fuel):
+    """Generation-weighted water consumption factor [L/kWh] of a grid mix, per hour.
+
+    EWIF_h = sum_f G_f,h w_f / sum_f G_f,h, with w_f the operational water consumption per
+    fuel (Macknick et al. 2012, Environ. Res. Lett. 7 045802, median values).
+    generation_mwh_by_fuel: dict fuel -> array of hourly generation [MWh] (negatives,
+    i.e. net imports/storage charging, count as zero).
+    """
+    fuels = list(generation_mwh_by_fuel)
+    gen = np.clip(np.vstack([np.asarray(generation_mwh_by_fuel[f], dtype=float) for f in fuels]), 0.0, None)
+    factors = np.array([water_l_per_kwh_by_fuel[f] for f in fuels])[:, None]
+    total = gen.sum(axis=0)
+    return (gen * factors).sum(axis=0) / np.where(total > 0.0, total, 1.0)

@@ -1,0 +1,441 @@
+"""Scenario: the validated, frozen description of one run, loaded from YAML.
+
+Every numeric field carries its unit in its name and a validated range; defaults come from
+twin/catalog/*.yaml where each value names its source. Loading never raises anything but
+ScenarioError, which lists every problem with file, line, field path, value and what is allowed.
+"""
+
+import datetime as dt
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from twin import catalog
+from twin.sites import bundled_site_names
+
+_AIR = catalog.load("cooling")["air"]
+_CHAIN = catalog.load("power_chain")
+_ECON = catalog.load("economics")
+
+DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$")
+
+
+def parse_duration_s(text):
+    """'60s', '15m', '1h', '7d', '2w', '1y' (365 days) -> seconds (int)."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError("expected a duration string such as '60s', '15m', '7d' or '1y'")
+    match = _DURATION_RE.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not a duration; use a number and one of s, m, h, d, w, y (e.g. '7d')")
+    seconds = float(match.group(1)) * DURATION_UNITS_S[match.group(2)]
+    if seconds != int(seconds):
+        raise ValueError(f"'{text}' is not a whole number of seconds")
+    return int(seconds)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _existing_file(value, info: ValidationInfo, what):
+    if value is None:
+        return None
+    base = (info.context or {}).get("base_dir", Path("."))
+    path = Path(value)
+    path = path if path.is_absolute() else Path(base) / path
+    if not path.is_file():
+        raise ValueError(f"{what} '{value}' not found (looked for {path})")
+    return path
+
+
+class Site(_Model):
+    """Where the facility stands: a bundled site, or the user's own weather and grid files."""
+    name: Optional[str] = Field(None, description="bundled site name (python -m twin sites lists them)")
+    weather_file: Optional[Path] = Field(None, description="EPW weather file replacing the bundled weather")
+    grid_file: Optional[Path] = Field(None, description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh, water_l_per_kwh")
+    renewable_contract_fraction: float = Field(0.0, ge=0.0, le=1.0,
+                                               description="share of energy matched by renewable contracts (PPAs/RECs); gives REF")
+
+    @field_validator("name")
+    @classmethod
+    def _known_site(cls, value):
+        if value is not None and value not in bundled_site_names():
+            raise ValueError(f"unknown site '{value}'{_did_you_mean(value, bundled_site_names())}; "
+                             f"allowed: {', '.join(bundled_site_names())}")
+        return value
+
+    @field_validator("weather_file")
+    @classmethod
+    def _weather_exists(cls, value, info: ValidationInfo):
+        return _existing_file(value, info, "weather file")
+
+    @field_validator("grid_file")
+    @classmethod
+    def _grid_exists(cls, value, info: ValidationInfo):
+        return _existing_file(value, info, "grid file")
+
+    @model_validator(mode="after")
+    def _has_grid(self):
+        if self.name is None and (self.weather_file is None or self.grid_file is None):
+            raise ValueError("give a bundled site 'name', or both 'weather_file' and 'grid_file'")
+        return self
+
+
+class Hall(_Model):
+    """A hall of identical racks of GPU servers."""
+    name: str = "hall-1"
+    rack_count: int = Field(ge=1, le=100_000, description="racks in the hall")
+    servers_per_rack: int = Field(ge=1, le=64)
+    gpus_per_server: Optional[int] = Field(None, ge=1, le=72, description="default: the GPU's typical server")
+    gpu: str = Field(description="GPU model from twin/catalog/gpus.yaml")
+    host_idle_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at idle")
+    host_max_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at full load")
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, value):
+        names = catalog.gpu_names()
+        if value not in names:
+            raise ValueError(f"unknown GPU '{value}'{_did_you_mean(value, names)}; allowed: {', '.join(names)}")
+        return value
+
+    @model_validator(mode="after")
+    def _host_order(self):
+        if self.host_idle_w is not None and self.host_max_w is not None and self.host_idle_w > self.host_max_w:
+            raise ValueError(f"host_idle_w ({self.host_idle_w}) exceeds host_max_w ({self.host_max_w})")
+        return self
+
+    def server_spec(self):
+        """(gpus_per_server, host_idle_w, host_max_w) with catalog defaults filled in."""
+        server = catalog.load("gpus")[self.gpu]["server"]
+        return (self.gpus_per_server or server["gpus_per_server"],
+                server["host_idle_w"] if self.host_idle_w is None else self.host_idle_w,
+                server["host_max_w"] if self.host_max_w is None else self.host_max_w)
+
+
+class AirCooling(_Model):
+    """CRAH air handling + water-cooled chillers + cooling tower + water-side economiser."""
+    type: Literal["air"]
+    supply_air_temp_c: float = Field(_AIR["supply_air_temp_c"], ge=10.0, le=35.0)
+    air_delta_t_k: float = Field(_AIR["air_delta_t_k"], ge=4.0, le=25.0)
+    crah_fan_pressure_pa: float = Field(_AIR["crah_fan_pressure_pa"], ge=50.0, le=2000.0)
+    crah_fan_efficiency: float = Field(_AIR["crah_fan_efficiency"], gt=0.1, le=0.95)
+    chw_supply_temp_c: float = Field(_AIR["chw_supply_temp_c"], ge=4.0, le=25.0)
+    chw_delta_t_k: float = Field(_AIR["chw_delta_t_k"], ge=2.0, le=15.0)
+    tower_approach_k: float = Field(_AIR["tower_approach_k"], ge=1.5, le=10.0)
+    cycles_of_concentration: float = Field(_AIR["cycles_of_concentration"], ge=1.5, le=20.0)
+    economiser: bool = _AIR["economiser"]
+    economiser_hx_approach_k: float = Field(_AIR["economiser_hx_approach_k"], ge=0.5, le=6.0)
+    chiller_count: int = Field(_AIR["chiller_count"], ge=1, le=50)
+    chiller_capacity_margin: float = Field(_AIR["chiller_capacity_margin"], ge=1.0, le=3.0)
+
+    @model_validator(mode="after")
+    def _air_above_water(self):
+        if self.supply_air_temp_c < self.chw_supply_temp_c + 2.0:
+            raise ValueError(f"supply_air_temp_c ({self.supply_air_temp_c}) must be at least 2 K above "
+                             f"chw_supply_temp_c ({self.chw_supply_temp_c}): the CRAH coil needs an approach")
+        return self
+
+
+class Ups(_Model):
+    no_load_fraction: float = Field(_CHAIN["ups"]["no_load_fraction"], ge=0.0, le=0.2)
+    proportional_fraction: float = Field(_CHAIN["ups"]["proportional_fraction"], ge=0.0, le=0.2)
+    square_fraction: float = Field(_CHAIN["ups"]["square_fraction"], ge=0.0, le=0.2)
+    sizing_factor: float = Field(_CHAIN["ups"]["sizing_factor"], ge=0.5, le=4.0,
+                                 description="UPS rating / design IT power (2.0 for 2N)")
+
+
+class Transformer(_Model):
+    no_load_loss_fraction: float = Field(_CHAIN["transformer"]["no_load_loss_fraction"], ge=0.0, le=0.05)
+    load_loss_fraction: float = Field(_CHAIN["transformer"]["load_loss_fraction"], ge=0.0, le=0.1)
+    sizing_factor: float = Field(_CHAIN["transformer"]["sizing_factor"], ge=0.5, le=4.0)
+
+
+class PowerChain(_Model):
+    transformer: Transformer = Transformer()
+    ups: Ups = Ups()
+    pdu_full_load_loss_fraction: float = Field(_CHAIN["pdu"]["full_load_loss_fraction"], ge=0.0, le=0.1)
+    other_power_fraction_of_design_it: float = Field(_CHAIN["other"]["design_it_fraction"], ge=0.0, le=0.5,
+                                                     description="lighting, offices, security")
+
+
+class Facility(_Model):
+    halls: list[Hall] = Field(min_length=1, max_length=100)
+    cooling: AirCooling
+    power_chain: PowerChain = PowerChain()
+    heat_reuse_fraction: float = Field(0.0, ge=0.0, le=1.0, description="share of rejected heat exported for reuse; gives ERF")
+
+
+class Inference(_Model):
+    """LLM serving demand, as a share of the fleet's serving capacity."""
+    model: str = Field("llama-3.1-70b", description="served model from twin/catalog/models.yaml")
+    tokens_per_gpu_s: Optional[float] = Field(None, gt=0.0, le=1e6,
+                                              description="output tokens/s of one GPU at utilisation 1 (default: catalog)")
+    utilization_ceiling: float = Field(0.85, gt=0.0, le=1.0, description="highest GPU utilisation the serving layer allows")
+    peak_demand_fraction: float = Field(0.80, ge=0.0, le=2.0, description="demand at the daily peak / fleet capacity")
+    trough_demand_fraction: float = Field(0.35, ge=0.0, le=2.0, description="demand at the daily trough / fleet capacity")
+    peak_hour_local: float = Field(14.0, ge=0.0, lt=24.0)
+    weekend_factor: float = Field(0.85, ge=0.0, le=2.0, description="weekend demand / weekday demand")
+    noise_cv: float = Field(0.05, ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value):
+        names = sorted(catalog.load("models"))
+        if value not in names:
+            raise ValueError(f"unknown model '{value}'{_did_you_mean(value, names)}; allowed: {', '.join(names)}")
+        return value
+
+    @model_validator(mode="after")
+    def _trough_below_peak(self):
+        if self.trough_demand_fraction > self.peak_demand_fraction:
+            raise ValueError(f"trough_demand_fraction ({self.trough_demand_fraction}) exceeds "
+                             f"peak_demand_fraction ({self.peak_demand_fraction})")
+        return self
+
+
+class Workload(_Model):
+    inference: Inference
+
+
+class Economics(_Model):
+    energy_tariff: Literal["site_hourly", "flat"] = "site_hourly"
+    flat_price_usd_per_kwh: Optional[float] = Field(None, ge=0.0, le=5.0)
+    price_adder_usd_per_kwh: float = Field(0.0, ge=-1.0, le=5.0,
+                                           description="added to every hour: network charges, taxes, supplier margin")
+    water_price_usd_per_m3: float = Field(_ECON["water_price_usd_per_m3"], ge=0.0, le=100.0)
+    facility_capex_usd_per_mw_it: float = Field(_ECON["facility_capex_usd_per_mw_it"], ge=0.0, le=1e9)
+    server_capex_usd: Optional[float] = Field(None, ge=0.0, le=1e8, description="per server (default: catalog per GPU)")
+    server_lifetime_years: float = Field(_ECON["server_lifetime_years"], gt=0.0, le=30.0)
+    facility_lifetime_years: float = Field(_ECON["facility_lifetime_years"], gt=0.0, le=60.0)
+    fixed_opex_fraction_of_capex_per_year: float = Field(_ECON["fixed_opex_fraction_of_capex_per_year"], ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _flat_needs_price(self):
+        if self.energy_tariff == "flat" and self.flat_price_usd_per_kwh is None:
+            raise ValueError("energy_tariff 'flat' needs flat_price_usd_per_kwh")
+        return self
+
+
+class SaiqWeights(_Model):
+    w1: float = Field(1.0, ge=0.0, le=1e12, description="weight of USD/token")
+    w2: float = Field(1.0, ge=0.0, le=1e12, description="weight of MWh/token")
+    w3: float = Field(1.0, ge=0.0, le=1e12, description="weight of tCO2e/token")
+    w4: float = Field(1.0, ge=0.0, le=1e12, description="weight of m3 water/token")
+
+
+class SaiqComponents(_Model):
+    usd_per_token: float = Field(gt=0.0)
+    mwh_per_token: float = Field(gt=0.0)
+    tco2e_per_token: float = Field(gt=0.0)
+    m3_per_token: float = Field(gt=0.0)
+
+
+class SaiqReference(_Model):
+    """What the SAIQ index compares with: a reference scenario file, or its four components."""
+    scenario: Optional[Path] = None
+    components: Optional[SaiqComponents] = None
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_exists(cls, value, info: ValidationInfo):
+        return _existing_file(value, info, "reference scenario")
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        if (self.scenario is None) == (self.components is None):
+            raise ValueError("give exactly one of 'scenario' (a reference scenario file) or 'components'")
+        return self
+
+
+class Saiq(_Model):
+    weights: SaiqWeights = SaiqWeights()
+    token_basis: Literal["output"] = "output"
+    reference: Optional[SaiqReference] = None
+
+
+class Scenario(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="names the results folder")
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    start: dt.date = Field(description="ISO date, simulation starts at 00:00 UTC")
+    duration: Annotated[str, Field(description="e.g. '7d', '1y' (365 d)")]
+    step: Annotated[str, Field(description="e.g. '60s', '15m'; 1 s to 1 h")] = "60s"
+    site: Site
+    facility: Facility
+    workload: Workload
+    economics: Economics = Economics()
+    saiq: Saiq = Saiq()
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _iso_date(cls, value):
+        if isinstance(value, dt.datetime):
+            raise ValueError("start is a date (YYYY-MM-DD); the run starts at 00:00 UTC")
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"'{value}' is not an ISO date (YYYY-MM-DD)") from None
+        return value
+
+    @field_validator("duration", "step", mode="before")
+    @classmethod
+    def _duration_string(cls, value):
+        parse_duration_s(value)
+        return value
+
+    @model_validator(mode="after")
+    def _steps_fit(self):
+        step_s, duration_s = parse_duration_s(self.step), parse_duration_s(self.duration)
+        if not 1 <= step_s <= 3600:
+            raise ValueError(f"step '{self.step}' must be between 1s and 1h")
+        if not step_s <= duration_s <= 10 * 365 * 86400:
+            raise ValueError(f"duration '{self.duration}' must be at least one step and at most 10y")
+        if duration_s % step_s:
+            raise ValueError(f"duration '{self.duration}' is not a whole number of steps of '{self.step}'")
+        if 3600 % step_s:
+            raise ValueError(f"step '{self.step}' must divide one hour (hourly site series)")
+        return self
+
+    @model_validator(mode="after")
+    def _model_runs_on_gpus(self):
+        inference = self.workload.inference
+        if inference.tokens_per_gpu_s is None:
+            served_on = catalog.load("models")[inference.model]
+            for k, hall in enumerate(self.facility.halls):
+                if hall.gpu not in served_on:
+                    raise ValueError(
+                        f"workload.inference.model '{inference.model}' has no measured throughput on "
+                        f"facility.halls[{k}].gpu '{hall.gpu}' (catalog has: {', '.join(served_on)}); "
+                        f"set workload.inference.tokens_per_gpu_s")
+        return self
+
+    @property
+    def step_s(self):
+        return parse_duration_s(self.step)
+
+    @property
+    def n_steps(self):
+        return parse_duration_s(self.duration) // self.step_s
+
+
+# ---------------------------------------------------------------- loading and errors
+
+class ScenarioError(Exception):
+    """Every problem found in a scenario file, each naming file, line, field and what is allowed."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _did_you_mean(value, options):
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _node_at(root, loc):
+    """The YAML node at a pydantic location, and whether the last key was found."""
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    node = value
+                    break
+            else:
+                return node, False
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            return node, False
+    return node, True
+
+
+def _key_line(root, loc):
+    """1-based line of the key (or the nearest enclosing node) at loc."""
+    if not loc:
+        return 1
+    parent, found = _node_at(root, loc[:-1])
+    if found and isinstance(parent, yaml.MappingNode):
+        for key, _ in parent.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(loc[-1]):
+                return key.start_mark.line + 1
+    return parent.start_mark.line + 1 if parent is not None else 1
+
+
+def _model_at(loc):
+    """The pydantic model class whose fields sit at loc (for did-you-mean on unknown keys)."""
+    model = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        candidates += [a for c in candidates for a in getattr(c, "__args__", ())]
+        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
+def _format_error(err, source, root):
+    loc = tuple(p for p in err["loc"])
+    path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
+    line = _key_line(root, loc) if root is not None else 1
+    where = f"{source}:{line}: {path}"
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        return (f"{where}: unknown key '{loc[-1]}'{_did_you_mean(loc[-1], allowed)}; "
+                f"allowed keys: {', '.join(allowed)}")
+    if err["type"] == "missing":
+        return f"{where}: required field is missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    shown = "" if isinstance(value, (dict, list)) else f" = {value!r}"
+    return f"{where}{shown}: {msg}"
+
+
+def load_scenario_text(text, source="<scenario>", base_dir=None):
+    """Parse and validate scenario YAML text; raises ScenarioError listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"{mark.line + 1}" if mark else "?"
+        raise ScenarioError([f"{source}:{line}: YAML syntax error: {exc.problem or exc}"]) from None
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
+        raise ScenarioError([f"{source}: not readable as YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{source}:1: a scenario is a YAML mapping of keys (name, start, site, ...), "
+                             f"not {type(data).__name__}"])
+    context = {"base_dir": Path(base_dir) if base_dir is not None else Path(".")}
+    try:
+        return Scenario.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise ScenarioError([_format_error(e, source, root) for e in exc.errors()]) from None
+    except RecursionError:
+        raise ScenarioError([f"{source}: the scenario is nested too deeply"]) from None
+
+
+def load_scenario(path):
+    """Load a scenario file; relative paths inside it resolve against its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([f"{path}: scenario file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{path}: cannot read scenario file ({exc})"]) from None
+    return load_scenario_text(text, source=str(path), base_dir=path.parent)

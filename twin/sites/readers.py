@@ -1,0 +1,124 @@
+"""Readers that turn weather and grid files into arrays on the UTC hour-of-year axis.
+
+Used both by the bundled-site build and for a user's own files at run time.
+Every problem raises SiteDataError naming the file, the row or column, and what is allowed.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HOURS_PER_YEAR = 8760
+GRID_COLUMNS = ("timestamp_utc", "carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
+# Plausible bounds; outside them the unit is almost surely wrong (e.g. kg/kWh or USD/MWh).
+GRID_BOUNDS = {
+    "carbon_g_per_kwh": (0.0, 2000.0),     # coal-only grids reach ~1,100 g/kWh life-cycle (IPCC AR5 820 median)
+    "price_usd_per_kwh": (-1.0, 10.0),     # negative wholesale prices are real; > 10 USD/kWh is not a price in USD/kWh
+    "water_l_per_kwh": (0.0, 100.0),       # Macknick 2012: hydro reservoir 17 L/kWh is the largest median
+}
+
+
+class SiteDataError(ValueError):
+    """A weather or grid file that cannot be used, with the reason a user can act on."""
+
+
+def hour_of_year_index(day_of_year, hour_of_day, utc_offset_h):
+    """UTC hour-of-year [0, 8760) of local-standard-time stamps (day 1..365, hour 0..24).
+
+    In a leap year, 29 February is folded onto 28 February so every year maps to 8,760 hours.
+    """
+    hours_local = (np.asarray(day_of_year) - 1) * 24 + np.asarray(hour_of_day)
+    return np.mod(np.round(hours_local - utc_offset_h).astype(np.int64), HOURS_PER_YEAR)
+
+
+def read_epw(path):
+    """EnergyPlus weather file -> (DataFrame of 8,760 rows in UTC hour-of-year order, metadata).
+
+    Columns: drybulb_c (EPW field 7), dewpoint_c (8), relhum_pct (9), pressure_pa (10), as
+    defined in the EnergyPlus Auxiliary Programs "Weather File Data Dictionary". EPW stamps
+    are local standard time, hour h = the hour ending at h:00, values instantaneous at h:00.
+    """
+    import pvlib  # imported here: only runs that read a user EPW or build sites pay for it
+
+    path = Path(path)
+    try:
+        data, meta = pvlib.iotools.read_epw(path, coerce_year=2001)
+    except FileNotFoundError:
+        raise SiteDataError(f"{path}: weather file not found") from None
+    except Exception as exc:  # pvlib raises several types on malformed files
+        raise SiteDataError(f"{path}: not a readable EPW weather file ({exc})") from None
+    if len(data) != HOURS_PER_YEAR:
+        raise SiteDataError(f"{path}: EPW has {len(data)} hourly rows; a full year of {HOURS_PER_YEAR} is required")
+    day_of_year = pd.to_datetime(dict(year=2001, month=data["month"], day=data["day"])).dt.day_of_year.to_numpy()
+    idx = hour_of_year_index(day_of_year, data["hour"].to_numpy(), float(meta["TZ"]))
+    if np.unique(idx).size != HOURS_PER_YEAR:
+        raise SiteDataError(f"{path}: EPW hours do not cover each hour of the year once (duplicated or missing stamps)")
+    frame = pd.DataFrame({
+        "drybulb_c": data["temp_air"].to_numpy(float),
+        "dewpoint_c": data["temp_dew"].to_numpy(float),
+        "relhum_pct": data["relative_humidity"].to_numpy(float),
+        "pressure_pa": data["atmospheric_pressure"].to_numpy(float),
+    })
+    frame.index = idx
+    frame = frame.sort_index()
+    # EPW marks missing values with 99.9 (temperatures), 999 (RH), 999999 (pressure).
+    checks = {"drybulb_c": (-70.0, 70.0), "dewpoint_c": (-90.0, 70.0), "relhum_pct": (0.0, 110.0),
+              "pressure_pa": (31000.0, 120000.0)}
+    for col, (lo, hi) in checks.items():
+        bad = ~frame[col].between(lo, hi)
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SiteDataError(f"{path}: {col} has {int(bad.sum())} missing or out-of-range values "
+                                f"(first at UTC hour-of-year {first}: {frame[col].iloc[first]}); allowed {lo}..{hi}")
+    meta = {"latitude": float(meta["latitude"]), "longitude": float(meta["longitude"]),
+            "utc_offset_h": float(meta["TZ"]), "elevation_m": float(meta["altitude"]),
+            "station": f"{meta['city']}, {meta['state-prov']}, {meta['country']}"}
+    return frame.reset_index(drop=True), meta
+
+
+def read_grid_csv(path):
+    """A user's hourly grid CSV -> DataFrame of 8,760 rows in UTC hour-of-year order.
+
+    Required columns: timestamp_utc (ISO 8601, UTC), carbon_g_per_kwh, price_usd_per_kwh,
+    water_l_per_kwh; one row per hour of one year (8,760, or 8,784 in a leap year, whose
+    29 February is dropped).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SiteDataError(f"{path}: grid file not found")
+    try:
+        frame = pd.read_csv(path)
+    except Exception as exc:
+        raise SiteDataError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in GRID_COLUMNS if c not in frame.columns]
+    if missing:
+        raise SiteDataError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(GRID_COLUMNS)}")
+    stamps = pd.to_datetime(frame["timestamp_utc"], utc=True, errors="coerce")
+    if stamps.isna().any():
+        row = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 2
+        raise SiteDataError(f"{path}: line {row}: timestamp_utc is not an ISO 8601 time")
+    if stamps.duplicated().any():
+        row = int(np.flatnonzero(stamps.duplicated().to_numpy())[0]) + 2
+        raise SiteDataError(f"{path}: line {row}: duplicated hour {stamps.iloc[row - 2]}")
+    if not stamps.is_monotonic_increasing:
+        raise SiteDataError(f"{path}: timestamp_utc is not in increasing order")
+    gaps = np.flatnonzero(np.diff(stamps.to_numpy()) != np.timedelta64(1, "h"))
+    if gaps.size:
+        raise SiteDataError(f"{path}: line {gaps[0] + 3}: gap or irregular step after {stamps.iloc[gaps[0]]}; hourly rows required")
+    keep = ~((stamps.dt.month == 2) & (stamps.dt.day == 29))
+    frame, stamps = frame[keep.to_numpy()], stamps[keep]
+    if len(frame) != HOURS_PER_YEAR:
+        raise SiteDataError(f"{path}: {len(frame)} hourly rows; one year of {HOURS_PER_YEAR} is required")
+    for col, (lo, hi) in GRID_BOUNDS.items():
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = ~values.between(lo, hi)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SiteDataError(f"{path}: line {row + 2}: {col} = {frame[col].iloc[row]!r} is missing or outside "
+                                f"{lo}..{hi} (check the unit)")
+    idx = hour_of_year_index(stamps.dt.day_of_year.to_numpy() - ((stamps.dt.is_leap_year & (stamps.dt.month > 2)).to_numpy()),
+                             stamps.dt.hour.to_numpy(), 0.0)
+    out = pd.DataFrame({c: pd.to_numeric(frame[c]).to_numpy(float) for c in GRID_COLUMNS[1:]})
+    out.index = idx
+    return out.sort_index().reset_index(drop=True)
