@@ -49,7 +49,7 @@ def _existing_file(value, info: ValidationInfo, what):
     path = Path(value)
     path = path if path.is_absolute() else Path(base) / path
     if not path.is_file():
-        raise ValueError(f"{what} '{value}' not found (looked for {path})")
+        raise ValueError(f"{what} '{value}' not found (looked for {path.resolve()})")
     return path
 
 
@@ -406,6 +406,17 @@ def _format_error(err, source, root):
     return f"{where}{shown}: {msg}"
 
 
+def _drop_misspelt_missing(errors):
+    """A 'missing' field next to an unknown key that is its near-spelling is one mistake, reported once."""
+    unknown = {(e["loc"][:-1], str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden" and e["loc"]}
+    def misspelt(e):
+        if e["type"] != "missing" or not e["loc"]:
+            return False
+        parent, name = e["loc"][:-1], str(e["loc"][-1])
+        return any(p == parent and difflib.get_close_matches(k, [name], n=1, cutoff=0.6) for p, k in unknown)
+    return [e for e in errors if not misspelt(e)]
+
+
 def load_scenario_text(text, source="<scenario>", base_dir=None):
     """Parse and validate scenario YAML text; raises ScenarioError listing every problem."""
     try:
@@ -424,7 +435,7 @@ def load_scenario_text(text, source="<scenario>", base_dir=None):
     try:
         return Scenario.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ScenarioError([_format_error(e, source, root) for e in exc.errors()]) from None
+        raise ScenarioError([_format_error(e, source, root) for e in _drop_misspelt_missing(exc.errors())]) from None
     except RecursionError:
         raise ScenarioError([f"{source}: the scenario is nested too deeply"]) from None
 

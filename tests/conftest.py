@@ -1,0 +1,38 @@
+"""Shared helpers: the bundled scenarios as dicts, and writing variants of them to disk."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+def quickstart_dict():
+    with open(SCENARIOS / "quickstart.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def short_scenario(**overrides):
+    """The quickstart made short (1 day at 5 min) with no SAIQ reference, for fast tests."""
+    data = copy.deepcopy(quickstart_dict())
+    data.update(duration="1d", step="300s")
+    data["saiq"].pop("reference", None)
+    data.update(overrides)
+    return data
+
+
+def write_yaml(path, data):
+    path = Path(path)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def quickstart_copy(tmp_path):
+    """The quickstart and its reference copied into tmp_path (so relative paths resolve)."""
+    for name in ("quickstart.yaml", "reference-legacy.yaml"):
+        (tmp_path / name).write_text((SCENARIOS / name).read_text())
+    return tmp_path / "quickstart.yaml"

@@ -1,0 +1,69 @@
+"""Energy and heat balance every step, on random scenarios (hypothesis)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import short_scenario
+from twin.pipeline import simulate
+from twin.scenario import Scenario
+
+scenario_variants = st.fixed_dictionaries({
+    "rack_count": st.integers(1, 400),
+    "servers_per_rack": st.integers(1, 8),
+    "gpu": st.sampled_from(["H100-SXM", "H200-SXM", "A100-SXM", "H100-PCIe", "A100-PCIe"]),
+    "start": st.dates(min_value=__import__("datetime").date(2020, 1, 1),
+                      max_value=__import__("datetime").date(2030, 12, 31)),
+    "peak": st.floats(0.0, 1.5),
+    "trough_share": st.floats(0.0, 1.0),
+    "ceiling": st.floats(0.05, 1.0),
+    "chw": st.floats(5.0, 18.0),
+    "economiser": st.booleans(),
+    "ups_sizing": st.floats(0.8, 2.0),
+    "seed": st.integers(0, 2**32),
+})
+
+
+def _scenario(v):
+    data = short_scenario(seed=v["seed"], start=v["start"].isoformat())
+    hall = data["facility"]["halls"][0]
+    hall.update(rack_count=v["rack_count"], servers_per_rack=v["servers_per_rack"], gpu=v["gpu"])
+    data["facility"]["cooling"].update(chw_supply_temp_c=v["chw"], supply_air_temp_c=v["chw"] + 9.0,
+                                       economiser=v["economiser"])
+    data["facility"]["power_chain"]["ups"]["sizing_factor"] = v["ups_sizing"]
+    inf = data["workload"]["inference"]
+    inf.update(peak_demand_fraction=v["peak"], trough_demand_fraction=v["peak"] * v["trough_share"],
+               utilization_ceiling=v["ceiling"], tokens_per_gpu_s=1500.0)
+    return Scenario.model_validate(data)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario_variants)
+def test_facility_power_is_the_sum_of_its_parts_every_step(v):
+    f = simulate(_scenario(v))
+    parts = f["it_power_w"] + f["cooling_power_w"] + f["power_chain_loss_w"] + f["other_power_w"]
+    np.testing.assert_allclose(f["facility_power_w"], parts, rtol=1e-9, atol=0.0)
+    assert (f["facility_power_w"] >= f["it_power_w"]).all()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario_variants)
+def test_all_electrical_power_ends_as_rejected_heat(v):
+    f = simulate(_scenario(v))
+    assert (f["cooling_unmet_w"] == 0.0).all()
+    # The tower rejects every watt drawn inside the building; the tower fan and the yard
+    # transformer reject their own losses straight to ambient.
+    outdoors = f["heat_rejected_w"] + f["tower_fan_power_w"] + f["transformer_loss_w"]
+    np.testing.assert_allclose(outdoors, f["facility_power_w"], rtol=1e-9)
+
+
+def test_water_and_carbon_scale_with_the_energy_they_come_from():
+    f = simulate(_scenario({"rack_count": 32, "servers_per_rack": 4, "gpu": "H100-SXM",
+                            "start": __import__("datetime").date(2023, 7, 1), "peak": 0.8, "trough_share": 0.4,
+                            "ceiling": 0.85, "chw": 15.0, "economiser": True, "ups_sizing": 1.0, "seed": 1}))
+    energy_kwh = f["facility_power_w"] * 300.0 / 3.6e6
+    np.testing.assert_allclose(f["carbon_kg"], energy_kwh * f["grid_carbon_g_per_kwh"] / 1000.0, rtol=1e-12)
+    np.testing.assert_allclose(f["water_indirect_m3"], energy_kwh * f["grid_water_l_per_kwh"] / 1000.0, rtol=1e-12)
+    np.testing.assert_allclose(f["water_direct_m3"],
+                               f["water_evaporation_m3"] + f["water_drift_m3"] + f["water_blowdown_m3"], rtol=1e-12)
+    np.testing.assert_allclose(f["cost_usd"], f["energy_cost_usd"] + f["water_cost_usd"] + f["fixed_cost_usd"], rtol=1e-12)
