@@ -25,3 +25,15 @@ def test_each_option_has_help_text(command):
     for action in sub._actions:
         for flag in action.option_strings:
             assert flag in out.stdout
+
+
+def test_progress_bar_appears_after_its_delay_and_closes():
+    from twin.cli import _LazyProgress
+    bar = _LazyProgress("simulating", enabled=True, delay_s=0.0)
+    bar(10, 100)
+    bar(100, 100)
+    assert bar.bar is not None
+    bar.close()
+    quiet = _LazyProgress("simulating", enabled=True, delay_s=3600.0)
+    quiet(10, 100)
+    assert quiet.bar is None
