@@ -36,6 +36,7 @@ def totals(frame, step_s):
         "power_chain_loss_mwh": e("power_chain_loss_w"),
         "other_energy_mwh": e("other_power_w"),
         "heat_rejected_mwh": e("heat_rejected_w"),
+        "economiser_equivalent_hours": float(frame["economiser_fraction"].sum()) * step_s / 3600.0,
         "water_direct_m3": float(frame["water_direct_m3"].sum()),
         "water_indirect_m3": float(frame["water_indirect_m3"].sum()),
         "carbon_t": float(frame["carbon_kg"].sum()) / 1000.0,

@@ -20,6 +20,7 @@ from twin.sites import bundled_site_names
 _AIR = catalog.load("cooling")["air"]
 _CHAIN = catalog.load("power_chain")
 _ECON = catalog.load("economics")
+_INFERENCE = catalog.load("workload")["inference"]
 
 DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$")
@@ -173,15 +174,15 @@ class Facility(_Model):
 
 class Inference(_Model):
     """LLM serving demand, as a share of the fleet's serving capacity."""
-    model: str = Field("llama-3.1-70b", description="served model from twin/catalog/models.yaml")
+    model: str = Field(_INFERENCE["model"], description="served model from twin/catalog/models.yaml")
     tokens_per_gpu_s: Optional[float] = Field(None, gt=0.0, le=1e6,
                                               description="output tokens/s of one GPU at utilisation 1 (default: catalog)")
-    utilization_ceiling: float = Field(0.85, gt=0.0, le=1.0, description="highest GPU utilisation the serving layer allows")
-    peak_demand_fraction: float = Field(0.80, ge=0.0, le=2.0, description="demand at the daily peak / fleet capacity")
-    trough_demand_fraction: float = Field(0.35, ge=0.0, le=2.0, description="demand at the daily trough / fleet capacity")
-    peak_hour_local: float = Field(14.0, ge=0.0, lt=24.0)
-    weekend_factor: float = Field(0.85, ge=0.0, le=2.0, description="weekend demand / weekday demand")
-    noise_cv: float = Field(0.05, ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
+    utilization_ceiling: float = Field(_INFERENCE["utilization_ceiling"], gt=0.0, le=1.0, description="highest GPU utilisation the serving layer allows")
+    peak_demand_fraction: float = Field(_INFERENCE["peak_demand_fraction"], ge=0.0, le=2.0, description="demand at the daily peak / fleet capacity")
+    trough_demand_fraction: float = Field(_INFERENCE["trough_demand_fraction"], ge=0.0, le=2.0, description="demand at the daily trough / fleet capacity")
+    peak_hour_local: float = Field(_INFERENCE["peak_hour_local"], ge=0.0, lt=24.0)
+    weekend_factor: float = Field(_INFERENCE["weekend_factor"], ge=0.0, le=2.0, description="weekend demand / weekday demand")
+    noise_cv: float = Field(_INFERENCE["noise_cv"], ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
 
     @field_validator("model")
     @classmethod
