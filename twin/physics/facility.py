@@ -17,12 +17,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from twin.physics.cooling import air_plant
-from twin.physics.grid import carbon_location_based_kg, indirect_water_m3, J_PER_KWH
+from twin.physics.cooling import WATER_DENSITY_KG_M3, air_plant
+from twin.physics.gpu import power_linear_w
+from twin.physics.grid import J_PER_KWH, carbon_location_based_kg, indirect_water_m3
 from twin.physics.power import pdu_loss_w, transformer_loss_w, ups_loss_quadratic_w
 from twin.physics.rack import host_power_linear_w
-from twin.physics.gpu import power_linear_w
-from twin.physics.cooling import WATER_DENSITY_KG_M3
 
 COLUMNS = (
     "it_power_w", "cooling_power_w", "power_chain_loss_w", "other_power_w", "facility_power_w",
@@ -35,7 +34,6 @@ COLUMNS = (
     "water_evaporation_m3", "water_drift_m3", "water_blowdown_m3", "grid_water_l_per_kwh",
     "energy_cost_usd", "water_cost_usd", "fixed_cost_usd",
 )
-COL = {name: i for i, name in enumerate(COLUMNS)}
 
 # Column indices as module constants: numba freezes them into the compiled kernel.
 C_IT, C_COOL, C_LOSS, C_OTHER, C_FAC = 0, 1, 2, 3, 4
