@@ -1,10 +1,17 @@
 """Shared helpers: the bundled scenarios as dicts, and writing variants of them to disk."""
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# CI replays the same examples every run (derandomized); locally hypothesis explores afresh.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

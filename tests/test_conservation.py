@@ -50,11 +50,12 @@ def test_facility_power_is_the_sum_of_its_parts_every_step(v):
 @given(scenario_variants)
 def test_all_electrical_power_ends_as_rejected_heat(v):
     f = simulate(_scenario(v))
-    assert (f["cooling_unmet_w"] == 0.0).all()
     # The tower rejects every watt drawn inside the building; the tower fan and the yard
-    # transformer reject their own losses straight to ambient.
+    # transformer reject their own losses straight to ambient. Heat the chillers cannot take
+    # (beyond their capacity) stays in the building (issue 3 turns it into rising temperatures).
     outdoors = f["heat_rejected_w"] + f["tower_fan_power_w"] + f["transformer_loss_w"]
-    np.testing.assert_allclose(outdoors, f["facility_power_w"], rtol=1e-9)
+    np.testing.assert_allclose(outdoors + f["cooling_unmet_w"], f["facility_power_w"], rtol=1e-9)
+    assert (f["cooling_unmet_w"] >= 0.0).all()
 
 
 def test_water_and_carbon_scale_with_the_energy_they_come_from():

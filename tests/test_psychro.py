@@ -36,7 +36,9 @@ def test_wetbulb_at_20c_50pct_matches_stull_2011():
 def test_wetbulb_matches_psychrolib(drybulb_c, rh, pressure_pa):
     ours = wetbulb_from_relhum_c(np.array([drybulb_c]), np.array([rh]), np.array([pressure_pa]))[0]
     theirs = psychrolib.GetTWetBulbFromRelHum(drybulb_c, rh, pressure_pa)
-    assert ours == pytest.approx(theirs, abs=0.01)
+    # ASHRAE eq. 33 (water) and eq. 35 (ice) meet discontinuously at t* = 0 C, so two solvers
+    # may settle on either side of freezing there; elsewhere they agree to 0.01 K.
+    assert ours == pytest.approx(theirs, abs=0.1 if abs(theirs) < 0.2 else 0.01)
 
 
 @settings(max_examples=100, deadline=None)
