@@ -6,7 +6,6 @@ values, the terminal table and report read the descriptions from here.
 
 import math
 
-J_PER_KWH = 3.6e6
 J_PER_MWH = 3.6e9
 
 METRICS = {

@@ -36,8 +36,6 @@ class AirPlantParams(NamedTuple):
     """Design of an air-cooled hall with a water-cooled chilled-water plant (see catalog/cooling.yaml)."""
     design_heat_w: float             # white-space heat the plant is sized for [W]
     condenser_design_heat_w: float   # heat the tower rejects at design (load + compressor work) [W]
-    supply_air_temp_c: float
-    air_delta_t_k: float
     crah_design_power_w: float
     crah_min_speed_fraction: float
     chw_supply_temp_c: float

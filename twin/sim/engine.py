@@ -108,8 +108,6 @@ def build_air_plant(cfg, design_heat_w):
     return cooling.AirPlantParams(
         design_heat_w=design_heat_w,
         condenser_design_heat_w=condenser_design_w,
-        supply_air_temp_c=cfg.supply_air_temp_c,
-        air_delta_t_k=cfg.air_delta_t_k,
         crah_design_power_w=cooling.fan_or_pump_design_power_w(air_flow, cfg.crah_fan_pressure_pa, cfg.crah_fan_efficiency),
         crah_min_speed_fraction=air["crah_min_speed_fraction"],
         chw_supply_temp_c=cfg.chw_supply_temp_c,
