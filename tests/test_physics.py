@@ -6,16 +6,11 @@ import pytest
 from twin import catalog
 from twin.physics import cooling, power
 from twin.physics.gpu import power_linear_w
-from twin.sim.engine import build_air_plant
+from twin.sim.plant import chiller_curve
 
 
 def _curve():
-    return build_air_plant(_air_cfg(), 1e6).chiller
-
-
-def _air_cfg():
-    from twin.scenario import AirCooling
-    return AirCooling(type="air")
+    return chiller_curve(catalog.load("cooling")["air"]["chiller_curve"])
 
 
 def test_gpu_power_spans_idle_to_tdp_and_clamps():
@@ -28,9 +23,7 @@ def test_gpu_power_spans_idle_to_tdp_and_clamps():
 @pytest.mark.parametrize("load, efficiency", [(0.25, 0.946), (0.5, 0.962), (1.0, 0.966)])
 def test_ups_efficiency_in_published_double_conversion_band(load, efficiency):
     # Double conversion 94-97 % (Eaton 9395XR 97.5 %, Galaxy VS up to 97 %): REFERENCE.md sec. 4
-    ups = catalog.load("power_chain")["ups"]
-    loss = power.ups_loss_quadratic_w(load * 1e6, 1e6, ups["no_load_fraction"], ups["proportional_fraction"],
-                                      ups["square_fraction"])
+    loss = power.converter_loss_w(load * 1e6, 1e6, *catalog.load("power_chain")["ups_modes"]["double_conversion"])
     eta = load * 1e6 / (load * 1e6 + loss)
     assert eta == pytest.approx(efficiency, abs=0.001)
     assert 0.94 <= eta <= 0.975

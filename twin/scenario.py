@@ -9,7 +9,7 @@ import datetime as dt
 import difflib
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -119,9 +119,8 @@ class Hall(_Model):
                 server["host_max_w"] if self.host_max_w is None else self.host_max_w)
 
 
-class AirCooling(_Model):
-    """CRAH air handling + water-cooled chillers + cooling tower + water-side economiser."""
-    type: Literal["air"]
+class AirPath(_Model):
+    """The air path: CRAH/AHU fans + water-cooled chillers + cooling tower + economisers."""
     supply_air_temp_c: float = Field(_AIR["supply_air_temp_c"], ge=10.0, le=35.0)
     air_delta_t_k: float = Field(_AIR["air_delta_t_k"], ge=4.0, le=25.0)
     crah_fan_pressure_pa: float = Field(_AIR["crah_fan_pressure_pa"], ge=50.0, le=2000.0)
@@ -130,8 +129,11 @@ class AirCooling(_Model):
     chw_delta_t_k: float = Field(_AIR["chw_delta_t_k"], ge=2.0, le=15.0)
     tower_approach_k: float = Field(_AIR["tower_approach_k"], ge=1.5, le=10.0)
     cycles_of_concentration: float = Field(_AIR["cycles_of_concentration"], ge=1.5, le=20.0)
-    economiser: bool = _AIR["economiser"]
+    economiser: bool = Field(_AIR["economiser"], description="water-side economiser (plate heat exchanger)")
     economiser_hx_approach_k: float = Field(_AIR["economiser_hx_approach_k"], ge=0.5, le=6.0)
+    airside_economiser: bool = Field(_AIR["airside_economiser"], description="outdoor air when cool and dry enough")
+    evaporative_assist: bool = Field(_AIR["evaporative_assist"], description="direct evaporative pads on the outdoor air")
+    evaporative_effectiveness: float = Field(_AIR["evaporative_effectiveness"], ge=0.0, le=1.0)
     chiller_count: int = Field(_AIR["chiller_count"], ge=1, le=50)
     chiller_capacity_margin: float = Field(_AIR["chiller_capacity_margin"], ge=1.0, le=3.0)
 
@@ -143,12 +145,70 @@ class AirCooling(_Model):
         return self
 
 
+class AirCooling(AirPath):
+    """Air-cooled halls: all server heat through the air path."""
+    type: Literal["air"]
+    inlet_class: Literal["A1", "A2", "A3", "A4"] = Field("A2", description="ASHRAE TC9.9 allowable inlet class (reported exceedance)")
+
+
+class _LiquidCooling(_Model):
+    """Shared fields of liquid cooling; None takes the catalog default of the architecture."""
+    coolant_approach_k: Optional[float] = Field(None, ge=0.5, le=20.0, description="GPU coolant - facility water supply")
+    liquid_fraction: Optional[float] = Field(None, ge=0.0, le=1.0, description="share of server heat captured by liquid")
+    adiabatic: Optional[bool] = Field(None, description="adiabatic pads on the dry coolers")
+    drycooler_approach_k: Optional[float] = Field(None, ge=1.0, le=20.0, description="dry cooler leaving fluid - air at design")
+    trim_chiller_capacity_fraction: Optional[float] = Field(None, ge=0.0, le=2.0, description="trim chiller / design liquid heat; 0 for none")
+    cdu_redundancy: Optional[Literal["N", "N+1", "2N"]] = None
+    air_path: AirPath = AirPath()
+
+    def settings(self, catalog_key):
+        """Catalog defaults of the architecture with this scenario's choices laid over them."""
+        merged = dict(catalog.load("cooling")[catalog_key])
+        merged.update({k: v for k, v in self.model_dump(exclude={"type", "air_path", "phase", "liquid_class"}).items()
+                       if v is not None})
+        return merged
+
+
+LIQUID_CLASSES_C = {"W17": 17.0, "W27": 27.0, "W32": 32.0, "W40": 40.0, "W45": 45.0}
+
+
+class DirectToChipCooling(_LiquidCooling):
+    """Cold plates on GPUs and CPUs fed by CDUs; facility water to dry coolers (adiabatic, trim chiller)."""
+    type: Literal["direct_to_chip"]
+    liquid_class: Literal["W17", "W27", "W32", "W40", "W45"] = Field(
+        catalog.load("cooling")["direct_to_chip"]["liquid_class"],
+        description="ASHRAE TC9.9 liquid class: the facility-water supply temperature in C")
+
+    def liquid_settings(self):
+        merged = self.settings("direct_to_chip")
+        merged["supply_temp_c"] = LIQUID_CLASSES_C[self.liquid_class]
+        return merged
+
+
+class ImmersionCooling(_LiquidCooling):
+    """Servers in dielectric fluid tanks: single-phase (pumped fluid) or two-phase (boiling, condenser)."""
+    type: Literal["immersion"]
+    phase: Literal["single", "two"] = "single"
+    supply_temp_c: Optional[float] = Field(None, ge=10.0, le=50.0, description="facility water supply to tanks")
+
+    def liquid_settings(self):
+        return self.settings(f"immersion_{self.phase}_phase")
+
+
 class Ups(_Model):
-    no_load_fraction: float = Field(_CHAIN["ups"]["no_load_fraction"], ge=0.0, le=0.2)
-    proportional_fraction: float = Field(_CHAIN["ups"]["proportional_fraction"], ge=0.0, le=0.2)
-    square_fraction: float = Field(_CHAIN["ups"]["square_fraction"], ge=0.0, le=0.2)
+    mode: Literal["double_conversion", "eco"] = _CHAIN["ups"]["mode"]
+    no_load_fraction: Optional[float] = Field(None, ge=0.0, le=0.2, description="default: the mode's catalog curve")
+    proportional_fraction: Optional[float] = Field(None, ge=-0.2, le=0.2)
+    square_fraction: Optional[float] = Field(None, ge=0.0, le=0.2)
     sizing_factor: float = Field(_CHAIN["ups"]["sizing_factor"], ge=0.5, le=4.0,
-                                 description="UPS rating / design IT power (2.0 for 2N)")
+                                 description="UPS rating / design IT power, before redundancy")
+    redundancy: Literal["N", "N+1", "2N"] = _CHAIN["ups"]["redundancy"]
+    module_kw: float = Field(_CHAIN["ups"]["module_kw"], gt=0.0, le=1e5)
+
+    def coefficients(self):
+        c = _CHAIN["ups_modes"][self.mode]
+        given = (self.no_load_fraction, self.proportional_fraction, self.square_fraction)
+        return tuple(c[i] if v is None else v for i, v in enumerate(given))
 
 
 class Transformer(_Model):
@@ -158,6 +218,8 @@ class Transformer(_Model):
 
 
 class PowerChain(_Model):
+    distribution: Literal["ac", "dc_48v_rack", "hvdc_800v"] = Field(
+        "ac", description="ac: UPS + server PSUs; dc_48v_rack: UPS + rack 54 V shelves; hvdc_800v: DC rectifier + rack DC-DC")
     transformer: Transformer = Transformer()
     ups: Ups = Ups()
     pdu_full_load_loss_fraction: float = Field(_CHAIN["pdu"]["full_load_loss_fraction"], ge=0.0, le=0.1)
@@ -165,11 +227,47 @@ class PowerChain(_Model):
                                                      description="lighting, offices, security")
 
 
+COOLING_TYPES = {"air": AirCooling, "direct_to_chip": DirectToChipCooling, "immersion": ImmersionCooling}
+Cooling = Annotated[Union[AirCooling, DirectToChipCooling, ImmersionCooling], Field(discriminator="type")]
+
+
 class Facility(_Model):
     halls: list[Hall] = Field(min_length=1, max_length=100)
-    cooling: AirCooling
+    cooling: Cooling
     power_chain: PowerChain = PowerChain()
     heat_reuse_fraction: float = Field(0.0, ge=0.0, le=1.0, description="share of rejected heat exported for reuse; gives ERF")
+
+    @model_validator(mode="after")
+    def _liquid_gpus_need_liquid(self):
+        gpus = catalog.load("gpus")
+        for k, hall in enumerate(self.halls):
+            needs = gpus[hall.gpu].get("default_cooling")
+            if needs and self.cooling.type == "air":
+                raise ValueError(f"halls[{k}].gpu '{hall.gpu}' is built for liquid cooling ({needs}); "
+                                 f"cooling.type 'air' cannot cool it: use direct_to_chip or immersion")
+        return self
+
+
+class CoolingOutage(_Model):
+    """Cooling units out of service for a while (failure or maintenance)."""
+    unit: Literal["chiller", "cdu", "dry_cooler"] = Field(description="chiller (air path), cdu or dry_cooler (liquid path)")
+    start: dt.datetime = Field(description="UTC date and time the units go down, e.g. 2023-07-20T14:00")
+    duration: Annotated[str, Field(description="e.g. '1h'")]
+    fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the installed units lost (1 = all)")
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration_string(cls, value):
+        parse_duration_s(value)
+        return value
+
+    @property
+    def duration_s(self):
+        return parse_duration_s(self.duration)
+
+
+class Faults(_Model):
+    cooling_outages: list[CoolingOutage] = Field(default_factory=list, max_length=10_000)
 
 
 class Inference(_Model):
@@ -271,6 +369,7 @@ class Scenario(_Model):
     workload: Workload
     economics: Economics = Economics()
     saiq: Saiq = Saiq()
+    faults: Faults = Faults()
 
     @field_validator("start", mode="before")
     @classmethod
@@ -314,6 +413,21 @@ class Scenario(_Model):
                         f"workload.inference.model '{inference.model}' has no measured throughput on "
                         f"facility.halls[{k}].gpu '{hall.gpu}' (catalog has: {', '.join(served_on)}); "
                         f"set workload.inference.tokens_per_gpu_s")
+        return self
+
+    @model_validator(mode="after")
+    def _outages_fit(self):
+        start = dt.datetime.combine(self.start, dt.time())
+        end = start + dt.timedelta(seconds=parse_duration_s(self.duration))
+        for k, outage in enumerate(self.faults.cooling_outages):
+            at = outage.start.replace(tzinfo=None) if outage.start.tzinfo is None else \
+                outage.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            if not start <= at < end:
+                raise ValueError(f"faults.cooling_outages[{k}].start {outage.start.isoformat()} is outside the run "
+                                 f"({start.isoformat()} to {end.isoformat()} UTC)")
+            if outage.unit in ("cdu", "dry_cooler") and self.facility.cooling.type == "air":
+                raise ValueError(f"faults.cooling_outages[{k}].unit '{outage.unit}' needs liquid cooling; "
+                                 f"an air-cooled facility has: chiller")
         return self
 
     @property
@@ -373,8 +487,11 @@ def _key_line(root, loc):
 def _model_at(loc):
     """The pydantic model class whose fields sit at loc (for did-you-mean on unknown keys)."""
     model = Scenario
-    for part in loc:
+    for k, part in enumerate(loc):
         if isinstance(part, int):
+            continue
+        if k and loc[k - 1] == "cooling" and part in COOLING_TYPES:
+            model = COOLING_TYPES[part]
             continue
         field = model.model_fields.get(part)
         if field is None:
@@ -389,13 +506,26 @@ def _model_at(loc):
     return model
 
 
+def _without_tags(loc):
+    """Drop the discriminator tag pydantic puts after 'cooling' (the YAML has no such key)."""
+    return tuple(p for k, p in enumerate(loc) if not (k and loc[k - 1] == "cooling" and p in COOLING_TYPES))
+
+
 def _format_error(err, source, root):
-    loc = tuple(p for p in err["loc"])
+    tagged = tuple(err["loc"])
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        tag = (err.get("ctx") or {}).get("tag")
+        allowed = ", ".join(f"'{t}'" for t in COOLING_TYPES)
+        err = {"type": "value_error", "loc": tagged + ("type",), "input": tag,
+               "msg": (f"unknown type{_did_you_mean(tag, COOLING_TYPES)}; allowed: {allowed}" if tag is not None
+                       else f"required field is missing; allowed: {allowed}")}
+        tagged = err["loc"]
+    loc = _without_tags(tagged)
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
     line = _key_line(root, loc) if root is not None else 1
     where = f"{source}:{line}: {path}"
     if err["type"] == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = _model_at(tagged[:-1])
         allowed = sorted(model.model_fields) if model else []
         return (f"{where}: unknown key '{loc[-1]}'{_did_you_mean(loc[-1], allowed)}; "
                 f"allowed keys: {', '.join(allowed)}")

@@ -16,8 +16,8 @@ from twin.metrics import kpis, totals
 from twin.physics import cooling, power
 from twin.physics.psychro import wetbulb_from_relhum_c
 from twin.pipeline import simulate
-from twin.scenario import AirCooling, load_scenario
-from twin.sim.engine import build_air_plant
+from twin.scenario import load_scenario
+from twin.sim.plant import chiller_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,10 +27,8 @@ def cases():
     frame = simulate(scenario)
     t = totals(frame, scenario.step_s)
     k = kpis(t)
-    ups = catalog.load("power_chain")["ups"]
-    ups_loss = power.ups_loss_quadratic_w(0.5, 1.0, ups["no_load_fraction"], ups["proportional_fraction"],
-                                          ups["square_fraction"])
-    curve = build_air_plant(AirCooling(type="air"), 1e6).chiller
+    ups_loss = power.converter_loss_w(0.5, 1.0, *catalog.load("power_chain")["ups_modes"]["double_conversion"])
+    curve = chiller_curve(catalog.load("cooling")["air"]["chiller_curve"])
     chiller_w = cooling.chiller_power_eir_w(2.124e6, 8.89, 23.89, 2.124e6, 1, curve)[0]
     evap_kg_per_kwh = frame["water_evaporation_m3"].sum() * cooling.WATER_DENSITY_KG_M3 / (
         frame["heat_rejected_w"].sum() * scenario.step_s / 3.6e6)

@@ -1,12 +1,20 @@
-"""Air-cooled plant: CRAH fans, chilled-water plant with staged EIR chillers, cooling tower,
-water-side economiser, and the tower's water use.
+"""Cooling plants: the air path (CRAH/AHU fans, water-cooled chilled-water plant with staged EIR
+chillers, cooling tower, water-side and air-side economisers) and the liquid path (direct-to-chip
+CDUs or immersion tanks, facility water, dry coolers with adiabatic assist and a trim chiller).
 
-Heat path: white-space heat (IT + losses in the room + other) is picked up by the CRAH
-coils (plus CRAH fan heat), carried by chilled water (plus chilled-water pump heat) to the
-economiser heat exchanger and/or the chillers; the condenser heat (load + compressor work +
-condenser pump heat) is rejected by the tower, mostly by evaporation.
+Every architecture has an air path for the heat left in the room air (all of it for air cooling;
+the share cold plates do not capture, PSUs, PDUs, UPS and lighting otherwise). Liquid-cooled
+halls add a liquid path. Each path serves a coolant loop with a thermal mass: when a plant cannot
+reject the heat it is given (outdoor conditions, lost units), the loop temperature rises
+(loop_temp_after_c) and the GPUs, which see that coolant, heat up and throttle.
+
+Heat path of the air plant: white-space heat is picked up by the CRAH coils (plus CRAH fan heat),
+carried by chilled water (plus pump heat) to the economiser heat exchanger and/or the chillers;
+the condenser heat (load + compressor work + condenser pump heat) is rejected by the tower,
+mostly by evaporation.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -33,11 +41,13 @@ class ChillerCurve(NamedTuple):
 
 
 class AirPlantParams(NamedTuple):
-    """Design of an air-cooled hall with a water-cooled chilled-water plant (see catalog/cooling.yaml)."""
+    """Design of the air path: CRAH/AHU fans + water-cooled chilled-water plant (catalog/cooling.yaml)."""
     design_heat_w: float             # white-space heat the plant is sized for [W]
     condenser_design_heat_w: float   # heat the tower rejects at design (load + compressor work) [W]
     crah_design_power_w: float
     crah_min_speed_fraction: float
+    supply_air_temp_c: float
+    air_delta_t_k: float
     chw_supply_temp_c: float
     chw_delta_t_k: float
     chw_pump_design_power_w: float
@@ -51,22 +61,49 @@ class AirPlantParams(NamedTuple):
     cycles_of_concentration: float
     drift_fraction: float
     evaporative_fraction: float
-    economiser: bool
+    economiser: bool                 # water-side economiser (plate heat exchanger)
     economiser_hx_approach_k: float
+    airside_economiser: bool         # outdoor air through the AHUs when cool and dry enough
+    evaporative_assist: bool         # direct evaporative pads on the outdoor air
+    evaporative_effectiveness: float
+    airside_max_wetbulb_c: float     # above this outdoor wet-bulb the dampers close (humidity envelope)
     chiller_min_condenser_temp_c: float
     chiller_count: int
     chiller_unit_capacity_w: float
     chiller: ChillerCurve
+    heat_capacity_j_per_k: float     # thermal mass of room air + chilled-water loop [J/K]
 
+
+class LiquidPlantParams(NamedTuple):
+    """Design of the liquid path: CDUs (direct-to-chip) or tanks (immersion), facility water loop,
+    dry coolers with optional adiabatic pre-cooling and trim chiller (catalog/cooling.yaml)."""
+    design_heat_w: float             # liquid heat at design [W]
+    supply_temp_c: float             # facility-water supply set point [C] (ASHRAE W-class for direct-to-chip)
+    loop_delta_t_k: float            # facility-water supply/return difference at design [K]
+    coolant_approach_k: float        # GPU coolant = facility water + approach (CDU / tank HX / condenser)
+    coolant_floor_c: float           # two-phase: the fluid boils at its saturation temperature, never below
+    cdu_capacity_w: float            # installed CDU / tank heat-exchange capacity incl. redundancy [W]
+    pump_design_power_w: float       # CDU or dielectric pumps + facility-water pumps at design flow [W]
+    pump_min_flow_fraction: float
+    drycooler_ua_w_per_k: float      # dry-cooler capacity per K of (return - air inlet) at full fan [W/K]
+    drycooler_fan_design_power_w: float
+    drycooler_min_fan_fraction: float
+    drycooler_air_effectiveness: float  # coil effectiveness on the air side (for air flow and pad water)
+    adiabatic: bool
+    adiabatic_effectiveness: float
+    trim_capacity_w: float           # trim chiller capacity (0: none) [W]
+    trim_carnot_efficiency: float    # second-law efficiency of the trim chiller
+    trim_condenser_approach_k: float
+    heat_capacity_j_per_k: float     # thermal mass of coolant, tanks and facility water [J/K]
 
 @njit(cache=True)
 def affinity_power_w(flow_fraction, design_power_w, min_fraction):
     """Fan or pump power [W] by the affinity laws: P = P_design (Q/Q_design)^3.
 
     Q ~ N, dp ~ N^2, P ~ N^3 (e.g. ASHRAE Handbook - HVAC Systems and Equipment, ch. 21
-    "Fans"); below the minimum speed the machine runs at that speed.
+    "Fans"); below the minimum speed the machine runs at that speed, above full speed it cannot.
     """
-    f = max(flow_fraction, min_fraction)
+    f = min(max(flow_fraction, min_fraction), 1.0)
     return design_power_w * f * f * f
 
 
@@ -103,6 +140,8 @@ def chiller_power_eir_w(load_w, chw_leaving_c, cw_entering_c, unit_capacity_w, u
     """
     if load_w <= 0.0:
         return 0.0, 0.0, 0
+    if unit_count <= 0:
+        return 0.0, load_w, 0
     tchw = min(max(chw_leaving_c, curve.chw_min_c), curve.chw_max_c)
     tcw = min(max(cw_entering_c, curve.cw_min_c), curve.cw_max_c)
     capft = biquadratic(curve.capft, tchw, tcw)
@@ -165,42 +204,172 @@ def tower_water_kg_s(heat_rejected_w, range_k, water_temp_c, evaporative_fractio
     return evap, drift, blowdown
 
 
+
+
 @njit(cache=True)
-def air_plant(room_heat_w, drybulb_c, wetbulb_c, p):
-    """One step of the air-cooled plant for a white-space heat load [W].
+def direct_evaporative_outlet_c(drybulb_c, wetbulb_c, effectiveness):
+    """Air leaving a direct evaporative pad: T = T_db - eps (T_db - T_wb) (saturation effectiveness
+    0.8-0.9 for rigid media; ASHRAE Handbook HVAC Applications ch. 53; REFERENCE.md 3.3)."""
+    return drybulb_c - effectiveness * (drybulb_c - wetbulb_c)
+
+
+@njit(cache=True)
+def evaporated_water_kg_s(air_mass_kg_s, cooling_k, water_temp_c):
+    """Water evaporated to cool an air stream adiabatically by cooling_k [kg/s]: m_a c_p dT / h_fg
+    (the sensible heat given up becomes latent heat of the added vapour)."""
+    return air_mass_kg_s * AIR_CP_J_KG_K * cooling_k / latent_heat_vaporisation_j_kg(water_temp_c)
+
+
+@njit(cache=True)
+def airside_economiser(drybulb_c, wetbulb_c, supply_c, return_c, evaporative, effectiveness, max_wetbulb_c):
+    """Share of the room load carried by outdoor air, 0..1, and the air's evaporative cooling [K].
+
+    Outdoor air replaces return air when it is cooler than the return; it carries the whole load
+    when at or below the supply set point (mixing with return air holds the supply temperature),
+    a share (T_ret - T_oa)/(T_ret - T_sup) of it otherwise, the coil trimming the rest. Direct
+    evaporative pads first cool the outdoor air towards its wet-bulb, only as far as needed.
+    Dampers close when the outdoor wet-bulb exceeds the humidity envelope (ASHRAE TC9.9
+    recommended dew point <= 15 C, ~18 C wet-bulb at 24 C supply) [D].
+    Lei & Masanet 2022 "airside economizer + adiabatic" design; REFERENCE.md 3.3-3.4.
+    """
+    if wetbulb_c > max_wetbulb_c:
+        return 0.0, 0.0
+    oa_c = drybulb_c
+    if evaporative and drybulb_c > supply_c:
+        oa_c = max(direct_evaporative_outlet_c(drybulb_c, wetbulb_c, effectiveness), supply_c)
+    frac = (return_c - oa_c) / (return_c - supply_c)
+    return min(max(frac, 0.0), 1.0), drybulb_c - oa_c
+
+
+@njit(cache=True)
+def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
+    """One step of the air path removing load_w of white-space heat [W].
 
     Returns (crah_fan_w, chiller_w, chw_pump_w, cw_pump_w, tower_fan_w, economiser_fraction,
-    chiller_cop, unmet_w, heat_rejected_w, evaporation_kg_s, drift_kg_s, blowdown_kg_s).
-    Every watt drawn by fans and pumps inside the loop ends up in the water the tower rejects,
-    so heat_rejected_w = room heat + CRAH fans + pumps + compressor work.
+    chiller_cop, unmet_w, heat_rejected_w, evaporation_kg_s, drift_kg_s, blowdown_kg_s,
+    adiabatic_kg_s). Every watt drawn by fans and pumps inside the loop ends up in the water the
+    tower rejects: heat_rejected_w = room heat removed + CRAH fans + pumps + compressor work
+    (outdoor air carries its share straight out). unmet_w is heat the chillers could not take
+    (too few available, or beyond capacity): it stays in the room (loop_temp_after_c).
     """
-    design_frac_air = room_heat_w / p.design_heat_w
-    crah_w = affinity_power_w(design_frac_air, p.crah_design_power_w, p.crah_min_speed_fraction)
-    coil_w = room_heat_w + crah_w
+    crah_w = affinity_power_w(load_w / p.design_heat_w, p.crah_design_power_w, p.crah_min_speed_fraction)
+    coil_w = load_w + crah_w
+    return_c = p.supply_air_temp_c + p.air_delta_t_k
 
-    chw_pump_w = affinity_power_w(coil_w / p.design_heat_w, p.chw_pump_design_power_w, p.pump_min_flow_fraction)
-    chw_load_w = coil_w + chw_pump_w
+    air_econ = 0.0
+    adiabatic = 0.0
+    if p.airside_economiser:
+        air_econ, evap_k = airside_economiser(drybulb_c, wetbulb_c, p.supply_air_temp_c, return_c,
+                                              p.evaporative_assist, p.evaporative_effectiveness,
+                                              p.airside_max_wetbulb_c)
+        if air_econ > 0.0 and evap_k > 0.0:
+            air_kg_s = coil_w / (AIR_CP_J_KG_K * p.air_delta_t_k)
+            adiabatic = evaporated_water_kg_s(air_kg_s, evap_k, wetbulb_c)
+    water_side_w = (1.0 - air_econ) * coil_w
+
+    chw_pump_w = 0.0
+    if water_side_w > 0.0:
+        chw_pump_w = affinity_power_w(water_side_w / p.design_heat_w, p.chw_pump_design_power_w,
+                                      p.pump_min_flow_fraction)
+    chw_load_w = water_side_w + chw_pump_w
     chw_return_c = p.chw_supply_temp_c + p.chw_delta_t_k
 
     tower_water_c = max(wetbulb_c + p.tower_approach_k, p.tower_min_water_temp_c)
-    econ = 0.0
+    wse = 0.0
     if p.economiser:
-        econ = waterside_economiser_fraction(chw_return_c, p.chw_supply_temp_c, tower_water_c,
-                                             p.economiser_hx_approach_k)
-    chiller_load_w = (1.0 - econ) * chw_load_w
+        wse = waterside_economiser_fraction(chw_return_c, p.chw_supply_temp_c, tower_water_c,
+                                            p.economiser_hx_approach_k)
+    chiller_load_w = (1.0 - wse) * chw_load_w
     cw_entering_c = max(tower_water_c, p.chiller_min_condenser_temp_c)
     chiller_w, unmet_w, _ = chiller_power_eir_w(chiller_load_w, p.chw_supply_temp_c, cw_entering_c,
-                                                p.chiller_unit_capacity_w, p.chiller_count, p.chiller)
+                                                p.chiller_unit_capacity_w, chillers_available, p.chiller)
     cop = (chiller_load_w - unmet_w) / chiller_w if chiller_w > 0.0 else 0.0
 
     condenser_w = chw_load_w - unmet_w + chiller_w
-    cw_pump_w = affinity_power_w(condenser_w / p.condenser_design_heat_w, p.cw_pump_design_power_w,
-                                 p.pump_min_flow_fraction)
-    heat_rejected_w = condenser_w + cw_pump_w
-    tower_fan_w = affinity_power_w(heat_rejected_w / p.condenser_design_heat_w, p.tower_fan_design_power_w,
-                                   p.tower_min_fan_fraction)
-    evap, drift, blowdown = tower_water_kg_s(heat_rejected_w, p.cw_range_k,
-                                             tower_water_c + 0.5 * p.cw_range_k, p.evaporative_fraction,
-                                             p.drift_fraction, p.cycles_of_concentration)
+    cw_pump_w = 0.0
+    if condenser_w > 0.0:
+        cw_pump_w = affinity_power_w(condenser_w / p.condenser_design_heat_w, p.cw_pump_design_power_w,
+                                     p.pump_min_flow_fraction)
+    to_tower_w = condenser_w + cw_pump_w
+    tower_fan_w = 0.0
+    evap = drift = blowdown = 0.0
+    if to_tower_w > 0.0:
+        tower_fan_w = affinity_power_w(to_tower_w / p.condenser_design_heat_w, p.tower_fan_design_power_w,
+                                       p.tower_min_fan_fraction)
+        evap, drift, blowdown = tower_water_kg_s(to_tower_w, p.cw_range_k, tower_water_c + 0.5 * p.cw_range_k,
+                                                 p.evaporative_fraction, p.drift_fraction,
+                                                 p.cycles_of_concentration)
+    heat_rejected_w = air_econ * coil_w + to_tower_w
+    econ = air_econ + (1.0 - air_econ) * wse
     return (crah_w, chiller_w, chw_pump_w, cw_pump_w, tower_fan_w, econ, cop, unmet_w,
-            heat_rejected_w, evap, drift, blowdown)
+            heat_rejected_w, evap, drift, blowdown, adiabatic)
+
+
+@njit(cache=True)
+def carnot_chiller_cop(evaporator_c, condenser_c, carnot_efficiency):
+    """Chiller COP as a fraction of the Carnot COP: eta_II T_evap / (T_cond - T_evap) (K).
+    eta_II ~ 0.45-0.65 for large machines (REFERENCE.md 3.2); capped at 15 for tiny lifts."""
+    lift = max(condenser_c - evaporator_c, 1.0)
+    return min(carnot_efficiency * (evaporator_c + 273.15) / lift, 15.0)
+
+
+@njit(cache=True)
+def liquid_plant(load_w, facility_supply_c, drybulb_c, wetbulb_c, p, cdu_available, drycooler_available):
+    """One step of the liquid path removing load_w [W] from the coolant.
+
+    Variable-speed pumps hold the design supply/return difference, so T_ret = T_sup + dT; dry coolers (capacity
+    UA (T_ret - T_air) at full fan, fans on the affinity law) reject it to outdoor air, pre-cooled
+    by adiabatic pads when the dry coil falls short (T_air = T_db - eps (T_db - T_wb)); a trim
+    chiller (Carnot-fraction COP, air-cooled condenser) takes what is left up to its capacity.
+    CDUs (or tank heat exchangers) bound the heat that can leave the racks at all.
+    Dry cooler: constant-effectiveness coil, air flow ~ fan speed (ASHRAE Handbook HVAC Systems and
+    Equipment ch. 40 "Cooling towers"/dry coolers; REFERENCE.md 3.3 approach 5-10 K).
+
+    Returns (pump_w, drycooler_fan_w, trim_chiller_w, removed_w, adiabatic_kg_s, trim_cop,
+    heat_rejected_w) with heat_rejected_w = removed + pump heat + trim compressor work.
+    """
+    pump_w = affinity_power_w(load_w / p.design_heat_w, p.pump_design_power_w, p.pump_min_flow_fraction)
+    to_reject_w = min(load_w, cdu_available * p.cdu_capacity_w) + pump_w
+    return_c = facility_supply_c + p.loop_delta_t_k
+    ua = p.drycooler_ua_w_per_k * drycooler_available
+    air_c = drybulb_c
+    dry_cap_w = ua * max(return_c - air_c, 0.0)
+    adiabatic = 0.0
+    if p.adiabatic and dry_cap_w < to_reject_w:
+        air_c = direct_evaporative_outlet_c(drybulb_c, wetbulb_c, p.adiabatic_effectiveness)
+        dry_cap_w = ua * max(return_c - air_c, 0.0)
+    dry_w = min(to_reject_w, dry_cap_w)
+    fan_frac = 0.0
+    if ua > 0.0 and return_c > air_c:
+        fan_frac = dry_w / (ua * (return_c - air_c))
+    fan_w = 0.0
+    if dry_w > 0.0:
+        fan_w = affinity_power_w(fan_frac, p.drycooler_fan_design_power_w, p.drycooler_min_fan_fraction)
+        if air_c < drybulb_c:
+            air_kg_s = fan_frac * p.drycooler_ua_w_per_k / (p.drycooler_air_effectiveness * AIR_CP_J_KG_K)
+            adiabatic = evaporated_water_kg_s(air_kg_s, drybulb_c - air_c, wetbulb_c)
+    trim_w = 0.0
+    trim_cop = 0.0
+    trim_q = min(to_reject_w - dry_w, p.trim_capacity_w)
+    if trim_q > 0.0:
+        trim_cop = carnot_chiller_cop(facility_supply_c, drybulb_c + p.trim_condenser_approach_k,
+                                      p.trim_carnot_efficiency)
+        trim_w = trim_q / trim_cop
+    removed_w = dry_w + trim_q - pump_w
+    return pump_w, fan_w, trim_w, removed_w, adiabatic, trim_cop, dry_w + trim_q + trim_w
+
+
+@njit(cache=True)
+def loop_temp_after_c(temp_c, set_point_c, heat_in_w, removed_w, heat_capacity_j_per_k, dt_s):
+    """Coolant loop temperature after a step: C dT/dt = Q_in - Q_removed, never below set point.
+
+    The plant is asked for Q_in + C (T - T_set) / dt (recover to set point within the step) and
+    removes what it can; the balance is stored in the loop (lumped capacitance, energy balance).
+    """
+    return max(temp_c + (heat_in_w - removed_w) * dt_s / heat_capacity_j_per_k, set_point_c)
+
+
+@njit(cache=True)
+def recovery_demand_w(temp_c, set_point_c, heat_in_w, heat_capacity_j_per_k, dt_s):
+    """Heat the plant is asked to remove this step: the load plus what returns the loop to set point."""
+    return heat_in_w + max(temp_c - set_point_c, 0.0) * heat_capacity_j_per_k / dt_s

@@ -1,15 +1,18 @@
-"""The whole facility for a run of steps: halls of servers -> power chain -> air plant -> grid.
+"""The whole facility for a run of steps: halls of servers -> power chain -> cooling -> grid.
 
 One kernel call advances every hall over every step between two simulation events
 (DESIGN.md: few events, many steps). Results go into one preallocated (steps x columns)
-array whose column order is COLUMNS.
+array whose column order is COLUMNS; the thermal state (die temperatures, coolant loops)
+carries over from one call to the next in `state` and `die_temp_c`.
 
 Power flow (each loss is heat in the room where it occurs):
-    IT (servers at the wall) <- PDU (loss in white space) <- UPS (loss in electrical room,
-    cooled by the same plant) <- transformer (outdoor yard, rejected to ambient)
-    transformer also feeds cooling and other loads.
-    facility (meter) = transformer output + transformer loss
-                     = IT + cooling + (PDU + UPS + transformer losses) + other
+    servers (GPUs + host + fans, behind their PSUs: IT power at the wall) <- PDU (white space)
+    <- UPS or HVDC rectifier (electrical room, cooled by the air path) <- transformer (outdoor
+    yard, rejected to ambient); the transformer also feeds cooling and other loads.
+    facility (meter) = IT + cooling + (PDU + UPS + transformer losses) + other
+Heat flow: a hall's IT heat splits into liquid (cold plates / tanks) and room air; PDU, UPS and
+other loads heat the room air. Each coolant loop removes what its plant can; the rest is stored
+in the loop (its temperature rises), and GPUs see their loop's temperature.
 """
 
 from typing import NamedTuple
@@ -17,11 +20,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from twin.physics.cooling import WATER_DENSITY_KG_M3, air_plant
-from twin.physics.gpu import power_linear_w
+from twin.physics import gpu
+from twin.physics.cooling import (WATER_DENSITY_KG_M3, air_plant, liquid_plant, loop_temp_after_c,
+                                  recovery_demand_w)
 from twin.physics.grid import J_PER_KWH, carbon_location_based_kg, indirect_water_m3
-from twin.physics.power import pdu_loss_w, transformer_loss_w, ups_loss_quadratic_w
-from twin.physics.rack import host_power_linear_w
+from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
+from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
 
 COLUMNS = (
     "it_power_w", "cooling_power_w", "power_chain_loss_w", "other_power_w", "facility_power_w",
@@ -33,40 +37,68 @@ COLUMNS = (
     "pdu_loss_w", "ups_loss_w", "transformer_loss_w",
     "water_evaporation_m3", "water_drift_m3", "water_blowdown_m3", "grid_water_l_per_kwh",
     "energy_cost_usd", "water_cost_usd", "fixed_cost_usd",
+    "server_fan_power_w", "psu_loss_w", "gpu_clock_fraction", "gpu_die_temp_c",
+    "server_inlet_temp_c", "coolant_supply_temp_c", "liquid_heat_w",
+    "cdu_pump_power_w", "dry_cooler_fan_power_w", "trim_chiller_power_w", "water_adiabatic_m3",
 )
-
+_I = {name: i for i, name in enumerate(COLUMNS)}
 # Column indices as module constants: numba freezes them into the compiled kernel.
-C_IT, C_COOL, C_LOSS, C_OTHER, C_FAC = 0, 1, 2, 3, 4
-C_DB, C_WB, C_CI, C_PRICE = 5, 6, 7, 8
-C_WDIR, C_WIND, C_CARBON, C_COST, C_TOK = 9, 10, 11, 12, 13
-C_TOKDEM, C_UTIL, C_GPU, C_HOST = 14, 15, 16, 17
-C_CRAH, C_CHILLER, C_CHWP, C_CWP, C_TFAN = 18, 19, 20, 21, 22
-C_ECON, C_COP, C_UNMET, C_REJ = 23, 24, 25, 26
-C_PDU, C_UPS, C_XFMR = 27, 28, 29
-C_EVAP, C_DRIFT, C_BLOW, C_EWIF = 30, 31, 32, 33
-C_ECOST, C_WCOST, C_FCOST = 34, 35, 36
-assert COLUMNS[C_FCOST] == "fixed_cost_usd" and len(COLUMNS) == 37
+C_IT, C_COOL, C_LOSS, C_OTHER, C_FAC = (_I[c] for c in COLUMNS[:5])
+C_DB, C_WB, C_CI, C_PRICE = (_I[c] for c in COLUMNS[5:9])
+C_WDIR, C_WIND, C_CARBON, C_COST, C_TOK = (_I[c] for c in COLUMNS[9:14])
+C_TOKDEM, C_UTIL, C_GPU, C_HOST = (_I[c] for c in COLUMNS[14:18])
+C_CRAH, C_CHILLER, C_CHWP, C_CWP, C_TFAN = (_I[c] for c in COLUMNS[18:23])
+C_ECON, C_COP, C_UNMET, C_REJ = (_I[c] for c in COLUMNS[23:27])
+C_PDU, C_UPS, C_XFMR = (_I[c] for c in COLUMNS[27:30])
+C_EVAP, C_DRIFT, C_BLOW, C_EWIF = (_I[c] for c in COLUMNS[30:34])
+C_ECOST, C_WCOST, C_FCOST = (_I[c] for c in COLUMNS[34:37])
+C_SFAN, C_PSU, C_CLOCK, C_DIE, C_INLET, C_COOLANT, C_LIQ = (_I[c] for c in COLUMNS[37:44])
+C_CDU, C_DRYFAN, C_TRIM, C_WADIA = (_I[c] for c in COLUMNS[44:48])
+
+# state vector: coolant loops
+S_AIR, S_LIQUID = 0, 1
+# availability vector: cooling units in service (fault events change it)
+A_CHILLERS, A_CDU, A_DRYCOOLER = 0, 1, 2
 
 
 class Halls(NamedTuple):
     """Struct-of-arrays description of the halls: one entry per hall, servers identical within it."""
     servers: np.ndarray               # servers in the hall
     gpus_per_server: np.ndarray
-    gpu_idle_w: np.ndarray
-    gpu_max_w: np.ndarray
-    host_idle_w: np.ndarray
+    gpu_idle_w: np.ndarray            # board power at idle clocks and leak_ref_temp_c
+    gpu_tdp_w: np.ndarray             # board power limit
+    leak_fraction: np.ndarray         # share of idle power that is leakage at leak_ref_temp_c
+    leak_per_k: np.ndarray            # leakage temperature coefficient [1/K]
+    leak_ref_temp_c: np.ndarray
+    die_r_k_per_w: np.ndarray         # die-to-coolant thermal resistance [K/W]
+    die_c_j_per_k: np.ndarray         # die + heat-spreader heat capacity [J/K]
+    max_temp_c: np.ndarray            # die temperature where thermal slowdown holds the clock
+    shutdown_temp_c: np.ndarray       # die temperature where the GPU trips off
+    min_clock_fraction: np.ndarray
+    throughput_clock_exponent: np.ndarray  # tokens ~ clock^beta
+    host_idle_w: np.ndarray           # non-GPU DC power at idle (fans and PSU loss excluded)
     host_max_w: np.ndarray
-    tokens_per_gpu_s: np.ndarray      # output tokens/s of one GPU at utilisation 1
+    fan_max_w: np.ndarray             # server fans at full speed
+    fan_speed_at_ref: np.ndarray
+    fan_ref_temp_c: np.ndarray
+    fan_speed_per_k: np.ndarray
+    fan_min_speed: np.ndarray
+    psu_rating_w: np.ndarray          # installed server power conversion (all PSUs share the load)
+    psu_c0: np.ndarray
+    psu_c1: np.ndarray
+    psu_c2: np.ndarray
+    liquid_fraction: np.ndarray       # share of server heat captured by liquid
+    tokens_per_gpu_s: np.ndarray      # output tokens/s of one GPU at utilisation 1, full clock
 
 
 class PowerChainParams(NamedTuple):
     transformer_rating_w: float
     transformer_no_load_fraction: float
     transformer_load_loss_fraction: float
-    ups_rating_w: float
-    ups_no_load_fraction: float
-    ups_proportional_fraction: float
-    ups_square_fraction: float
+    ups_rating_w: float               # installed UPS (or HVDC rectifier) capacity incl. redundancy
+    ups_c0: float
+    ups_c1: float
+    ups_c2: float
     pdu_rating_w: float
     pdu_full_load_loss_fraction: float
     other_power_w: float
@@ -79,44 +111,81 @@ class Prices(NamedTuple):
 
 @njit(cache=True)
 def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
-            water_l_per_kwh, price_usd_per_kwh, halls, plant, chain, prices, out):
+            water_l_per_kwh, price_usd_per_kwh, halls, air, liquid, chain, prices, available,
+            state, die_temp_c, tripped, out):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
     utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1.
-    Site series are per step. See module docstring for the power and heat flow.
+    Site series are per step. available: units in service (A_*). state: coolant loop
+    temperatures (S_*); die_temp_c and tripped (GPUs off on over-temperature, 0/1): per hall;
+    all three are updated in place.
+    See the module docstring for the power and heat flow.
     """
     n_halls = halls.servers.shape[0]
+    has_liquid = liquid.design_heat_w > 0.0
     for i in range(i0, i1):
-        it_w = 0.0
-        gpu_w = 0.0
-        host_w = 0.0
-        tokens = 0.0
-        tokens_dem = 0.0
-        gpu_count = 0.0
-        util_gpu = 0.0
+        air_c = state[S_AIR]
+        water_c = state[S_LIQUID]
+        liquid_coolant_c = max(liquid.coolant_floor_c, water_c + liquid.coolant_approach_k)
+        it_w = gpu_w = host_w = fan_w = psu_w = liquid_heat_w = 0.0
+        tokens = tokens_dem = gpu_count = util_gpu = clock_gpu = 0.0
+        die_max = -273.15
         for h in range(n_halls):
             u = utilization[i, h]
-            gpus = halls.servers[h] * halls.gpus_per_server[h]
-            g = gpus * power_linear_w(u, halls.gpu_idle_w[h], halls.gpu_max_w[h])
-            o = halls.servers[h] * host_power_linear_w(u, halls.host_idle_w[h], halls.host_max_w[h])
-            gpu_w += g
-            host_w += o
-            it_w += g + o
-            tokens += gpus * u * halls.tokens_per_gpu_s[h] * dt_s
-            tokens_dem += gpus * demand[i, h] * halls.tokens_per_gpu_s[h] * dt_s
+            servers = halls.servers[h]
+            gpus = servers * halls.gpus_per_server[h]
+            coolant_c = liquid_coolant_c if halls.liquid_fraction[h] > 0.0 else air_c
+            p_gpu, clock, die_end, trip = gpu.step(
+                u, die_temp_c[h], coolant_c, dt_s, halls.gpu_idle_w[h], halls.gpu_tdp_w[h],
+                halls.leak_fraction[h], halls.leak_per_k[h], halls.leak_ref_temp_c[h], halls.die_r_k_per_w[h],
+                halls.die_c_j_per_k[h], halls.max_temp_c[h], halls.min_clock_fraction[h], halls.shutdown_temp_c[h],
+                tripped[h] > 0.0)
+            die_temp_c[h] = die_end
+            tripped[h] = 1.0 if trip else 0.0
+            die_max = max(die_max, die_end)
+            host = host_power_linear_w(u, halls.host_idle_w[h], halls.host_max_w[h])
+            speed = fan_speed_fraction(air_c, halls.fan_speed_at_ref[h], halls.fan_ref_temp_c[h],
+                                       halls.fan_speed_per_k[h], halls.fan_min_speed[h])
+            fan = fan_power_w(speed, halls.fan_max_w[h])
+            dc = halls.gpus_per_server[h] * p_gpu + host + fan
+            wall = wall_power_w(dc, halls.psu_rating_w[h], halls.psu_c0[h], halls.psu_c1[h], halls.psu_c2[h])
+            gpu_w += gpus * p_gpu
+            host_w += servers * host
+            fan_w += servers * fan
+            psu_w += servers * (wall - dc)
+            it_w += servers * wall
+            liquid_heat_w += halls.liquid_fraction[h] * servers * wall
+            rate = halls.tokens_per_gpu_s[h] * dt_s * gpus
+            tokens += rate * u * clock ** halls.throughput_clock_exponent[h]
+            tokens_dem += rate * demand[i, h]
             gpu_count += gpus
             util_gpu += gpus * u
+            clock_gpu += gpus * clock
 
         pdu_w = pdu_loss_w(it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
         ups_out_w = it_w + pdu_w
-        ups_w = ups_loss_quadratic_w(ups_out_w, chain.ups_rating_w, chain.ups_no_load_fraction,
-                                     chain.ups_proportional_fraction, chain.ups_square_fraction)
+        ups_w = converter_loss_w(ups_out_w, chain.ups_rating_w, chain.ups_c0, chain.ups_c1, chain.ups_c2)
         other_w = chain.other_power_w
-        room_heat_w = it_w + pdu_w + ups_w + other_w
+        air_heat_w = it_w - liquid_heat_w + pdu_w + ups_w + other_w
 
+        ask_w = recovery_demand_w(air_c, air.supply_air_temp_c, air_heat_w, air.heat_capacity_j_per_k, dt_s)
         (crah_w, chiller_w, chwp_w, cwp_w, tfan_w, econ, cop, unmet_w, rej_w,
-         evap, drift, blow) = air_plant(room_heat_w, drybulb_c[i], wetbulb_c[i], plant)
-        cooling_w = crah_w + chiller_w + chwp_w + cwp_w + tfan_w
+         evap, drift, blow, adia_air) = air_plant(ask_w, drybulb_c[i], wetbulb_c[i], air, int(available[A_CHILLERS]))
+        air_removed_w = ask_w - unmet_w
+        state[S_AIR] = loop_temp_after_c(air_c, air.supply_air_temp_c, air_heat_w, air_removed_w,
+                                         air.heat_capacity_j_per_k, dt_s)
+        stored_w = air_heat_w - air_removed_w
+
+        cdu_w = dry_fan_w = trim_w = adia_dry = 0.0
+        if has_liquid:
+            ask_w = recovery_demand_w(water_c, liquid.supply_temp_c, liquid_heat_w, liquid.heat_capacity_j_per_k, dt_s)
+            cdu_w, dry_fan_w, trim_w, liq_removed_w, adia_dry, _, liq_rej_w = liquid_plant(
+                ask_w, water_c, drybulb_c[i], wetbulb_c[i], liquid, available[A_CDU], available[A_DRYCOOLER])
+            state[S_LIQUID] = loop_temp_after_c(water_c, liquid.supply_temp_c, liquid_heat_w, liq_removed_w,
+                                                liquid.heat_capacity_j_per_k, dt_s)
+            stored_w += liquid_heat_w - liq_removed_w
+            rej_w += liq_rej_w
+        cooling_w = crah_w + chiller_w + chwp_w + cwp_w + tfan_w + cdu_w + dry_fan_w + trim_w
 
         xfmr_out_w = ups_out_w + ups_w + cooling_w + other_w
         xfmr_w = transformer_loss_w(xfmr_out_w, chain.transformer_rating_w,
@@ -124,7 +193,8 @@ def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_pe
         facility_w = xfmr_out_w + xfmr_w
         energy_j = facility_w * dt_s
 
-        water_direct = (evap + drift + blow) * dt_s / WATER_DENSITY_KG_M3
+        to_m3 = dt_s / WATER_DENSITY_KG_M3
+        water_direct = (evap + drift + blow + adia_air + adia_dry) * to_m3
         energy_cost = energy_j / J_PER_KWH * price_usd_per_kwh[i]
         water_cost = water_direct * prices.water_usd_per_m3
         fixed_cost = prices.fixed_usd_per_s * dt_s
@@ -155,15 +225,26 @@ def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_pe
         r[C_TFAN] = tfan_w
         r[C_ECON] = econ
         r[C_COP] = cop
-        r[C_UNMET] = unmet_w
+        r[C_UNMET] = stored_w
         r[C_REJ] = rej_w
         r[C_PDU] = pdu_w
         r[C_UPS] = ups_w
         r[C_XFMR] = xfmr_w
-        r[C_EVAP] = evap * dt_s / WATER_DENSITY_KG_M3
-        r[C_DRIFT] = drift * dt_s / WATER_DENSITY_KG_M3
-        r[C_BLOW] = blow * dt_s / WATER_DENSITY_KG_M3
+        r[C_EVAP] = evap * to_m3
+        r[C_DRIFT] = drift * to_m3
+        r[C_BLOW] = blow * to_m3
         r[C_EWIF] = water_l_per_kwh[i]
         r[C_ECOST] = energy_cost
         r[C_WCOST] = water_cost
         r[C_FCOST] = fixed_cost
+        r[C_SFAN] = fan_w
+        r[C_PSU] = psu_w
+        r[C_CLOCK] = clock_gpu / gpu_count if gpu_count > 0.0 else 1.0
+        r[C_DIE] = die_max
+        r[C_INLET] = air_c
+        r[C_COOLANT] = liquid_coolant_c if has_liquid else air_c
+        r[C_LIQ] = liquid_heat_w
+        r[C_CDU] = cdu_w
+        r[C_DRYFAN] = dry_fan_w
+        r[C_TRIM] = trim_w
+        r[C_WADIA] = (adia_air + adia_dry) * to_m3

@@ -1,13 +1,14 @@
-"""Server and rack aggregation: GPUs plus host overhead."""
+"""Server and rack: host overhead, server fans, the server's power conversion, and the split of
+server heat between liquid and air."""
 
 from numba import njit
 
-from twin.physics.gpu import power_linear_w
+from twin.physics.power import converter_loss_w
 
 
 @njit(cache=True)
 def host_power_linear_w(utilization, host_idle_w, host_max_w):
-    """Non-GPU server power [W] (CPUs, DRAM, NICs, switches, storage, fans, PSU loss).
+    """Non-GPU DC power of a server [W] (CPUs, DRAM, NICs, switches, storage), fans and PSU excluded.
 
     P_host(u) = P_host,idle + (P_host,max - P_host,idle) u, linear as the SPEC-power
     derate curve of server components is (0.20 of rated at 10 % load, 0.95 at 100 %;
@@ -18,11 +19,26 @@ def host_power_linear_w(utilization, host_idle_w, host_max_w):
 
 
 @njit(cache=True)
-def server_power_w(utilization, gpus_per_server, gpu_idle_w, gpu_max_w, host_idle_w, host_max_w):
-    """Wall power of one server [W]: N_gpu P_gpu(u) + P_host(u).
+def fan_speed_fraction(inlet_temp_c, speed_at_ref, ref_temp_c, speed_per_k, min_speed):
+    """Server fan speed as a fraction of maximum: rises linearly with inlet temperature.
 
-    PSU and VRM losses sit inside IT power (the PUE boundary of ISO/IEC 30134-2); they are
-    part of host_max_w/host_idle_w as measured at the wall (Latif et al., IEEE Access 2025).
+    s = clamp(s_ref + ds/dT (T_in - T_ref), s_min, 1). The server's fan controller raises speed
+    with inlet temperature to hold component temperatures. With s = 0.4 at 27 C, 0.06 /K and the
+    cube law below, fan power reproduces the GRC inlet-temperature test (+1/+5/+8/+12 % server
+    power at 29/33/35/37 C vs 27 C) to within 0.3 points (catalog/cooling.yaml server_fans [D]).
     """
-    return (gpus_per_server * power_linear_w(utilization, gpu_idle_w, gpu_max_w)
-            + host_power_linear_w(utilization, host_idle_w, host_max_w))
+    return min(max(speed_at_ref + speed_per_k * (inlet_temp_c - ref_temp_c), min_speed), 1.0)
+
+
+@njit(cache=True)
+def fan_power_w(speed_fraction, max_power_w):
+    """Fan power [W] by the affinity laws: P = P_max s^3 (Q ~ N, dp ~ N^2, P ~ N^3;
+    ASHRAE Handbook HVAC Systems and Equipment ch. 21)."""
+    return max_power_w * speed_fraction ** 3
+
+
+@njit(cache=True)
+def wall_power_w(dc_power_w, psu_rating_w, c0, c1, c2):
+    """Server input power [W]: DC load plus the loss of its power conversion (three-term loss,
+    coefficients fitted to 80 PLUS Titanium points for AC PSUs; see physics/power.py)."""
+    return dc_power_w + converter_loss_w(dc_power_w, psu_rating_w, c0, c1, c2)

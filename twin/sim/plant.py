@@ -1,0 +1,269 @@
+"""The Plant: every array and parameter the facility kernel needs, sized from a Scenario and its site.
+
+Catalog values are measured at the wall (server host power, PSU ratings); here they are turned
+into the kernel's terms (DC host power behind the PSUs, thermal resistances from die rises at TDP,
+plants sized on design heat), each derivation stated where it happens.
+"""
+
+import math
+
+import numpy as np
+
+from twin import catalog
+from twin.physics import cooling, power, rack
+from twin.physics.facility import A_CDU, A_CHILLERS, A_DRYCOOLER, S_AIR, S_LIQUID, Halls, PowerChainParams, Prices
+
+SECONDS_PER_YEAR = 365.0 * 86400.0
+
+
+def cooling_settings(cfg):
+    """(catalog key, merged settings) of the facility's cooling; air-cooled halls have no liquid path."""
+    if cfg.type == "air":
+        return "air", dict(catalog.load("cooling")["air"])
+    settings = cfg.liquid_settings()
+    key = "direct_to_chip" if cfg.type == "direct_to_chip" else f"immersion_{cfg.phase}_phase"
+    return key, settings
+
+
+def air_path_of(cfg):
+    return cfg if cfg.type == "air" else cfg.air_path
+
+
+def server_conversion_coefficients(gpu_spec, distribution):
+    """Three-term loss coefficients of the server's (or rack shelf's) power conversion."""
+    chain = catalog.load("power_chain")
+    name = chain["distribution"][distribution]["server"]
+    if name == "gpu_default":
+        name = gpu_spec["server"]["power_conversion"]
+    load, eff = zip(*chain["server_conversion"][name]["points"])
+    return power.fit_loss_coefficients(load, eff)
+
+
+def _dc_behind_psu(wall_w, rating_w, coefficients):
+    """DC load whose wall power is wall_w (fixed point of dc + loss(dc) = wall)."""
+    dc = wall_w
+    for _ in range(20):
+        dc = wall_w - power.converter_loss_w(dc, rating_w, *coefficients)
+    return dc
+
+
+def build_halls(scenario):
+    gpus = catalog.load("gpus")
+    model = catalog.load("gpu_model")
+    fans = catalog.load("cooling")["server_fans"]
+    key, settings = cooling_settings(scenario.facility.cooling)
+    models = catalog.load("models")
+    inference = scenario.workload.inference
+    rows = []
+    for hall in scenario.facility.halls:
+        spec = gpus[hall.gpu]
+        n, host_idle_wall, host_max_wall = hall.server_spec()
+        server = spec["server"]
+        psu_rating = server["psu_count"] * server["psu_rating_w"]
+        liquid = settings["liquid_fraction"]
+        fan_max_full = fans["max_power_fraction_of_nameplate"] * server["nameplate_w"]
+        fan_at_ref = rack.fan_power_w(fans["speed_at_ref"], fan_max_full)
+        # Catalog host power is measured at the wall with the catalog's own PSUs and fans near 27 C:
+        # take the PSU loss and the fan power out to get the DC host load.
+        native = server_conversion_coefficients(spec, "ac")
+        host_dc = [_dc_behind_psu(n * g + h, psu_rating, native) - n * g - fan_at_ref
+                   for g, h in ((spec["idle_w"], host_idle_wall), (spec["tdp_w"], host_max_wall))]
+        fan_max = 0.0 if key.startswith("immersion") else fan_max_full * (1.0 - liquid)
+        r = settings["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
+        c0, c1, c2 = server_conversion_coefficients(spec, scenario.facility.power_chain.distribution)
+        tokens = inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"]
+        rows.append(dict(
+            servers=hall.rack_count * hall.servers_per_rack, gpus_per_server=n,
+            gpu_idle_w=spec["idle_w"], gpu_tdp_w=spec["tdp_w"], leak_fraction=model["leak_fraction"],
+            leak_per_k=model["leak_per_k"], leak_ref_temp_c=model["leak_ref_temp_c"],
+            die_r_k_per_w=r, die_c_j_per_k=model["die_time_constant_s"] / r,
+            max_temp_c=spec["max_operating_temp_c"], shutdown_temp_c=spec["shutdown_temp_c"],
+            min_clock_fraction=model["min_clock_fraction"],
+            throughput_clock_exponent=model["throughput_clock_exponent"],
+            host_idle_w=max(host_dc[0], 0.0), host_max_w=max(host_dc[1], host_dc[0], 0.0), fan_max_w=fan_max,
+            fan_speed_at_ref=fans["speed_at_ref"], fan_ref_temp_c=fans["ref_temp_c"],
+            fan_speed_per_k=fans["speed_per_k"], fan_min_speed=fans["min_speed"],
+            psu_rating_w=psu_rating, psu_c0=c0, psu_c1=c1, psu_c2=c2,
+            liquid_fraction=liquid, tokens_per_gpu_s=tokens,
+        ))
+    return Halls(*(np.array([row[f] for row in rows], dtype=np.float64) for f in Halls._fields))
+
+
+def server_wall_power_w(halls, h, inlet_c):
+    """Wall power of one server of hall h at full load, full clock and reference die temperature."""
+    dc = (halls.gpus_per_server[h] * halls.gpu_tdp_w[h] + halls.host_max_w[h]
+          + rack.fan_power_w(rack.fan_speed_fraction(inlet_c, halls.fan_speed_at_ref[h], halls.fan_ref_temp_c[h],
+                                                     halls.fan_speed_per_k[h], halls.fan_min_speed[h]),
+                             halls.fan_max_w[h]))
+    return rack.wall_power_w(dc, halls.psu_rating_w[h], halls.psu_c0[h], halls.psu_c1[h], halls.psu_c2[h])
+
+
+def design_it_power_w(halls, inlet_c=27.0):
+    """Design IT power [W]: every server at full GPU and host power (fans at 27 C inlet)."""
+    return float(sum(halls.servers[h] * server_wall_power_w(halls, h, inlet_c) for h in range(halls.servers.shape[0])))
+
+
+def design_liquid_heat_w(halls, inlet_c=27.0):
+    return float(sum(halls.liquid_fraction[h] * halls.servers[h] * server_wall_power_w(halls, h, inlet_c)
+                     for h in range(halls.servers.shape[0])))
+
+
+def build_power_chain(scenario, design_it_w):
+    pc = scenario.facility.power_chain
+    if pc.distribution == "hvdc_800v":
+        c0, c1, c2 = catalog.load("power_chain")["distribution"]["hvdc_800v"]["central"]
+    else:
+        c0, c1, c2 = pc.ups.coefficients()
+    return PowerChainParams(
+        transformer_rating_w=0.0,  # set once the design facility load is known (Plant)
+        transformer_no_load_fraction=pc.transformer.no_load_loss_fraction,
+        transformer_load_loss_fraction=pc.transformer.load_loss_fraction,
+        ups_rating_w=power.installed_rating_w(pc.ups.sizing_factor * design_it_w, pc.ups.module_kw * 1e3,
+                                              pc.ups.redundancy),
+        ups_c0=c0, ups_c1=c1, ups_c2=c2,
+        pdu_rating_w=design_it_w,
+        pdu_full_load_loss_fraction=pc.pdu_full_load_loss_fraction,
+        other_power_w=pc.other_power_fraction_of_design_it * design_it_w,
+    )
+
+
+def chiller_curve(name):
+    c = catalog.load("cooling")["chillers"][name]
+    return cooling.ChillerCurve(
+        reference_cop=c["reference_cop"],
+        chw_min_c=c["chw_leaving_range_c"][0], chw_max_c=c["chw_leaving_range_c"][1],
+        cw_min_c=c["cw_entering_range_c"][0], cw_max_c=c["cw_entering_range_c"][1],
+        plr_min=c["plr_min"], plr_max=c["plr_max"],
+        capft=np.array(c["capft"]), eirft=np.array(c["eirft"]), eirfplr=np.array(c["eirfplr"]),
+    )
+
+
+def build_air_plant(cfg, design_heat_w):
+    """Size the air path for design_heat_w of white-space heat (catalog/cooling.yaml 'air')."""
+    air = catalog.load("cooling")["air"]
+    curve = chiller_curve(air["chiller_curve"])
+    condenser_design_w = design_heat_w * (1.0 + 1.0 / curve.reference_cop)
+    air_flow = cooling.crah_airflow_m3_s(design_heat_w, cfg.air_delta_t_k)
+    rho_cp = cooling.WATER_DENSITY_KG_M3 * cooling.WATER_CP_J_KG_K
+    chw_flow = design_heat_w / (rho_cp * cfg.chw_delta_t_k)
+    cw_flow = condenser_design_w / (rho_cp * air["cw_range_k"])
+    return cooling.AirPlantParams(
+        design_heat_w=design_heat_w,
+        condenser_design_heat_w=condenser_design_w,
+        crah_design_power_w=cooling.fan_or_pump_design_power_w(air_flow, cfg.crah_fan_pressure_pa, cfg.crah_fan_efficiency),
+        crah_min_speed_fraction=air["crah_min_speed_fraction"],
+        supply_air_temp_c=cfg.supply_air_temp_c,
+        air_delta_t_k=cfg.air_delta_t_k,
+        chw_supply_temp_c=cfg.chw_supply_temp_c,
+        chw_delta_t_k=cfg.chw_delta_t_k,
+        chw_pump_design_power_w=cooling.fan_or_pump_design_power_w(chw_flow, air["chw_pump_head_pa"], air["pump_efficiency"]),
+        cw_pump_design_power_w=cooling.fan_or_pump_design_power_w(cw_flow, air["cw_pump_head_pa"], air["pump_efficiency"]),
+        pump_min_flow_fraction=air["pump_min_flow_fraction"],
+        cw_range_k=air["cw_range_k"],
+        tower_approach_k=cfg.tower_approach_k,
+        tower_fan_design_power_w=air["tower_fan_kw_per_kw_design"] * condenser_design_w,
+        tower_min_fan_fraction=air["tower_min_fan_fraction"],
+        tower_min_water_temp_c=air["tower_min_water_temp_c"],
+        cycles_of_concentration=cfg.cycles_of_concentration,
+        drift_fraction=air["drift_fraction"],
+        evaporative_fraction=air["evaporative_fraction"],
+        economiser=cfg.economiser,
+        economiser_hx_approach_k=cfg.economiser_hx_approach_k,
+        airside_economiser=cfg.airside_economiser,
+        evaporative_assist=cfg.evaporative_assist,
+        evaporative_effectiveness=cfg.evaporative_effectiveness,
+        airside_max_wetbulb_c=air["airside_max_wetbulb_c"],
+        chiller_min_condenser_temp_c=air["chiller_min_condenser_temp_c"],
+        chiller_count=cfg.chiller_count,
+        chiller_unit_capacity_w=design_heat_w * cfg.chiller_capacity_margin / cfg.chiller_count,
+        chiller=curve,
+        heat_capacity_j_per_k=air["heat_capacity_s_per_k"] * design_heat_w,
+    )
+
+
+def build_liquid_plant(settings, design_heat_w):
+    """Size the liquid path for design_heat_w of liquid heat; design_heat_w = 0 means no liquid path."""
+    s = settings
+    if design_heat_w <= 0.0:
+        s = dict(catalog.load("cooling")["direct_to_chip"], supply_temp_c=30.0)
+    design = max(design_heat_w, 1.0)
+    rho_cp = cooling.WATER_DENSITY_KG_M3 * cooling.WATER_CP_J_KG_K
+    flow_m3_s = design / (rho_cp * s["loop_delta_t_k"])
+    module_w = s["cdu_module_fraction_of_design"] * design
+    ua = design / (s["loop_delta_t_k"] + s["drycooler_approach_k"])
+    return cooling.LiquidPlantParams(
+        design_heat_w=design_heat_w,
+        supply_temp_c=s["supply_temp_c"],
+        loop_delta_t_k=s["loop_delta_t_k"],
+        coolant_approach_k=s["coolant_approach_k"],
+        coolant_floor_c=s["coolant_floor_c"],
+        cdu_capacity_w=power.installed_rating_w(design, module_w, s["cdu_redundancy"]),
+        pump_design_power_w=cooling.fan_or_pump_design_power_w(flow_m3_s, s["pump_head_pa"], s["pump_efficiency"]),
+        pump_min_flow_fraction=s["pump_min_flow_fraction"],
+        drycooler_ua_w_per_k=ua,
+        drycooler_fan_design_power_w=s["drycooler_fan_kw_per_kw_design"] * design,
+        drycooler_min_fan_fraction=s["drycooler_min_fan_fraction"],
+        drycooler_air_effectiveness=s["drycooler_air_effectiveness"],
+        adiabatic=bool(s["adiabatic"]),
+        adiabatic_effectiveness=s["adiabatic_effectiveness"],
+        trim_capacity_w=s["trim_chiller_capacity_fraction"] * design,
+        trim_carnot_efficiency=s["trim_carnot_efficiency"],
+        trim_condenser_approach_k=s["trim_condenser_approach_k"],
+        heat_capacity_j_per_k=s["heat_capacity_s_per_k"] * design,
+    )
+
+
+def build_prices(scenario, halls, design_it_w):
+    econ = scenario.economics
+    capex_table = catalog.load("economics")["server_capex_usd"]
+    server_capex = sum(n * (econ.server_capex_usd if econ.server_capex_usd is not None else capex_table[h.gpu])
+                       for n, h in zip(halls.servers, scenario.facility.halls))
+    facility_capex = econ.facility_capex_usd_per_mw_it * design_it_w / 1e6
+    per_year = (server_capex / econ.server_lifetime_years + facility_capex / econ.facility_lifetime_years
+                + econ.fixed_opex_fraction_of_capex_per_year * (server_capex + facility_capex))
+    return Prices(water_usd_per_m3=econ.water_price_usd_per_m3, fixed_usd_per_s=per_year / SECONDS_PER_YEAR)
+
+
+class Plant:
+    """Everything the kernel needs about the facility, sized from the scenario, plus its state."""
+
+    def __init__(self, scenario, site):
+        cfg = scenario.facility.cooling
+        self.halls = build_halls(scenario)
+        self.design_it_w = design_it_power_w(self.halls)
+        chain = build_power_chain(scenario, self.design_it_w)
+        pdu_w = power.pdu_loss_w(self.design_it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
+        ups_w = power.converter_loss_w(self.design_it_w + pdu_w, chain.ups_rating_w, chain.ups_c0, chain.ups_c1,
+                                       chain.ups_c2)
+        self.design_liquid_heat_w = design_liquid_heat_w(self.halls)
+        self.design_heat_w = self.design_it_w + pdu_w + ups_w + chain.other_power_w
+        self.air = build_air_plant(air_path_of(cfg), self.design_heat_w - self.design_liquid_heat_w)
+        self.liquid = build_liquid_plant(cooling_settings(cfg)[1], self.design_liquid_heat_w)
+        # Transformer sized on the design facility load: full IT load in the site's hottest, most humid hour.
+        hot_db, hot_wb = float(site.drybulb_c.max()), float(site.wetbulb_c.max())
+        design_cooling_w = sum(cooling.air_plant(self.air.design_heat_w, hot_db, hot_wb, self.air,
+                                                 self.air.chiller_count)[:5])
+        if self.design_liquid_heat_w > 0.0:
+            design_cooling_w += sum(cooling.liquid_plant(self.design_liquid_heat_w, self.liquid.supply_temp_c, hot_db,
+                                                         hot_wb, self.liquid, 1.0, 1.0)[:3])
+        self.chain = chain._replace(
+            transformer_rating_w=scenario.facility.power_chain.transformer.sizing_factor
+            * (self.design_heat_w + design_cooling_w))
+        self.prices = build_prices(scenario, self.halls, self.design_it_w)
+        # Units in service and thermal state, carried from one kernel call to the next.
+        self.available = np.zeros(3)
+        self.available[A_CHILLERS] = self.air.chiller_count
+        self.available[A_CDU] = 1.0
+        self.available[A_DRYCOOLER] = 1.0
+        self.state = np.zeros(2)
+        self.state[S_AIR] = self.air.supply_air_temp_c
+        self.state[S_LIQUID] = self.liquid.supply_temp_c
+        coolant = np.where(self.halls.liquid_fraction > 0.0,
+                           max(self.liquid.coolant_floor_c, self.liquid.supply_temp_c + self.liquid.coolant_approach_k),
+                           self.air.supply_air_temp_c)
+        self.die_temp_c = coolant + self.halls.gpu_idle_w * self.halls.die_r_k_per_w
+        self.tripped = np.zeros_like(self.die_temp_c)
+
+    def chillers_lost(self, fraction):
+        """Whole chillers out of service for a lost share of the installed ones."""
+        return min(self.air.chiller_count, math.ceil(fraction * self.air.chiller_count - 1e-9))
