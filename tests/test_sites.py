@@ -1,13 +1,17 @@
-"""Site series: alignment on the UTC hour-of-year axis, and the user's own grid file."""
+"""Site series: alignment on the UTC hour-of-year axis, the bundled sites, irradiance, and the user's own files."""
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import short_scenario
 from twin.pipeline import simulate
 from twin.scenario import load_scenario_text
+from twin.sites.index import bundled_site_names
 from twin.sites.library import load_site
-from twin.sites.readers import hour_of_year_index
+from twin.sites.readers import SiteDataError, hour_of_year_index, read_tmy3
 
 import yaml
 
@@ -38,3 +42,168 @@ def test_user_grid_file_with_the_bundled_values_reproduces_the_bundled_run(tmp_p
     a = simulate(load_scenario_text(yaml.safe_dump(bundled), base_dir=tmp_path))
     b = simulate(load_scenario_text(yaml.safe_dump(own), base_dir=tmp_path))
     pd.testing.assert_frame_equal(a, b)
+
+
+# --- bundled site library: every site, irradiance, and the readers behind them -------------
+
+NEW_SITES = ("singapore", "houston-tx", "stockholm-se")
+SERIES = ("drybulb_c", "wetbulb_c", "carbon_g_per_kwh", "water_l_per_kwh", "price_usd_per_kwh",
+          "ghi_w_m2", "dni_w_m2", "dhi_w_m2")
+
+
+def _local_hour(site):
+    """Local standard hour of each UTC hour-of-year stamp (0 = the stamp at local midnight)."""
+    return (np.arange(8760) % 24 + int(site.utc_offset_h)) % 24
+
+
+def _by_local_hour(site, values):
+    hour = _local_hour(site)
+    return np.array([values[hour == h].mean() for h in range(24)])
+
+
+def test_the_library_holds_the_four_sites():
+    assert set(bundled_site_names()) >= {"ashburn-va", *NEW_SITES}
+
+
+@pytest.mark.parametrize("name", ["ashburn-va", *NEW_SITES])
+def test_site_loads_with_8760_finite_values(name):
+    site = load_site(name)
+    for series in SERIES:
+        values = getattr(site, series)
+        assert isinstance(values, np.ndarray) and values.dtype.kind == "f", series
+        assert values.shape == (8760,), series
+        assert np.isfinite(values).all(), series
+    assert (site.wetbulb_c <= site.drybulb_c + 1e-6).all()
+    assert site.timezone and np.isfinite(site.elevation_m)
+    assert set(site.sources) == {"weather", "carbon", "water", "price"}
+    assert all("shared/data/" in text or "Macknick" in text for text in site.sources.values())
+
+
+@pytest.mark.parametrize("name", NEW_SITES)
+def test_diurnal_drybulb_peak_is_in_the_local_afternoon(name):
+    site = load_site(name)
+    assert 12 <= int(np.argmax(_by_local_hour(site, site.drybulb_c))) <= 18
+
+
+@pytest.mark.parametrize("name, lo, hi", [("singapore", 26.0, 29.0), ("stockholm-se", 5.0, 9.0)])
+def test_annual_mean_drybulb(name, lo, hi):
+    assert lo <= load_site(name).drybulb_c.mean() <= hi
+
+
+@pytest.mark.parametrize("name", ["ashburn-va", *NEW_SITES])
+def test_ghi_is_dark_at_local_midnight_and_peaks_near_solar_noon(name):
+    site = load_site(name)
+    assert (site.ghi_w_m2[_local_hour(site) == 0] == 0.0).all()
+    profile = _by_local_hour(site, site.ghi_w_m2)
+    peak = int(np.argmax(profile))
+    # solar noon in local standard time (equation of time ignored, < 0.3 h); the stamps are
+    # hour-ending, so the brightest stamp sits about half an hour after it
+    solar_noon = 12.0 - (site.longitude / 15.0 - site.utc_offset_h)
+    assert 11 <= peak <= 14
+    assert abs(peak - (solar_noon + 0.5)) <= 1.0
+    assert (site.dni_w_m2 >= 0).all() and (site.dhi_w_m2 <= site.ghi_w_m2 + 1.0).mean() > 0.99
+
+
+def test_stockholm_flat_series_are_labelled_as_such():
+    site = load_site("stockholm-se")
+    assert np.ptp(site.carbon_g_per_kwh) == 0 and np.ptp(site.water_l_per_kwh) == 0 and np.ptp(site.price_usd_per_kwh) == 0
+    assert "held constant, no hourly series available" in site.sources["carbon"]
+    assert "stand-in" in site.sources["price"] and "no Swedish price" in site.sources["price"]
+    assert "annual constant" in site.sources["water"]
+
+
+def test_singapore_carbon_is_the_direct_hourly_series():
+    site = load_site("singapore")
+    assert "ci_direct" in site.sources["carbon"] and np.ptp(site.carbon_g_per_kwh) > 0
+    assert "annual constant" in site.sources["water"]
+
+
+def _write_tmy3(path, utc_offset_h=-6.0, drybulb=None):
+    """A minimal TMY3 (header line, column line, 8,760 hour-ending rows) with only the columns read."""
+    days = pd.date_range("1990-01-01", periods=365, freq="D")
+    dates = np.repeat(days.strftime("%m/%d/%Y"), 24)
+    hours = np.tile(np.arange(1, 25), 365)
+    db = np.tile(np.arange(1, 25, dtype=float), 365) if drybulb is None else drybulb
+    ghi = np.where((hours >= 8) & (hours <= 17), 500, 0)
+    frame = pd.DataFrame({"Date (MM/DD/YYYY)": dates, "Time (HH:MM)": [f"{h:02d}:00" for h in hours],
+                          "GHI (W/m^2)": ghi, "DNI (W/m^2)": ghi, "DHI (W/m^2)": ghi // 5,
+                          "Dry-bulb (C)": db, "Dew-point (C)": db - 5.0, "RHum (%)": 70,
+                          "Pressure (mbar)": 1013})
+    with open(path, "w") as fh:
+        fh.write(f'722430,"TEST STATION",TX,{utc_offset_h},30.0,-95.4,29\n')
+        frame.to_csv(fh, index=False)
+    return path
+
+
+def test_tmy3_local_standard_hour_ending_maps_to_utc_like_epw(tmp_path):
+    frame, meta = read_tmy3(_write_tmy3(tmp_path / "x.tmy3"))
+    assert len(frame) == 8760 and meta["utc_offset_h"] == -6.0 and meta["elevation_m"] == 29.0
+    # 1 January 01:00 local (UTC-6) = 07:00 UTC; 31 December 24:00 local wraps to 06:00 UTC
+    assert frame["drybulb_c"].iloc[7] == 1.0 and frame["drybulb_c"].iloc[6] == 24.0
+    assert frame["pressure_pa"].iloc[0] == 101300.0
+    # GHI hour-ending 08..17 local = 14..23 UTC
+    assert (frame["ghi_w_m2"].to_numpy().reshape(365, 24)[:, 14:24] == 500).all()
+    assert (frame["ghi_w_m2"].to_numpy().reshape(365, 24)[:, :14] == 0).all()
+
+
+def test_tmy3_out_of_range_value_is_reported(tmp_path):
+    db = np.full(8760, 20.0)
+    db[100] = -9900.0
+    with pytest.raises(SiteDataError, match="drybulb_c has 1 missing or out-of-range"):
+        read_tmy3(_write_tmy3(tmp_path / "bad.tmy3", drybulb=db))
+
+
+def _write_epw(path, utc_offset_h=8.0, ghi_at_local_noon=600.0):
+    """A minimal EPW: 8 header lines and 8,760 rows of the 35 EPW fields."""
+    head = [f"LOCATION,TEST,-,XXX,test,000000,1.37,103.98,{utc_offset_h},16.0",
+            "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
+            "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,synthetic", "COMMENTS 2,synthetic",
+            "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31"]
+    rows = []
+    for day in pd.date_range("2001-01-01", periods=365, freq="D"):
+        for hour in range(1, 25):
+            ghi = ghi_at_local_noon if hour == 12 else 0.0
+            rows.append(f"2001,{day.month},{day.day},{hour},60,?,27.0,24.0,84,100800,0,0,400,{ghi},{ghi / 2},{ghi / 2},"
+                        "0,0,0,0,180,2.0,5,5,16.0,77777,9,999999999,40,0.1,0,88,0.2,0.0,0.0")
+    path.write_text("\n".join(head + rows) + "\n")
+    return path
+
+
+def test_user_epw_provides_irradiance_on_the_utc_axis(tmp_path):
+    site = load_site("singapore", weather_file=_write_epw(tmp_path / "own.epw"))
+    lit = np.flatnonzero(site.ghi_w_m2)
+    assert lit.size == 365 and set(lit % 24) == {4}  # 12:00 local at UTC+8 = 04:00 UTC
+    assert site.dni_w_m2[lit].min() == 300.0 and site.dhi_w_m2[lit].min() == 300.0
+    assert site.timezone == "UTC+08:00" and site.elevation_m == 16.0
+    assert site.sources["weather"].startswith("user EPW")
+    # the grid series stay the bundled ones
+    np.testing.assert_array_equal(site.carbon_g_per_kwh, load_site("singapore").carbon_g_per_kwh)
+
+
+def test_user_epw_missing_irradiance_marker_is_reported(tmp_path):
+    with pytest.raises(SiteDataError, match="ghi_w_m2 has 365 missing or out-of-range"):
+        load_site("singapore", weather_file=_write_epw(tmp_path / "own.epw", ghi_at_local_noon=9999.0))
+
+
+def test_user_tmy3_weather_file_is_read_as_tmy3(tmp_path):
+    site = load_site("houston-tx", weather_file=_write_tmy3(tmp_path / "own.tmy3"))
+    assert site.sources["weather"].startswith("user TMY3") and site.timezone == "UTC-06:00"
+    assert site.drybulb_c[7] == 1.0
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "weather" / "tmy3_nsrdb").is_dir(), reason="shared/data not present")
+def test_read_tmy3_agrees_with_pvlibs_own_time_index():
+    import pvlib
+    path = SHARED / "weather" / "tmy3_nsrdb" / "TX-Houston_Bush_Intercontinental.tmy3"
+    frame, _ = read_tmy3(path)
+    data, _ = pvlib.iotools.read_tmy3(path, coerce_year=2001, map_variables=True)
+    utc = data.index.tz_convert("UTC")
+    hoy = ((utc - pd.Timestamp("2001-01-01", tz="UTC")) // pd.Timedelta("1h")).to_numpy() % 8760
+    expected = np.empty(8760)
+    expected[hoy] = data["temp_air"].to_numpy()
+    np.testing.assert_array_equal(frame["drybulb_c"].to_numpy(), expected)
+    # and the bundled Houston file carries exactly these values
+    np.testing.assert_allclose(load_site("houston-tx").drybulb_c, expected.astype(np.float32))

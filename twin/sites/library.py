@@ -7,15 +7,20 @@ import numpy as np
 import pandas as pd
 from twin.physics.psychro import wetbulb_from_dewpoint_c
 from twin.sites.index import SITES_DIR, site_entry
-from twin.sites.readers import HOURS_PER_YEAR, SiteDataError, read_epw, read_grid_csv
+from twin.sites.readers import HOURS_PER_YEAR, WEATHER_COLUMNS, SiteDataError, read_grid_csv, read_weather
 
-WEATHER_COLUMNS = ("drybulb_c", "dewpoint_c", "relhum_pct", "pressure_pa")
 GRID_SERIES = ("carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
 
 
 @dataclass(frozen=True)
 class SiteSeries:
-    """One typical year of hourly site series on the UTC hour-of-year axis (length 8,760)."""
+    """One typical year of hourly site series on the UTC hour-of-year axis (length 8,760).
+
+    ghi/dni/dhi are the weather file's mean irradiance [W/m2] over the hour ending at the
+    row's stamp (EPW/TMY3 convention); the temperatures are instantaneous at the stamp.
+    timezone is the IANA name of a bundled site, or a fixed-offset label ("UTC+08:00") for
+    a user weather file, whose stamps are local standard time.
+    """
     name: str
     latitude: float
     longitude: float
@@ -26,25 +31,38 @@ class SiteSeries:
     water_l_per_kwh: np.ndarray
     price_usd_per_kwh: np.ndarray
     sources: dict = field(default_factory=dict)
+    ghi_w_m2: np.ndarray | None = None
+    dni_w_m2: np.ndarray | None = None
+    dhi_w_m2: np.ndarray | None = None
+    elevation_m: float = float("nan")
+    timezone: str = ""
 
 
 def _bundled(name):
     entry = site_entry(name)
     frame = pd.read_parquet(SITES_DIR / entry["file"])
-    meta = {k: entry[k] for k in ("latitude", "longitude", "utc_offset_h")}
+    meta = {k: entry[k] for k in ("latitude", "longitude", "utc_offset_h", "elevation_m", "timezone")}
     return frame, meta, dict(entry["sources"])
+
+
+def _offset_label(utc_offset_h):
+    minutes = int(round(abs(utc_offset_h) * 60))
+    return f"UTC{'-' if utc_offset_h < 0 else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def load_site(name=None, weather_file=None, grid_file=None):
     """Assemble a SiteSeries from a bundled site, optionally replacing its weather and/or
-    grid series by the user's EPW / grid CSV. Raises SiteDataError on unusable files."""
+    grid series by the user's weather file (EPW, or NREL TMY3 if it ends in .tmy3) / grid CSV.
+    Raises SiteDataError on unusable files."""
     frame, meta, sources = (None, {}, {})
     if name is not None:
         frame, meta, sources = _bundled(name)
     if weather_file is not None:
-        weather, meta_w = read_epw(weather_file)
-        meta = {k: meta_w[k] for k in ("latitude", "longitude", "utc_offset_h")}
-        sources["weather"] = f"user EPW {weather_file} ({meta_w['station']})"
+        weather, meta_w = read_weather(weather_file)
+        meta = {k: meta_w[k] for k in ("latitude", "longitude", "utc_offset_h", "elevation_m")}
+        meta["timezone"] = _offset_label(meta_w["utc_offset_h"])
+        kind = "TMY3" if Path(weather_file).suffix.lower() == ".tmy3" else "EPW"
+        sources["weather"] = f"user {kind} {weather_file} ({meta_w['station']})"
         frame = weather if frame is None else frame.assign(**{c: weather[c].to_numpy() for c in WEATHER_COLUMNS})
     if grid_file is not None:
         grid = read_grid_csv(grid_file)
@@ -63,4 +81,7 @@ def load_site(name=None, weather_file=None, grid_file=None):
         water_l_per_kwh=frame["water_l_per_kwh"].to_numpy(float),
         price_usd_per_kwh=frame["price_usd_per_kwh"].to_numpy(float),
         sources=sources,
+        ghi_w_m2=frame["ghi_w_m2"].to_numpy(float), dni_w_m2=frame["dni_w_m2"].to_numpy(float),
+        dhi_w_m2=frame["dhi_w_m2"].to_numpy(float),
+        elevation_m=float(meta["elevation_m"]), timezone=str(meta["timezone"]),
     )

@@ -32,12 +32,45 @@ def hour_of_year_index(day_of_year, hour_of_day, utc_offset_h):
     return np.mod(np.round(hours_local - utc_offset_h).astype(np.int64), HOURS_PER_YEAR)
 
 
+# Plausible bounds of the weather columns; outside them a value is a missing-value marker
+# (EPW: 99.9 temperatures, 999 RH, 999999 pressure, 9999 radiation) or a wrong unit.
+WEATHER_BOUNDS = {
+    "drybulb_c": (-70.0, 70.0), "dewpoint_c": (-90.0, 70.0), "relhum_pct": (0.0, 110.0),
+    "pressure_pa": (31000.0, 120000.0),
+    # hourly means; the extraterrestrial normal irradiance is at most ~1,415 W/m2 (perihelion)
+    "ghi_w_m2": (0.0, 1500.0), "dni_w_m2": (0.0, 1500.0), "dhi_w_m2": (0.0, 1500.0),
+}
+WEATHER_COLUMNS = tuple(WEATHER_BOUNDS)
+
+
+def _weather_frame(path, kind, month, day, hour, utc_offset_h, columns):
+    """Columns of a typical-year file stamped in local standard time (hour-ending 1..24)
+    -> DataFrame of 8,760 rows in UTC hour-of-year order, with the range checks."""
+    day_of_year = pd.to_datetime(dict(year=2001, month=np.asarray(month), day=np.asarray(day))).dt.day_of_year.to_numpy()
+    idx = hour_of_year_index(day_of_year, np.asarray(hour), utc_offset_h)
+    if np.unique(idx).size != HOURS_PER_YEAR:
+        raise SiteDataError(f"{path}: {kind} hours do not cover each hour of the year once (duplicated or missing stamps)")
+    frame = pd.DataFrame({c: np.asarray(columns[c], dtype=float) for c in WEATHER_COLUMNS})
+    frame.index = idx
+    frame = frame.sort_index()
+    for col, (lo, hi) in WEATHER_BOUNDS.items():
+        bad = ~frame[col].between(lo, hi)
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise SiteDataError(f"{path}: {col} has {int(bad.sum())} missing or out-of-range values "
+                                f"(first at UTC hour-of-year {first}: {frame[col].iloc[first]}); allowed {lo}..{hi}")
+    return frame.reset_index(drop=True)
+
+
 def read_epw(path):
     """EnergyPlus weather file -> (DataFrame of 8,760 rows in UTC hour-of-year order, metadata).
 
-    Columns: drybulb_c (EPW field 7), dewpoint_c (8), relhum_pct (9), pressure_pa (10), as
-    defined in the EnergyPlus Auxiliary Programs "Weather File Data Dictionary". EPW stamps
-    are local standard time, hour h = the hour ending at h:00, values instantaneous at h:00.
+    Columns: drybulb_c (EPW field 7), dewpoint_c (8), relhum_pct (9), pressure_pa (10),
+    ghi_w_m2 (14), dni_w_m2 (15), dhi_w_m2 (16), as defined in the EnergyPlus Auxiliary
+    Programs "Weather File Data Dictionary". EPW stamps are local standard time, hour h = the
+    hour ending at h:00; temperatures, humidity and pressure are instantaneous at h:00, the
+    radiation fields are the energy received during the hour ending at h:00 [Wh/m2], i.e. the
+    mean irradiance [W/m2] over that hour. Both sit at the row of their stamp.
     """
     import pvlib  # imported here: only runs that read a user EPW or build sites pay for it
 
@@ -50,31 +83,64 @@ def read_epw(path):
         raise SiteDataError(f"{path}: not a readable EPW weather file ({exc})") from None
     if len(data) != HOURS_PER_YEAR:
         raise SiteDataError(f"{path}: EPW has {len(data)} hourly rows; a full year of {HOURS_PER_YEAR} is required")
-    day_of_year = pd.to_datetime(dict(year=2001, month=data["month"], day=data["day"])).dt.day_of_year.to_numpy()
-    idx = hour_of_year_index(day_of_year, data["hour"].to_numpy(), float(meta["TZ"]))
-    if np.unique(idx).size != HOURS_PER_YEAR:
-        raise SiteDataError(f"{path}: EPW hours do not cover each hour of the year once (duplicated or missing stamps)")
-    frame = pd.DataFrame({
-        "drybulb_c": data["temp_air"].to_numpy(float),
-        "dewpoint_c": data["temp_dew"].to_numpy(float),
-        "relhum_pct": data["relative_humidity"].to_numpy(float),
-        "pressure_pa": data["atmospheric_pressure"].to_numpy(float),
+    frame = _weather_frame(path, "EPW", data["month"], data["day"], data["hour"], float(meta["TZ"]), {
+        "drybulb_c": data["temp_air"], "dewpoint_c": data["temp_dew"], "relhum_pct": data["relative_humidity"],
+        "pressure_pa": data["atmospheric_pressure"],
+        "ghi_w_m2": data["ghi"], "dni_w_m2": data["dni"], "dhi_w_m2": data["dhi"],
     })
-    frame.index = idx
-    frame = frame.sort_index()
-    # EPW marks missing values with 99.9 (temperatures), 999 (RH), 999999 (pressure).
-    checks = {"drybulb_c": (-70.0, 70.0), "dewpoint_c": (-90.0, 70.0), "relhum_pct": (0.0, 110.0),
-              "pressure_pa": (31000.0, 120000.0)}
-    for col, (lo, hi) in checks.items():
-        bad = ~frame[col].between(lo, hi)
-        if bad.any():
-            first = int(np.flatnonzero(bad.to_numpy())[0])
-            raise SiteDataError(f"{path}: {col} has {int(bad.sum())} missing or out-of-range values "
-                                f"(first at UTC hour-of-year {first}: {frame[col].iloc[first]}); allowed {lo}..{hi}")
     meta = {"latitude": float(meta["latitude"]), "longitude": float(meta["longitude"]),
             "utc_offset_h": float(meta["TZ"]), "elevation_m": float(meta["altitude"]),
             "station": f"{meta['city']}, {meta['state-prov']}, {meta['country']}"}
-    return frame.reset_index(drop=True), meta
+    return frame, meta
+
+
+def read_tmy3(path):
+    """NREL TMY3 file -> (DataFrame of 8,760 rows in UTC hour-of-year order, metadata),
+    with the same columns, checks and metadata keys as read_epw.
+
+    Parsed with pvlib.iotools.read_tmy3; the time axis is built from the file's own
+    "Date (MM/DD/YYYY)" and "Time (HH:MM)" columns rather than pvlib's index (which moves
+    hour 24:00 to 00:00 of the next day and the last row into the next year). TMY3 stamps are
+    local standard time (UTC offset in the header line), hour-ending 01:00..24:00, exactly as
+    EPW, so hour h of day d maps to the same UTC hour-of-year as EPW hour h of day d. Each
+    month of a TMY3 year comes from a different calendar year; only month and day are used.
+    Pressure is converted from mbar to Pa; radiation is the hour-ending mean [W/m2], as EPW.
+    Reference: Wilcox & Marion, "Users Manual for TMY3 Data Sets", NREL/TP-581-43156 (2008).
+    """
+    import pvlib
+
+    path = Path(path)
+    if not path.is_file():
+        raise SiteDataError(f"{path}: weather file not found")
+    try:
+        data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
+    except Exception as exc:  # pvlib raises several types on malformed files
+        raise SiteDataError(f"{path}: not a readable TMY3 weather file ({exc})") from None
+    if len(data) != HOURS_PER_YEAR:
+        raise SiteDataError(f"{path}: TMY3 has {len(data)} hourly rows; a full year of {HOURS_PER_YEAR} is required")
+    try:
+        date = pd.to_datetime(data["Date (MM/DD/YYYY)"].to_numpy(), format="%m/%d/%Y")
+        hh_mm = data["Time (HH:MM)"].astype(str).str.split(":", expand=True).astype(int)
+    except Exception as exc:
+        raise SiteDataError(f"{path}: TMY3 Date/Time columns not in MM/DD/YYYY, HH:MM form ({exc})") from None
+    if (hh_mm[1] != 0).any() or not hh_mm[0].between(1, 24).all():
+        raise SiteDataError(f"{path}: TMY3 times must be whole hours 01:00..24:00 (hour-ending)")
+    if ((date.month == 2) & (date.day == 29)).any():
+        raise SiteDataError(f"{path}: TMY3 has a 29 February; a typical year of {HOURS_PER_YEAR} hours has none")
+    frame = _weather_frame(path, "TMY3", date.month, date.day, hh_mm[0].to_numpy(), float(meta["TZ"]), {
+        "drybulb_c": data["temp_air"], "dewpoint_c": data["temp_dew"], "relhum_pct": data["relative_humidity"],
+        "pressure_pa": data["pressure"].to_numpy(float) * 100.0,  # mbar -> Pa
+        "ghi_w_m2": data["ghi"], "dni_w_m2": data["dni"], "dhi_w_m2": data["dhi"],
+    })
+    meta = {"latitude": float(meta["latitude"]), "longitude": float(meta["longitude"]),
+            "utc_offset_h": float(meta["TZ"]), "elevation_m": float(meta["altitude"]),
+            "station": f"{str(meta['Name']).strip(chr(34))}, {meta['State']}, USA (USAF {meta['USAF']})"}
+    return frame, meta
+
+
+def read_weather(path):
+    """read_tmy3 for a .tmy3 file, read_epw for anything else."""
+    return read_tmy3(path) if Path(path).suffix.lower() == ".tmy3" else read_epw(path)
 
 
 def read_grid_csv(path):
