@@ -6,7 +6,7 @@ from conftest import ROOT
 
 
 def test_published_range_cases_pass(capsys):
-    spec = importlib.util.spec_from_file_location("published_ranges", ROOT / "validation" / "published_ranges.py")
+    spec = importlib.util.spec_from_file_location("components", ROOT / "validation" / "components.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main() == 0, capsys.readouterr().out

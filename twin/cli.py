@@ -49,6 +49,13 @@ def build_parser():
         description="Validate scenario YAML files and explain every problem (file, line, field, value, what is "
                     "allowed). Exit 0 when all are valid, 2 otherwise. Nothing is written.")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML file(s)")
+
+    validate = sub.add_parser(
+        "validate", help="run the twin against published figures and real GPU traces",
+        description="Run every case in validation/ and print, per case: source, published value or range, the "
+                    "twin's value, tolerance and pass/fail. Exit 0 when all pass, 1 when any fails.")
+    validate.add_argument("--only", metavar="TEXT", help="run only the validation modules whose name contains TEXT")
+    validate.add_argument("--json", action="store_true", help="print the cases as one JSON document")
     return parser
 
 
@@ -137,10 +144,26 @@ def cmd_check(args):
     return 0
 
 
+def cmd_validate(args):
+    from twin import validate
+
+    if not validate.VALIDATION_DIR.is_dir():
+        return _bad_input([f"validation cases not found at {validate.VALIDATION_DIR} (they ship with the repository)"])
+    results = validate.run(only=args.only)
+    if not any(cases for _, cases in results):
+        return _bad_input([f"no validation module matches --only '{args.only}'"])
+    failed = sum(not c.passed for _, cases in results for c in cases)
+    if args.json:
+        print(validate.as_json(results))
+    else:
+        validate.print_table(results)
+    return 1 if failed else 0
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    return {"run": cmd_run, "check": cmd_check}[args.command](args)
+    return {"run": cmd_run, "check": cmd_check, "validate": cmd_validate}[args.command](args)

@@ -1,0 +1,85 @@
+"""The twin against published figures and real traces: collects the cases in validation/*.py and
+prints case, source, published value or range, twin value, tolerance and pass/fail.
+
+Each validation module defines `cases()` returning a list of Case. A case passes when the twin's
+value lies in [low, high]; `published` and `tolerance` say in words where that band comes from.
+"""
+
+import importlib.util
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+VALIDATION_DIR = Path(__file__).resolve().parents[1] / "validation"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    source: str          # the published figure's origin (authors, year, table)
+    published: str       # the published value or range, as the source gives it
+    value: float         # the twin's figure
+    low: float           # pass band
+    high: float
+    tolerance: str = "published range"
+    unit: str = ""
+
+    @property
+    def passed(self):
+        return math.isfinite(self.value) and self.low <= self.value <= self.high
+
+
+def within(name, source, published_value, value, rel=None, abs_=None, unit=""):
+    """A case that passes within a relative or absolute tolerance of one published value."""
+    half = published_value * rel if rel is not None else abs_
+    tolerance = f"+/-{rel:.0%}" if rel is not None else f"+/-{abs_:g}{(' ' + unit) if unit else ''}"
+    return Case(name, source, f"{published_value:g}", value, published_value - half, published_value + half,
+                tolerance, unit)
+
+
+def in_range(name, source, low, high, value, unit="", published=None):
+    return Case(name, source, published or f"{low:g}-{high:g}", value, low, high, "published range", unit)
+
+
+def modules(folder=VALIDATION_DIR):
+    return sorted(p for p in Path(folder).glob("*.py") if not p.name.startswith("_"))
+
+
+def load_cases(path):
+    spec = importlib.util.spec_from_file_location(f"validation_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cases()
+
+
+def run(folder=VALIDATION_DIR, only=None):
+    """[(module name, [Case, ...])] for every module (or those whose name contains `only`)."""
+    return [(p.stem, load_cases(p)) for p in modules(folder) if not only or only in p.stem]
+
+
+def as_json(results):
+    rows = [dict(asdict(c), module=m, passed=c.passed) for m, cases in results for c in cases]
+    failed = sum(not r["passed"] for r in rows)
+    return json.dumps({"cases": rows, "passed": len(rows) - failed, "failed": failed,
+                       "sources": len({r["source"] for r in rows})}, allow_nan=False, default=str)
+
+
+def print_table(results, out=None):
+    """One block per case: result, name, twin value vs published (tolerance), then its source."""
+    import sys
+
+    out = out or sys.stdout
+    passed = failed = 0
+    for module, cases in results:
+        print(f"\n{module}", file=out)
+        for c in cases:
+            ok = c.passed
+            passed += ok
+            failed += not ok
+            unit = f" {c.unit}" if c.unit else ""
+            print(f"  {'pass' if ok else 'FAIL'}  {c.name}: twin {c.value:.4g}{unit}, published {c.published}{unit} "
+                  f"({c.tolerance})\n        source: {c.source}", file=out)
+    sources = len({c.source for _, cases in results for c in cases})
+    print(f"\n{passed} passed, {failed} failed: {passed + failed} cases from {sources} sources", file=out)
+    return failed
