@@ -149,7 +149,7 @@ def cmd_validate(args):
 
     if not validate.VALIDATION_DIR.is_dir():
         return _bad_input([f"validation cases not found at {validate.VALIDATION_DIR} (they ship with the repository)"])
-    results = validate.run(only=args.only)
+    results = validate.run(validate.VALIDATION_DIR, only=args.only)
     if not any(cases for _, cases in results):
         return _bad_input([f"no validation module matches --only '{args.only}'"])
     failed = sum(not c.passed for _, cases in results for c in cases)

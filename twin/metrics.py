@@ -10,12 +10,22 @@ J_PER_MWH = 3.6e9
 
 METRICS = {
     "pue": ("-", "Power usage effectiveness: facility energy / IT energy", "ISO/IEC 30134-2:2016"),
-    "wue_site_l_per_kwh": ("L/kWh_IT", "Site water (tower evaporation, drift, blowdown) / IT energy",
+    "ppue_cooling": ("-", "Partial PUE of cooling: (IT + cooling energy) / IT energy",
+                     "The Green Grid WP#49 (PUE: a comprehensive examination), partial PUE"),
+    "ppue_power": ("-", "Partial PUE of the power chain: (IT + transformer, UPS and PDU losses) / IT energy",
+                   "The Green Grid WP#49, partial PUE"),
+    "mlc": ("-", "Mechanical load component: cooling energy / IT energy", "ASHRAE 90.4-2019"),
+    "ere": ("-", "Energy reuse effectiveness: (facility - reused energy) / IT energy = (1 - ERF) PUE",
+            "The Green Grid WP#29"),
+    "wue_site_l_per_kwh": ("L/kWh_IT", "Site water (tower evaporation, drift, blowdown, evaporative pads) / IT energy",
                            "ISO/IEC 30134-9:2022; The Green Grid WP#35 eq. 2"),
     "wue_source_l_per_kwh": ("L/kWh_IT", "(site water + water consumed generating the facility's electricity) / IT energy",
                              "The Green Grid WP#35 eq. 4 (EWIF x PUE + WUE_site)"),
     "cue_kg_per_kwh": ("kgCO2e/kWh_IT", "Location-based operational CO2e of facility energy / IT energy",
                        "ISO/IEC 30134-8:2022"),
+    "cue_market_kg_per_kwh": ("kgCO2e/kWh_IT", "Market-based: energy not matched by renewable contracts at the grid's "
+                              "hourly intensity (no residual-mix data: location factors stand in) / IT energy",
+                              "GHG Protocol Scope 2 Guidance (2015); ISO/IEC 30134-8"),
     "ref": ("-", "Renewable energy factor: renewable energy contracted or generated / facility energy",
             "ISO/IEC 30134-3:2016"),
     "erf": ("-", "Energy reuse factor: energy reused outside the data center / facility energy",
@@ -45,6 +55,9 @@ def totals(frame, step_s):
         "fixed_cost_usd": float(frame["fixed_cost_usd"].sum()),
         "tokens": float(frame["tokens"].sum()),
         "tokens_demanded": float(frame["tokens_demanded"].sum()),
+        "hours_gpu_throttled": float((frame["gpu_clock_fraction"] < 0.99).sum()) * step_s / 3600.0,
+        "max_gpu_die_temp_c": float(frame["gpu_die_temp_c"].max()),
+        "max_server_inlet_temp_c": float(frame["server_inlet_temp_c"].max()),
     }
 
 
@@ -53,13 +66,19 @@ def kpis(t, renewable_contract_fraction=0.0, heat_reuse_fraction=0.0):
     it_kwh = t["it_energy_mwh"] * 1000.0
     fac = t["facility_energy_mwh"]
     reused = min(heat_reuse_fraction * t["heat_rejected_mwh"], fac)
+    it = t["it_energy_mwh"]
     return {
-        "pue": fac / t["it_energy_mwh"],
+        "pue": fac / it,
         "wue_site_l_per_kwh": t["water_direct_m3"] * 1000.0 / it_kwh,
         "wue_source_l_per_kwh": (t["water_direct_m3"] + t["water_indirect_m3"]) * 1000.0 / it_kwh,
         "cue_kg_per_kwh": t["carbon_t"] * 1000.0 / it_kwh,
         "ref": renewable_contract_fraction,
         "erf": reused / fac,
+        "ppue_cooling": (it + t["cooling_energy_mwh"]) / it,
+        "ppue_power": (it + t["power_chain_loss_mwh"]) / it,
+        "mlc": t["cooling_energy_mwh"] / it,
+        "ere": (fac - reused) / it,
+        "cue_market_kg_per_kwh": (1.0 - renewable_contract_fraction) * t["carbon_t"] * 1000.0 / it_kwh,
     }
 
 

@@ -134,6 +134,9 @@ class AirPath(_Model):
     airside_economiser: bool = Field(_AIR["airside_economiser"], description="outdoor air when cool and dry enough")
     evaporative_assist: bool = Field(_AIR["evaporative_assist"], description="direct evaporative pads on the outdoor air")
     evaporative_effectiveness: float = Field(_AIR["evaporative_effectiveness"], ge=0.0, le=1.0)
+    heat_rejection: Literal["cooling_tower", "dry_cooler"] = Field(
+        "cooling_tower", description="cooling_tower: water-cooled chillers + tower (evaporates water); "
+                                     "dry_cooler: air-cooled chillers + dry-cooler economiser (no water)")
     chiller_count: int = Field(_AIR["chiller_count"], ge=1, le=50)
     chiller_capacity_margin: float = Field(_AIR["chiller_capacity_margin"], ge=1.0, le=3.0)
 
@@ -159,7 +162,8 @@ class _LiquidCooling(_Model):
     drycooler_approach_k: Optional[float] = Field(None, ge=1.0, le=20.0, description="dry cooler leaving fluid - air at design")
     trim_chiller_capacity_fraction: Optional[float] = Field(None, ge=0.0, le=2.0, description="trim chiller / design liquid heat; 0 for none")
     cdu_redundancy: Optional[Literal["N", "N+1", "2N"]] = None
-    air_path: AirPath = AirPath()
+    air_path: AirPath = Field(AirPath(heat_rejection="dry_cooler"),
+                              description="the air path for heat not captured by liquid (default: dry rejection)")
 
     def settings(self, catalog_key):
         """Catalog defaults of the architecture with this scenario's choices laid over them."""

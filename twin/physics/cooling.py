@@ -72,6 +72,10 @@ class AirPlantParams(NamedTuple):
     chiller_unit_capacity_w: float
     chiller: ChillerCurve
     heat_capacity_j_per_k: float     # thermal mass of room air + chilled-water loop [J/K]
+    air_cooled: bool                 # dry heat rejection: air-cooled chillers + dry-cooler economiser, no tower
+    dry_approach_k: float            # dry-cooler economiser: leaving water - outdoor dry-bulb [K]
+    condenser_approach_k: float      # air-cooled condenser: condensing - outdoor dry-bulb [K]
+    air_cooled_carnot_efficiency: float
 
 
 class LiquidPlantParams(NamedTuple):
@@ -245,7 +249,8 @@ def airside_economiser(drybulb_c, wetbulb_c, supply_c, return_c, evaporative, ef
 def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
     """One step of the air path removing load_w of white-space heat [W].
 
-    Returns (crah_fan_w, chiller_w, chw_pump_w, cw_pump_w, tower_fan_w, economiser_fraction,
+    Returns (crah_fan_w, chiller_w, chw_pump_w, cw_pump_w, tower_fan_w (or dry-cooler/condenser
+    fans when air_cooled), economiser_fraction,
     chiller_cop, unmet_w, heat_rejected_w, evaporation_kg_s, drift_kg_s, blowdown_kg_s,
     adiabatic_kg_s). Every watt drawn by fans and pumps inside the loop ends up in the water the
     tower rejects: heat_rejected_w = room heat removed + CRAH fans + pumps + compressor work
@@ -274,20 +279,32 @@ def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
     chw_load_w = water_side_w + chw_pump_w
     chw_return_c = p.chw_supply_temp_c + p.chw_delta_t_k
 
-    tower_water_c = max(wetbulb_c + p.tower_approach_k, p.tower_min_water_temp_c)
+    if p.air_cooled:
+        # Dry rejection: a dry-cooler economiser coil upstream of air-cooled chillers (Lei & Masanet
+        # 2022 "air-cooled chiller" designs); no evaporation, condenser fans on the affinity law.
+        economiser_water_c = drybulb_c + p.dry_approach_k
+    else:
+        economiser_water_c = max(wetbulb_c + p.tower_approach_k, p.tower_min_water_temp_c)
     wse = 0.0
     if p.economiser:
-        wse = waterside_economiser_fraction(chw_return_c, p.chw_supply_temp_c, tower_water_c,
+        wse = waterside_economiser_fraction(chw_return_c, p.chw_supply_temp_c, economiser_water_c,
                                             p.economiser_hx_approach_k)
     chiller_load_w = (1.0 - wse) * chw_load_w
-    cw_entering_c = max(tower_water_c, p.chiller_min_condenser_temp_c)
-    chiller_w, unmet_w, _ = chiller_power_eir_w(chiller_load_w, p.chw_supply_temp_c, cw_entering_c,
-                                                p.chiller_unit_capacity_w, chillers_available, p.chiller)
+    if p.air_cooled:
+        cop_ac = carnot_chiller_cop(p.chw_supply_temp_c, drybulb_c + p.condenser_approach_k,
+                                    p.air_cooled_carnot_efficiency)
+        served_w = min(chiller_load_w, chillers_available * p.chiller_unit_capacity_w)
+        chiller_w = served_w / cop_ac
+        unmet_w = chiller_load_w - served_w
+    else:
+        cw_entering_c = max(economiser_water_c, p.chiller_min_condenser_temp_c)
+        chiller_w, unmet_w, _ = chiller_power_eir_w(chiller_load_w, p.chw_supply_temp_c, cw_entering_c,
+                                                    p.chiller_unit_capacity_w, chillers_available, p.chiller)
     cop = (chiller_load_w - unmet_w) / chiller_w if chiller_w > 0.0 else 0.0
 
     condenser_w = chw_load_w - unmet_w + chiller_w
     cw_pump_w = 0.0
-    if condenser_w > 0.0:
+    if condenser_w > 0.0 and not p.air_cooled:
         cw_pump_w = affinity_power_w(condenser_w / p.condenser_design_heat_w, p.cw_pump_design_power_w,
                                      p.pump_min_flow_fraction)
     to_tower_w = condenser_w + cw_pump_w
@@ -296,9 +313,11 @@ def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
     if to_tower_w > 0.0:
         tower_fan_w = affinity_power_w(to_tower_w / p.condenser_design_heat_w, p.tower_fan_design_power_w,
                                        p.tower_min_fan_fraction)
-        evap, drift, blowdown = tower_water_kg_s(to_tower_w, p.cw_range_k, tower_water_c + 0.5 * p.cw_range_k,
-                                                 p.evaporative_fraction, p.drift_fraction,
-                                                 p.cycles_of_concentration)
+        if not p.air_cooled:
+            evap, drift, blowdown = tower_water_kg_s(to_tower_w, p.cw_range_k,
+                                                     economiser_water_c + 0.5 * p.cw_range_k,
+                                                     p.evaporative_fraction, p.drift_fraction,
+                                                     p.cycles_of_concentration)
     heat_rejected_w = air_econ * coil_w + to_tower_w
     econ = air_econ + (1.0 - air_econ) * wse
     return (crah_w, chiller_w, chw_pump_w, cw_pump_w, tower_fan_w, econ, cop, unmet_w,

@@ -5,8 +5,6 @@ into the kernel's terms (DC host power behind the PSUs, thermal resistances from
 plants sized on design heat), each derivation stated where it happens.
 """
 
-import math
-
 import numpy as np
 
 from twin import catalog
@@ -178,6 +176,10 @@ def build_air_plant(cfg, design_heat_w):
         chiller_unit_capacity_w=design_heat_w * cfg.chiller_capacity_margin / cfg.chiller_count,
         chiller=curve,
         heat_capacity_j_per_k=air["heat_capacity_s_per_k"] * design_heat_w,
+        air_cooled=cfg.heat_rejection == "dry_cooler",
+        dry_approach_k=air["dry_economiser_approach_k"],
+        condenser_approach_k=air["air_cooled_condenser_approach_k"],
+        air_cooled_carnot_efficiency=air["air_cooled_carnot_efficiency"],
     )
 
 
@@ -265,5 +267,5 @@ class Plant:
         self.tripped = np.zeros_like(self.die_temp_c)
 
     def chillers_lost(self, fraction):
-        """Whole chillers out of service for a lost share of the installed ones."""
-        return min(self.air.chiller_count, math.ceil(fraction * self.air.chiller_count - 1e-9))
+        """Whole chillers out of service for a lost share of the installed ones (at least one)."""
+        return min(self.air.chiller_count, max(1, round(fraction * self.air.chiller_count)))

@@ -1,0 +1,53 @@
+"""Cooling outages: temperatures rise, GPUs throttle, and the plant recovers afterwards."""
+
+import pytest
+import yaml
+
+from conftest import SCENARIOS
+from twin.pipeline import simulate
+from twin.scenario import ScenarioError, load_scenario, load_scenario_text
+
+
+def _window(frame, start, end):
+    return frame.set_index("timestamp").loc[start:end]
+
+
+def test_chiller_outage_on_a_hot_afternoon_heats_throttles_and_recovers():
+    scenario = load_scenario(SCENARIOS / "chiller-outage.yaml")
+    f = simulate(scenario)
+    setpoint = scenario.facility.cooling.supply_air_temp_c
+    before = _window(f, "2023-08-01 20:00", "2023-08-01 20:59")
+    during = _window(f, "2023-08-01 21:00", "2023-08-01 22:30")
+    after = _window(f, "2023-08-02 01:00", "2023-08-02 03:00")
+    assert before["outdoor_drybulb_c"].min() > 35.0            # a hot afternoon
+    assert (before["server_inlet_temp_c"] == setpoint).all()
+    assert (before["gpu_clock_fraction"] == 1.0).all()
+    assert during["server_inlet_temp_c"].max() > setpoint + 20.0
+    assert during["gpu_die_temp_c"].max() >= before["gpu_die_temp_c"].max() + 20.0
+    assert during["gpu_clock_fraction"].min() < 0.9              # thermal slowdown
+    assert (during["tokens"] / during["tokens_demanded"]).min() < 0.9
+    assert during["cooling_unmet_w"].max() > 0.0
+    assert (after["server_inlet_temp_c"] == setpoint).all()      # recovered
+    assert (after["gpu_clock_fraction"] == 1.0).all()
+
+
+def test_cdu_outage_heats_the_liquid_loop_and_gpus_then_recovers():
+    data = yaml.safe_load((SCENARIOS / "chiller-outage.yaml").read_text())
+    data["facility"]["cooling"] = {"type": "direct_to_chip"}
+    data["faults"]["cooling_outages"][0].update(unit="cdu", fraction=0.6)  # 3 of 5 CDUs
+    scenario = load_scenario_text(yaml.safe_dump(data), base_dir=SCENARIOS)
+    f = simulate(scenario)
+    before = _window(f, "2023-08-01 20:00", "2023-08-01 20:59")
+    during = _window(f, "2023-08-01 21:00", "2023-08-01 22:00")
+    after = _window(f, "2023-08-02 01:00", "2023-08-02 03:00")
+    assert during["coolant_supply_temp_c"].max() > before["coolant_supply_temp_c"].max() + 10.0
+    assert during["gpu_clock_fraction"].min() < 1.0
+    assert (after["coolant_supply_temp_c"] == before["coolant_supply_temp_c"].iloc[0]).all()
+    assert (after["gpu_clock_fraction"] == 1.0).all()
+
+
+def test_outage_outside_the_run_is_refused_with_the_field_named(tmp_path):
+    data = yaml.safe_load((SCENARIOS / "chiller-outage.yaml").read_text())
+    data["faults"]["cooling_outages"][0]["start"] = "2024-01-01T00:00"
+    with pytest.raises(ScenarioError, match="cooling_outages\\[0\\].start"):
+        load_scenario_text(yaml.safe_dump(data), base_dir=SCENARIOS)

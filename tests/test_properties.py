@@ -1,0 +1,68 @@
+"""Physical invariants (hypothesis): cooling power never falls as the outdoor wet-bulb rises;
+an idle fleet makes no tokens and draws only idle and overhead power; GPU thermal step is stable."""
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import short_scenario
+from twin import catalog
+from twin.physics import cooling, gpu
+from twin.pipeline import simulate
+from twin.scenario import AirPath, Scenario
+from twin.sim.plant import build_air_plant
+
+
+def _plant(economiser, airside):
+    return build_air_plant(AirPath(economiser=economiser, airside_economiser=airside), 1.0e7)
+
+
+@settings(max_examples=300, deadline=None)
+@given(load=st.floats(0.0, 1.2), drybulb=st.floats(-20.0, 45.0), wb_low=st.floats(0.0, 1.0),
+       wb_step=st.floats(0.0, 1.0), economiser=st.booleans(), airside=st.booleans())
+def test_air_cooled_plant_power_never_falls_as_wetbulb_rises(load, drybulb, wb_low, wb_step, economiser, airside):
+    plant = _plant(economiser, airside)
+    # two wet-bulbs at the same dry-bulb: wb_a <= wb_b <= dry-bulb
+    floor = drybulb - 25.0
+    wb_a = floor + wb_low * (drybulb - floor)
+    wb_b = wb_a + wb_step * (drybulb - wb_a)
+    power = [sum(cooling.air_plant(load * 1e7, drybulb, wb, plant, plant.chiller_count)[:5]) for wb in (wb_a, wb_b)]
+    assert power[1] >= power[0] - 1e-6 * max(power[0], 1.0)
+
+
+def test_zero_demand_gives_zero_tokens_and_only_idle_and_overhead_power():
+    data = short_scenario()
+    data["workload"]["inference"].update(peak_demand_fraction=0.0, trough_demand_fraction=0.0, noise_cv=0.0)
+    scenario = Scenario.model_validate(data)
+    f = simulate(scenario)
+    spec = catalog.load("gpus")[scenario.facility.halls[0].gpu]
+    hall = scenario.facility.halls[0]
+    gpus = hall.rack_count * hall.servers_per_rack * hall.server_spec()[0]
+    assert (f["tokens"] == 0.0).all()
+    assert (f["gpu_utilization"] == 0.0).all()
+    # idle board power, a few percent below the catalog figure with a cool die (less leakage)
+    np.testing.assert_allclose(f["gpu_power_w"], gpus * spec["idle_w"], rtol=0.05)
+    assert (f["cooling_power_w"] > 0.0).all() and (f["power_chain_loss_w"] > 0.0).all()
+    assert (f["facility_power_w"] >= f["it_power_w"]).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(u=st.floats(0.0, 1.0), die=st.floats(20.0, 90.0), coolant=st.floats(10.0, 60.0),
+       dt=st.floats(0.01, 3600.0))
+def test_gpu_step_is_stable_and_respects_its_limits_at_any_step(u, die, coolant, dt):
+    spec, m = catalog.load("gpus")["H100-SXM"], catalog.load("gpu_model")
+    r = 31.0 / spec["tdp_w"]
+    p, clock, end, tripped = gpu.step(u, die, coolant, dt, spec["idle_w"], spec["tdp_w"], m["leak_fraction"],
+                                      m["leak_per_k"], m["leak_ref_temp_c"], r, m["die_time_constant_s"] / r,
+                                      spec["max_operating_temp_c"], m["min_clock_fraction"], spec["shutdown_temp_c"],
+                                      False)
+    assert math.isfinite(end) and 0.0 <= p <= spec["tdp_w"] + 1e-9
+    assert m["min_clock_fraction"] - 1e-12 <= clock <= 1.0 or tripped
+    # exact integration: the end temperature lies between the start and the steady state
+    steady = coolant + p * r
+    assert min(die, steady) - 1e-9 <= end <= max(die, steady) + 1e-9
+    # thermal slowdown: a GPU that could be held at its limit ends at or below it
+    if clock > m["min_clock_fraction"] + 1e-9 and not tripped:
+        assert end <= spec["max_operating_temp_c"] + 1e-6 or die > spec["max_operating_temp_c"]
