@@ -42,13 +42,13 @@ PUBLISHED_WUE = {
 
 @lru_cache(maxsize=None)
 def annual(site, cooling):
-    """(PUE, WUE site) of the 10 MW hall for a year at one site with one cooling type."""
+    """(PUE, WUE site, MLC) of the 10 MW hall for a year at one site with one cooling type."""
     data = load_scenario(HALL).model_dump(mode="json")
     data["site"] = {"name": site}
     data["facility"]["cooling"] = COOLING[cooling]
     scenario = Scenario.model_validate(data)
     k = kpis(totals(simulate(scenario), scenario.step_s))
-    return k["pue"], k["wue_site_l_per_kwh"]
+    return k["pue"], k["wue_site_l_per_kwh"], k["mlc"]
 
 
 def cases():
@@ -61,6 +61,12 @@ def cases():
         site = SITES[climate]
         out.append(in_range(f"annual WUE site, 10 MW hall, {cooling}, {site} ({climate})", source, low, high,
                             annual(site, cooling)[1], unit="L/kWh_IT"))
+    mlc_limits = {"singapore": (0.26, "1A"), "stockholm-se": (0.13, "8")}
+    for climate, site in SITES.items():
+        limit, zone = mlc_limits[site]
+        out.append(in_range(f"air-cooled MLC (cooling / IT energy), {site}", f"ASHRAE 90.4-2016 addendum g, maximum "
+                            f"annualised MLC, climate zone {zone}: {limit} (stricter end for {site})", 0.0, limit,
+                            annual(site, "air")[2]))
     for climate, site in SITES.items():
         air, dtc, imm = (annual(site, c)[0] for c in COOLING)
         ordered = air > dtc >= imm
