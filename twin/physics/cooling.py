@@ -140,7 +140,9 @@ def chiller_power_eir_w(load_w, chw_leaving_c, cw_entering_c, unit_capacity_w, u
         P       = (Q_avail / COP_ref) EIRFT(T_chw,l, T_cw,e) EIRFPLR(PLR)
     Curve inputs are clamped to the curve's data range, as EnergyPlus does. Below PLR_min
     the compressor cycles (false loading), so EIRFPLR is taken at PLR_min and scaled by
-    PLR/PLR_min. The fewest chillers that meet the load run, sharing it equally.
+    PLR/PLR_min. Staging: of the chiller counts that meet the load (sharing it equally), the
+    plant runs the one that draws least, as kW/ton-based chiller plant managers do (with the
+    DOE-2 part-load curve two chillers at part load often beat one at full load).
     """
     if load_w <= 0.0:
         return 0.0, 0.0, 0
@@ -151,20 +153,23 @@ def chiller_power_eir_w(load_w, chw_leaving_c, cw_entering_c, unit_capacity_w, u
     capft = biquadratic(curve.capft, tchw, tcw)
     eirft = biquadratic(curve.eirft, tchw, tcw)
     unit_avail_w = unit_capacity_w * capft
-    units = unit_count
+    served_w = min(load_w, unit_count * unit_avail_w * curve.plr_max)
+    best_w = -1.0
+    best_units = unit_count
     for k in range(1, unit_count + 1):
-        if load_w <= k * unit_avail_w:
-            units = k
-            break
-    served_w = min(load_w, units * unit_avail_w * curve.plr_max)
-    plr = served_w / (units * unit_avail_w)
-    if plr >= curve.plr_min:
-        eirfplr = curve.eirfplr[0] + curve.eirfplr[1] * plr + curve.eirfplr[2] * plr * plr
-    else:
-        p = curve.plr_min
-        eirfplr = (curve.eirfplr[0] + curve.eirfplr[1] * p + curve.eirfplr[2] * p * p) * plr / p
-    power_w = units * unit_avail_w / curve.reference_cop * eirft * eirfplr
-    return power_w, load_w - served_w, units
+        if served_w > k * unit_avail_w * curve.plr_max:
+            continue
+        plr = served_w / (k * unit_avail_w)
+        if plr >= curve.plr_min:
+            eirfplr = curve.eirfplr[0] + curve.eirfplr[1] * plr + curve.eirfplr[2] * plr * plr
+        else:
+            q = curve.plr_min
+            eirfplr = (curve.eirfplr[0] + curve.eirfplr[1] * q + curve.eirfplr[2] * q * q) * plr / q
+        power_w = k * unit_avail_w / curve.reference_cop * eirft * eirfplr
+        if best_w < 0.0 or power_w < best_w:
+            best_w = power_w
+            best_units = k
+    return best_w, load_w - served_w, best_units
 
 
 @njit(cache=True)
