@@ -7,6 +7,8 @@ values, the terminal table and report read the descriptions from here.
 import math
 
 J_PER_MWH = 3.6e9
+# ASHRAE TC9.9 (2021) allowable server inlet dry-bulb maxima per class [C] (REFERENCE.md 3.1)
+INLET_ALLOWABLE_MAX_C = {"A1": 32.0, "A2": 35.0, "A3": 40.0, "A4": 45.0}
 
 METRICS = {
     "pue": ("-", "Power usage effectiveness: facility energy / IT energy", "ISO/IEC 30134-2:2016"),
@@ -116,6 +118,10 @@ def saiq(components, weights, reference=None):
 def summarise(scenario, frame, reference_components=None):
     """The summary.json document of one run (DESIGN.md results contract)."""
     t = totals(frame, scenario.step_s)
+    cooling = scenario.facility.cooling
+    inlet_class = (cooling if cooling.type == "air" else cooling.air_path).inlet_class
+    t["hours_inlet_above_allowable"] = float(
+        (frame["server_inlet_temp_c"] > INLET_ALLOWABLE_MAX_C[inlet_class]).sum()) * scenario.step_s / 3600.0
     components = saiq_components(t)
     return {
         "scenario": scenario.name,

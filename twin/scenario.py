@@ -137,6 +137,8 @@ class AirPath(_Model):
     heat_rejection: Literal["cooling_tower", "dry_cooler"] = Field(
         "cooling_tower", description="cooling_tower: water-cooled chillers + tower (evaporates water); "
                                      "dry_cooler: air-cooled chillers + dry-cooler economiser (no water)")
+    inlet_class: Literal["A1", "A2", "A3", "A4"] = Field(
+        "A2", description="ASHRAE TC9.9 allowable server inlet class; hours above its limit are reported")
     chiller_count: int = Field(_AIR["chiller_count"], ge=1, le=50)
     chiller_capacity_margin: float = Field(_AIR["chiller_capacity_margin"], ge=1.0, le=3.0)
 
@@ -151,7 +153,6 @@ class AirPath(_Model):
 class AirCooling(AirPath):
     """Air-cooled halls: all server heat through the air path."""
     type: Literal["air"]
-    inlet_class: Literal["A1", "A2", "A3", "A4"] = Field("A2", description="ASHRAE TC9.9 allowable inlet class (reported exceedance)")
 
 
 class _LiquidCooling(_Model):
