@@ -27,6 +27,8 @@ scenario_variants = st.fixed_dictionaries({
     "ups_mode": st.sampled_from(["double_conversion", "eco"]),
     "redundancy": st.sampled_from(["N", "N+1", "2N"]),
     "outage": st.one_of(st.none(), st.tuples(st.integers(0, 23), st.floats(0.1, 1.0))),
+    "solar_mw": st.sampled_from([0.0, 0.5, 5.0]),
+    "battery_mwh": st.sampled_from([0.0, 2.0]),
 })
 
 
@@ -43,6 +45,8 @@ def _scenario(v):
         data["facility"]["cooling"] = dict(type="direct_to_chip", air_path=air)
     else:
         data["facility"]["cooling"] = dict(type="immersion", phase=kind[1], air_path=air)
+    data["facility"]["onsite"] = {"solar_mw_dc": v["solar_mw"], "battery_mwh": v["battery_mwh"],
+                                  "battery_mw": v["battery_mwh"] / 2.0}
     chain = data["facility"]["power_chain"]
     chain["distribution"] = v["distribution"]
     chain["ups"].update(sizing_factor=v["ups_sizing"], mode=v["ups_mode"], redundancy=v["redundancy"])
@@ -67,6 +71,13 @@ def test_facility_power_is_the_sum_of_its_parts_every_step(v):
     np.testing.assert_allclose(f["it_power_w"], it_parts, rtol=1e-9)
     assert (f["facility_power_w"] >= f["it_power_w"]).all()
     assert (f["facility_power_w"] / f["it_power_w"] >= 1.0).all()  # PUE >= 1 every step
+    # behind the meter: grid import = facility - solar used - battery discharge, never negative
+    solar_used = np.minimum(f["solar_power_w"], f["facility_power_w"])
+    discharge = f["battery_power_w"].clip(lower=0.0)
+    np.testing.assert_allclose(f["grid_import_w"], f["facility_power_w"] - solar_used - discharge, rtol=1e-9, atol=1e-6)
+    assert (f["grid_import_w"] >= -1e-6).all()
+    charge = (-f["battery_power_w"]).clip(lower=0.0)
+    assert (charge <= f["solar_power_w"] - solar_used + 1e-6).all()   # charged from PV surplus only
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,8 +98,9 @@ def test_water_and_carbon_scale_with_the_energy_they_come_from():
                             "start": __import__("datetime").date(2023, 7, 1), "peak": 0.8, "trough_share": 0.4,
                             "ceiling": 0.85, "chw": 15.0, "economiser": True, "ups_sizing": 1.0, "seed": 1,
                             "cooling": "direct_to_chip", "airside": True, "distribution": "ac",
-                            "ups_mode": "double_conversion", "redundancy": "N", "outage": None}))
-    energy_kwh = f["facility_power_w"] * 300.0 / 3.6e6
+                            "ups_mode": "double_conversion", "redundancy": "N", "outage": None,
+                            "solar_mw": 0.5, "battery_mwh": 2.0}))
+    energy_kwh = f["grid_import_w"] * 300.0 / 3.6e6
     np.testing.assert_allclose(f["carbon_kg"], energy_kwh * f["grid_carbon_g_per_kwh"] / 1000.0, rtol=1e-12)
     np.testing.assert_allclose(f["water_indirect_m3"], energy_kwh * f["grid_water_l_per_kwh"] / 1000.0, rtol=1e-12)
     np.testing.assert_allclose(f["water_direct_m3"],

@@ -207,3 +207,26 @@ def test_read_tmy3_agrees_with_pvlibs_own_time_index():
     np.testing.assert_array_equal(frame["drybulb_c"].to_numpy(), expected)
     # and the bundled Houston file carries exactly these values
     np.testing.assert_allclose(load_site("houston-tx").drybulb_c, expected.astype(np.float32))
+
+
+def test_onsite_solar_and_battery_cut_daytime_grid_import_and_carbon():
+    from conftest import short_scenario
+    from twin.metrics import kpis, totals
+    from twin.pipeline import simulate
+    from twin.scenario import Scenario
+
+    base = short_scenario(start="2023-06-21")
+    plain = simulate(Scenario.model_validate(base))
+    base["facility"]["onsite"] = {"solar_mw_dc": 3.0, "battery_mwh": 2.0, "battery_mw": 1.0}
+    scenario = Scenario.model_validate(base)
+    f = simulate(scenario)
+    noon_local = f["timestamp"].dt.tz_convert("America/New_York").dt.hour == 13
+    assert (f.loc[noon_local, "solar_power_w"] > 0.0).all()
+    assert (f.loc[noon_local, "grid_import_w"] < f.loc[noon_local, "facility_power_w"]).all()
+    night = f["timestamp"].dt.tz_convert("America/New_York").dt.hour.between(1, 4)
+    assert f.loc[night, "solar_power_w"].eq(0.0).all()
+    assert (f["battery_power_w"] > 0.0).any() and (f["battery_power_w"] < 0.0).any()
+    k = kpis(totals(f, scenario.step_s))
+    assert 0.0 < k["ref"] < 1.0
+    assert f["carbon_kg"].sum() < plain["carbon_kg"].sum()
+    assert f["facility_power_w"].sum() == plain["facility_power_w"].sum()  # supply does not change the load

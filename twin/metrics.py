@@ -23,12 +23,14 @@ METRICS = {
                            "ISO/IEC 30134-9:2022; The Green Grid WP#35 eq. 2"),
     "wue_source_l_per_kwh": ("L/kWh_IT", "(site water + water consumed generating the facility's electricity) / IT energy",
                              "The Green Grid WP#35 eq. 4 (EWIF x PUE + WUE_site)"),
-    "cue_kg_per_kwh": ("kgCO2e/kWh_IT", "Location-based operational CO2e of facility energy / IT energy",
+    "cue_kg_per_kwh": ("kgCO2e/kWh_IT", "Location-based operational CO2e of grid energy / IT energy",
                        "ISO/IEC 30134-8:2022"),
+    "grid_import_share": ("-", "Energy drawn from the grid / facility energy (the rest is on-site solar and battery)",
+                          "energy balance behind the meter"),
     "cue_market_kg_per_kwh": ("kgCO2e/kWh_IT", "Market-based: energy not matched by renewable contracts at the grid's "
                               "hourly intensity (no residual-mix data: location factors stand in) / IT energy",
                               "GHG Protocol Scope 2 Guidance (2015); ISO/IEC 30134-8"),
-    "ref": ("-", "Renewable energy factor: renewable energy contracted or generated / facility energy",
+    "ref": ("-", "Renewable energy factor: (on-site renewable energy used + contracted share of grid energy) / facility energy",
             "ISO/IEC 30134-3:2016"),
     "erf": ("-", "Energy reuse factor: energy reused outside the data center / facility energy",
             "ISO/IEC 30134-6:2021"),
@@ -42,6 +44,7 @@ def totals(frame, step_s):
     e = lambda col: float(frame[col].sum()) * step_s / J_PER_MWH  # noqa: E731
     return {
         "facility_energy_mwh": e("facility_power_w"),
+        "grid_import_mwh": e("grid_import_w"),
         "it_energy_mwh": e("it_power_w"),
         "cooling_energy_mwh": e("cooling_power_w"),
         "power_chain_loss_mwh": e("power_chain_loss_w"),
@@ -74,13 +77,14 @@ def kpis(t, renewable_contract_fraction=0.0, heat_reuse_fraction=0.0):
         "wue_site_l_per_kwh": t["water_direct_m3"] * 1000.0 / it_kwh,
         "wue_source_l_per_kwh": (t["water_direct_m3"] + t["water_indirect_m3"]) * 1000.0 / it_kwh,
         "cue_kg_per_kwh": t["carbon_t"] * 1000.0 / it_kwh,
-        "ref": renewable_contract_fraction,
+        "ref": (fac - t["grid_import_mwh"] + renewable_contract_fraction * t["grid_import_mwh"]) / fac,
         "erf": reused / fac,
         "ppue_cooling": (it + t["cooling_energy_mwh"]) / it,
         "ppue_power": (it + t["power_chain_loss_mwh"]) / it,
         "mlc": t["cooling_energy_mwh"] / it,
         "ere": (fac - reused) / it,
         "cue_market_kg_per_kwh": (1.0 - renewable_contract_fraction) * t["carbon_t"] * 1000.0 / it_kwh,
+        "grid_import_share": t["grid_import_mwh"] / fac,
     }
 
 

@@ -236,11 +236,24 @@ COOLING_TYPES = {"air": AirCooling, "direct_to_chip": DirectToChipCooling, "imme
 Cooling = Annotated[Union[AirCooling, DirectToChipCooling, ImmersionCooling], Field(discriminator="type")]
 
 
+class OnSiteSupply(_Model):
+    """Behind-the-meter supply: PV modelled from the site's weather (PVWatts via pvlib) and a battery
+    that stores PV surplus for the facility."""
+    solar_mw_dc: float = Field(0.0, ge=0.0, le=10_000.0, description="PV array DC rating")
+    solar_tilt_deg: Optional[float] = Field(None, ge=0.0, le=90.0, description="default: the site's latitude")
+    solar_azimuth_deg: Optional[float] = Field(None, ge=0.0, lt=360.0, description="default: facing the equator")
+    battery_mwh: float = Field(0.0, ge=0.0, le=100_000.0)
+    battery_mw: float = Field(0.0, ge=0.0, le=10_000.0)
+    battery_round_trip_efficiency: float = Field(
+        0.85, gt=0.0, le=1.0, description="NREL Annual Technology Baseline, utility-scale Li-ion: 85 %")
+
+
 class Facility(_Model):
     halls: list[Hall] = Field(min_length=1, max_length=100)
     cooling: Cooling
     power_chain: PowerChain = PowerChain()
     heat_reuse_fraction: float = Field(0.0, ge=0.0, le=1.0, description="share of rejected heat exported for reuse; gives ERF")
+    onsite: OnSiteSupply = OnSiteSupply()
 
     @model_validator(mode="after")
     def _liquid_gpus_need_liquid(self):

@@ -9,7 +9,9 @@ Power flow (each loss is heat in the room where it occurs):
     servers (GPUs + host + fans, behind their PSUs: IT power at the wall) <- PDU (white space)
     <- UPS or HVDC rectifier (electrical room, cooled by the air path) <- transformer (outdoor
     yard, rejected to ambient); the transformer also feeds cooling and other loads.
-    facility (meter) = IT + cooling + (PDU + UPS + transformer losses) + other
+    facility = IT + cooling + (PDU + UPS + transformer losses) + other
+    grid import (the meter) = facility - on-site solar used - battery discharge; carbon, indirect
+    water and energy cost follow the grid import.
 Heat flow: a hall's IT heat splits into liquid (cold plates / tanks) and room air; PDU, UPS and
 other loads heat the room air. Each coolant loop removes what its plant can; the rest is stored
 in the loop (its temperature rises), and GPUs see their loop's temperature.
@@ -23,7 +25,7 @@ from numba import njit
 from twin.physics import gpu
 from twin.physics.cooling import (WATER_DENSITY_KG_M3, air_plant, liquid_plant, loop_temp_after_c,
                                   recovery_demand_w)
-from twin.physics.grid import J_PER_KWH, carbon_location_based_kg, indirect_water_m3
+from twin.physics.grid import J_PER_KWH, battery_step, carbon_location_based_kg, indirect_water_m3
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
 from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
 
@@ -40,6 +42,7 @@ COLUMNS = (
     "server_fan_power_w", "psu_loss_w", "gpu_clock_fraction", "gpu_die_temp_c",
     "server_inlet_temp_c", "coolant_supply_temp_c", "liquid_heat_w",
     "cdu_pump_power_w", "dry_cooler_fan_power_w", "trim_chiller_power_w", "water_adiabatic_m3",
+    "solar_power_w", "battery_power_w", "grid_import_w",
 )
 _I = {name: i for i, name in enumerate(COLUMNS)}
 # Column indices as module constants: numba freezes them into the compiled kernel.
@@ -54,9 +57,10 @@ C_EVAP, C_DRIFT, C_BLOW, C_EWIF = (_I[c] for c in COLUMNS[30:34])
 C_ECOST, C_WCOST, C_FCOST = (_I[c] for c in COLUMNS[34:37])
 C_SFAN, C_PSU, C_CLOCK, C_DIE, C_INLET, C_COOLANT, C_LIQ = (_I[c] for c in COLUMNS[37:44])
 C_CDU, C_DRYFAN, C_TRIM, C_WADIA = (_I[c] for c in COLUMNS[44:48])
+C_SOLAR, C_BATT, C_IMPORT = (_I[c] for c in COLUMNS[48:51])
 
-# state vector: coolant loops
-S_AIR, S_LIQUID = 0, 1
+# state vector: coolant loops, battery charge [J]
+S_AIR, S_LIQUID, S_BATTERY = 0, 1, 2
 # availability vector: cooling units in service (fault events change it)
 A_CHILLERS, A_CDU, A_DRYCOOLER = 0, 1, 2
 
@@ -104,6 +108,12 @@ class PowerChainParams(NamedTuple):
     other_power_w: float
 
 
+class OnSite(NamedTuple):
+    battery_capacity_j: float
+    battery_power_w: float
+    battery_round_trip_efficiency: float
+
+
 class Prices(NamedTuple):
     water_usd_per_m3: float
     fixed_usd_per_s: float            # amortised capex + fixed opex
@@ -111,12 +121,12 @@ class Prices(NamedTuple):
 
 @njit(cache=True)
 def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
-            water_l_per_kwh, price_usd_per_kwh, halls, air, liquid, chain, prices, available,
-            state, die_temp_c, tripped, out):
+            water_l_per_kwh, price_usd_per_kwh, solar_w, halls, air, liquid, chain, onsite, prices,
+            available, state, die_temp_c, tripped, out):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
     utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1.
-    Site series are per step. available: units in service (A_*). state: coolant loop
+    Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
     temperatures (S_*); die_temp_c and tripped (GPUs off on over-temperature, 0/1): per hall;
     all three are updated in place.
     See the module docstring for the power and heat flow.
@@ -191,11 +201,17 @@ def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_pe
         xfmr_w = transformer_loss_w(xfmr_out_w, chain.transformer_rating_w,
                                     chain.transformer_no_load_fraction, chain.transformer_load_loss_fraction)
         facility_w = xfmr_out_w + xfmr_w
-        energy_j = facility_w * dt_s
+        # Behind the meter: solar first, then the battery; the grid supplies the rest.
+        solar_used_w = min(solar_w[i], facility_w)
+        charge_w, discharge_w, state[S_BATTERY] = battery_step(
+            state[S_BATTERY], solar_w[i] - solar_used_w, facility_w - solar_used_w, dt_s, onsite.battery_capacity_j,
+            onsite.battery_power_w, onsite.battery_round_trip_efficiency)
+        import_w = facility_w - solar_used_w - discharge_w
+        import_j = import_w * dt_s
 
         to_m3 = dt_s / WATER_DENSITY_KG_M3
         water_direct = (evap + drift + blow + adia_air + adia_dry) * to_m3
-        energy_cost = energy_j / J_PER_KWH * price_usd_per_kwh[i]
+        energy_cost = import_j / J_PER_KWH * price_usd_per_kwh[i]
         water_cost = water_direct * prices.water_usd_per_m3
         fixed_cost = prices.fixed_usd_per_s * dt_s
 
@@ -210,8 +226,8 @@ def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_pe
         r[C_CI] = carbon_g_per_kwh[i]
         r[C_PRICE] = price_usd_per_kwh[i]
         r[C_WDIR] = water_direct
-        r[C_WIND] = indirect_water_m3(energy_j, water_l_per_kwh[i])
-        r[C_CARBON] = carbon_location_based_kg(energy_j, carbon_g_per_kwh[i])
+        r[C_WIND] = indirect_water_m3(import_j, water_l_per_kwh[i])
+        r[C_CARBON] = carbon_location_based_kg(import_j, carbon_g_per_kwh[i])
         r[C_COST] = energy_cost + water_cost + fixed_cost
         r[C_TOK] = tokens
         r[C_TOKDEM] = tokens_dem
@@ -248,3 +264,6 @@ def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_pe
         r[C_DRYFAN] = dry_fan_w
         r[C_TRIM] = trim_w
         r[C_WADIA] = (adia_air + adia_dry) * to_m3
+        r[C_SOLAR] = solar_w[i]
+        r[C_BATT] = discharge_w - charge_w
+        r[C_IMPORT] = import_w

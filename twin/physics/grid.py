@@ -1,4 +1,6 @@
-"""Grid side of a step: carbon, indirect water and energy cost from hourly intensities."""
+"""Grid side of a step: carbon, indirect water and energy cost from hourly intensities; the on-site battery."""
+
+import math
 
 import numpy as np
 from numba import njit
@@ -23,6 +25,24 @@ def indirect_water_m3(energy_j, water_intensity_l_per_kwh):
     The Green Grid WP#35 (WUE): source water = energy water intensity factor x energy.
     """
     return energy_j / J_PER_KWH * water_intensity_l_per_kwh / 1000.0
+
+
+@njit(cache=True)
+def battery_step(soc_j, surplus_w, deficit_w, dt_s, capacity_j, power_w, round_trip_efficiency):
+    """One step of an on-site battery in self-consumption dispatch: it stores on-site surplus and
+    serves the facility's deficit, within its power and energy limits.
+
+    Returns (charge_w, discharge_w, soc_end_j). Round-trip efficiency is split evenly between
+    charging and discharging (sqrt(eta) each way), as in NREL's System Advisor Model battery model.
+    """
+    if capacity_j <= 0.0 or power_w <= 0.0:
+        return 0.0, 0.0, soc_j
+    leg = math.sqrt(round_trip_efficiency)
+    charge = min(surplus_w, power_w, (capacity_j - soc_j) / (dt_s * leg))
+    discharge = min(deficit_w, power_w, soc_j * leg / dt_s)
+    charge = max(charge, 0.0)
+    discharge = max(discharge, 0.0)
+    return charge, discharge, soc_j + (charge * leg - discharge / leg) * dt_s
 
 
 def water_intensity_from_mix_l_per_kwh(generation_mwh_by_fuel, water_l_per_kwh_by_fuel):

@@ -12,6 +12,7 @@ import simpy
 from twin.physics.facility import advance
 from twin.sim.faults import cooling_outage, outage_offset_s
 from twin.sim.ledger import Ledger
+from twin.sim.onsite import pv_ac_w_per_w_dc
 from twin.sim.plant import Plant
 from twin.sim.workload import inference_demand_fraction, served_utilization
 from twin.sites.library import load_site
@@ -63,6 +64,7 @@ class Simulation:
         self.times = step_times_utc(scenario)
         self.series = site_per_step(self.site, self.times)
         self.price = self._price_per_step()
+        self.solar_w = self._solar_per_step()
         rng = np.random.default_rng(np.random.SeedSequence(scenario.seed))
         demand = inference_demand_fraction(scenario.workload.inference, self.times, self.site.utc_offset_h, rng)
         n_halls = self.plant.halls.servers.shape[0]
@@ -76,14 +78,24 @@ class Simulation:
                 else np.full(self.times.shape[0], econ.flat_price_usd_per_kwh))
         return base + econ.price_adder_usd_per_kwh
 
+    def _solar_per_step(self):
+        """PV AC output [W] per step; irradiance index h is the hour ending at h (EPW/TMY3 convention)."""
+        supply = self.scenario.facility.onsite
+        if supply.solar_mw_dc <= 0.0:
+            return np.zeros(self.times.shape[0])
+        hourly = pv_ac_w_per_w_dc(self.site, supply.solar_tilt_deg, supply.solar_azimuth_deg)
+        ending = (np.floor(hour_of_year(self.times)).astype(np.int64) + 1) % HOURS_PER_YEAR
+        return hourly[ending] * supply.solar_mw_dc * 1e6
+
     def _sync(self, now_s):
         """Advance the kernels over every step that starts before now_s."""
         j = min(self.times.shape[0], int(now_s) // self.scenario.step_s)
         if j > self.done:
             s, p = self.series, self.plant
             advance(self.done, j, float(self.scenario.step_s), self.utilization, self.demand, s["drybulb_c"],
-                    s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, p.halls, p.air,
-                    p.liquid, p.chain, p.prices, p.available, p.state, p.die_temp_c, p.tripped, self.ledger.values)
+                    s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, p.halls,
+                    p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.tripped,
+                    self.ledger.values)
             self.done = j
             if self.progress is not None:
                 self.progress(j, self.times.shape[0])

@@ -9,7 +9,8 @@ import numpy as np
 
 from twin import catalog
 from twin.physics import cooling, power, rack
-from twin.physics.facility import A_CDU, A_CHILLERS, A_DRYCOOLER, S_AIR, S_LIQUID, Halls, PowerChainParams, Prices
+from twin.physics.facility import (A_CDU, A_CHILLERS, A_DRYCOOLER, S_AIR, S_LIQUID, Halls, OnSite, PowerChainParams,
+                                   Prices)
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
 
@@ -252,12 +253,15 @@ class Plant:
             transformer_rating_w=scenario.facility.power_chain.transformer.sizing_factor
             * (self.design_heat_w + design_cooling_w))
         self.prices = build_prices(scenario, self.halls, self.design_it_w)
+        supply = scenario.facility.onsite
+        self.onsite = OnSite(battery_capacity_j=supply.battery_mwh * 3.6e9, battery_power_w=supply.battery_mw * 1e6,
+                             battery_round_trip_efficiency=supply.battery_round_trip_efficiency)
         # Units in service and thermal state, carried from one kernel call to the next.
         self.available = np.zeros(3)
         self.available[A_CHILLERS] = self.air.chiller_count
         self.available[A_CDU] = 1.0
         self.available[A_DRYCOOLER] = 1.0
-        self.state = np.zeros(2)
+        self.state = np.zeros(3)  # coolant loops and an empty battery
         self.state[S_AIR] = self.air.supply_air_temp_c
         self.state[S_LIQUID] = self.liquid.supply_temp_c
         coolant = np.where(self.halls.liquid_fraction > 0.0,
