@@ -5,7 +5,7 @@ import pytest
 
 from twin import catalog
 from twin.physics import cooling, power
-from twin.physics.gpu import power_linear_w
+from twin.physics.gpu import power_w
 from twin.sim.plant import chiller_curve
 
 
@@ -14,10 +14,14 @@ def _curve():
 
 
 def test_gpu_power_spans_idle_to_tdp_and_clamps():
-    assert power_linear_w(0.0, 74.7, 700.0) == 74.7
-    assert power_linear_w(1.0, 74.7, 700.0) == 700.0
-    assert power_linear_w(1.5, 74.7, 700.0) == 700.0
-    assert power_linear_w(0.5, 74.7, 700.0) == pytest.approx(387.35)
+    # at full clock and the reference die temperature the model is linear from idle to TDP
+    p = lambda u, clock=1.0, temp=32.0: power_w(u, clock, temp, 74.7, 700.0, 0.27, 0.02, 32.0)  # noqa: E731
+    assert p(0.0) == pytest.approx(74.7)
+    assert p(1.0) == pytest.approx(700.0)
+    assert p(1.5) == pytest.approx(700.0)
+    assert p(0.5) == pytest.approx(387.35)
+    assert p(1.0, clock=0.5) == pytest.approx(74.7 + 625.3 / 8.0)   # dynamic power ~ clock^3
+    assert p(0.0, temp=62.0) == pytest.approx(74.7 * (0.73 + 0.27 * 2.718281828 ** 0.6))  # leakage
 
 
 @pytest.mark.parametrize("load, efficiency", [(0.25, 0.946), (0.5, 0.962), (1.0, 0.966)])

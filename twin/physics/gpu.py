@@ -75,11 +75,3 @@ def step(utilization, die_temp_c, coolant_temp_c, dt_s, idle_w, tdp_w, leak_frac
     if t_end >= shutdown_temp_c:
         return p, phi3 ** (1.0 / 3.0), t_end, True
     return p, phi3 ** (1.0 / 3.0), t_end, False
-
-
-@njit(cache=True)
-def power_linear_w(utilization, idle_w, max_w):
-    """Fleet-level linear model P(u) = P_idle + (P_max - P_idle) u: power_w at full clock and T_ref
-    (Fan, Weber & Barroso, ISCA 2007; REFERENCE.md 1.2). Used for sizing at nameplate."""
-    u = min(max(utilization, 0.0), 1.0)
-    return idle_w + (max_w - idle_w) * u
