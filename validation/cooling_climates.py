@@ -37,6 +37,10 @@ PUBLISHED_WUE = {
     ("cold", "air"): (1.3, 2.5, "MGHPCC Holyoke MA (cold, tower-cooled) measured monthly WUE, Sharma et al. 2017"),
     ("hot-humid", "direct_to_chip"): (0.0, 0.32, LEI_MASANET + ": direct-to-chip dry cooler + adiabatic, WUE"),
     ("cold", "direct_to_chip"): (0.0, 0.32, LEI_MASANET + ": direct-to-chip dry cooler + adiabatic, WUE"),
+    ("hot-humid", "immersion"): (0.0, 0.32, LEI_MASANET + ": liquid, dry cooler + adiabatic, WUE (immersion "
+                                            "rejects heat the same way)"),
+    ("cold", "immersion"): (0.0, 0.32, LEI_MASANET + ": liquid, dry cooler + adiabatic, WUE (immersion "
+                                       "rejects heat the same way)"),
 }
 
 
