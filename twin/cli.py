@@ -50,6 +50,28 @@ def build_parser():
                     "allowed). Exit 0 when all are valid, 2 otherwise. Nothing is written.")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML file(s)")
 
+    sites = sub.add_parser(
+        "sites", help="list the bundled sites, or show one in detail",
+        description="Without NAME: one line per bundled site (region, climate, annual mean dry-bulb and wet-bulb, "
+                    "hours of full economiser cooling, grid carbon, grid water, price). With NAME: that site's "
+                    "coordinates, time zone, monthly figures and the source of every series.")
+    sites.add_argument("name", nargs="?", help="a site name from the listing")
+    sites.add_argument("--json", action="store_true", help="print the listing (or the site) as one JSON document")
+
+    compare = sub.add_parser(
+        "compare", help="run one design at several sites and rank them by SAIQ",
+        description="Run the scenario's design at each site (the scenario's 'sites:' list, or --sites) on all "
+                    "cores, print a ranking by SAIQ index (by SAIQ raw when the scenario has no reference) with its "
+                    "four components, PUE, WUE, CUE, energy, water, carbon and cost, and write comparison.parquet, "
+                    "comparison.json and report.html into the output folder, atomically.")
+    compare.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/siting.yaml)")
+    compare.add_argument("--sites", metavar="A,B,C", help="comma-separated bundled site names (overrides the scenario's sites:)")
+    compare.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="results folder (default: results/<scenario name>-compare); replaced if it exists")
+    compare.add_argument("--workers", type=int, default=None, metavar="N", help="parallel runs (default: all cores)")
+    compare.add_argument("--json", action="store_true", help="print comparison.json to stdout instead of the table")
+    compare.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
     validate = sub.add_parser(
         "validate", help="run the twin against published figures and real GPU traces",
         description="Run every case in validation/ and print, per case: source, published value or range, the "
@@ -144,6 +166,91 @@ def cmd_check(args):
     return 0
 
 
+def cmd_sites(args):
+    from twin import report
+    from twin.sites.index import bundled_site_names
+    from twin.sites.listing import monthly_means, site_row, site_rows
+
+    if args.name is None:
+        rows = site_rows()
+        if args.json:
+            print(report.to_json(rows))
+        else:
+            report.print_sites(rows)
+        return 0
+    if args.name not in bundled_site_names():
+        from twin.scenario import _did_you_mean
+        names = bundled_site_names()
+        return _bad_input([f"unknown site '{args.name}'{_did_you_mean(args.name, names)}; allowed: {', '.join(names)}"])
+    row, months = site_row(args.name), monthly_means(args.name)
+    if args.json:
+        print(report.to_json({**row, "monthly": months}))
+    else:
+        report.print_site(row, months)
+    return 0
+
+
+def _parse_sites(text, scenario_path):
+    from twin.scenario import _did_you_mean
+    from twin.sites.index import bundled_site_names
+
+    names = bundled_site_names()
+    sites = [s.strip() for s in text.split(",") if s.strip()]
+    problems = [f"--sites: unknown site '{s}'{_did_you_mean(s, names)}; allowed: {', '.join(names)}"
+                for s in sites if s not in names]
+    if not sites:
+        problems.append("--sites: give at least one site name, e.g. --sites ashburn-va,stockholm-se")
+    if len(set(sites)) != len(sites):
+        problems.append("--sites: a site is listed twice")
+    return sites, problems
+
+
+def cmd_compare(args):
+    from twin.scenario import ScenarioError, load_scenario
+    from twin.sites.readers import SiteDataError
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        return _bad_input(exc.problems)
+    if args.sites is not None:
+        sites, problems = _parse_sites(args.sites, args.scenario)
+        if problems:
+            return _bad_input(problems)
+    elif scenario.sites:
+        sites = scenario.sites
+    else:
+        return _bad_input([f"{args.scenario}: no sites to compare: add a 'sites:' list to the scenario or give "
+                           f"--sites a,b,c (python -m twin sites lists them)"])
+    if args.workers is not None and args.workers < 1:
+        return _bad_input([f"--workers {args.workers}: give 1 or more"])
+    out_dir = args.out or Path("results") / f"{scenario.name}-compare"
+
+    from twin import html_report, report
+    from twin.compare import compare
+
+    progress = _LazyProgress(f"{len(sites)} sites", enabled=not args.no_progress and sys.stderr.isatty(), delay_s=0.0)
+    try:
+        table, monthly_pue, meta, summaries = compare(scenario, sites, args.workers, on_done=progress)
+    except ScenarioError as exc:
+        return _bad_input(exc.problems)
+    except SiteDataError as exc:
+        return _bad_input([f"{args.scenario}: site: {exc}"])
+    finally:
+        progress.close()
+    document = report.comparison_document(table, monthly_pue, meta, summaries)
+    report.write_folder(out_dir, {
+        "comparison.parquet": lambda path: table.to_parquet(path, index=False),
+        "comparison.json": lambda path: path.write_text(report.to_json(document) + "\n"),
+        "report.html": lambda path: path.write_text(html_report.compare_report_html(table, monthly_pue, meta)),
+    })
+    if args.json:
+        print(report.to_json(document))
+    else:
+        report.print_comparison(table, meta, out_dir)
+    return 0
+
+
 def cmd_validate(args):
     from twin import validate
 
@@ -166,4 +273,5 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    return {"run": cmd_run, "check": cmd_check, "validate": cmd_validate}[args.command](args)
+    return {"run": cmd_run, "check": cmd_check, "sites": cmd_sites, "compare": cmd_compare,
+            "validate": cmd_validate}[args.command](args)

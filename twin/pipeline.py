@@ -21,7 +21,13 @@ def reference_components(scenario):
     return saiq_components(totals(simulate(ref_scenario), ref_scenario.step_s))
 
 
-def execute(scenario, progress=None):
-    """(per-step frame, summary dict) of one run."""
-    frame = simulate(scenario, progress)
-    return frame, summarise(scenario, frame, reference_components(scenario))
+def execute(scenario, progress=None, reference=None):
+    """(per-step frame, summary dict) of one run; reference: the SAIQ reference components when
+    the caller already has them (a comparison runs the reference once for all sites)."""
+    sim = Simulation(scenario, progress)
+    frame = sim.run().to_frame()
+    if reference is None:
+        reference = reference_components(scenario)
+    summary = summarise(scenario, frame, reference)
+    summary["site_sources"] = dict(sim.site.sources)
+    return frame, summary

@@ -30,19 +30,24 @@ def _json_safe(obj):
     return obj
 
 
+def to_json(obj):
+    """One JSON document; non-finite floats become null."""
+    return json.dumps(_json_safe(obj), indent=2, sort_keys=False)
+
+
 def summary_json(summary):
-    return json.dumps(_json_safe(summary), indent=2, sort_keys=False)
+    return to_json(summary)
 
 
-def write_results(out_dir, frame, summary):
-    """Write timeseries.parquet and summary.json into out_dir, atomically."""
+def write_folder(out_dir, writers):
+    """Write a results folder atomically: each writer(path) fills one file of a temporary sibling,
+    which then replaces out_dir, so a crash or an interrupt never leaves a half-written folder."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        pq.write_table(table, tmp / "timeseries.parquet", compression="zstd")
-        (tmp / "summary.json").write_text(summary_json(summary) + "\n")
+        for name, writer in writers.items():
+            writer(tmp / name)
         old = None
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
@@ -56,6 +61,27 @@ def write_results(out_dir, frame, summary):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def write_results(out_dir, frame, summary):
+    """timeseries.parquet, summary.json and report.html of one run, atomically."""
+    from twin.html_report import run_report_html
+
+    def parquet(path):
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
+
+    return write_folder(out_dir, {
+        "timeseries.parquet": parquet,
+        "summary.json": lambda path: path.write_text(summary_json(summary) + "\n"),
+        "report.html": lambda path: path.write_text(run_report_html(frame, summary)),
+    })
+
+
+def comparison_document(table, monthly_pue, meta, summaries):
+    """comparison.json: the ranking, monthly PUE per site, and each site's full summary."""
+    return {**meta, "ranking": table.to_dict(orient="records"),
+            "monthly_pue": {site: {int(m): v for m, v in monthly_pue[site].items()} for site in monthly_pue},
+            "summaries": summaries}
 
 
 def _fmt(value, digits=4):
@@ -110,3 +136,86 @@ def print_summary(summary, out_dir=None, console=None):
     console.print(sq)
     if out_dir is not None:
         console.print(f"results: {out_dir}/timeseries.parquet, {out_dir}/summary.json")
+
+
+def print_sites(rows, console=None):
+    """The site library, one line per site."""
+    from twin.sites.listing import economiser_thresholds_c
+
+    console = console or Console()
+    wb, db, liquid_class = economiser_thresholds_c()
+    table = Table(title=f"{len(rows)} bundled sites on {len({r['continent'] for r in rows})} continents",
+                  title_justify="left")
+    for col, justify in [("site", "left"), ("region", "left"), ("climate", "left"),
+                         ("dry-bulb\nmean C", "right"), ("wet-bulb\nmean C", "right"),
+                         (f"h wet-bulb\n<= {wb:.1f} C", "right"), (f"h dry-bulb\n<= {db:.0f} C", "right"),
+                         ("grid\ngCO2/kWh", "right"), ("grid water\nL/kWh", "right"), ("price\nUSD/kWh", "right"),
+                         ("water\nUSD/m3", "right"), ("sources: weather; carbon; price", "left")]:
+        table.add_column(col, justify=justify)
+    for r in rows:
+        carbon = f"{r['carbon_g_per_kwh']:.0f}" + ("" if r["carbon_hourly"] else " flat")
+        price = f"{r['price_usd_per_kwh']:.3f}" + {"retail": " tariff", "standin": " stand-in"}.get(r["price_basis"], "")
+        table.add_row(r["name"], f"{r['region']} ({r['continent']})", r["climate_type"], f"{r['mean_drybulb_c']:.1f}",
+                      f"{r['mean_wetbulb_c']:.1f}", f"{r['hours_wse']:,}", f"{r['hours_dry_cooling']:,}", carbon,
+                      f"{r['water_l_per_kwh']:.2f}", price, f"{r['water_price_usd_per_m3']:.2f}", r["source_tags"])
+    console.print(table)
+    console.print(f"h wet-bulb: hours of full water-side economiser cooling (air plant, chilled water - tower and "
+                  f"exchanger approaches); h dry-bulb: hours of full dry-cooler cooling for {liquid_class} direct-to-chip. "
+                  f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; 'stand-in': another market's annual mean. "
+                  f"Sources per series: python -m twin sites NAME")
+
+
+def print_site(row, months, console=None):
+    """One site: what it is, monthly figures, and the source of every series."""
+    from twin.sites.index import site_entry
+
+    console = console or Console()
+    entry = site_entry(row["name"])
+    console.print(f"[bold]{row['name']}[/] - {row['title']}")
+    console.print(f"{row['region']}; {row['continent']}; {row['climate']}")
+    console.print(f"lat {entry['latitude']:.3f}, lon {entry['longitude']:.3f}, elevation {entry['elevation_m']:.0f} m; "
+                  f"time zone {entry['timezone']} (weather axis: UTC{entry['utc_offset_h']:+g} standard time -> UTC)")
+    console.print(f"weather: {row['weather_basis']}; price: {row['price_basis']}; water price "
+                  f"{row['water_price_usd_per_m3']:.2f} USD/m3")
+    table = Table(title="Monthly means (UTC months)", title_justify="left")
+    for col in ("month", "dry-bulb C", "wet-bulb C", "h WSE", "h dry", "gCO2/kWh", "L/kWh", "USD/kWh"):
+        table.add_column(col, justify="right")
+    for m in months:
+        table.add_row(str(m["month"]), f"{m['drybulb_c']:.1f}", f"{m['wetbulb_c']:.1f}", str(m["hours_wse"]),
+                      str(m["hours_dry_cooling"]), f"{m['carbon_g_per_kwh']:.0f}", f"{m['water_l_per_kwh']:.2f}",
+                      f"{m['price_usd_per_kwh']:.4f}")
+    console.print(table)
+    sources = Table(title="Sources", title_justify="left", show_lines=True)
+    sources.add_column("series")
+    sources.add_column("source")
+    for key, text in row["sources"].items():
+        sources.add_row(key, text)
+    console.print(sources)
+
+
+def print_comparison(table, meta, out_dir=None, console=None):
+    """The site ranking with the SAIQ components and the KPIs."""
+    console = console or Console()
+    by = "SAIQ index" if meta["ranked_by"] == "saiq_index" else "SAIQ raw (no reference in the scenario)"
+    w = meta["weights"]
+    out = Table(title=f"{meta['scenario']}: {len(table)} sites ranked by {by}, weights w1..w4 = "
+                      f"{w['w1']:g}, {w['w2']:g}, {w['w3']:g}, {w['w4']:g}; {meta['period']}", title_justify="left")
+    columns = [("#", "rank", "{:d}"), ("site", "site", "{}"), ("SAIQ", meta["ranked_by"], "{:.4g}"),
+               ("USD/token", "usd_per_token", "{:.3e}"), ("MWh/token", "mwh_per_token", "{:.3e}"),
+               ("tCO2e/token", "tco2e_per_token", "{:.3e}"), ("m3/token", "m3_per_token", "{:.3e}"),
+               ("PUE", "pue", "{:.3f}"), ("WUE site\nL/kWh", "wue_site_l_per_kwh", "{:.2f}"),
+               ("WUE source\nL/kWh", "wue_source_l_per_kwh", "{:.2f}"), ("CUE\nkg/kWh", "cue_kg_per_kwh", "{:.3f}"),
+               ("energy\nMWh", "facility_energy_mwh", "{:,.0f}"), ("water\nm3", "water_direct_m3", "{:,.0f}"),
+               ("carbon\nt", "carbon_t", "{:,.0f}"), ("cost\nMUSD", "cost_usd", "{:,.2f}")]
+    for label, _, _ in columns:
+        out.add_column(label, justify="left" if label == "site" else "right")
+    for row in table.to_dict(orient="records"):
+        cells = []
+        for _, key, fmt in columns:
+            value = row[key] / 1e6 if key == "cost_usd" else row[key]
+            cells.append(fmt.format(int(value) if key == "rank" else value))
+        out.add_row(*cells)
+    console.print(out)
+    console.print("water: direct (site) water; WUE source adds the water consumed generating the electricity.")
+    if out_dir is not None:
+        console.print(f"results: {out_dir}/comparison.parquet, {out_dir}/comparison.json, {out_dir}/report.html")

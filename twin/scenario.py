@@ -58,7 +58,8 @@ class Site(_Model):
     """Where the facility stands: a bundled site, or the user's own weather and grid files."""
     name: Optional[str] = Field(None, description="bundled site name (python -m twin sites lists them)")
     weather_file: Optional[Path] = Field(None, description="EPW weather file replacing the bundled weather")
-    grid_file: Optional[Path] = Field(None, description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh, water_l_per_kwh")
+    grid_file: Optional[Path] = Field(None, description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh "
+                                                         "and optionally water_l_per_kwh (README: bring your own site)")
     renewable_contract_fraction: float = Field(0.0, ge=0.0, le=1.0,
                                                description="share of energy matched by renewable contracts (PPAs/RECs); gives REF")
 
@@ -324,8 +325,10 @@ class Economics(_Model):
     energy_tariff: Literal["site_hourly", "flat"] = "site_hourly"
     flat_price_usd_per_kwh: Optional[float] = Field(None, ge=0.0, le=5.0)
     price_adder_usd_per_kwh: float = Field(0.0, ge=-1.0, le=5.0,
-                                           description="added to every hour: network charges, taxes, supplier margin")
-    water_price_usd_per_m3: float = Field(_ECON["water_price_usd_per_m3"], ge=0.0, le=100.0)
+                                           description="added to every hour of a wholesale site price (network charges, "
+                                                       "taxes, supplier margin); not to a site whose price is a retail tariff")
+    water_price_usd_per_m3: Optional[float] = Field(None, ge=0.0, le=100.0,
+                                                    description="default: the bundled site's water price, else the catalog's")
     facility_capex_usd_per_mw_it: float = Field(_ECON["facility_capex_usd_per_mw_it"], ge=0.0, le=1e9)
     server_capex_usd: Optional[float] = Field(None, ge=0.0, le=1e8, description="per server (default: catalog per GPU)")
     server_lifetime_years: float = Field(_ECON["server_lifetime_years"], gt=0.0, le=30.0)
@@ -388,6 +391,20 @@ class Scenario(_Model):
     economics: Economics = Economics()
     saiq: Saiq = Saiq()
     faults: Faults = Faults()
+    sites: Optional[list[str]] = Field(None, min_length=1, max_length=200,
+                                       description="bundled sites that `twin compare` runs this design at")
+
+    @field_validator("sites")
+    @classmethod
+    def _known_sites(cls, value):
+        names = bundled_site_names()
+        unknown = [v for v in (value or []) if v not in names]
+        if unknown:
+            raise ValueError(f"unknown site(s) {', '.join(repr(u) + _did_you_mean(u, names) for u in unknown)}; "
+                             f"allowed: {', '.join(names)}")
+        if value and len(set(value)) != len(value):
+            raise ValueError("a site is listed twice")
+        return value
 
     @field_validator("start", mode="before")
     @classmethod

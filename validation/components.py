@@ -41,6 +41,10 @@ def cases():
         within("chiller COP at the AHRI rating point (McQuay PFH 2124 kW)",
                "EnergyPlus datasets/Chillers.idf reference COP 6.03 (curves normalised to +/-2 %)",
                6.03, 2.124e6 / chiller_w, rel=0.02),
+        within("cooling-tower latent share of the heat at CTI rating conditions (water 35/29.4 C, wet-bulb 25.6 C, "
+               "dry-bulb 30 C)", "E = 0.00085 Range[F] Q[gpm] rule (85 % latent; 0.65 humid ... 1.0-1.2 dry), "
+               "checalc / Cooling Towers P&P (REFERENCE.md 3.3)", 0.85,
+               cooling.tower_evaporative_fraction(30.0, 25.6, 32.2), abs_=0.15),
         in_range("tower evaporation per kWh rejected", "latent-heat bound Q/h_fg; E = 0.00085 Range Q rule "
                  "(85 % latent), checalc / Cooling Towers P&P", 1.0, 1.48, evap * 3600.0 / 1000.0, unit="kg/kWh"),
         in_range("UPS double conversion efficiency at 50 % load", "Eaton 9395XR 97.5 %, Schneider Galaxy VS up to "

@@ -18,7 +18,7 @@ SITES = {"hot-humid": "singapore", "cold": "stockholm-se"}
 COOLING = {"air": {"type": "air"}, "direct_to_chip": {"type": "direct_to_chip"},
            "immersion": {"type": "immersion", "phase": "single"}}
 
-LEI_MASANET = "Lei & Masanet 2022 (Energy 239:122212) hourly model as used by LBNL 2024, P5-P95 over 15 US climate zones"
+LEI_MASANET = "Lei & Masanet 2022 (Resources, Conservation and Recycling 182:106323) hourly model as used by LBNL 2024, P5-P95 over 15 US climate zones"
 PUBLISHED_PUE = {
     # (site class, cooling): (low, high, source)
     ("cold", "air"): (1.07, 1.18, LEI_MASANET + ": water-side economiser + towers + water-cooled chillers"),

@@ -20,6 +20,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from twin.physics.psychro import _humidity_ratio_at_wetbulb, humidity_ratio, saturation_pressure_pa
+
 AIR_DENSITY_KG_M3 = 1.2            # kg/m3, dry air at 20 C, 101.3 kPa (ASHRAE Fundamentals 2017 ch.1)
 AIR_CP_J_KG_K = 1006.0             # J/(kg K), dry air (ASHRAE Fundamentals 2017 ch.1 eq. 30)
 WATER_CP_J_KG_K = 4186.0           # J/(kg K), liquid water near 20 C
@@ -60,7 +62,6 @@ class AirPlantParams(NamedTuple):
     tower_min_water_temp_c: float
     cycles_of_concentration: float
     drift_fraction: float
-    evaporative_fraction: float
     economiser: bool                 # water-side economiser (plate heat exchanger)
     economiser_hx_approach_k: float
     airside_economiser: bool         # outdoor air through the AHUs when cool and dry enough
@@ -195,12 +196,38 @@ def latent_heat_vaporisation_j_kg(water_temp_c):
 
 
 @njit(cache=True)
+def moist_air_enthalpy_j_kg(drybulb_c, humidity_ratio):
+    """h = 1.006 t + W (2501 + 1.86 t) kJ/kg dry air; ASHRAE Fundamentals 2017 ch.1 eq. 30."""
+    return (1.006 * drybulb_c + humidity_ratio * (2501.0 + 1.86 * drybulb_c)) * 1000.0
+
+
+@njit(cache=True)
+def tower_evaporative_fraction(drybulb_c, wetbulb_c, mean_water_c):
+    """Share of a wet tower's heat that leaves as latent heat, from the air-side balance.
+
+    Air enters at (T_db, T_wb) and leaves saturated at the mean water temperature (Merkel's
+    saturated-exhaust assumption [M]); the heat taken up is m_a (h_out - h_in) and the water
+    evaporated m_a (W_out - W_in), so f = h_fg (W_out - W_in) / (h_out - h_in) (ASHRAE
+    Fundamentals 2017 ch.1 eq. 20, 30, 33 at standard pressure). Dry air brings sensible heat
+    that becomes latent (f > 1), cold air takes heat sensibly (f < 1): the rule of thumb
+    0.65 humid ... 1.0-1.2 dry (REFERENCE.md 3.3). Bounded to [0.1, 1.5].
+    """
+    p = 101325.0
+    w_in = _humidity_ratio_at_wetbulb(drybulb_c, wetbulb_c, p)
+    w_out = humidity_ratio(saturation_pressure_pa(mean_water_c), p)
+    dh = moist_air_enthalpy_j_kg(mean_water_c, w_out) - moist_air_enthalpy_j_kg(drybulb_c, w_in)
+    if dh <= 1000.0:  # exhaust barely warmer than the entering air's enthalpy: all heat latent
+        return 1.0
+    return min(max(latent_heat_vaporisation_j_kg(mean_water_c) * (w_out - w_in) / dh, 0.1), 1.5)
+
+
+@njit(cache=True)
 def tower_water_kg_s(heat_rejected_w, range_k, water_temp_c, evaporative_fraction,
                      drift_fraction, cycles_of_concentration):
     """Cooling-tower evaporation, drift and blowdown [kg/s].
 
-    E = f_evap Q / h_fg           (f_evap ~ 0.85: E[gpm] = 0.00085 Range[F] Q[gpm], i.e. 85 %
-                                   of the heat leaves as latent heat; checalc / Cooling Towers P&P)
+    E = f_evap Q / h_fg           (f_evap from tower_evaporative_fraction; the rule of thumb
+                                   E[gpm] = 0.00085 Range[F] Q[gpm] is f_evap = 0.85)
     D = f_drift m_circ,  m_circ = Q / (c_p Range)
     B = max(E / (CoC - 1) - D, 0) (Lei & Masanet 2022 eq. 5-7)
     """
@@ -319,10 +346,10 @@ def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
         tower_fan_w = affinity_power_w(to_tower_w / p.condenser_design_heat_w, p.tower_fan_design_power_w,
                                        p.tower_min_fan_fraction)
         if not p.air_cooled:
-            evap, drift, blowdown = tower_water_kg_s(to_tower_w, p.cw_range_k,
-                                                     economiser_water_c + 0.5 * p.cw_range_k,
-                                                     p.evaporative_fraction, p.drift_fraction,
-                                                     p.cycles_of_concentration)
+            mean_water_c = economiser_water_c + 0.5 * p.cw_range_k
+            evap, drift, blowdown = tower_water_kg_s(
+                to_tower_w, p.cw_range_k, mean_water_c, tower_evaporative_fraction(drybulb_c, wetbulb_c, mean_water_c),
+                p.drift_fraction, p.cycles_of_concentration)
     heat_rejected_w = air_econ * coil_w + to_tower_w
     econ = air_econ + (1.0 - air_econ) * wse
     return (crah_w, chiller_w, chw_pump_w, cw_pump_w, tower_fan_w, econ, cop, unmet_w,

@@ -104,3 +104,35 @@ def wetbulb_from_relhum_c(drybulb_c, relhum_fraction, pressure_pa):
         w = humidity_ratio(rh * saturation_pressure_pa(drybulb_c[i]), pressure_pa[i])
         out[i] = wetbulb_from_humidity_ratio(drybulb_c[i], w, pressure_pa[i])
     return out
+
+
+@njit(cache=True)
+def dewpoint_from_relhum_c(drybulb_c, relhum_fraction):
+    """Dew point [degC] for arrays of dry-bulb [degC] and relative humidity [0-1].
+
+    The temperature whose saturation pressure (ASHRAE 2017 ch.1 eq. 5/6) equals the vapour
+    pressure RH p_ws(T) (eq. 22/24, the definition of the dew point, eq. 36), by bisection
+    to 1e-6 K. RH is clipped to [1e-4, 1].
+    """
+    n = drybulb_c.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        p_w = min(max(relhum_fraction[i], 1e-4), 1.0) * saturation_pressure_pa(drybulb_c[i])
+        lo = -100.0
+        hi = drybulb_c[i]
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            if saturation_pressure_pa(mid) > p_w:
+                hi = mid
+            else:
+                lo = mid
+            if hi - lo < 1e-6:
+                break
+        out[i] = 0.5 * (lo + hi)
+    return out
+
+
+def standard_pressure_pa(elevation_m):
+    """Standard-atmosphere barometric pressure [Pa] at an elevation [m];
+    ASHRAE Fundamentals 2017 ch.1 eq. 3: p = 101.325 (1 - 2.25577e-5 Z)^5.2559 kPa."""
+    return 101325.0 * (1.0 - 2.25577e-5 * np.asarray(elevation_m, dtype=float)) ** 5.2559

@@ -76,6 +76,8 @@ class Simulation:
         econ = self.scenario.economics
         base = (self.series["price_usd_per_kwh"] if econ.energy_tariff == "site_hourly"
                 else np.full(self.times.shape[0], econ.flat_price_usd_per_kwh))
+        if econ.energy_tariff == "site_hourly" and self.site.price_basis == "retail":
+            return base  # a retail tariff already holds network charges and taxes
         return base + econ.price_adder_usd_per_kwh
 
     def _solar_per_step(self):

