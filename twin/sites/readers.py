@@ -194,10 +194,13 @@ def read_grid_csv(path):
     if not stamps.is_monotonic_increasing:
         row = int(np.flatnonzero(np.diff(stamps.to_numpy()) < np.timedelta64(0, "s"))[0]) + 3
         raise SiteDataError(f"{path}: line {row}: timestamp_utc goes back in time; rows must be in increasing order")
-    gaps = np.flatnonzero(np.diff(stamps.to_numpy()) != np.timedelta64(1, "h"))
+    steps = np.diff(stamps.to_numpy())
+    gaps = np.flatnonzero(steps != np.timedelta64(1, "h"))
     if gaps.size:
-        raise SiteDataError(f"{path}: line {gaps[0] + 3}: gap or irregular step after {stamps.iloc[gaps[0]]}; "
-                            f"hourly rows required")
+        i = gaps[0]
+        raise SiteDataError(f"{path}: line {i + 3}: gap or irregular step: {stamps.iloc[i + 1]:%Y-%m-%d %H:%M} follows "
+                            f"{stamps.iloc[i]:%Y-%m-%d %H:%M} (line {i + 2}), {steps[i] / np.timedelta64(1, 'm'):g} min "
+                            f"apart; hourly rows required")
     idx, keep = utc_hour_of_year(stamps)
     frame, idx = frame[keep], idx[keep]
     if len(frame) != HOURS_PER_YEAR:
@@ -213,7 +216,9 @@ def read_grid_csv(path):
         bad = ~values.between(lo, hi)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise SiteDataError(f"{path}: line {row + 2}: {col} = {frame[col].iloc[row]!r} is missing or outside "
-                                f"{lo}..{hi} (check the unit)")
+            raw = frame[col].iloc[row]
+            what = ("is missing (empty or not a number)" if pd.isna(values.iloc[row])
+                    else f"= {str(raw)!r} is outside {lo}..{hi} (check the unit)")
+            raise SiteDataError(f"{path}: line {row + 2}: {col} {what}")
         out[col] = values.to_numpy(float)
     return out.sort_index().reset_index(drop=True)
