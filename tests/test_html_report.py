@@ -180,7 +180,7 @@ def test_run_report_of_a_year_at_15_minutes_stays_small():
     page = run_report_html(run_frame(days=365), summary())
     assert_self_contained_page(page)
     assert len(page.encode()) < 1.5e6
-    assert "6-hour means" in page  # the power stack is averaged, not drawn step by step
+    assert "daily means" in page  # the power stack is averaged, not drawn step by step
 
 
 def test_run_report_rejects_a_frame_without_the_run_columns():

@@ -28,8 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 # Above this many points a series is averaged into coarser bins: SVG paths cost ~20 bytes
-# a vertex, so 1500 bins x 4 stacked series keeps the power plot near 250 kB.
-MAX_POINTS = 1500
+# a vertex; at most ~800 bins keep the plot readable (a week of hourly, a year of daily means).
+MAX_POINTS = 800
 BIN_CANDIDATES = ["15min", "1h", "3h", "6h", "1D", "7D"]
 # Above this many hourly points individual dots (~100 bytes each in SVG) give way to a hexbin.
 MAX_SCATTER_POINTS = 2500

@@ -45,6 +45,9 @@ def write_folder(out_dir, writers):
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a results folder is as readable as any other
     try:
         for name, writer in writers.items():
             writer(tmp / name)
@@ -84,6 +87,13 @@ def comparison_document(table, monthly_pue, meta, summaries):
             "summaries": summaries}
 
 
+def _console():
+    """A terminal console; when the output goes to a file or a pipe, wide enough that tables keep their columns."""
+    import sys
+
+    return Console() if sys.stdout.isatty() or "COLUMNS" in os.environ else Console(width=200)
+
+
 def _fmt(value, digits=4):
     if value is None:
         return "-"
@@ -94,7 +104,7 @@ def _fmt(value, digits=4):
 
 def print_summary(summary, out_dir=None, console=None):
     """The run summary as terminal tables: totals, KPIs with their units, SAIQ with components."""
-    console = console or Console()
+    console = console or _console()
     t, k, s = summary["totals"], summary["kpi"], summary["saiq"]
     head = f"[bold]{summary['scenario']}[/] - seed {summary['seed']}, {summary['start']} + {summary['duration']} at {summary['step']}, site {summary['site']}"
     console.print(head)
@@ -142,7 +152,7 @@ def print_sites(rows, console=None):
     """The site library, one line per site."""
     from twin.sites.listing import economiser_thresholds_c
 
-    console = console or Console()
+    console = console or _console()
     wb, db, liquid_class = economiser_thresholds_c()
     table = Table(title=f"{len(rows)} bundled sites on {len({r['continent'] for r in rows})} continents",
                   title_justify="left")
@@ -169,7 +179,7 @@ def print_site(row, months, console=None):
     """One site: what it is, monthly figures, and the source of every series."""
     from twin.sites.index import site_entry
 
-    console = console or Console()
+    console = console or _console()
     entry = site_entry(row["name"])
     console.print(f"[bold]{row['name']}[/] - {row['title']}")
     console.print(f"{row['region']}; {row['continent']}; {row['climate']}")
@@ -195,7 +205,7 @@ def print_site(row, months, console=None):
 
 def print_comparison(table, meta, out_dir=None, console=None):
     """The site ranking with the SAIQ components and the KPIs."""
-    console = console or Console()
+    console = console or _console()
     by = "SAIQ index" if meta["ranked_by"] == "saiq_index" else "SAIQ raw (no reference in the scenario)"
     w = meta["weights"]
     out = Table(title=f"{meta['scenario']}: {len(table)} sites ranked by {by}, weights w1..w4 = "
