@@ -89,8 +89,8 @@ def test_site_loads_with_8760_finite_values_and_named_sources(name):
         assert "reanalysis, not a station record" in site.sources["weather"]
     if np.ptp(site.carbon_g_per_kwh) == 0:
         assert "held constant, no hourly series available" in site.sources["carbon"]
-    if entry["price_basis"] == "standin":
-        assert site.sources["price"].startswith("STAND-IN")
+    if np.ptp(site.price_usd_per_kwh) == 0:
+        assert "held flat" in site.sources["price"] or "flat tariff" in site.sources["price"]
 
 
 @pytest.mark.parametrize("name", ALL_SITES)

@@ -164,14 +164,15 @@ def print_sites(rows, console=None):
         table.add_column(col, justify=justify)
     for r in rows:
         carbon = f"{r['carbon_g_per_kwh']:.0f}" + ("" if r["carbon_hourly"] else " flat")
-        price = f"{r['price_usd_per_kwh']:.3f}" + {"retail": " tariff", "standin": " stand-in"}.get(r["price_basis"], "")
+        price = f"{r['price_usd_per_kwh']:.3f}" + (" tariff" if r["price_basis"] == "retail" else
+                                                    "" if r["price_hourly"] else " flat")
         table.add_row(r["name"], f"{r['region']} ({r['continent']})", r["climate_type"], f"{r['mean_drybulb_c']:.1f}",
                       f"{r['mean_wetbulb_c']:.1f}", f"{r['hours_wse']:,}", f"{r['hours_dry_cooling']:,}", carbon,
                       f"{r['water_l_per_kwh']:.2f}", price, f"{r['water_price_usd_per_m3']:.2f}", r["source_tags"])
     console.print(table)
     console.print(f"h wet-bulb: hours of full water-side economiser cooling (air plant, chilled water - tower and "
                   f"exchanger approaches); h dry-bulb: hours of full dry-cooler cooling for {liquid_class} direct-to-chip. "
-                  f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; 'stand-in': another market's annual mean. "
+                  f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; price 'flat': a market's annual mean. "
                   f"Sources per series: python -m twin sites NAME")
 
 

@@ -19,7 +19,7 @@ cited published figure. Derivations are marked [D] in their source strings:
   water    eia930 (hourly mix of the same BA) or mix / ca_province (annual mix held flat) x
            Macknick et al. 2012 medians [D].
   price    hourly (one wholesale column of the green-dcc price file, 2023) or tariff (a cited
-           published average price to industrial customers, held flat).
+           published average price to industrial customers, or a market's annual mean, held flat).
 """
 
 import argparse
@@ -251,8 +251,9 @@ CARBON_TAGS = {"eia930": "EIA-930 2022 hourly", "electricitymaps": f"E.Maps {YEA
 
 
 def _price_tag(pr):
-    return {"hourly": f"{pr.get('column')} {YEAR} hourly", "standin": f"{pr.get('column')} stand-in",
-            "tariff": "tariff"}[pr["kind"]]
+    if pr["kind"] == "hourly":
+        return f"{pr['column']} {YEAR} hourly"
+    return "annual mean, flat" if pr.get("basis") == "wholesale" else "tariff"
 
 
 def _carbon(shared, c):
@@ -349,11 +350,6 @@ def _price(shared, pr):
         return values, "wholesale", (f"hourly {pr['desc']}, column {pr['column']}, {YEAR} (green-dcc standardised, "
                                      f"USD at fixed exchange rates), measured, {missing} missing hours interpolated; "
                                      f"{shared.cite(PRICE_FILE)}")
-    if pr["kind"] == "standin":
-        mean = float(_hourly_price(shared, pr["column"])[0].mean())
-        return np.full(HOURS_PER_YEAR, mean), "standin", (
-            f"STAND-IN: {pr['why']}; annual mean of the {pr['column']} {YEAR} wholesale series ({mean * 1000.0:.2f} "
-            f"USD/MWh) held flat, not the site's own market [D]; {shared.cite(PRICE_FILE)}")
     if pr["kind"] == "tariff":
         if "per_usd" in pr:  # a local-currency price converted at the 2023 mean rate
             pr = {**pr, "usd_per_kwh": pr["local_per_kwh"] / pr["per_usd"],

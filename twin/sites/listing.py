@@ -41,6 +41,7 @@ def site_row(name):
         "carbon_hourly": bool(np.ptp(site.carbon_g_per_kwh) > 0),
         "water_l_per_kwh": float(site.water_l_per_kwh.mean()),
         "price_usd_per_kwh": float(site.price_usd_per_kwh.mean()), "price_basis": entry["price_basis"],
+        "price_hourly": bool(np.ptp(site.price_usd_per_kwh) > 0),
         "water_price_usd_per_m3": entry["water_price_usd_per_m3"], "source_tags": entry["source_tags"],
         "sources": dict(entry["sources"]),
     }
