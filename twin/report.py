@@ -91,7 +91,7 @@ def _console():
     """A terminal console; when the output goes to a file or a pipe, wide enough that tables keep their columns."""
     import sys
 
-    return Console() if sys.stdout.isatty() or "COLUMNS" in os.environ else Console(width=200)
+    return Console() if sys.stdout.isatty() or "COLUMNS" in os.environ else Console(width=240)
 
 
 def _fmt(value, digits=4):
@@ -156,23 +156,29 @@ def print_sites(rows, console=None):
     wb, db, liquid_class = economiser_thresholds_c()
     table = Table(title=f"{len(rows)} bundled sites on {len({r['continent'] for r in rows})} continents",
                   title_justify="left")
-    for col, justify in [("site", "left"), ("region", "left"), ("climate", "left"),
+    table.add_column("site", no_wrap=True)
+    table.add_column("region", no_wrap=True, max_width=26, overflow="ellipsis")
+    table.add_column("continent", no_wrap=True)
+    for col, justify in [("climate", "left"),
                          ("dry-bulb\nmean C", "right"), ("wet-bulb\nmean C", "right"),
                          (f"h wet-bulb\n<= {wb:.1f} C", "right"), (f"h dry-bulb\n<= {db:.0f} C", "right"),
                          ("grid\ngCO2/kWh", "right"), ("grid water\nL/kWh", "right"), ("price\nUSD/kWh", "right"),
-                         ("water\nUSD/m3", "right"), ("sources: weather; carbon; price", "left")]:
-        table.add_column(col, justify=justify)
+                         ("water\nUSD/m3", "right")]:
+        table.add_column(col, justify=justify, no_wrap=True)
+    table.add_column("sources: weather; carbon; price", no_wrap=True, max_width=44, overflow="ellipsis")
     for r in rows:
         carbon = f"{r['carbon_g_per_kwh']:.0f}" + ("" if r["carbon_hourly"] else " flat")
         price = f"{r['price_usd_per_kwh']:.3f}" + (" tariff" if r["price_basis"] == "retail" else
                                                     "" if r["price_hourly"] else " flat")
-        table.add_row(r["name"], f"{r['region']} ({r['continent']})", r["climate_type"], f"{r['mean_drybulb_c']:.1f}",
+        table.add_row(r["name"], r["region"], r["continent"], r["climate_type"], f"{r['mean_drybulb_c']:.1f}",
                       f"{r['mean_wetbulb_c']:.1f}", f"{r['hours_wse']:,}", f"{r['hours_dry_cooling']:,}", carbon,
-                      f"{r['water_l_per_kwh']:.2f}", price, f"{r['water_price_usd_per_m3']:.2f}", r["source_tags"])
+                      f"{r['water_l_per_kwh']:.2f}", price,
+                      f"{r['water_price_usd_per_m3']:.2f}" + ("*" if r["sources"]["water_price"].startswith("STAND-IN") else " "),
+                      r["source_tags"])
     console.print(table)
     console.print(f"h wet-bulb: hours of full water-side economiser cooling (air plant, chilled water - tower and "
                   f"exchanger approaches); h dry-bulb: hours of full dry-cooler cooling for {liquid_class} direct-to-chip. "
-                  f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; price 'flat': a market's annual mean. "
+                  f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; price 'flat': a market's annual mean; water price *: a global mean, no city tariff found. "
                   f"Sources per series: python -m twin sites NAME")
 
 

@@ -156,7 +156,7 @@ def _file_weather(shared, w):
         desc = WEATHER_DESC["IWEC"].format(years=desc.split()[1])
     else:
         desc = WEATHER_DESC[desc]
-    tag = w["desc"].split()[0] if w["desc"] != "NORMALS" else "TMY (normals)"
+    tag = {"TMYX": "TMYx", "NORMALS": "TMY normals"}.get(w["desc"], w["desc"].split()[0])
     return frame, meta, f"{meta['station']} {desc}; {shared.cite(w['file'])}", f"{tag} typical year, measured"
 
 
@@ -246,14 +246,14 @@ def _electricitymaps(shared, zone):
     return values, missing
 
 
-CARBON_TAGS = {"eia930": "EIA-930 2022 hourly", "electricitymaps": f"E.Maps {YEAR} hourly", "annual": f"Ember {YEAR} flat",
-               "egrid_state": "eGRID 2023 flat", "china_province": "China 2023 flat"}
+CARBON_TAGS = {"eia930": "EIA-930 2022", "electricitymaps": f"ElectricityMaps {YEAR}", "annual": f"Ember {YEAR}",
+               "egrid_state": "eGRID 2023", "china_province": "China 2023"}
 
 
 def _price_tag(pr):
     if pr["kind"] == "hourly":
-        return f"{pr['column']} {YEAR} hourly"
-    return "annual mean, flat" if pr.get("basis") == "wholesale" else "tariff"
+        return f"{pr['column']} {YEAR}"
+    return "annual mean" if pr.get("basis") == "wholesale" else "tariff"
 
 
 def _carbon(shared, c):
@@ -391,7 +391,8 @@ def build_site(shared, name, spec):
         "climate_type": spec["climate_type"], "timezone": spec["timezone"], "utc_offset_h": meta["utc_offset_h"],
         "latitude": meta["latitude"], "longitude": meta["longitude"], "elevation_m": meta["elevation_m"],
         "weather_basis": weather_basis, "price_basis": price_basis,
-        "source_tags": f"{weather_basis.split(',')[0]}; {CARBON_TAGS[spec['carbon']['kind']]}; {_price_tag(spec['price'])}",
+        "source_tags": f"{weather_basis.split(' typical')[0].split(' reanalysis')[0]}; {CARBON_TAGS[spec['carbon']['kind']]}; "
+                       f"{_price_tag(spec['price'])}",
         "water_price_usd_per_m3": float(wp["usd_per_m3"]),
         "file": f"data/{name}.parquet",
         "sources": {"weather": weather_source, "carbon": carbon_source, "water": water_source,
