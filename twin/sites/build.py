@@ -405,6 +405,10 @@ def build_site(shared, name, spec):
 def build(shared, names=None):
     shared = _Shared(shared)
     specs = yaml.safe_load(SPEC_FILE.read_text())
+    for name, spec in specs.items():  # an unquoted comma in a {flow: mapping} splits a value into a bare key
+        empty = [f"{key}.{k}" for key, value in spec.items() if isinstance(value, dict) for k, v in value.items() if v is None]
+        if empty:
+            raise SystemExit(f"{SPEC_FILE.name}: {name}: empty {', '.join(empty)} (quote values that contain commas)")
     unknown = set(names or ()) - set(specs)
     if unknown:
         raise SystemExit(f"unknown site(s) {', '.join(sorted(unknown))}; {SPEC_FILE.name} has {', '.join(specs)}")
