@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import ROOT, short_scenario, write_yaml
 from twin.compare import compare

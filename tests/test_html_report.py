@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.html_report import compare_report_html, run_report_html, write_html
+from twin.html_report import compare_report_html, run_report_html
 
 SAIQ_KEYS = ["usd_per_token", "mwh_per_token", "tco2e_per_token", "m3_per_token"]
 
@@ -219,14 +219,6 @@ def test_reports_are_deterministic(compare_page):
     assert compare_report_html(*comparison()) == compare_page
 
 
-def test_write_html_replaces_the_file_and_leaves_no_temp(tmp_path):
-    target = tmp_path / "report.html"
-    target.write_text("old")
-    write_html(target, "<!DOCTYPE html><p>new</p>")
-    assert target.read_text() == "<!DOCTYPE html><p>new</p>"
-    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
-
-
 CHROMIUM = shutil.which("chromium")
 
 
@@ -236,7 +228,8 @@ def test_reports_render_in_headless_chromium(tmp_path, run_page, compare_page):
 
     pages = {"run": (run_page, 4), "compare": (compare_page, 3)}
     for name, (page, n_svg) in pages.items():
-        report = write_html(tmp_path / f"{name}.html", page)
+        report = tmp_path / f"{name}.html"
+        report.write_text(page)
         flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]

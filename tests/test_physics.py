@@ -1,6 +1,5 @@
 """Single models against the figures their sources give."""
 
-import numpy as np
 import pytest
 
 from twin import catalog

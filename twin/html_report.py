@@ -2,7 +2,7 @@
 
 `run_report_html` reports one run (the frame written to timeseries.parquet and its
 summary.json document); `compare_report_html` reports a site comparison. Both return the
-page as a string; `write_html` writes it atomically.
+page as a string; twin.report writes them into a results folder atomically.
 
 Figures are built with `matplotlib.figure.Figure` (no pyplot, so no global figure state)
 and rendered with matplotlib's SVG backend. Long runs are averaged into coarser bins so
@@ -15,10 +15,7 @@ import calendar
 import html
 import io
 import math
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -215,23 +212,6 @@ def _bin_rule(index: pd.DatetimeIndex) -> str | None:
 
 _RULE_WORDS = {"15min": "15-minute", "1h": "hourly", "3h": "3-hour", "6h": "6-hour",
                "1D": "daily", "7D": "weekly"}
-
-
-def write_html(path, html_text: str) -> Path:
-    """Write html_text to path atomically: a temp file in the same folder, then os.replace,
-    so a reader never sees half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html_text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ---------------------------------------------------------------- one run

@@ -10,7 +10,6 @@ fits and holds out whole traces.
 import gzip
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from twin import catalog

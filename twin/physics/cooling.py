@@ -14,7 +14,6 @@ the condenser heat (load + compressor work + condenser pump heat) is rejected by
 mostly by evaporation.
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
