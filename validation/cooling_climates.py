@@ -1,6 +1,7 @@
 """The same 10 MW GPU hall (scenarios/hall-10mw.yaml) for a typical year at a hot-humid site
 (Singapore) and a cold one (Stockholm), air-cooled, direct-to-chip and single-phase immersion:
-annual PUE and WUE against published ranges for each design and climate.
+annual PUE and WUE against published ranges for each design and climate; and air-cooled at the
+US sites for which Lei & Masanet publish city results (Houston, Miami) plus hot-dry Phoenix.
 
     python -m twin validate --only cooling_climates
 """
@@ -44,6 +45,14 @@ PUBLISHED_WUE = {
 }
 
 
+# Lei & Masanet's per-city results (authors' data, github nuoaleon/UEcalculator_dash_app
+# src/data/UE.csv), water-side economiser + towers + water-cooled chillers: P5-P95 PUE of their
+# Monte Carlo over design parameters; WUE P5-P95 over the same cities.
+LEI_MASANET_CITY = LEI_MASANET.split(" hourly")[0] + ", authors' city results (UEcalculator_dash_app UE.csv), WSE + towers + WCC"
+CITY_PUE = {"houston-tx": (1.099, 1.250), "miami-fl": (1.107, 1.290)}
+CITY_WUE = (1.72, 2.63)
+
+
 @lru_cache(maxsize=None)
 def annual(site, cooling):
     """(PUE, WUE site, MLC) of the 10 MW hall for a year at one site with one cooling type."""
@@ -65,6 +74,12 @@ def cases():
         site = SITES[climate]
         out.append(in_range(f"annual WUE site, 10 MW hall, {cooling}, {site} ({climate})", source, low, high,
                             annual(site, cooling)[1], unit="L/kWh_IT"))
+    for site, (low, high) in CITY_PUE.items():
+        out.append(in_range(f"annual PUE, 10 MW hall, air, {site} (bundled TMY3 weather)", LEI_MASANET_CITY + f", {site}",
+                            low, high, annual(site, "air")[0]))
+    for site in ("houston-tx", "miami-fl", "phoenix-az"):
+        out.append(in_range(f"annual WUE site, 10 MW hall, air, {site}", LEI_MASANET_CITY + ", WUE over the cities",
+                            *CITY_WUE, annual(site, "air")[1], unit="L/kWh_IT"))
     hot, cold = annual(SITES["hot-humid"], "air")[0], annual(SITES["cold"], "air")[0]
     out.append(in_range("air-cooled PUE gap, Singapore - Stockholm",
                         "regional averages: Microsoft FY25 APAC 1.28 vs fleet 1.17 (+0.11, hyperscale; "
