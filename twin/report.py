@@ -172,7 +172,7 @@ def print_sites(rows, console=None):
                                                     "" if r["price_hourly"] else " flat")
         table.add_row(r["name"], r["region"], r["continent"], r["climate_type"], f"{r['mean_drybulb_c']:.1f}",
                       f"{r['mean_wetbulb_c']:.1f}", f"{r['hours_wse']:,}", f"{r['hours_dry_cooling']:,}", carbon,
-                      f"{r['water_l_per_kwh']:.2f}", price,
+                      f"{r['water_l_per_kwh']:.2f}" + ("" if r["water_hourly"] else " flat"), price,
                       f"{r['water_price_usd_per_m3']:.2f}" + ("*" if r["sources"]["water_price"].startswith("STAND-IN") else " "),
                       r["source_tags"])
     console.print(table)
@@ -184,14 +184,11 @@ def print_sites(rows, console=None):
 
 def print_site(row, months, console=None):
     """One site: what it is, monthly figures, and the source of every series."""
-    from twin.sites.index import site_entry
-
     console = console or _console()
-    entry = site_entry(row["name"])
     console.print(f"[bold]{row['name']}[/] - {row['title']}")
     console.print(f"{row['region']}; {row['continent']}; {row['climate']}")
-    console.print(f"lat {entry['latitude']:.3f}, lon {entry['longitude']:.3f}, elevation {entry['elevation_m']:.0f} m; "
-                  f"time zone {entry['timezone']} (weather axis: UTC{entry['utc_offset_h']:+g} standard time -> UTC)")
+    console.print(f"lat {row['latitude']:.3f}, lon {row['longitude']:.3f}, elevation {row['elevation_m']:.0f} m; "
+                  f"time zone {row['timezone']} (weather axis: UTC{row['utc_offset_h']:+g} standard time -> UTC)")
     console.print(f"weather: {row['weather_basis']}; price: {row['price_basis']}; water price "
                   f"{row['water_price_usd_per_m3']:.2f} USD/m3")
     table = Table(title="Monthly means (UTC months)", title_justify="left")

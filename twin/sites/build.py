@@ -32,7 +32,7 @@ import yaml
 
 from twin.physics.grid import water_intensity_from_mix_l_per_kwh
 from twin.physics.psychro import dewpoint_from_relhum_c, standard_pressure_pa, wetbulb_from_dewpoint_c
-from twin.sites.readers import HOURS_PER_YEAR, read_weather, utc_hour_of_year
+from twin.sites.readers import HOURS_PER_YEAR, on_whole_hours, read_weather, utc_hour_of_year
 
 OUT_DIR = Path(__file__).parent
 SPEC_FILE = OUT_DIR / "build_spec.yaml"
@@ -198,18 +198,19 @@ def _openmeteo_weather(shared, w):
     if len(raw) != HOURS_PER_YEAR or (local.diff().dropna() != pd.Timedelta(hours=1)).any():
         raise ValueError(f"{rel}: not 8,760 evenly spaced hours")
     stamps = (local - pd.Timedelta(seconds=int(row["utc_offset_seconds_at_query"]))).dt.tz_localize("UTC")
-    idx, keep = utc_hour_of_year(stamps)
-    drybulb = raw["temperature_2m_degC"].to_numpy(float)
-    relhum = raw["relative_humidity_2m_pct"].to_numpy(float)
+    idx, keep, fraction = utc_hour_of_year(stamps)  # fraction 0.5 in a half-hour zone (Mumbai)
     if raw[["temperature_2m_degC", "relative_humidity_2m_pct", "cloudcover_pct"]].isna().any().any():
         raise ValueError(f"{rel}: missing values")
+    drybulb, relhum, cloud = (on_whole_hours(_on_hour_axis(raw[c].to_numpy(float)[keep], idx[keep], rel, max_missing=0)[0],
+                                             fraction)
+                              for c in ("temperature_2m_degC", "relative_humidity_2m_pct", "cloudcover_pct"))
     elevation = float(row["elevation_m"])
-    ghi, dni, dhi = _modelled_irradiance(row["latitude"], row["longitude"], elevation, stamps,
-                                         raw["cloudcover_pct"].to_numpy(float))
-    columns = {"drybulb_c": drybulb, "dewpoint_c": dewpoint_from_relhum_c(drybulb, relhum / 100.0),
-               "relhum_pct": relhum, "pressure_pa": np.full(len(raw), float(standard_pressure_pa(elevation))),
-               "ghi_w_m2": ghi, "dni_w_m2": dni, "dhi_w_m2": dhi}
-    frame = pd.DataFrame({c: _on_hour_axis(v[keep], idx[keep], rel, max_missing=0)[0] for c, v in columns.items()})
+    # irradiance for the hour ending at each whole UTC hour of the axis (hour-of-year h = YEAR-01-01 + h hours)
+    axis = pd.date_range(f"{YEAR}-01-01", periods=HOURS_PER_YEAR, freq="h", tz="UTC")
+    ghi, dni, dhi = _modelled_irradiance(row["latitude"], row["longitude"], elevation, axis, cloud)
+    frame = pd.DataFrame({"drybulb_c": drybulb, "dewpoint_c": dewpoint_from_relhum_c(drybulb, relhum / 100.0),
+                          "relhum_pct": relhum, "pressure_pa": np.full(HOURS_PER_YEAR, float(standard_pressure_pa(elevation))),
+                          "ghi_w_m2": ghi, "dni_w_m2": dni, "dhi_w_m2": dhi})
     zoneinfo = pd.Timestamp(f"{YEAR}-07-01").tz_localize(row["timezone"])
     standard_offset_h = (zoneinfo.utcoffset() - zoneinfo.dst()).total_seconds() / 3600.0
     meta = {"latitude": float(row["latitude"]), "longitude": float(row["longitude"]), "elevation_m": elevation,
@@ -228,7 +229,7 @@ def _eia(shared, ba):
     rel = EIA_FILE.format(ba=ba)
     frame = pd.read_csv(shared / rel)
     stamps = pd.to_datetime(frame["timestamp"], utc=True)
-    idx, keep = utc_hour_of_year(stamps)
+    idx, keep, _ = utc_hour_of_year(stamps)  # whole UTC hours
     frame, idx = frame[keep], idx[keep]
     carbon, missing = _on_hour_axis(frame["avg_CI"], idx, rel)
     macknick = _macknick(shared)
@@ -241,7 +242,7 @@ def _electricitymaps(shared, zone):
     frame = pd.read_csv(shared / EMAPS_FILE, usecols=["datetime_utc", zone])
     stamps = pd.to_datetime(frame["datetime_utc"], utc=True)
     in_year = (stamps.dt.year == YEAR).to_numpy()
-    idx, keep = utc_hour_of_year(stamps[in_year])
+    idx, keep, _ = utc_hour_of_year(stamps[in_year])  # whole UTC hours
     values, missing = _on_hour_axis(frame[zone].to_numpy(float)[in_year][keep], idx[keep], f"{EMAPS_FILE}:{zone}")
     return values, missing
 
@@ -339,7 +340,7 @@ def _hourly_price(shared, column):
     frame = pd.read_csv(shared / PRICE_FILE, usecols=["datetime_utc", column]).dropna()
     stamps = pd.to_datetime(frame["datetime_utc"], utc=True)
     hourly = frame[column].groupby(stamps.dt.floor("h")).mean()
-    idx, keep = utc_hour_of_year(hourly.index.to_series())
+    idx, keep, _ = utc_hour_of_year(hourly.index.to_series())  # floored to whole hours above
     return _on_hour_axis(hourly.to_numpy(float)[keep] / 1000.0, idx[keep], f"{PRICE_FILE}:{column}")  # USD/MWh -> /kWh
 
 
@@ -347,9 +348,11 @@ def _price(shared, pr):
     """-> (8,760 hourly USD/kWh, basis 'wholesale' or 'retail', source string)."""
     if pr["kind"] == "hourly":
         values, missing = _hourly_price(shared, pr["column"])
-        return values, "wholesale", (f"hourly {pr['desc']}, column {pr['column']}, {YEAR} (green-dcc standardised, "
-                                     f"USD at fixed exchange rates), measured, {missing} missing hours interpolated; "
-                                     f"{shared.cite(PRICE_FILE)}")
+        basis = pr.get("basis", "wholesale")
+        what = "measured" if basis == "wholesale" else "a published tariff schedule, not a market price"
+        return values, basis, (f"hourly {pr['desc']}, column {pr['column']}, {YEAR} (green-dcc standardised, "
+                               f"USD at fixed exchange rates), {what}, {missing} missing hours interpolated; "
+                               f"{shared.cite(PRICE_FILE)}")
     if pr["kind"] == "tariff":
         if "per_usd" in pr:  # a local-currency price converted at the 2023 mean rate
             pr = {**pr, "usd_per_kwh": pr["local_per_kwh"] / pr["per_usd"],

@@ -33,6 +33,8 @@ def site_row(name):
     wetbulb_limit, drybulb_limit, _ = economiser_thresholds_c()
     return {
         "name": name, "title": entry["title"], "continent": entry["continent"], "region": entry["region"],
+        "latitude": entry["latitude"], "longitude": entry["longitude"], "elevation_m": entry["elevation_m"],
+        "timezone": entry["timezone"], "utc_offset_h": entry["utc_offset_h"],
         "climate": entry["climate"], "climate_type": entry["climate_type"], "weather_basis": entry["weather_basis"],
         "mean_drybulb_c": float(site.drybulb_c.mean()), "mean_wetbulb_c": float(site.wetbulb_c.mean()),
         "hours_wse": int(np.sum(site.wetbulb_c <= wetbulb_limit)),
@@ -40,6 +42,7 @@ def site_row(name):
         "carbon_g_per_kwh": float(site.carbon_g_per_kwh.mean()),
         "carbon_hourly": bool(np.ptp(site.carbon_g_per_kwh) > 0),
         "water_l_per_kwh": float(site.water_l_per_kwh.mean()),
+        "water_hourly": bool(np.ptp(site.water_l_per_kwh) > 0),
         "price_usd_per_kwh": float(site.price_usd_per_kwh.mean()), "price_basis": entry["price_basis"],
         "price_hourly": bool(np.ptp(site.price_usd_per_kwh) > 0),
         "water_price_usd_per_m3": entry["water_price_usd_per_m3"], "source_tags": entry["source_tags"],

@@ -26,18 +26,30 @@ class SiteDataError(ValueError):
 def hour_of_year_index(day_of_year, hour_of_day, utc_offset_h):
     """UTC hour-of-year [0, 8760) of local-standard-time stamps (day 1..365, hour 0..24).
 
-    In a leap year, 29 February is folded onto 28 February so every year maps to 8,760 hours.
+    In a half-hour time zone the stamps fall at UTC h:30; they go to slot h (floor), and
+    on_whole_hours then moves the values onto the whole hours.
     """
-    hours_local = (np.asarray(day_of_year) - 1) * 24 + np.asarray(hour_of_day)
-    return np.mod(np.round(hours_local - utc_offset_h).astype(np.int64), HOURS_PER_YEAR)
+    hours_utc = (np.asarray(day_of_year) - 1) * 24 + np.asarray(hour_of_day) - utc_offset_h
+    return np.mod(np.floor(hours_utc + 1e-9).astype(np.int64), HOURS_PER_YEAR)
+
+
+def on_whole_hours(values, fraction_h):
+    """Values whose slot h holds the value at UTC h + fraction_h -> values at UTC h, by linear
+    interpolation between the neighbouring stamps (circular over the year). For hour-ending
+    means the same weights give the mean over the whole hour ending at h."""
+    if fraction_h == 0.0:
+        return values
+    return fraction_h * np.roll(values, 1, axis=0) + (1.0 - fraction_h) * values
 
 
 def utc_hour_of_year(stamps):
-    """(UTC hour-of-year, keep mask) of UTC stamps (a tz-aware pandas Series); rows on 29 February
-    are not kept and later days of a leap year move back one day, so every year has 8,760 hours."""
+    """(UTC hour-of-year slot, keep mask, fraction of an hour past the slot) of UTC stamps (a
+    tz-aware pandas Series); rows on 29 February are not kept and later days of a leap year move
+    back one day, so every year has 8,760 hours. The fraction is that of the first stamp."""
     leap_day = ((stamps.dt.month == 2) & (stamps.dt.day == 29)).to_numpy()
     doy = stamps.dt.day_of_year.to_numpy() - (stamps.dt.is_leap_year & (stamps.dt.month > 2)).to_numpy()
-    return hour_of_year_index(doy, stamps.dt.hour.to_numpy(), 0.0), ~leap_day
+    fraction = float(stamps.iloc[0].minute) / 60.0 if len(stamps) else 0.0
+    return hour_of_year_index(doy, stamps.dt.hour.to_numpy(), 0.0), ~leap_day, fraction
 
 
 # Plausible bounds of the weather columns; outside them a value is a missing-value marker
@@ -67,7 +79,8 @@ def _weather_frame(path, kind, month, day, hour, utc_offset_h, columns):
             first = int(np.flatnonzero(bad.to_numpy())[0])
             raise SiteDataError(f"{path}: {col} has {int(bad.sum())} missing or out-of-range values "
                                 f"(first at UTC hour-of-year {first}: {frame[col].iloc[first]}); allowed {lo}..{hi}")
-    return frame.reset_index(drop=True)
+    fraction = float(np.mod(-utc_offset_h, 1.0))  # stamps at UTC h + fraction in a half-hour zone
+    return pd.DataFrame(on_whole_hours(frame.to_numpy(), fraction), columns=frame.columns)
 
 
 def read_epw(path):
@@ -152,15 +165,18 @@ def read_weather(path):
 
 
 def _unit_hint(col, values):
-    """Why a column's values look like another unit, or None: a full year whose mean is far
-    outside what any grid has in the documented unit is a unit mistake, not data."""
-    mean = float(np.mean(values))
-    if col == "carbon_g_per_kwh" and 0.0 < mean < 5.0:
-        return f"mean {mean:.3g}: looks like kg/kWh or t/MWh (grids average 10-1,100 g/kWh); multiply by 1,000"
-    if col == "price_usd_per_kwh" and mean > 2.0:
-        return f"mean {mean:.3g}: looks like USD/MWh; divide by 1,000"
-    if col == "water_l_per_kwh" and mean > 30.0:
-        return f"mean {mean:.3g}: looks like L/MWh or gal/MWh; water factors are 0-20 L/kWh"
+    """Why a column's values look like another unit, or None: a full year that lies far outside
+    what any grid has in the documented unit is a unit mistake, not data."""
+    if not len(values):
+        return None
+    peak, median = float(np.max(values)), float(np.median(values))
+    if col == "carbon_g_per_kwh" and 0.0 < peak < 2.5:
+        return (f"largest value {peak:.3g}: looks like kg/kWh or t/MWh (no grid hour is below 2.5 g/kWh throughout a "
+                f"year); multiply by 1,000")
+    if col == "price_usd_per_kwh" and median > 2.0:
+        return f"median {median:.3g}: looks like USD/MWh; divide by 1,000"
+    if col == "water_l_per_kwh" and median > 30.0:
+        return f"median {median:.3g}: looks like L/MWh or gal/MWh; water factors are 0-20 L/kWh"
     return None
 
 
@@ -201,7 +217,7 @@ def read_grid_csv(path):
         raise SiteDataError(f"{path}: line {i + 3}: gap or irregular step: {stamps.iloc[i + 1]:%Y-%m-%d %H:%M} follows "
                             f"{stamps.iloc[i]:%Y-%m-%d %H:%M} (line {i + 2}), {steps[i] / np.timedelta64(1, 'm'):g} min "
                             f"apart; hourly rows required")
-    idx, keep = utc_hour_of_year(stamps)
+    idx, keep, fraction = utc_hour_of_year(stamps)
     frame, idx = frame[keep], idx[keep]
     if len(frame) != HOURS_PER_YEAR:
         raise SiteDataError(f"{path}: {len(frame)} hourly rows; one year of {HOURS_PER_YEAR} is required")
@@ -219,6 +235,7 @@ def read_grid_csv(path):
             raw = frame[col].iloc[row]
             what = ("is missing (empty or not a number)" if pd.isna(values.iloc[row])
                     else f"= {str(raw)!r} is outside {lo}..{hi} (check the unit)")
-            raise SiteDataError(f"{path}: line {row + 2}: {col} {what}")
+            raise SiteDataError(f"{path}: line {int(frame.index[row]) + 2}: {col} {what}")  # file line, 29 Feb counted
         out[col] = values.to_numpy(float)
-    return out.sort_index().reset_index(drop=True)
+    out = out.sort_index()
+    return pd.DataFrame(on_whole_hours(out.to_numpy(), fraction), columns=out.columns)
