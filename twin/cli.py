@@ -190,7 +190,7 @@ def cmd_sites(args):
     return 0
 
 
-def _parse_sites(text, scenario_path):
+def _parse_sites(text):
     from twin.scenario import _did_you_mean
     from twin.sites.index import bundled_site_names
 
@@ -214,7 +214,7 @@ def cmd_compare(args):
     except ScenarioError as exc:
         return _bad_input(exc.problems)
     if args.sites is not None:
-        sites, problems = _parse_sites(args.sites, args.scenario)
+        sites, problems = _parse_sites(args.sites)
         if problems:
             return _bad_input(problems)
     elif scenario.sites:
