@@ -120,12 +120,14 @@ class Prices(NamedTuple):
 
 
 @njit(cache=True)
-def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
+def advance(i0, i1, dt_s, utilization, activity, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
             water_l_per_kwh, price_usd_per_kwh, solar_w, halls, air, liquid, chain, onsite, prices,
             available, state, die_temp_c, tripped, out):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
-    utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1.
+    utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1 (shares of serving
+    capacity; tokens and host power follow utilisation). activity: (steps, halls) the GPU power model's
+    activity at that utilisation (twin/sim/serving.py), 0..1.
     Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
     temperatures (S_*); die_temp_c and tripped (GPUs off on over-temperature, 0/1): per hall;
     all three are updated in place.
@@ -146,7 +148,7 @@ def advance(i0, i1, dt_s, utilization, demand, drybulb_c, wetbulb_c, carbon_g_pe
             gpus = servers * halls.gpus_per_server[h]
             coolant_c = liquid_coolant_c if halls.liquid_fraction[h] > 0.0 else air_c
             p_gpu, clock, die_end, trip = gpu.step(
-                u, die_temp_c[h], coolant_c, dt_s, halls.gpu_idle_w[h], halls.gpu_tdp_w[h],
+                activity[i, h], die_temp_c[h], coolant_c, dt_s, halls.gpu_idle_w[h], halls.gpu_tdp_w[h],
                 halls.leak_fraction[h], halls.leak_per_k[h], halls.leak_ref_temp_c[h], halls.die_r_k_per_w[h],
                 halls.die_c_j_per_k[h], halls.max_temp_c[h], halls.min_clock_fraction[h], halls.shutdown_temp_c[h],
                 tripped[h] > 0.0)

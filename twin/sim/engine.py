@@ -13,6 +13,7 @@ from twin.physics.facility import advance
 from twin.sim.faults import cooling_outage, outage_offset_s
 from twin.sim.ledger import Ledger
 from twin.sim.onsite import pv_ac_w_per_w_dc
+from twin.sim.serving import activity_for_load
 from twin.sim.plant import Plant
 from twin.sim.workload import inference_demand_fraction, served_utilization
 from twin.sites.library import load_site
@@ -53,6 +54,16 @@ def site_per_step(site, times_utc):
     }
 
 
+def gpu_activity(plant, utilization):
+    """(steps, halls) GPU activity: from the hall's fitted serving curve, or the utilisation itself
+    where the scenario gives its own throughput (no curve)."""
+    out = np.empty_like(utilization)
+    for h, curve in enumerate(plant.serving_curves):
+        u = utilization[:, h]
+        out[:, h] = u if curve is None else activity_for_load(curve, u, plant.halls.gpu_idle_w[h], plant.halls.gpu_tdp_w[h])
+    return out
+
+
 class Simulation:
     """One run of a scenario: simpy events at control boundaries, kernels in between."""
 
@@ -70,6 +81,7 @@ class Simulation:
         n_halls = self.plant.halls.servers.shape[0]
         self.demand = np.repeat(demand[:, None], n_halls, axis=1)  # the load balancer shares demand evenly
         self.utilization = served_utilization(self.demand, scenario.workload.inference.utilization_ceiling)
+        self.activity = gpu_activity(self.plant, self.utilization)
         self.ledger = Ledger(self.times)
 
     def _price_per_step(self):
@@ -94,7 +106,7 @@ class Simulation:
         j = min(self.times.shape[0], int(now_s) // self.scenario.step_s)
         if j > self.done:
             s, p = self.series, self.plant
-            advance(self.done, j, float(self.scenario.step_s), self.utilization, self.demand, s["drybulb_c"],
+            advance(self.done, j, float(self.scenario.step_s), self.utilization, self.activity, self.demand, s["drybulb_c"],
                     s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, p.halls,
                     p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.tripped,
                     self.ledger.values)

@@ -88,6 +88,15 @@ def build_halls(scenario):
     return Halls(*(np.array([row[f] for row in rows], dtype=np.float64) for f in Halls._fields))
 
 
+def serving_curves(scenario):
+    """Per hall, the fitted serving curve of the model on the hall's GPU (catalog models.yaml), or None
+    where the scenario sets its own tokens_per_gpu_s."""
+    inference = scenario.workload.inference
+    if inference.tokens_per_gpu_s is not None:
+        return [None] * len(scenario.facility.halls)
+    return [catalog.load("models")[inference.model][hall.gpu] for hall in scenario.facility.halls]
+
+
 def server_wall_power_w(halls, h, inlet_c):
     """Wall power of one server of hall h at full load, full clock and reference die temperature."""
     dc = (halls.gpus_per_server[h] * halls.gpu_tdp_w[h] + halls.host_max_w[h]
@@ -236,6 +245,7 @@ class Plant:
     def __init__(self, scenario, site):
         cfg = scenario.facility.cooling
         self.halls = build_halls(scenario)
+        self.serving_curves = serving_curves(scenario)
         self.design_it_w = design_it_power_w(self.halls)
         chain = build_power_chain(scenario, self.design_it_w)
         pdu_w = power.pdu_loss_w(self.design_it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
