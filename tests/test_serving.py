@@ -63,3 +63,64 @@ def test_an_idle_fleet_draws_idle_power_and_one_sequence_is_duty_cycled():
     half = float(power_at_load_w(H100, one / 2, 70.0))
     full = float(power_at_load_w(H100, one, 70.0))
     assert half == pytest.approx(70.0 + (full - 70.0) / 2, rel=1e-6)
+
+
+# --- demand from a request trace, and energy per token through a run ---------------------------
+
+def test_a_trace_shapes_demand_minute_by_minute_and_keeps_its_mean():
+    from twin.sim.workload import trace_shape
+
+    trace = catalog.load("demand_traces")["azure-conv"]
+    period_s = len(trace["output_tokens"]) * trace["bin_s"]
+    for step_s in (1, 60, 900):
+        elapsed = np.arange(0, period_s * step_s, step_s)  # whole laps of the trace in whole steps
+        shape = trace_shape(trace, elapsed, step_s)
+        assert shape.mean() == pytest.approx(1.0, rel=1e-9)
+    minute = trace_shape(trace, np.arange(0, period_s, 60), 60)
+    tokens = np.array(trace["output_tokens"], dtype=float)
+    np.testing.assert_allclose(minute, tokens / tokens.mean())
+
+
+def test_the_trace_multiplies_the_profile_and_nothing_else():
+    from conftest import short_scenario
+    from twin.scenario import Scenario
+    from twin.sim.engine import Simulation
+    from twin.sim.workload import trace_shape
+
+    plain = Simulation(Scenario.model_validate(short_scenario(step="60s")))
+    data = short_scenario(step="60s")
+    data["workload"]["inference"]["trace"] = "azure-conv"
+    traced = Simulation(Scenario.model_validate(data))
+    elapsed = np.arange(plain.demand.shape[0]) * 60
+    expected = trace_shape(catalog.load("demand_traces")["azure-conv"], elapsed, 60)
+    np.testing.assert_allclose(traced.demand[:, 0], plain.demand[:, 0] * expected, rtol=1e-12)
+
+
+def test_energy_per_token_builds_up_from_the_measured_gpu_figure():
+    from conftest import short_scenario
+    from twin.pipeline import execute
+    from twin.scenario import Scenario
+
+    data = short_scenario(step="60s")
+    data["workload"]["inference"]["trace"] = "azure-conv"
+    _, summary = execute(Scenario.model_validate(data))
+    e = summary["energy_per_token"]
+    f = e["factors"]
+    assert e["measured_gpu_j_at_full_batch"] == H100["measured_j_per_token_at_capacity"]
+    assert e["facility_j"] == pytest.approx(e["measured_gpu_j_at_full_batch"] * f["load"] * f["server_overhead"] * f["pue"],
+                                            rel=1e-12)
+    assert f["pue"] == pytest.approx(summary["kpi"]["pue"], rel=1e-12)
+    assert f["load"] > 1.0 and f["server_overhead"] > 1.0 and f["pue"] > 1.0
+    t = summary["totals"]
+    assert e["facility_j"] == pytest.approx(t["facility_energy_mwh"] * 3.6e9 / t["tokens"], rel=1e-12)
+
+
+def test_an_unknown_trace_is_refused_with_the_choices():
+    from conftest import short_scenario
+    from twin.scenario import ScenarioError, load_scenario_text
+    import yaml
+
+    data = short_scenario()
+    data["workload"]["inference"]["trace"] = "azure-chat"
+    with pytest.raises(ScenarioError, match="unknown trace 'azure-chat'.*allowed: azure-code, azure-conv, mooncake-conv"):
+        load_scenario_text(yaml.safe_dump(data))

@@ -46,6 +46,7 @@ def totals(frame, step_s):
         "facility_energy_mwh": e("facility_power_w"),
         "grid_import_mwh": e("grid_import_w"),
         "it_energy_mwh": e("it_power_w"),
+        "gpu_energy_mwh": e("gpu_power_w"),
         "cooling_energy_mwh": e("cooling_power_w"),
         "power_chain_loss_mwh": e("power_chain_loss_w"),
         "other_energy_mwh": e("other_power_w"),
@@ -119,6 +120,40 @@ def saiq(components, weights, reference=None):
             "reference": reference, "units": SAIQ_UNITS}
 
 
+def energy_per_token(t, measured_gpu_j_per_token=None):
+    """Energy per output token at the meter, at the servers and at the GPUs [J], and how the
+    meter's figure builds up from a GPU-only measurement at full batch (ML.ENERGY):
+    facility = measured x load x server_overhead x pue, where load = GPU J/token in the run /
+    measured at full batch (partial batches, idle capacity), server_overhead = IT / GPU energy
+    (host CPUs and memory, fans, PSU losses) and pue = facility / IT energy."""
+    tokens = t["tokens"]
+    if tokens <= 0.0:
+        return None
+    j = lambda mwh: mwh * J_PER_MWH / tokens  # noqa: E731
+    out = {"facility_j": j(t["facility_energy_mwh"]), "it_j": j(t["it_energy_mwh"]), "gpu_j": j(t["gpu_energy_mwh"]),
+           "measured_gpu_j_at_full_batch": measured_gpu_j_per_token,
+           "factors": {"pue": t["facility_energy_mwh"] / t["it_energy_mwh"],
+                       "server_overhead": t["it_energy_mwh"] / t["gpu_energy_mwh"]}}
+    if measured_gpu_j_per_token:
+        out["factors"]["load"] = out["gpu_j"] / measured_gpu_j_per_token
+        out["ratio_to_measured"] = out["facility_j"] / measured_gpu_j_per_token
+    return out
+
+
+def measured_gpu_j_per_token(scenario):
+    """GPU-weighted ML.ENERGY energy per token at full batch of the scenario's model on its GPUs,
+    or None where a hall has no measured curve (the scenario sets tokens_per_gpu_s)."""
+    from twin import catalog
+
+    inference = scenario.workload.inference
+    if inference.tokens_per_gpu_s is not None:
+        return None
+    curves = catalog.load("models")[inference.model]
+    weights = [(h.rack_count * h.servers_per_rack * h.server_spec()[0], curves[h.gpu]["measured_j_per_token_at_capacity"])
+               for h in scenario.facility.halls]
+    return sum(n * jt for n, jt in weights) / sum(n for n, _ in weights)
+
+
 def summarise(scenario, frame, reference_components=None):
     """The summary.json document of one run (DESIGN.md results contract)."""
     t = totals(frame, scenario.step_s)
@@ -137,6 +172,7 @@ def summarise(scenario, frame, reference_components=None):
         "totals": t,
         "kpi": kpis(t, scenario.site.renewable_contract_fraction, scenario.facility.heat_reuse_fraction),
         "energy_shares": energy_shares(t),
+        "energy_per_token": energy_per_token(t, measured_gpu_j_per_token(scenario)),
         "saiq": saiq(components, scenario.saiq.weights.model_dump(), reference_components),
         "kpi_definitions": {k: {"unit": u, "definition": d, "source": s} for k, (u, d, s) in METRICS.items()},
     }

@@ -131,6 +131,23 @@ def print_summary(summary, out_dir=None, console=None):
         kpi.add_row(key, _fmt(k[key]), unit, f"{definition} ({source})")
     console.print(kpi)
 
+    ept = summary.get("energy_per_token")
+    if ept:
+        ej = Table(title="Energy per output token", title_justify="left")
+        ej.add_column("at")
+        ej.add_column("J/token", justify="right")
+        ej.add_column("factor", justify="right")
+        ej.add_column("what it adds")
+        f = ept["factors"]
+        if ept["measured_gpu_j_at_full_batch"]:
+            ej.add_row("GPU, measured at full batch", _fmt(ept["measured_gpu_j_at_full_batch"]), "",
+                       "ML.ENERGY v3 (GPU board only)")
+            ej.add_row("GPU, this run", _fmt(ept["gpu_j"]), f"x {f['load']:.3f}",
+                       "partial batches and idle capacity as demand varies")
+        ej.add_row("servers (IT)", _fmt(ept["it_j"]), f"x {f['server_overhead']:.3f}", "host CPUs and memory, fans, PSU losses")
+        ej.add_row("facility (meter)", _fmt(ept["facility_j"]), f"x {f['pue']:.3f}", "cooling, power chain, other (PUE)")
+        console.print(ej)
+
     sq = Table(title="SAIQ", title_justify="left")
     sq.add_column("component")
     sq.add_column("weight", justify="right")

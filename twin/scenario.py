@@ -300,6 +300,17 @@ class Inference(_Model):
     peak_hour_local: float = Field(_INFERENCE["peak_hour_local"], ge=0.0, lt=24.0)
     weekend_factor: float = Field(_INFERENCE["weekend_factor"], ge=0.0, le=2.0, description="weekend demand / weekday demand")
     noise_cv: float = Field(_INFERENCE["noise_cv"], ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
+    trace: Optional[str] = Field(None, description="a request trace (catalog demand_traces.yaml: azure-conv, azure-code, "
+                                                   "mooncake-conv) whose per-minute output tokens, looped, shape demand "
+                                                   "within the hour")
+
+    @field_validator("trace")
+    @classmethod
+    def _known_trace(cls, value):
+        names = sorted(catalog.load("demand_traces"))
+        if value is not None and value not in names:
+            raise ValueError(f"unknown trace '{value}'{_did_you_mean(value, names)}; allowed: {', '.join(names)}")
+        return value
 
     @field_validator("model")
     @classmethod

@@ -5,6 +5,8 @@ Token flows are rates integrated by the kernels, never one event per request (DE
 
 import numpy as np
 
+from twin import catalog
+
 
 def inference_demand_fraction(inference, step_times_utc, utc_offset_h, rng):
     """Demand per step as a share of the fleet's serving capacity (may exceed 1: unserved).
@@ -12,7 +14,8 @@ def inference_demand_fraction(inference, step_times_utc, utc_offset_h, rng):
     d(t) = (trough + (peak - trough) (1 + cos(2 pi (h_local - h_peak) / 24)) / 2)
            x weekend_factor on Saturdays and Sundays (local time) x (1 + e_hour)
     e_hour is an AR(1) series over hours (lag-1 correlation 0.7, standard deviation
-    noise_cv), held constant within each hour. The cosine day follows the single afternoon
+    noise_cv), held constant within each hour. With a trace, demand is also multiplied by the
+    trace's per-minute shape (trace_shape): real arrivals vary minute to minute. The cosine day follows the single afternoon
     peak seen in production LLM serving (Patel et al., Splitwise, ISCA 2024, Azure traces).
     """
     local = step_times_utc + np.timedelta64(int(round(utc_offset_h * 3600)), "s")
@@ -23,9 +26,31 @@ def inference_demand_fraction(inference, step_times_utc, utc_offset_h, rng):
     weekday = (local.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     demand = diurnal * np.where(weekday >= 5, inference.weekend_factor, 1.0)
 
-    hours = ((step_times_utc - step_times_utc[0]).astype("timedelta64[s]").astype(np.int64) // 3600)
+    elapsed_s = (step_times_utc - step_times_utc[0]).astype("timedelta64[s]").astype(np.int64)
+    hours = elapsed_s // 3600
     noise = _ar1(rng, int(hours[-1]) + 1, phi=0.7, sigma=inference.noise_cv)
-    return np.clip(demand * (1.0 + noise[hours]), 0.0, None)
+    demand = demand * (1.0 + noise[hours])
+    if inference.trace is not None:
+        step_s = int(elapsed_s[1] - elapsed_s[0]) if elapsed_s.shape[0] > 1 else 60
+        demand = demand * trace_shape(catalog.load("demand_traces")[inference.trace], elapsed_s, step_s)
+    return np.clip(demand, 0.0, None)
+
+
+def trace_shape(trace, elapsed_s, step_s):
+    """Mean over each step [t, t + step) of a trace's output tokens per bin divided by their mean,
+    the trace looped from the run's start: the sub-hour burstiness of real request arrivals."""
+    shape = np.asarray(trace["output_tokens"], dtype=float)
+    shape = shape / shape.mean()
+    bin_s = float(trace["bin_s"])
+    period = shape.shape[0] * bin_s
+    edges = np.concatenate([[0.0], np.cumsum(shape) * bin_s])  # integral of the shape at bin edges
+
+    def integral(x):
+        laps, rest = np.divmod(np.asarray(x, dtype=float), period)
+        k = np.minimum((rest // bin_s).astype(np.int64), shape.shape[0] - 1)
+        return laps * edges[-1] + edges[k] + (rest - k * bin_s) * shape[k]
+
+    return (integral(elapsed_s + step_s) - integral(elapsed_s)) / step_s
 
 
 def _ar1(rng, n, phi, sigma):
