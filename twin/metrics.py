@@ -60,6 +60,9 @@ def totals(frame, step_s):
         "water_cost_usd": float(frame["water_cost_usd"].sum()),
         "fixed_cost_usd": float(frame["fixed_cost_usd"].sum()),
         "tokens": float(frame["tokens"].sum()),
+        "tokens_input": float(frame["tokens_input"].sum(min_count=1)) if "tokens_input" in frame else math.nan,
+        "embodied_carbon_t": float(frame["carbon_embodied_kg"].sum(min_count=1)) / 1000.0 if "carbon_embodied_kg" in frame else math.nan,
+        "demand_charge_usd": float(frame["demand_charge_usd"].sum()) if "demand_charge_usd" in frame else 0.0,
         "tokens_demanded": float(frame["tokens_demanded"].sum()),
         "hours_gpu_throttled": float((frame["gpu_clock_fraction"] < 0.99).sum()) * step_s / 3600.0,
         "max_gpu_die_temp_c": float(frame["gpu_die_temp_c"].max()),
@@ -96,17 +99,37 @@ def energy_shares(t):
             "power_chain_loss": t["power_chain_loss_mwh"] / fac, "other": t["other_energy_mwh"] / fac}
 
 
-def saiq_components(t):
-    """The four SAIQ components per token (DESIGN.md): cost, energy, carbon, water."""
-    tokens = t["tokens"]
-    if tokens <= 0.0:
+def counted_tokens(t, token_basis="output"):
+    """Tokens the SAIQ components are per (DESIGN.md: output tokens unless the scenario says otherwise)."""
+    return t["tokens"] + (t["tokens_input"] if token_basis == "input_and_output" else 0.0)
+
+
+def saiq_components(t, token_basis="output", embodied_carbon=False):
+    """The four SAIQ components per token (DESIGN.md): cost (energy, water, demand charges,
+    amortised capex and fixed opex: cost_usd), energy at the meter, carbon (location-based
+    operational, plus embodied when asked) and water (direct + indirect)."""
+    tokens = counted_tokens(t, token_basis)
+    if not tokens > 0.0:
         return {k: math.inf for k in SAIQ_UNITS}
+    carbon_t = t["carbon_t"] + (t["embodied_carbon_t"] if embodied_carbon else 0.0)
     return {
         "usd_per_token": t["cost_usd"] / tokens,
         "mwh_per_token": t["facility_energy_mwh"] / tokens,
-        "tco2e_per_token": t["carbon_t"] / tokens,
+        "tco2e_per_token": carbon_t / tokens,
         "m3_per_token": (t["water_direct_m3"] + t["water_indirect_m3"]) / tokens,
     }
+
+
+def monthly_saiq(frame, step_s, counting, weights, reference=None):
+    """SAIQ raw, index and components of each UTC calendar month of the run."""
+    from twin.sim.accounting import monthly
+
+    out = []
+    for month, part in frame.groupby(monthly(frame), sort=True):
+        components = saiq_components(totals(part, step_s), **counting)
+        result = saiq(components, weights, reference)
+        out.append({"month": month, "raw": result["raw"], "index": result["index"], "components": components})
+    return out
 
 
 def saiq(components, weights, reference=None):
@@ -154,6 +177,11 @@ def measured_gpu_j_per_token(scenario):
     return sum(n * jt for n, jt in weights) / sum(n for n, _ in weights)
 
 
+def saiq_counting(scenario):
+    """How the scenario counts SAIQ: token basis and whether embodied carbon is in."""
+    return {"token_basis": scenario.saiq.token_basis, "embodied_carbon": scenario.saiq.embodied_carbon}
+
+
 def summarise(scenario, frame, reference_components=None):
     """The summary.json document of one run (DESIGN.md results contract)."""
     t = totals(frame, scenario.step_s)
@@ -161,7 +189,12 @@ def summarise(scenario, frame, reference_components=None):
     inlet_class = (cooling if cooling.type == "air" else cooling.air_path).inlet_class
     t["hours_inlet_above_allowable"] = float(
         (frame["server_inlet_temp_c"] > INLET_ALLOWABLE_MAX_C[inlet_class]).sum()) * scenario.step_s / 3600.0
-    components = saiq_components(t)
+    counting = saiq_counting(scenario)
+    components = saiq_components(t, **counting)
+    weights = scenario.saiq.weights.model_dump()
+    saiq_doc = saiq(components, weights, reference_components)
+    saiq_doc.update(counting)
+    saiq_doc["monthly"] = monthly_saiq(frame, scenario.step_s, counting, weights, reference_components)
     return {
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -173,6 +206,6 @@ def summarise(scenario, frame, reference_components=None):
         "kpi": kpis(t, scenario.site.renewable_contract_fraction, scenario.facility.heat_reuse_fraction),
         "energy_shares": energy_shares(t),
         "energy_per_token": energy_per_token(t, measured_gpu_j_per_token(scenario)),
-        "saiq": saiq(components, scenario.saiq.weights.model_dump(), reference_components),
+        "saiq": saiq_doc,
         "kpi_definitions": {k: {"unit": u, "definition": d, "source": s} for k, (u, d, s) in METRICS.items()},
     }

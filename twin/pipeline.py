@@ -1,31 +1,38 @@
 """One run end to end: simulate a scenario (and its SAIQ reference) and summarise it."""
 
-from twin.metrics import saiq_components, summarise, totals
+from twin.metrics import saiq_components, saiq_counting, summarise, totals
 from twin.scenario import load_scenario
+from twin.sim.accounting import add_period_accounting
 from twin.sim.engine import Simulation
+
+
+def _frame(sim):
+    """Per-step frame of a finished simulation, with the per-period accounting."""
+    return add_period_accounting(sim.run().to_frame(), sim.scenario, sim.plant.design_it_w)
 
 
 def simulate(scenario, progress=None):
     """Per-step frame of one scenario."""
-    return Simulation(scenario, progress).run().to_frame()
+    return _frame(Simulation(scenario, progress))
 
 
 def reference_components(scenario):
-    """SAIQ components of the scenario's reference: given directly, or by running the reference scenario."""
+    """SAIQ components of the scenario's reference: given directly, or by running the reference
+    scenario and counting its tokens and carbon the way this scenario does."""
     ref = scenario.saiq.reference
     if ref is None:
         return None
     if ref.components is not None:
         return ref.components.model_dump()
     ref_scenario = load_scenario(ref.scenario)
-    return saiq_components(totals(simulate(ref_scenario), ref_scenario.step_s))
+    return saiq_components(totals(simulate(ref_scenario), ref_scenario.step_s), **saiq_counting(scenario))
 
 
 def execute(scenario, progress=None, reference=None):
     """(per-step frame, summary dict) of one run; reference: the SAIQ reference components when
     the caller already has them (a comparison runs the reference once for all sites)."""
     sim = Simulation(scenario, progress)
-    frame = sim.run().to_frame()
+    frame = _frame(sim)
     if reference is None:
         reference = reference_components(scenario)
     summary = summarise(scenario, frame, reference)

@@ -300,6 +300,9 @@ class Inference(_Model):
     peak_hour_local: float = Field(_INFERENCE["peak_hour_local"], ge=0.0, lt=24.0)
     weekend_factor: float = Field(_INFERENCE["weekend_factor"], ge=0.0, le=2.0, description="weekend demand / weekday demand")
     noise_cv: float = Field(_INFERENCE["noise_cv"], ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
+    input_tokens_per_output_token: Optional[float] = Field(
+        None, ge=0.0, le=1e4, description="prompt tokens served per output token (default: the trace's ratio); "
+                                          "needed for saiq.token_basis input_and_output without a trace")
     trace: Optional[str] = Field(None, description="a request trace (catalog demand_traces.yaml: azure-conv, azure-code, "
                                                    "mooncake-conv) whose per-minute output tokens, looped, shape demand "
                                                    "within the hour")
@@ -338,9 +341,12 @@ class Economics(_Model):
     price_adder_usd_per_kwh: float = Field(0.0, ge=-1.0, le=5.0,
                                            description="added to every hour of a wholesale site price (network charges, "
                                                        "taxes, supplier margin); not to a site whose price is a retail tariff")
+    demand_charge_usd_per_kw_month: float = Field(0.0, ge=0.0, le=500.0,
+                                                  description="charged on each month's highest grid draw (step mean)")
     water_price_usd_per_m3: Optional[float] = Field(None, ge=0.0, le=100.0,
                                                     description="default: the bundled site's water price, else the catalog's")
-    facility_capex_usd_per_mw_it: float = Field(_ECON["facility_capex_usd_per_mw_it"], ge=0.0, le=1e9)
+    facility_capex_usd_per_mw_it: Optional[float] = Field(None, ge=0.0, le=1e9,
+                                                          description="default: the catalog's figure for the cooling type")
     server_capex_usd: Optional[float] = Field(None, ge=0.0, le=1e8, description="per server (default: catalog per GPU)")
     server_lifetime_years: float = Field(_ECON["server_lifetime_years"], gt=0.0, le=30.0)
     facility_lifetime_years: float = Field(_ECON["facility_lifetime_years"], gt=0.0, le=60.0)
@@ -386,7 +392,10 @@ class SaiqReference(_Model):
 
 class Saiq(_Model):
     weights: SaiqWeights = SaiqWeights()
-    token_basis: Literal["output"] = "output"
+    token_basis: Literal["output", "input_and_output"] = Field(
+        "output", description="tokens a SAIQ component is per: output tokens, or prompt and output tokens")
+    embodied_carbon: bool = Field(False, description="add servers' and facility's embodied carbon, amortised over "
+                                                     "their lives, to the carbon component")
     reference: Optional[SaiqReference] = None
 
 
@@ -459,6 +468,35 @@ class Scenario(_Model):
                         f"workload.inference.model '{inference.model}' has no measured throughput on "
                         f"facility.halls[{k}].gpu '{hall.gpu}' (catalog has: {', '.join(served_on)}); "
                         f"set workload.inference.tokens_per_gpu_s")
+        return self
+
+    @model_validator(mode="after")
+    def _gpus_have_prices(self):
+        if self.economics.server_capex_usd is None:
+            priced = catalog.load("economics")["server_capex_usd"]
+            for k, hall in enumerate(self.facility.halls):
+                if hall.gpu not in priced:
+                    raise ValueError(f"facility.halls[{k}].gpu '{hall.gpu}' has no server price in the catalog "
+                                     f"(priced: {', '.join(priced)}); set economics.server_capex_usd")
+        return self
+
+    @model_validator(mode="after")
+    def _embodied_carbon_known(self):
+        if self.saiq.embodied_carbon:
+            known = catalog.load("embodied")["server_kgco2e"]
+            for k, hall in enumerate(self.facility.halls):
+                if hall.gpu not in known:
+                    raise ValueError(f"saiq.embodied_carbon: facility.halls[{k}].gpu '{hall.gpu}' has no embodied "
+                                     f"carbon in the catalog (known: {', '.join(known)})")
+        return self
+
+    @model_validator(mode="after")
+    def _input_tokens_known(self):
+        inference = self.workload.inference
+        if (self.saiq.token_basis == "input_and_output" and inference.trace is None
+                and inference.input_tokens_per_output_token is None):
+            raise ValueError("saiq.token_basis 'input_and_output' needs workload.inference.trace or "
+                             "workload.inference.input_tokens_per_output_token")
         return self
 
     @model_validator(mode="after")

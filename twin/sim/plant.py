@@ -229,7 +229,10 @@ def build_prices(scenario, halls, design_it_w, site):
     capex_table = catalog.load("economics")["server_capex_usd"]
     server_capex = sum(n * (econ.server_capex_usd if econ.server_capex_usd is not None else capex_table[h.gpu])
                        for n, h in zip(halls.servers, scenario.facility.halls))
-    facility_capex = econ.facility_capex_usd_per_mw_it * design_it_w / 1e6
+    per_mw = econ.facility_capex_usd_per_mw_it
+    if per_mw is None:
+        per_mw = catalog.load("economics")["facility_capex_usd_per_mw_it"][scenario.facility.cooling.type]
+    facility_capex = per_mw * design_it_w / 1e6
     per_year = (server_capex / econ.server_lifetime_years + facility_capex / econ.facility_lifetime_years
                 + econ.fixed_opex_fraction_of_capex_per_year * (server_capex + facility_capex))
     water_price = econ.water_price_usd_per_m3
