@@ -61,6 +61,7 @@ def totals(frame, step_s):
         "fixed_cost_usd": float(frame["fixed_cost_usd"].sum()),
         "tokens": float(frame["tokens"].sum()),
         "tokens_input": float(frame["tokens_input"].sum(min_count=1)) if "tokens_input" in frame else math.nan,
+        "tokens_training": float(frame["tokens_training"].sum()) if "tokens_training" in frame else 0.0,
         "embodied_carbon_t": float(frame["carbon_embodied_kg"].sum(min_count=1)) / 1000.0 if "carbon_embodied_kg" in frame else math.nan,
         "demand_charge_usd": float(frame["demand_charge_usd"].sum()) if "demand_charge_usd" in frame else 0.0,
         "tokens_demanded": float(frame["tokens_demanded"].sum()),
@@ -100,8 +101,9 @@ def energy_shares(t):
 
 
 def counted_tokens(t, token_basis="output"):
-    """Tokens the SAIQ components are per (DESIGN.md: output tokens unless the scenario says otherwise)."""
-    return t["tokens"] + (t["tokens_input"] if token_basis == "input_and_output" else 0.0)
+    """Tokens the SAIQ components are per (DESIGN.md): output tokens served (plus prompt tokens for
+    the basis input_and_output) and training tokens processed."""
+    return t["tokens"] + t.get("tokens_training", 0.0) + (t["tokens_input"] if token_basis == "input_and_output" else 0.0)
 
 
 def saiq_components(t, token_basis="output", embodied_carbon=False):
@@ -150,7 +152,7 @@ def energy_per_token(t, measured_gpu_j_per_token=None):
     measured at full batch (partial batches, idle capacity), server_overhead = IT / GPU energy
     (host CPUs and memory, fans, PSU losses) and pue = facility / IT energy."""
     tokens = t["tokens"]
-    if tokens <= 0.0:
+    if tokens <= 0.0 or t.get("tokens_training", 0.0) > 0.0:  # per served token only in an inference-only facility
         return None
     j = lambda mwh: mwh * J_PER_MWH / tokens  # noqa: E731
     out = {"facility_j": j(t["facility_energy_mwh"]), "it_j": j(t["it_energy_mwh"]), "gpu_j": j(t["gpu_energy_mwh"]),

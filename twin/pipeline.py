@@ -3,6 +3,7 @@
 from twin.metrics import saiq_components, saiq_counting, summarise, totals
 from twin.scenario import load_scenario
 from twin.sim.accounting import add_period_accounting
+from twin.sim import scheduler
 from twin.sim.engine import Simulation
 
 
@@ -37,7 +38,25 @@ def execute(scenario, progress=None, reference=None):
         reference = reference_components(scenario)
     summary = summarise(scenario, frame, reference)
     summary["site_sources"] = sources_used(scenario, sim.site)
+    summary.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
+    training = scenario.workload.training
+    if training is not None and training.policy != "fifo":
+        summary["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
     return frame, summary
+
+
+def fifo_baseline(scenario, reference):
+    """The same scenario, jobs and failures with first-come first-served training: what the aware
+    policy is measured against."""
+    training = scenario.workload.training.model_copy(update={"policy": "fifo"})
+    base = scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"training": training})})
+    sim = Simulation(base)
+    frame = _frame(sim)
+    t = totals(frame, base.step_s)
+    block = scheduler.summary(sim.schedule, base, frame, base.step_s)["training"]
+    return {"saiq_components": saiq_components(t, **saiq_counting(scenario)), "carbon_t": t["carbon_t"],
+            "cost_usd": t["cost_usd"], "deadline_met_share": block["deadline_met_share"],
+            "gpu_hours_lost": block["gpu_hours_lost"]}
 
 
 def sources_used(scenario, site):

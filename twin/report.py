@@ -148,6 +148,31 @@ def print_summary(summary, out_dir=None, console=None):
         ej.add_row("facility (meter)", _fmt(ept["facility_j"]), f"x {f['pue']:.3f}", "cooling, power chain, other (PUE)")
         console.print(ej)
 
+    tr = summary.get("training")
+    if tr:
+        tt = Table(title=f"Training ({tr['policy']} scheduling)", title_justify="left")
+        tt.add_column("")
+        tt.add_column("this run", justify="right")
+        base = tr.get("fifo_baseline")
+        if base:
+            tt.add_column("FIFO, same jobs", justify="right")
+        rows = [("tCO2e per token", _fmt(s["components"]["tco2e_per_token"]),
+                 base and _fmt(base["saiq_components"]["tco2e_per_token"])),
+                ("USD per token", _fmt(s["components"]["usd_per_token"]), base and _fmt(base["saiq_components"]["usd_per_token"])),
+                ("jobs meeting their deadline", _fmt(tr["deadline_met_share"]), base and _fmt(base["deadline_met_share"])),
+                ("GPU-hours lost to failures", _fmt(tr["gpu_hours_lost"]), base and _fmt(base["gpu_hours_lost"]))]
+        for label, value, other in rows:
+            tt.add_row(label, value, *([other] if base else []))
+        console.print(tt)
+        console.print(f"{tr['jobs_arrived']} jobs ({tr['jobs_deferrable']} deferrable), {tr['jobs_completed']} completed, "
+                      f"{tr['failures']} GPU failures: {tr['gpu_hours_lost']:,.0f} GPU-hours of work lost, "
+                      f"{tr['energy_lost_facility_mwh']:,.2f} MWh at the meter spent on it")
+    gf = summary.get("gpu_failures")
+    if gf and gf["rate_per_gpu_day"] > 0.0:
+        for hall in gf["halls"]:
+            console.print(f"GPU failures, hall {hall['hall']}: {hall['failures']} (expected {hall['expected_failures']:.1f} "
+                          f"at {gf['rate_per_gpu_day']:g} per GPU-day), {hall['gpu_hours_in_repair']:,.0f} GPU-hours in repair")
+
     sq = Table(title="SAIQ", title_justify="left")
     sq.add_column("component")
     sq.add_column("weight", justify="right")

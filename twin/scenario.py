@@ -20,7 +20,9 @@ from twin.sites import bundled_site_names
 _AIR = catalog.load("cooling")["air"]
 _CHAIN = catalog.load("power_chain")
 _ECON = catalog.load("economics")
-_INFERENCE = catalog.load("workload")["inference"]
+_WORKLOAD = catalog.load("workload")
+_INFERENCE = _WORKLOAD["inference"]
+_TRAINING = _WORKLOAD["training"]
 
 DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwy])\s*$")
@@ -287,6 +289,10 @@ class CoolingOutage(_Model):
 
 class Faults(_Model):
     cooling_outages: list[CoolingOutage] = Field(default_factory=list, max_length=10_000)
+    gpu_failures_per_gpu_day: float = Field(0.0, ge=0.0, le=1.0, description="GPU failure rate (Llama 3 pre-training: "
+                                                                            "4.74e-4, catalog workload.yaml)")
+    gpu_repair_hours: float = Field(_WORKLOAD["gpu_repair_hours"], gt=0.0, le=24 * 365.0,
+                                    description="how long a failed GPU is out of service")
 
 
 class Inference(_Model):
@@ -331,8 +337,33 @@ class Inference(_Model):
         return self
 
 
+class Training(_Model):
+    """Training jobs on one hall's GPUs: Poisson arrivals, scheduled FIFO with backfill, or shifted to
+    cleaner or cheaper hours within their deadline (twin/sim/scheduler.py)."""
+    hall: str = Field(description="name of the facility hall whose GPUs run training")
+    model_params_billion: float = Field(gt=0.0, le=1e5, description="parameters N: 6 N FLOPs per token processed")
+    mfu: float = Field(_TRAINING["mfu"], gt=0.0, le=1.0, description="model FLOPs utilisation")
+    arrivals_per_day: float = Field(gt=0.0, le=1e5)
+    job_gpus: list[int] = Field(min_length=1, description="job sizes in GPUs, drawn uniformly")
+    job_hours_mean: float = Field(gt=0.0, le=24 * 365.0, description="mean run time at full speed (exponential)")
+    deferrable_fraction: float = Field(0.0, ge=0.0, le=1.0, description="share of jobs that may wait for better hours")
+    deadline_hours: float = Field(24.0, gt=0.0, le=24 * 365.0, description="from arrival to required completion")
+    policy: Literal["fifo", "carbon_aware", "price_aware"] = "fifo"
+    forecast_noise_cv: float = Field(0.1, ge=0.0, le=2.0, description="error of the grid forecast the scheduler uses")
+    checkpoint_interval_min: float = Field(_TRAINING["checkpoint_interval_min"], gt=0.0, le=1e5)
+    restart_min: float = Field(_TRAINING["restart_min"], ge=0.0, le=1e5)
+
+    @field_validator("job_gpus")
+    @classmethod
+    def _positive_sizes(cls, value):
+        if any(g < 1 for g in value):
+            raise ValueError("job sizes must be 1 GPU or more")
+        return value
+
+
 class Workload(_Model):
     inference: Inference
+    training: Optional[Training] = None
 
 
 class Economics(_Model):
@@ -462,12 +493,36 @@ class Scenario(_Model):
         inference = self.workload.inference
         if inference.tokens_per_gpu_s is None:
             served_on = catalog.load("models")[inference.model]
+            training = self.workload.training
             for k, hall in enumerate(self.facility.halls):
+                if training is not None and hall.name == training.hall:
+                    continue
                 if hall.gpu not in served_on:
                     raise ValueError(
                         f"workload.inference.model '{inference.model}' has no measured throughput on "
                         f"facility.halls[{k}].gpu '{hall.gpu}' (catalog has: {', '.join(served_on)}); "
                         f"set workload.inference.tokens_per_gpu_s")
+        return self
+
+    @model_validator(mode="after")
+    def _training_hall_fits(self):
+        training = self.workload.training
+        if training is None:
+            return self
+        halls = {h.name: h for h in self.facility.halls}
+        if training.hall not in halls:
+            raise ValueError(f"workload.training.hall '{training.hall}' is not a facility hall "
+                             f"(halls: {', '.join(halls)})")
+        hall = halls[training.hall]
+        gpus = hall.rack_count * hall.servers_per_rack * hall.server_spec()[0]
+        if max(training.job_gpus) > gpus:
+            raise ValueError(f"workload.training.job_gpus {max(training.job_gpus)} exceeds the {gpus} GPUs of hall "
+                             f"'{hall.name}'")
+        if hall.gpu not in _TRAINING["bf16_dense_tflops"]:
+            raise ValueError(f"workload.training: hall '{hall.name}' GPU '{hall.gpu}' has no BF16 peak in the catalog "
+                             f"(known: {', '.join(_TRAINING['bf16_dense_tflops'])})")
+        if len(self.facility.halls) < 2:
+            raise ValueError("workload.training needs its own hall besides the inference hall(s)")
         return self
 
     @model_validator(mode="after")

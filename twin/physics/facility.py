@@ -42,7 +42,7 @@ COLUMNS = (
     "server_fan_power_w", "psu_loss_w", "gpu_clock_fraction", "gpu_die_temp_c",
     "server_inlet_temp_c", "coolant_supply_temp_c", "liquid_heat_w",
     "cdu_pump_power_w", "dry_cooler_fan_power_w", "trim_chiller_power_w", "water_adiabatic_m3",
-    "solar_power_w", "battery_power_w", "grid_import_w",
+    "solar_power_w", "battery_power_w", "grid_import_w", "tokens_training", "training_it_power_w",
 )
 _I = {name: i for i, name in enumerate(COLUMNS)}
 # Column indices as module constants: numba freezes them into the compiled kernel.
@@ -57,7 +57,7 @@ C_EVAP, C_DRIFT, C_BLOW, C_EWIF = (_I[c] for c in COLUMNS[30:34])
 C_ECOST, C_WCOST, C_FCOST = (_I[c] for c in COLUMNS[34:37])
 C_SFAN, C_PSU, C_CLOCK, C_DIE, C_INLET, C_COOLANT, C_LIQ = (_I[c] for c in COLUMNS[37:44])
 C_CDU, C_DRYFAN, C_TRIM, C_WADIA = (_I[c] for c in COLUMNS[44:48])
-C_SOLAR, C_BATT, C_IMPORT = (_I[c] for c in COLUMNS[48:51])
+C_SOLAR, C_BATT, C_IMPORT, C_TOKTRAIN, C_ITTRAIN = (_I[c] for c in COLUMNS[48:53])
 
 # state vector: coolant loops, battery charge [J]
 S_AIR, S_LIQUID, S_BATTERY = 0, 1, 2
@@ -92,7 +92,9 @@ class Halls(NamedTuple):
     psu_c1: np.ndarray
     psu_c2: np.ndarray
     liquid_fraction: np.ndarray       # share of server heat captured by liquid
-    tokens_per_gpu_s: np.ndarray      # output tokens/s of one GPU at utilisation 1, full clock
+    tokens_per_gpu_s: np.ndarray      # tokens/s of one GPU at utilisation 1, full clock: output tokens
+                                      # served (inference), tokens processed (training)
+    training: np.ndarray              # 1 for a training hall (its tokens go to tokens_training), else 0
 
 
 class PowerChainParams(NamedTuple):
@@ -120,14 +122,15 @@ class Prices(NamedTuple):
 
 
 @njit(cache=True)
-def advance(i0, i1, dt_s, utilization, activity, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
+def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
             water_l_per_kwh, price_usd_per_kwh, solar_w, halls, air, liquid, chain, onsite, prices,
             available, state, die_temp_c, tripped, out):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
     utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1 (shares of serving
     capacity; tokens and host power follow utilisation). activity: (steps, halls) the GPU power model's
-    activity at that utilisation (twin/sim/serving.py), 0..1.
+    activity at that utilisation (twin/sim/serving.py), 0..1. productive: (steps, halls) share of the
+    hall's GPUs doing work that counts (training work later lost to a failure does not).
     Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
     temperatures (S_*); die_temp_c and tripped (GPUs off on over-temperature, 0/1): per hall;
     all three are updated in place.
@@ -140,7 +143,7 @@ def advance(i0, i1, dt_s, utilization, activity, demand, drybulb_c, wetbulb_c, c
         water_c = state[S_LIQUID]
         liquid_coolant_c = max(liquid.coolant_floor_c, water_c + liquid.coolant_approach_k)
         it_w = gpu_w = host_w = fan_w = psu_w = liquid_heat_w = 0.0
-        tokens = tokens_dem = gpu_count = util_gpu = clock_gpu = 0.0
+        tokens = tokens_dem = tokens_train = it_train_w = gpu_count = util_gpu = clock_gpu = 0.0
         die_max = -273.15
         for h in range(n_halls):
             u = utilization[i, h]
@@ -168,8 +171,13 @@ def advance(i0, i1, dt_s, utilization, activity, demand, drybulb_c, wetbulb_c, c
             it_w += servers * wall
             liquid_heat_w += halls.liquid_fraction[h] * servers * wall
             rate = halls.tokens_per_gpu_s[h] * dt_s * gpus
-            tokens += rate * u * clock ** halls.throughput_clock_exponent[h]
-            tokens_dem += rate * demand[i, h]
+            done = rate * productive[i, h] * clock ** halls.throughput_clock_exponent[h]
+            if halls.training[h] > 0.0:
+                tokens_train += done
+                it_train_w += servers * wall
+            else:
+                tokens += done
+                tokens_dem += rate * demand[i, h]
             gpu_count += gpus
             util_gpu += gpus * u
             clock_gpu += gpus * clock
@@ -233,6 +241,8 @@ def advance(i0, i1, dt_s, utilization, activity, demand, drybulb_c, wetbulb_c, c
         r[C_COST] = energy_cost + water_cost + fixed_cost
         r[C_TOK] = tokens
         r[C_TOKDEM] = tokens_dem
+        r[C_TOKTRAIN] = tokens_train
+        r[C_ITTRAIN] = it_train_w
         r[C_UTIL] = util_gpu / gpu_count if gpu_count > 0.0 else 0.0
         r[C_GPU] = gpu_w
         r[C_HOST] = host_w

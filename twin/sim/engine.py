@@ -9,12 +9,14 @@ and the plant over all the steps in between.
 import numpy as np
 import simpy
 
+from twin import catalog
 from twin.physics.facility import advance
 from twin.sim.faults import cooling_outage, outage_offset_s
 from twin.sim.ledger import Ledger
 from twin.sim.onsite import pv_ac_w_per_w_dc
-from twin.sim.serving import activity_for_load
 from twin.sim.plant import Plant
+from twin.sim.scheduler import schedule
+from twin.sim.serving import activity_for_load
 from twin.sim.workload import inference_demand_fraction, served_utilization
 from twin.sites.library import load_site
 from twin.sites.readers import HOURS_PER_YEAR
@@ -78,10 +80,25 @@ class Simulation:
         self.solar_w = self._solar_per_step()
         rng = np.random.default_rng(np.random.SeedSequence(scenario.seed))
         demand = inference_demand_fraction(scenario.workload.inference, self.times, self.site.utc_offset_h, rng)
-        n_halls = self.plant.halls.servers.shape[0]
-        self.demand = np.repeat(demand[:, None], n_halls, axis=1)  # the load balancer shares demand evenly
-        self.utilization = served_utilization(self.demand, scenario.workload.inference.utilization_ceiling)
+        halls = self.plant.halls
+        hall_gpus = halls.servers * halls.gpus_per_server
+        step_s = scenario.step_s
+        self.schedule = schedule(scenario, hall_gpus, step_s, self.times.shape[0], self.series["carbon_g_per_kwh"],
+                                 self.price, scenario.seed)
+        available = 1.0 - self.schedule.repair_gpu_s / (step_s * hall_gpus)
+        serving = halls.training == 0.0
+        # the load balancer shares demand evenly over the inference halls; GPUs in repair serve nothing
+        self.demand = np.where(serving, demand[:, None], 0.0)
+        self.utilization = np.where(serving, served_utilization(self.demand, scenario.workload.inference.utilization_ceiling
+                                                                * available), 0.0)
+        self.productive = self.utilization.copy()
         self.activity = gpu_activity(self.plant, self.utilization)
+        if not serving.all():  # the training hall: busy GPUs at training activity; lost work is not productive
+            h = int(np.flatnonzero(~serving)[0])
+            busy = self.schedule.busy_gpu_s / (step_s * hall_gpus[h])
+            self.utilization[:, h] = busy
+            self.productive[:, h] = busy - self.schedule.lost_gpu_s / (step_s * hall_gpus[h])
+            self.activity[:, h] = busy * catalog.load("workload")["training"]["gpu_activity"]
         self.ledger = Ledger(self.times)
 
     def _price_per_step(self):
@@ -106,7 +123,8 @@ class Simulation:
         j = min(self.times.shape[0], int(now_s) // self.scenario.step_s)
         if j > self.done:
             s, p = self.series, self.plant
-            advance(self.done, j, float(self.scenario.step_s), self.utilization, self.activity, self.demand, s["drybulb_c"],
+            advance(self.done, j, float(self.scenario.step_s), self.utilization, self.activity, self.productive,
+                    self.demand, s["drybulb_c"],
                     s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, p.halls,
                     p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.tripped,
                     self.ledger.values)

@@ -70,7 +70,13 @@ def build_halls(scenario):
         fan_max = 0.0 if key.startswith("immersion") else fan_max_full * (1.0 - liquid)
         r = settings["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
         c0, c1, c2 = server_conversion_coefficients(spec, scenario.facility.power_chain.distribution)
-        tokens = inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"]
+        training = scenario.workload.training
+        is_training = training is not None and hall.name == training.hall
+        if is_training:  # tokens processed: MFU x dense BF16 peak / 6 N
+            tokens = (training.mfu * catalog.load("workload")["training"]["bf16_dense_tflops"][hall.gpu] * 1e12
+                      / (6.0 * training.model_params_billion * 1e9))
+        else:
+            tokens = inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"]
         rows.append(dict(
             servers=hall.rack_count * hall.servers_per_rack, gpus_per_server=n,
             gpu_idle_w=spec["idle_w"], gpu_tdp_w=spec["tdp_w"], leak_fraction=model["leak_fraction"],
@@ -83,7 +89,7 @@ def build_halls(scenario):
             fan_speed_at_ref=fans["speed_at_ref"], fan_ref_temp_c=fans["ref_temp_c"],
             fan_speed_per_k=fans["speed_per_k"], fan_min_speed=fans["min_speed"],
             psu_rating_w=psu_rating, psu_c0=c0, psu_c1=c1, psu_c2=c2,
-            liquid_fraction=liquid, tokens_per_gpu_s=tokens,
+            liquid_fraction=liquid, tokens_per_gpu_s=tokens, training=1.0 if is_training else 0.0,
         ))
     return Halls(*(np.array([row[f] for row in rows], dtype=np.float64) for f in Halls._fields))
 
@@ -91,10 +97,9 @@ def build_halls(scenario):
 def serving_curves(scenario):
     """Per hall, the fitted serving curve of the model on the hall's GPU (catalog models.yaml), or None
     where the scenario sets its own tokens_per_gpu_s."""
-    inference = scenario.workload.inference
-    if inference.tokens_per_gpu_s is not None:
-        return [None] * len(scenario.facility.halls)
-    return [catalog.load("models")[inference.model][hall.gpu] for hall in scenario.facility.halls]
+    inference, training = scenario.workload.inference, scenario.workload.training
+    return [None if inference.tokens_per_gpu_s is not None or (training is not None and hall.name == training.hall)
+            else catalog.load("models")[inference.model][hall.gpu] for hall in scenario.facility.halls]
 
 
 def server_wall_power_w(halls, h, inlet_c):

@@ -1,0 +1,89 @@
+"""Training jobs, the scheduler (FIFO with backfill, carbon- and price-aware) and GPU failures."""
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import short_scenario
+from twin.pipeline import execute
+from twin.scenario import Scenario
+from twin.sim.scheduler import Job, Scheduler, add_interval, schedule
+
+
+def _training(**overrides):
+    data = short_scenario(duration="14d", step="900s", start="2023-04-03")
+    data["site"] = {"name": "san-jose-ca"}
+    data["facility"]["halls"].append({"name": "train", "rack_count": 32, "servers_per_rack": 4, "gpu": "H100-SXM"})
+    data["workload"]["training"] = {"hall": "train", "model_params_billion": 70, "arrivals_per_day": 10,
+                                    "job_gpus": [64, 128, 256], "job_hours_mean": 4, "deferrable_fraction": 0.4,
+                                    "deadline_hours": 24, **overrides}
+    return data
+
+
+@given(st.floats(0.0, 5000.0), st.floats(0.0, 5000.0), st.integers(1, 64))
+def test_an_interval_is_booked_exactly_once_over_the_steps(a, b, count):
+    out = np.zeros(40)  # 40 steps of 100 s
+    t0, t1 = sorted((a, b))
+    add_interval(out, t0, t1, count, 100.0)
+    assert out.sum() == pytest.approx(count * (min(t1, 4000.0) - min(t0, 4000.0)), abs=1e-6)
+    assert (out >= 0.0).all() and (out <= count * 100.0 + 1e-9).all()
+
+
+def test_a_small_job_backfills_past_a_head_that_does_not_fit():
+    training = Scenario.model_validate(_training()).workload.training
+    env = simpy.Environment()
+    sched = Scheduler(env, training, 256, 60.0, 1000, None, 0.0, 3600.0, np.random.default_rng(0))
+    big = Job(0, 0.0, 256, 256 * 3600.0, False, 1e9)
+    head = Job(1, 0.0, 256, 256 * 3600.0, False, 1e9)
+    small = Job(2, 0.0, 0 + 64, 64 * 600.0, False, 1e9)
+    sched.free = 192  # 64 GPUs already busy elsewhere: the 256-GPU head must wait, the 64-GPU job fits
+    sched.queue = [big, head, small]
+    sched.dispatch()
+    env.run(until=100.0)
+    assert small.start_s == 0.0 and np.isnan(big.start_s) and np.isnan(head.start_s)
+
+
+def test_carbon_aware_scheduling_lowers_carbon_per_token_against_fifo_on_a_swinging_grid():
+    _, summary = execute(Scenario.model_validate(_training(policy="carbon_aware")))
+    aware = summary["saiq"]["components"]["tco2e_per_token"]
+    fifo = summary["training"]["fifo_baseline"]["saiq_components"]["tco2e_per_token"]
+    assert aware < fifo
+    assert summary["training"]["deadline_met_share"] >= 0.9
+    assert summary["training"]["fifo_baseline"]["deadline_met_share"] >= 0.9
+
+
+def test_deferred_jobs_start_after_arrival_and_meet_their_deadline_without_failures():
+    scenario = Scenario.model_validate(_training(policy="carbon_aware", forecast_noise_cv=0.0))
+    n = 14 * 96
+    carbon = 300.0 + 200.0 * np.cos(2 * np.pi * np.arange(n) / 96.0)
+    sched = schedule(scenario, np.array([1024.0, 1024.0]), 900, n, carbon, carbon, seed=5)
+    deferred = [j for j in sched.jobs if j.deferrable and j.planned_start_s > j.arrival_s]
+    assert deferred, "some deferrable jobs wait for cleaner hours"
+    for j in sched.jobs:
+        if np.isfinite(j.start_s):
+            assert j.start_s >= j.arrival_s
+    done = [j for j in deferred if np.isfinite(j.end_s)]
+    assert all(j.end_s <= j.deadline_s for j in done)
+    # they start in the clean half of the day
+    hours = np.array([(j.start_s % 86400.0) / 3600.0 for j in deferred])
+    assert np.mean(np.cos(2 * np.pi * hours / 24.0) < 0.0) > 0.8
+
+
+def test_a_fault_injected_year_loses_gpu_hours_at_the_configured_rate():
+    data = _training()
+    data.update(duration="1y", step="3600s", start="2023-01-01")
+    data["faults"] = {"gpu_failures_per_gpu_day": 0.002, "gpu_repair_hours": 6.0}
+    data["workload"]["training"].update(deferrable_fraction=0.0)
+    frame, summary = execute(Scenario.model_validate(data))
+    for hall in summary["gpu_failures"]["halls"]:
+        expected = hall["expected_failures"]
+        assert abs(hall["failures"] - expected) <= 4.0 * np.sqrt(expected), hall  # Poisson, 4 sigma
+        assert hall["gpu_hours_in_repair"] == pytest.approx(hall["failures"] * 6.0, rel=0.02)
+    tr = summary["training"]
+    assert tr["gpu_hours_lost"] > 0.0 and tr["energy_lost_facility_mwh"] > tr["energy_lost_it_mwh"] > 0.0
+    # lost work earns no tokens: tokens processed = rate x (busy - lost) GPU-seconds
+    rate = 0.40 * 989.4e12 / (6.0 * 70e9)
+    productive_gpu_s = (tr["gpu_hours_busy"] - tr["gpu_hours_lost"]) * 3600.0
+    assert summary["totals"]["tokens_training"] == pytest.approx(rate * productive_gpu_s, rel=0.01)
