@@ -72,6 +72,19 @@ def build_parser():
     compare.add_argument("--json", action="store_true", help="print comparison.json to stdout instead of the table")
     compare.add_argument("--no-progress", action="store_true", help="never show the progress bar")
 
+    fc = sub.add_parser(
+        "forecast", help="year-by-year SAIQ of a design under named storylines",
+        description="Run the scenario once per year and storyline (catalog forecast.yaml: grid decarbonisation, "
+                    "warming, GPU efficiency, demand growth and rebound, each with its source), print SAIQ and its "
+                    "components per year, and write forecast.parquet, forecast.json and report.html.")
+    fc.add_argument("scenario", type=Path, help="scenario YAML file")
+    fc.add_argument("--years", default="2026-2035", metavar="FIRST-LAST", help="years to forecast (default 2026-2035)")
+    fc.add_argument("--storylines", metavar="A,B", help="storylines to run (default: all in the catalog)")
+    fc.add_argument("--out", type=Path, default=None, metavar="DIR",
+                    help="results folder (default: results/<scenario name>-forecast); replaced if it exists")
+    fc.add_argument("--json", action="store_true", help="print forecast.json to stdout instead of the table")
+    fc.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
     validate = sub.add_parser(
         "validate", help="run the twin against published figures and real GPU traces",
         description="Run every case in validation/ and print, per case: source, published value or range, the "
@@ -251,6 +264,60 @@ def cmd_compare(args):
     return 0
 
 
+def _parse_years(text):
+    try:
+        first, last = (int(x) for x in text.split("-"))
+    except ValueError:
+        return None, f"--years '{text}': give FIRST-LAST, e.g. 2026-2035"
+    if not 2000 <= first <= last <= 2100 or last - first > 50:
+        return None, f"--years '{text}': years 2000-2100, first <= last, at most 51 years"
+    return (first, last), None
+
+
+def cmd_forecast(args):
+    from twin import catalog
+    from twin.scenario import ScenarioError, _did_you_mean, load_scenario
+    from twin.sites.readers import SiteDataError
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        return _bad_input(exc.problems)
+    years, problem = _parse_years(args.years)
+    known = list(catalog.load("forecast")["storylines"])
+    names = [n.strip() for n in args.storylines.split(",")] if args.storylines else None
+    problems = [problem] if problem else []
+    problems += [f"--storylines: unknown storyline '{n}'{_did_you_mean(n, known)}; allowed: {', '.join(known)}"
+                 for n in names or () if n not in known]
+    if problems:
+        return _bad_input(problems)
+    out_dir = args.out or Path("results") / f"{scenario.name}-forecast"
+
+    from twin import html_report, report
+    from twin.forecast import forecast
+
+    progress = _LazyProgress("forecast", enabled=not args.no_progress and sys.stderr.isatty(), delay_s=0.0)
+    try:
+        table, meta = forecast(scenario, *years, names, on_done=progress)
+    except ScenarioError as exc:
+        return _bad_input(exc.problems)
+    except SiteDataError as exc:
+        return _bad_input([f"{args.scenario}: site: {exc}"])
+    finally:
+        progress.close()
+    document = {**meta, "rows": table.to_dict(orient="records")}
+    report.write_folder(out_dir, {
+        "forecast.parquet": lambda path: table.to_parquet(path, index=False),
+        "forecast.json": lambda path: path.write_text(report.to_json(document) + "\n"),
+        "report.html": lambda path: path.write_text(html_report.forecast_report_html(table, meta)),
+    })
+    if args.json:
+        print(report.to_json(document))
+    else:
+        report.print_forecast(table, meta, out_dir)
+    return 0
+
+
 def cmd_validate(args):
     from twin import validate
 
@@ -274,4 +341,4 @@ def main(argv=None):
         parser.print_help()
         return EXIT_BAD_INPUT
     return {"run": cmd_run, "check": cmd_check, "sites": cmd_sites, "compare": cmd_compare,
-            "validate": cmd_validate}[args.command](args)
+            "forecast": cmd_forecast, "validate": cmd_validate}[args.command](args)

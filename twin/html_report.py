@@ -564,3 +564,46 @@ def compare_report_html(comparison: pd.DataFrame, monthly_pue: pd.DataFrame, met
         body += ["<h2>Carbon and water</h2>", _carbon_water_plot(comparison, period)]
     body.append(_sources_footer(meta))
     return _page(f"twin site comparison: {name}", body)
+
+
+# ---------------------------------------------------------------- forecast
+
+FORECAST_PANELS = [("saiq", "SAIQ"), ("usd_per_token", "USD/token"), ("mwh_per_token", "MWh/token"),
+                   ("tco2e_per_token", "tCO2e/token"), ("m3_per_token", "m3/token"), ("facility_energy_mwh", "energy (MWh)")]
+
+
+def forecast_report_html(table: pd.DataFrame, meta: dict) -> str:
+    """The HTML report of a forecast: SAIQ, its four components and the fleet's energy per year,
+    one line per storyline, and the table behind them."""
+    by = "saiq_index" if table["saiq_index"].notna().all() else "saiq_raw"
+    fig = Figure(figsize=(11, 6.5), layout="constrained")
+    axes = fig.subplots(2, 3).ravel()
+    for ax, (column, label) in zip(axes, FORECAST_PANELS):
+        for name, rows in table.groupby("storyline", sort=False):
+            ax.plot(rows["year"], rows[by if column == "saiq" else column], marker="o", ms=3, label=name)
+        ax.set_title(("SAIQ index" if by == "saiq_index" else "SAIQ raw") if column == "saiq" else label, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    svg = _svg(fig, "forecast", "SAIQ and its components per year and storyline")
+    stories = meta.get("storylines", {})
+    story_rows = [(n, s["description"], _num(s["grid_carbon_change_per_year"]), _num(s["warming_k_per_year"]),
+                   _num(s["efficiency_gain_per_year"]), _num(s["demand_growth_per_year"]), _num(s["price_elasticity"]))
+                  for n, s in stories.items()]
+    headers = ["storyline", "year", "SAIQ", "USD/token", "MWh/token", "tCO2e/token", "m3/token", "PUE",
+               "grid gCO2/kWh", "fleet x", "energy MWh", "carbon t"]
+    rows = [(r["storyline"], r["year"], _num(r[by]), _sci(r["usd_per_token"]), _sci(r["mwh_per_token"]),
+             _sci(r["tco2e_per_token"]), _sci(r["m3_per_token"]), _num(r["pue"]), _num(r["grid_carbon_g_per_kwh"]),
+             _num(r["fleet_scale"]), _num(r["facility_energy_mwh"]), _num(r["carbon_t"]))
+            for r in table.to_dict(orient="records")]
+    body = [f"<header><h1>Forecast: {_e(meta.get('scenario', ''))}</h1>"
+            f"<p>{_e(meta.get('period_per_year', ''))}; years {meta['years'][0]}-{meta['years'][1]}.</p></header>",
+            "<h2>Storylines</h2>",
+            _table(["storyline", "description", "grid carbon /yr", "warming K/yr", "efficiency /yr", "demand /yr",
+                    "price elasticity"], story_rows, num_cols=(2, 3, 4, 5, 6)),
+            "<h2>SAIQ per year</h2>",
+            _figure(svg, "Per-token figures come from one run per year and storyline; energy scales with the fleet, "
+                         "which grows with demand and with the rebound of cheaper tokens. Sources of every rate: "
+                         "twin/catalog/forecast.yaml."),
+            _table(headers, rows, num_cols=tuple(range(1, len(headers))))]
+    return _page(f"twin forecast: {meta.get('scenario', '')}", body)

@@ -12,9 +12,9 @@ def _frame(sim):
     return add_period_accounting(sim.run().to_frame(), sim.scenario, sim.plant.design_it_w)
 
 
-def simulate(scenario, progress=None):
-    """Per-step frame of one scenario."""
-    return _frame(Simulation(scenario, progress))
+def simulate(scenario, progress=None, site=None):
+    """Per-step frame of one scenario (at its own site, or at a given SiteSeries)."""
+    return _frame(Simulation(scenario, progress, site))
 
 
 def reference_components(scenario):

@@ -275,3 +275,25 @@ def print_comparison(table, meta, out_dir=None, console=None):
     console.print("water: direct (site) water; WUE source adds the water consumed generating the electricity.")
     if out_dir is not None:
         console.print(f"results: {out_dir}/comparison.parquet, {out_dir}/comparison.json, {out_dir}/report.html")
+
+
+def print_forecast(table, meta, out_dir=None, console=None):
+    """SAIQ and its components per year, one table per storyline."""
+    console = console or _console()
+    by = "saiq_index" if table["saiq_index"].notna().all() else "saiq_raw"
+    for name, rows in table.groupby("storyline", sort=False):
+        story = meta["storylines"][name]
+        out = Table(title=f"{meta['scenario']}, storyline '{name}': {story['description']}", title_justify="left")
+        for label in ("year", "SAIQ index" if by == "saiq_index" else "SAIQ raw", "USD/token", "MWh/token",
+                      "tCO2e/token", "m3/token", "PUE", "grid\ngCO2/kWh", "fleet\nx", "energy\nMWh", "carbon\nt"):
+            out.add_column(label, justify="right")
+        for r in rows.to_dict(orient="records"):
+            out.add_row(str(r["year"]), f"{r[by]:.4g}", f"{r['usd_per_token']:.3e}", f"{r['mwh_per_token']:.3e}",
+                        f"{r['tco2e_per_token']:.3e}", f"{r['m3_per_token']:.3e}", f"{r['pue']:.3f}",
+                        f"{r['grid_carbon_g_per_kwh']:.0f}", f"{r['fleet_scale']:.2f}",
+                        f"{r['facility_energy_mwh']:,.0f}", f"{r['carbon_t']:,.0f}")
+        console.print(out)
+    console.print(f"Per year: {meta['period_per_year']}; energy, carbon and the fleet scale with demand growth and "
+                  f"the rebound of cheaper tokens. Storyline sources: twin/catalog/forecast.yaml")
+    if out_dir is not None:
+        console.print(f"results: {out_dir}/forecast.parquet, {out_dir}/forecast.json, {out_dir}/report.html")

@@ -306,6 +306,8 @@ class Inference(_Model):
     peak_hour_local: float = Field(_INFERENCE["peak_hour_local"], ge=0.0, lt=24.0)
     weekend_factor: float = Field(_INFERENCE["weekend_factor"], ge=0.0, le=2.0, description="weekend demand / weekday demand")
     noise_cv: float = Field(_INFERENCE["noise_cv"], ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
+    throughput_scale: float = Field(1.0, gt=0.0, le=1e4, description="output tokens per GPU-second relative to the "
+                                                                     "catalog at the same power (efficiency projections)")
     input_tokens_per_output_token: Optional[float] = Field(
         None, ge=0.0, le=1e4, description="prompt tokens served per output token (default: the trace's ratio); "
                                           "needed for saiq.token_basis input_and_output without a trace")

@@ -69,10 +69,11 @@ def gpu_activity(plant, utilization):
 class Simulation:
     """One run of a scenario: simpy events at control boundaries, kernels in between."""
 
-    def __init__(self, scenario, progress=None):
+    def __init__(self, scenario, progress=None, site=None):
+        """site: a SiteSeries in place of the scenario's (a forecast's warmed, decarbonised site)."""
         self.scenario = scenario
         self.progress = progress
-        self.site = load_site(scenario.site.name, scenario.site.weather_file, scenario.site.grid_file)
+        self.site = site or load_site(scenario.site.name, scenario.site.weather_file, scenario.site.grid_file)
         self.plant = Plant(scenario, self.site)
         self.times = step_times_utc(scenario)
         self.series = site_per_step(self.site, self.times)

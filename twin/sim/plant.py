@@ -76,7 +76,8 @@ def build_halls(scenario):
             tokens = (training.mfu * catalog.load("workload")["training"]["bf16_dense_tflops"][hall.gpu] * 1e12
                       / (6.0 * training.model_params_billion * 1e9))
         else:
-            tokens = inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"]
+            tokens = inference.throughput_scale * (
+                inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"])
         rows.append(dict(
             servers=hall.rack_count * hall.servers_per_rack, gpus_per_server=n,
             gpu_idle_w=spec["idle_w"], gpu_tdp_w=spec["tdp_w"], leak_fraction=model["leak_fraction"],
