@@ -87,3 +87,25 @@ def test_a_fault_injected_year_loses_gpu_hours_at_the_configured_rate():
     rate = 0.40 * 989.4e12 / (6.0 * 70e9)
     productive_gpu_s = (tr["gpu_hours_busy"] - tr["gpu_hours_lost"]) * 3600.0
     assert summary["totals"]["tokens_training"] == pytest.approx(rate * productive_gpu_s, rel=0.01)
+
+
+def test_a_grid_cap_and_a_demand_response_window_are_held_by_gpu_power_limits():
+    from twin.pipeline import simulate
+
+    free = simulate(Scenario.model_validate(short_scenario(duration="2d", step="300s")))
+    data = short_scenario(duration="2d", step="300s")
+    cap_mw = 0.95 * free["grid_import_w"].max() / 1e6
+    data["facility"]["grid_connection_mw"] = cap_mw
+    data["facility"]["demand_response"] = [{"start": "2023-04-27T18:00:00", "duration": "3h", "cap_mw": 0.7}]
+    f = simulate(Scenario.model_validate(data))
+    assert f["grid_import_w"].max() <= cap_mw * 1e6 * 1.001
+    window = (f["timestamp"] >= "2023-04-27 18:00") & (f["timestamp"] < "2023-04-27 21:00")
+    assert f.loc[window, "grid_import_w"].max() <= 0.7e6 * 1.001
+    assert f.loc[window, "gpu_power_limit_fraction"].max() < 1.0 and f.loc[window, "gpu_clock_fraction"].max() < 1.0
+    # capped GPUs run slower: fewer tokens in the window, the same outside the caps' reach
+    assert f.loc[window, "tokens"].sum() < free.loc[window, "tokens"].sum()
+    uncapped = f["gpu_power_limit_fraction"] == 1.0
+    np.testing.assert_allclose(f.loc[uncapped, "tokens"].iloc[:10], free.loc[uncapped, "tokens"].iloc[:10], rtol=1e-9)
+    # every step still balances
+    parts = f[["it_power_w", "cooling_power_w", "power_chain_loss_w", "other_power_w"]].sum(axis=1)
+    np.testing.assert_allclose(f["facility_power_w"], parts, rtol=1e-9)

@@ -251,12 +251,32 @@ class OnSiteSupply(_Model):
         0.85, gt=0.0, le=1.0, description="NREL Annual Technology Baseline, utility-scale Li-ion: 85 %")
 
 
+class DemandResponse(_Model):
+    """A window in which the grid asks the facility to draw at most cap_mw."""
+    start: dt.datetime = Field(description="UTC date and time the window opens, e.g. 2023-07-20T17:00")
+    duration: Annotated[str, Field(description="e.g. '4h'")]
+    cap_mw: float = Field(ge=0.0, le=1e5, description="most the facility may draw from the grid meanwhile")
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration_string(cls, value):
+        parse_duration_s(value)
+        return value
+
+    @property
+    def duration_s(self):
+        return parse_duration_s(self.duration)
+
+
 class Facility(_Model):
     halls: list[Hall] = Field(min_length=1, max_length=100)
     cooling: Cooling
     power_chain: PowerChain = PowerChain()
     heat_reuse_fraction: float = Field(0.0, ge=0.0, le=1.0, description="share of rejected heat exported for reuse; gives ERF")
     onsite: OnSiteSupply = OnSiteSupply()
+    grid_connection_mw: Optional[float] = Field(None, gt=0.0, le=1e5, description="most the facility may draw from the "
+                                                "grid; GPUs are power-capped to stay below it")
+    demand_response: list[DemandResponse] = Field(default_factory=list, max_length=10_000)
 
     @model_validator(mode="after")
     def _liquid_gpus_need_liquid(self):

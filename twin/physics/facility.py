@@ -43,6 +43,7 @@ COLUMNS = (
     "server_inlet_temp_c", "coolant_supply_temp_c", "liquid_heat_w",
     "cdu_pump_power_w", "dry_cooler_fan_power_w", "trim_chiller_power_w", "water_adiabatic_m3",
     "solar_power_w", "battery_power_w", "grid_import_w", "tokens_training", "training_it_power_w",
+    "gpu_power_limit_fraction",
 )
 _I = {name: i for i, name in enumerate(COLUMNS)}
 # Column indices as module constants: numba freezes them into the compiled kernel.
@@ -57,7 +58,11 @@ C_EVAP, C_DRIFT, C_BLOW, C_EWIF = (_I[c] for c in COLUMNS[30:34])
 C_ECOST, C_WCOST, C_FCOST = (_I[c] for c in COLUMNS[34:37])
 C_SFAN, C_PSU, C_CLOCK, C_DIE, C_INLET, C_COOLANT, C_LIQ = (_I[c] for c in COLUMNS[37:44])
 C_CDU, C_DRYFAN, C_TRIM, C_WADIA = (_I[c] for c in COLUMNS[44:48])
-C_SOLAR, C_BATT, C_IMPORT, C_TOKTRAIN, C_ITTRAIN = (_I[c] for c in COLUMNS[48:53])
+C_SOLAR, C_BATT, C_IMPORT, C_TOKTRAIN, C_ITTRAIN, C_CAPF = (_I[c] for c in COLUMNS[48:54])
+
+# Facility power cap: passes per step, and the meter watts per GPU watt assumed when lowering the limit
+MAX_CAP_PASSES = 6
+CAP_MARGINAL_W_PER_GPU_W = 1.3  # [M] PSU ~1.05 x power chain ~1.05 x cooling ~1.2; the passes correct the rest
 
 # state vector: coolant loops, battery charge [J]
 S_AIR, S_LIQUID, S_BATTERY = 0, 1, 2
@@ -123,7 +128,7 @@ class Prices(NamedTuple):
 
 @njit(cache=True)
 def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
-            water_l_per_kwh, price_usd_per_kwh, solar_w, halls, air, liquid, chain, onsite, prices,
+            water_l_per_kwh, price_usd_per_kwh, solar_w, cap_w, halls, air, liquid, chain, onsite, prices,
             available, state, die_temp_c, tripped, out):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
@@ -131,6 +136,9 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
     capacity; tokens and host power follow utilisation). activity: (steps, halls) the GPU power model's
     activity at that utilisation (twin/sim/serving.py), 0..1. productive: (steps, halls) share of the
     hall's GPUs doing work that counts (training work later lost to a failure does not).
+    cap_w: per step, the most the facility may draw from the grid (inf: no cap); above it the GPUs get a
+    power limit (their power in the previous pass, scaled down by the excess) and the step is solved
+    again until the grid draw is within 0.1 % of the cap (MAX_CAP_PASSES at most).
     Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
     temperatures (S_*); die_temp_c and tripped (GPUs off on over-temperature, 0/1): per hall;
     all three are updated in place.
@@ -138,7 +146,20 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
     """
     n_halls = halls.servers.shape[0]
     has_liquid = liquid.design_heat_w > 0.0
+    state0 = state.copy()
+    die0 = die_temp_c.copy()
+    trip0 = tripped.copy()
+    limit_w = np.full(n_halls, np.inf)  # per-GPU power limit of each hall in this pass
+    last_w = np.zeros(n_halls)          # per-GPU power of each hall in the previous pass
     for i in range(i0, i1):
+      state0[:] = state
+      die0[:] = die_temp_c
+      trip0[:] = tripped
+      limit_w[:] = np.inf
+      for attempt in range(MAX_CAP_PASSES):
+        state[:] = state0
+        die_temp_c[:] = die0
+        tripped[:] = trip0
         air_c = state[S_AIR]
         water_c = state[S_LIQUID]
         liquid_coolant_c = max(liquid.coolant_floor_c, water_c + liquid.coolant_approach_k)
@@ -154,7 +175,8 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
                 activity[i, h], die_temp_c[h], coolant_c, dt_s, halls.gpu_idle_w[h], halls.gpu_tdp_w[h],
                 halls.leak_fraction[h], halls.leak_per_k[h], halls.leak_ref_temp_c[h], halls.die_r_k_per_w[h],
                 halls.die_c_j_per_k[h], halls.max_temp_c[h], halls.min_clock_fraction[h], halls.shutdown_temp_c[h],
-                tripped[h] > 0.0)
+                tripped[h] > 0.0, limit_w[h])
+            last_w[h] = p_gpu
             die_temp_c[h] = die_end
             tripped[h] = 1.0 if trip else 0.0
             die_max = max(die_max, die_end)
@@ -217,6 +239,13 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
             state[S_BATTERY], solar_w[i] - solar_used_w, facility_w - solar_used_w, dt_s, onsite.battery_capacity_j,
             onsite.battery_power_w, onsite.battery_round_trip_efficiency)
         import_w = facility_w - solar_used_w - discharge_w
+        if import_w > cap_w[i] * 1.001 and gpu_w > 0.0 and attempt < MAX_CAP_PASSES - 1:
+            # Lower the GPUs' limit by the excess, taking each GPU watt as CAP_MARGINAL_W_PER_GPU_W at the
+            # meter (PSU, power chain and cooling on top), and solve the step again.
+            scale = max(1.0 - (import_w - cap_w[i]) / (CAP_MARGINAL_W_PER_GPU_W * gpu_w), 0.05)
+            for h in range(n_halls):
+                limit_w[h] = last_w[h] * scale
+            continue
         import_j = import_w * dt_s
 
         to_m3 = dt_s / WATER_DENSITY_KG_M3
@@ -243,6 +272,10 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
         r[C_TOKDEM] = tokens_dem
         r[C_TOKTRAIN] = tokens_train
         r[C_ITTRAIN] = it_train_w
+        capped = 0.0
+        for h in range(n_halls):
+            capped += halls.servers[h] * halls.gpus_per_server[h] * min(limit_w[h] / halls.gpu_tdp_w[h], 1.0)
+        r[C_CAPF] = capped / gpu_count if gpu_count > 0.0 else 1.0
         r[C_UTIL] = util_gpu / gpu_count if gpu_count > 0.0 else 0.0
         r[C_GPU] = gpu_w
         r[C_HOST] = host_w
@@ -279,3 +312,4 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
         r[C_SOLAR] = solar_w[i]
         r[C_BATT] = discharge_w - charge_w
         r[C_IMPORT] = import_w
+        break  # the step is within its cap (or has used its passes)

@@ -46,10 +46,12 @@ def die_temp_after_c(die_temp_c, coolant_temp_c, power_w_, r_k_per_w, decay):
 
 @njit(cache=True)
 def step(utilization, die_temp_c, coolant_temp_c, dt_s, idle_w, tdp_w, leak_fraction, leak_per_k,
-         leak_ref_temp_c, r_k_per_w, c_j_per_k, max_temp_c, min_clock_fraction, shutdown_temp_c, tripped):
+         leak_ref_temp_c, r_k_per_w, c_j_per_k, max_temp_c, min_clock_fraction, shutdown_temp_c, tripped,
+         power_limit_w=math.inf):
     """Advance one GPU over one step: returns (power_w, clock_fraction, die_temp_end_c, tripped).
 
-    Clock: first the power limit (P <= TDP), then thermal slowdown so that the die ends the step
+    Clock: first the power limit (P <= min(TDP, power_limit_w): the board limit, or a lower one a
+    facility power cap sets, as nvidia-smi -pl does), then thermal slowdown so that the die ends the step
     at max_temp_c, never below min_clock_fraction. Leakage is taken at the start-of-step
     temperature. A tripped GPU draws nothing and does no work (module docstring).
     NVML thermal limits per GPU: catalog/gpus.yaml (e.g. H100 SXM max operating 87 C).
@@ -63,8 +65,9 @@ def step(utilization, die_temp_c, coolant_temp_c, dt_s, idle_w, tdp_w, leak_frac
     dyn_full = (tdp_w - idle_w) * u
     phi3_min = min_clock_fraction ** 3
     phi3 = 1.0
-    if dyn_full > 0.0 and static + dyn_full > tdp_w:
-        phi3 = max((tdp_w - static) / dyn_full, phi3_min)
+    limit_w = min(tdp_w, power_limit_w)
+    if dyn_full > 0.0 and static + dyn_full > limit_w:
+        phi3 = max((limit_w - static) / dyn_full, phi3_min)
     p = static + dyn_full * phi3
     t_end = die_temp_after_c(die_temp_c, coolant_temp_c, p, r_k_per_w, decay)
     if t_end > max_temp_c and dyn_full > 0.0:

@@ -66,6 +66,18 @@ def gpu_activity(plant, utilization):
     return out
 
 
+def grid_cap_w(scenario, times_utc):
+    """Per step, the most the facility may draw from the grid [W]: the grid connection, lowered in
+    demand-response windows; inf where nothing limits it."""
+    facility = scenario.facility
+    cap = np.full(times_utc.shape[0], np.inf if facility.grid_connection_mw is None else facility.grid_connection_mw * 1e6)
+    for event in facility.demand_response:
+        start = np.datetime64(event.start.replace(tzinfo=None), "s")
+        inside = (times_utc >= start) & (times_utc < start + np.timedelta64(int(event.duration_s), "s"))
+        cap[inside] = np.minimum(cap[inside], event.cap_mw * 1e6)
+    return cap
+
+
 class Simulation:
     """One run of a scenario: simpy events at control boundaries, kernels in between."""
 
@@ -100,6 +112,7 @@ class Simulation:
             self.utilization[:, h] = busy
             self.productive[:, h] = busy - self.schedule.lost_gpu_s / (step_s * hall_gpus[h])
             self.activity[:, h] = busy * catalog.load("workload")["training"]["gpu_activity"]
+        self.cap_w = grid_cap_w(scenario, self.times)
         self.ledger = Ledger(self.times)
 
     def _price_per_step(self):
@@ -126,7 +139,7 @@ class Simulation:
             s, p = self.series, self.plant
             advance(self.done, j, float(self.scenario.step_s), self.utilization, self.activity, self.productive,
                     self.demand, s["drybulb_c"],
-                    s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, p.halls,
+                    s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, self.cap_w, p.halls,
                     p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.tripped,
                     self.ledger.values)
             self.done = j
