@@ -109,3 +109,30 @@ def test_a_grid_cap_and_a_demand_response_window_are_held_by_gpu_power_limits():
     # every step still balances
     parts = f[["it_power_w", "cooling_power_w", "power_chain_loss_w", "other_power_w"]].sum(axis=1)
     np.testing.assert_allclose(f["facility_power_w"], parts, rtol=1e-9)
+
+
+def test_jobs_that_cannot_wait_queue_ahead_of_deferrable_ones():
+    training = Scenario.model_validate(_training()).workload.training
+    env = simpy.Environment()
+    sched = Scheduler(env, training, 64, 60.0, 100, None, 0.0, 3600.0, np.random.default_rng(0))
+    sched.free = 0  # nothing can start: watch the queue order
+    jobs = [Job(0, 0.0, 64, 64.0, True, 1e9), Job(1, 0.0, 64, 64.0, False, 1e9), Job(2, 0.0, 64, 64.0, True, 1e9),
+            Job(3, 0.0, 64, 64.0, False, 1e9)]
+    for job in jobs:
+        env.process(sched.arrive(job))
+    env.run(until=1.0)
+    assert [j.index for j in sched.queue] == [1, 3, 0, 2]
+
+
+def test_demand_grows_at_its_yearly_rate():
+    from twin.sim.engine import Simulation
+
+    flat = short_scenario(duration="30d", step="3600s")
+    grown = short_scenario(duration="30d", step="3600s")
+    for d in (flat, grown):
+        d["workload"]["inference"]["noise_cv"] = 0.0
+    grown["workload"]["inference"]["growth_per_year"] = 1.0
+    a = Simulation(Scenario.model_validate(flat)).demand[:, 0]
+    b = Simulation(Scenario.model_validate(grown)).demand[:, 0]
+    years = np.arange(a.shape[0]) * 3600.0 / (365 * 86400.0)
+    np.testing.assert_allclose(b, a * 2.0 ** years, rtol=1e-12)

@@ -325,6 +325,8 @@ class Inference(_Model):
     trough_demand_fraction: float = Field(_INFERENCE["trough_demand_fraction"], ge=0.0, le=2.0, description="demand at the daily trough / fleet capacity")
     peak_hour_local: float = Field(_INFERENCE["peak_hour_local"], ge=0.0, lt=24.0)
     weekend_factor: float = Field(_INFERENCE["weekend_factor"], ge=0.0, le=2.0, description="weekend demand / weekday demand")
+    growth_per_year: float = Field(0.0, ge=-0.99, le=100.0, description="demand growth over the run, compounded "
+                                                                       "continuously from its start (0.5: +50 %/yr)")
     noise_cv: float = Field(_INFERENCE["noise_cv"], ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
     throughput_scale: float = Field(1.0, gt=0.0, le=1e4, description="output tokens per GPU-second relative to the "
                                                                      "catalog at the same power (efficiency projections)")

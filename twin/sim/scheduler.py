@@ -2,8 +2,9 @@
 
 Jobs arrive as a Poisson process (rate arrivals_per_day), each asking for a size drawn uniformly
 from job_gpus and an amount of work (GPU-seconds) whose run time at full speed is exponential
-with mean job_hours_mean. The scheduler starts queued jobs first-come first-served, letting a
-later job start when it fits and the head does not (backfill). With policy carbon_aware or
+with mean job_hours_mean. The queue has two priorities: jobs that cannot wait ahead of deferrable
+ones, first come first served within each. The scheduler starts queued jobs in that order, letting
+a later job start when it fits and the head does not (backfill). With policy carbon_aware or
 price_aware, a deferrable job is held back at arrival until the start hour that minimises the
 forecast mean carbon intensity (or price) over its expected run, among the hours that still meet
 its deadline; the forecast is the site's series times lognormal hourly noise, so the scheduler
@@ -106,7 +107,9 @@ class Scheduler:
         job.planned_start_s = self.planned_start(job)
         if job.planned_start_s > self.env.now:
             yield self.env.timeout(job.planned_start_s - self.env.now)
-        self.queue.append(job)
+        # priority: jobs that cannot wait go ahead of queued deferrable ones; first come first served within each
+        ahead = [k for k, queued in enumerate(self.queue) if job.deferrable or not queued.deferrable]
+        self.queue.insert(ahead[-1] + 1 if ahead else 0, job)
         self.dispatch()
 
     def dispatch(self):

@@ -12,7 +12,7 @@ def inference_demand_fraction(inference, step_times_utc, utc_offset_h, rng):
     """Demand per step as a share of the fleet's serving capacity (may exceed 1: unserved).
 
     d(t) = (trough + (peak - trough) (1 + cos(2 pi (h_local - h_peak) / 24)) / 2)
-           x weekend_factor on Saturdays and Sundays (local time) x (1 + e_hour)
+           x weekend_factor on Saturdays and Sundays (local time) x (1 + growth)^years x (1 + e_hour)
     e_hour is an AR(1) series over hours (lag-1 correlation 0.7, standard deviation
     noise_cv), held constant within each hour. With a trace, demand is also multiplied by the
     trace's per-minute shape (trace_shape): real arrivals vary minute to minute. The cosine day follows the single afternoon
@@ -25,6 +25,8 @@ def inference_demand_fraction(inference, step_times_utc, utc_offset_h, rng):
         * 0.5 * (1.0 + np.cos(2.0 * np.pi * (hour_local - inference.peak_hour_local) / 24.0))
     weekday = (local.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     demand = diurnal * np.where(weekday >= 5, inference.weekend_factor, 1.0)
+    years = (step_times_utc - step_times_utc[0]).astype("timedelta64[s]").astype(np.int64) / (365.0 * 86400.0)
+    demand = demand * (1.0 + inference.growth_per_year) ** years
 
     elapsed_s = (step_times_utc - step_times_utc[0]).astype("timedelta64[s]").astype(np.int64)
     hours = elapsed_s // 3600
