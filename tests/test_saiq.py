@@ -115,3 +115,19 @@ def test_what_the_saiq_cannot_count_is_refused(edit, message):
     edit(data)
     with pytest.raises(ScenarioError, match=message):
         load_scenario_text(yaml.safe_dump(data))
+
+
+def test_the_reference_is_counted_the_scenarios_way(tmp_path):
+    from conftest import SCENARIOS
+    from twin.pipeline import execute
+    from twin.scenario import load_scenario
+
+    data = yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text())
+    data.update(duration="1d", step="300s")
+    data["workload"]["inference"]["trace"] = "azure-conv"
+    data["saiq"]["token_basis"] = "input_and_output"
+    (tmp_path / "reference-legacy.yaml").write_text((SCENARIOS / "reference-legacy.yaml").read_text())
+    path = write_yaml(tmp_path / "q.yaml", data)
+    summary = execute(load_scenario(path))[1]
+    assert np.isfinite(summary["saiq"]["index"]) and summary["saiq"]["index"] > 0.0
+    assert all(np.isfinite(v) and v > 0 for v in summary["saiq"]["reference"].values())

@@ -34,7 +34,7 @@ def test_an_interval_is_booked_exactly_once_over_the_steps(a, b, count):
 def test_a_small_job_backfills_past_a_head_that_does_not_fit():
     training = Scenario.model_validate(_training()).workload.training
     env = simpy.Environment()
-    sched = Scheduler(env, training, 256, 60.0, 1000, None, 0.0, 3600.0, np.random.default_rng(0))
+    sched = Scheduler(env, training, 256, 60.0, 1000, None, 0.0, 3600.0, 0)
     big = Job(0, 0.0, 256, 256 * 3600.0, False, 1e9)
     head = Job(1, 0.0, 256, 256 * 3600.0, False, 1e9)
     small = Job(2, 0.0, 0 + 64, 64 * 600.0, False, 1e9)
@@ -114,7 +114,7 @@ def test_a_grid_cap_and_a_demand_response_window_are_held_by_gpu_power_limits():
 def test_jobs_that_cannot_wait_queue_ahead_of_deferrable_ones():
     training = Scenario.model_validate(_training()).workload.training
     env = simpy.Environment()
-    sched = Scheduler(env, training, 64, 60.0, 100, None, 0.0, 3600.0, np.random.default_rng(0))
+    sched = Scheduler(env, training, 64, 60.0, 100, None, 0.0, 3600.0, 0)
     sched.free = 0  # nothing can start: watch the queue order
     jobs = [Job(0, 0.0, 64, 64.0, True, 1e9), Job(1, 0.0, 64, 64.0, False, 1e9), Job(2, 0.0, 64, 64.0, True, 1e9),
             Job(3, 0.0, 64, 64.0, False, 1e9)]
@@ -136,3 +136,29 @@ def test_demand_grows_at_its_yearly_rate():
     b = Simulation(Scenario.model_validate(grown)).demand[:, 0]
     years = np.arange(a.shape[0]) * 3600.0 / (365 * 86400.0)
     np.testing.assert_allclose(b, a * 2.0 ** years, rtol=1e-12)
+
+
+def test_a_training_hall_of_a_gpu_without_serving_curves_runs(tmp_path):
+    data = _training()
+    data["facility"]["halls"][1]["gpu"] = "A100-SXM"
+    frame, summary = execute(Scenario.model_validate(data))
+    assert summary["energy_per_token"] is None and summary["totals"]["tokens_training"] > 0.0
+
+
+def test_a_demand_response_window_with_an_offset_is_taken_in_utc():
+    from twin.sim.engine import grid_cap_w
+
+    data = short_scenario(duration="1d", step="3600s")
+    data["facility"]["demand_response"] = [{"start": "2023-04-27T14:00:00-04:00", "duration": "2h", "cap_mw": 0.5}]
+    scenario = Scenario.model_validate(data)
+    times = np.datetime64("2023-04-27T00:00", "s") + np.arange(24) * np.timedelta64(3600, "s")
+    cap = grid_cap_w(scenario, times)
+    assert list(np.flatnonzero(np.isfinite(cap))) == [18, 19]  # 14:00-04:00 = 18:00 UTC
+
+
+def test_a_cap_the_facility_cannot_meet_is_reported():
+    data = short_scenario(duration="1d", step="900s")
+    data["facility"]["grid_connection_mw"] = 0.2
+    _, summary = execute(Scenario.model_validate(data))
+    cap = summary["grid_cap"]
+    assert cap["hours_over_cap"] > 20.0 and cap["max_excess_mw"] > 0.1 and cap["hours_gpus_capped"] == 24.0

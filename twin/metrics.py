@@ -171,7 +171,7 @@ def measured_gpu_j_per_token(scenario):
     from twin import catalog
 
     inference = scenario.workload.inference
-    if inference.tokens_per_gpu_s is not None:
+    if inference.tokens_per_gpu_s is not None or scenario.workload.training is not None:
         return None
     curves = catalog.load("models")[inference.model]
     weights = [(h.rack_count * h.servers_per_rack * h.server_spec()[0], curves[h.gpu]["measured_j_per_token_at_capacity"])

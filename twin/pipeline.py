@@ -1,15 +1,20 @@
 """One run end to end: simulate a scenario (and its SAIQ reference) and summarise it."""
 
+import math
+
+import numpy as np
+
 from twin.metrics import saiq_components, saiq_counting, summarise, totals
-from twin.scenario import load_scenario
-from twin.sim.accounting import add_period_accounting
+from twin.scenario import ScenarioError, load_scenario
+from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim import scheduler
 from twin.sim.engine import Simulation
 
 
 def _frame(sim):
-    """Per-step frame of a finished simulation, with the per-period accounting."""
-    return add_period_accounting(sim.run().to_frame(), sim.scenario, sim.plant.design_it_w)
+    """Per-step frame of a finished simulation, with the per-period accounting and the grid cap."""
+    frame = add_period_accounting(sim.run().to_frame(), sim.scenario, sim.plant.design_it_w)
+    return frame.assign(grid_cap_w=np.where(np.isfinite(sim.cap_w), sim.cap_w, np.nan))
 
 
 def simulate(scenario, progress=None, site=None):
@@ -26,7 +31,18 @@ def reference_components(scenario):
     if ref.components is not None:
         return ref.components.model_dump()
     ref_scenario = load_scenario(ref.scenario)
-    return saiq_components(totals(simulate(ref_scenario), ref_scenario.step_s), **saiq_counting(scenario))
+    t = totals(simulate(ref_scenario), ref_scenario.step_s)
+    counting = saiq_counting(scenario)
+    if counting["token_basis"] == "input_and_output" and not t["tokens_input"] >= 0.0:
+        # the reference serves the same prompts: count its prompt tokens at this scenario's ratio
+        t["tokens_input"] = t["tokens"] * input_tokens_per_output_token(scenario.workload.inference)
+    components = saiq_components(t, **counting)
+    bad = [k for k, v in components.items() if not (math.isfinite(v) and v > 0.0)]
+    if bad:
+        raise ScenarioError([f"saiq.reference.scenario {ref.scenario}: cannot be counted the way this scenario counts "
+                             f"SAIQ ({', '.join(bad)} not a positive number; embodied carbon needs its GPUs in the "
+                             f"catalog embodied.yaml)"])
+    return components
 
 
 def execute(scenario, progress=None, reference=None):
@@ -39,6 +55,8 @@ def execute(scenario, progress=None, reference=None):
     summary = summarise(scenario, frame, reference)
     summary["site_sources"] = sources_used(scenario, sim.site)
     summary.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
+    if np.isfinite(frame["grid_cap_w"]).any():
+        summary["grid_cap"] = grid_cap_summary(frame, scenario.step_s)
     training = scenario.workload.training
     if training is not None and training.policy != "fifo":
         summary["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
@@ -73,3 +91,15 @@ def sources_used(scenario, site):
     elif "water_price" not in sources:
         sources["water_price"] = "catalog economics.yaml water_price_usd_per_m3 (no site water price)"
     return sources
+
+
+def grid_cap_summary(frame, step_s):
+    """How often the grid cap bound and whether it held: a cap below what the GPUs at their lowest
+    clock and the rest of the facility draw cannot be met, and shows here."""
+    capped = frame["gpu_power_limit_fraction"] < 1.0
+    excess = (frame["grid_import_w"] - frame["grid_cap_w"]).where(frame["grid_cap_w"].notna(), 0.0)
+    over = excess > 0.001 * frame["grid_cap_w"].fillna(np.inf)
+    return {"hours_gpus_capped": float(capped.sum()) * step_s / 3600.0,
+            "hours_over_cap": float(over.sum()) * step_s / 3600.0,
+            "max_excess_mw": float(excess.clip(lower=0.0).max()) / 1e6,
+            "tokens_short_of_demand": float((frame["tokens_demanded"] - frame["tokens"]).clip(lower=0.0)[capped].sum())}

@@ -173,6 +173,13 @@ def print_summary(summary, out_dir=None, console=None):
             console.print(f"GPU failures, hall {hall['hall']}: {hall['failures']} (expected {hall['expected_failures']:.1f} "
                           f"at {gf['rate_per_gpu_day']:g} per GPU-day), {hall['gpu_hours_in_repair']:,.0f} GPU-hours in repair")
 
+    cap = summary.get("grid_cap")
+    if cap:
+        console.print(f"Grid cap: GPUs power-limited for {cap['hours_gpus_capped']:,.1f} h; "
+                      + (f"[bold red]cap exceeded for {cap['hours_over_cap']:,.1f} h (by up to {cap['max_excess_mw']:.3f} MW): "
+                         f"the facility cannot go that low even with the GPUs at their lowest clock[/]"
+                         if cap["hours_over_cap"] > 0.0 else "held every step"))
+
     sq = Table(title="SAIQ", title_justify="left")
     sq.add_column("component")
     sq.add_column("weight", justify="right")

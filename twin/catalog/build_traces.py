@@ -54,8 +54,10 @@ def build(shared):
     out = {}
     for name, spec in TRACES.items():
         arrival, prompt, generated = _requests(Path(shared) / spec["file"])
+        bins = int(arrival.max() // BIN_S)  # whole minutes only: the last, partial one would look like a lull
+        keep = arrival < bins * BIN_S
+        arrival, prompt, generated = arrival[keep], prompt[keep], generated[keep]
         minute = (arrival // BIN_S).astype(int)
-        bins = int(minute.max()) + 1
         count = lambda w: np.bincount(minute, weights=w, minlength=bins).astype(int).tolist()  # noqa: E731
         out[name] = {"source": f"{spec['source']}; shared/data/{spec['file']}", "bin_s": BIN_S,
                      "requests": count(None), "input_tokens": count(prompt), "output_tokens": count(generated)}

@@ -6,6 +6,8 @@ the kernels up to its time (sync), so between two events one numba call advances
 and the plant over all the steps in between.
 """
 
+import datetime as dt
+
 import numpy as np
 import simpy
 
@@ -72,7 +74,8 @@ def grid_cap_w(scenario, times_utc):
     facility = scenario.facility
     cap = np.full(times_utc.shape[0], np.inf if facility.grid_connection_mw is None else facility.grid_connection_mw * 1e6)
     for event in facility.demand_response:
-        start = np.datetime64(event.start.replace(tzinfo=None), "s")
+        at = event.start if event.start.tzinfo is None else event.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        start = np.datetime64(at, "s")
         inside = (times_utc >= start) & (times_utc < start + np.timedelta64(int(event.duration_s), "s"))
         cap[inside] = np.minimum(cap[inside], event.cap_mw * 1e6)
     return cap

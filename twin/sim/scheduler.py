@@ -77,11 +77,11 @@ def window_means(values, width):
 class Scheduler:
     """One run's training hall: the job queue, the GPUs, failures and repairs."""
 
-    def __init__(self, env, training, gpus, step_s, n_steps, forecast, failure_rate_per_s, repair_s, rng):
+    def __init__(self, env, training, gpus, step_s, n_steps, forecast, failure_rate_per_s, repair_s, seed):
         self.env, self.training, self.gpus, self.step_s = env, training, gpus, step_s
         self.free = gpus
         self.queue = []
-        self.forecast, self.rate, self.repair_s, self.rng = forecast, failure_rate_per_s, repair_s, rng
+        self.forecast, self.rate, self.repair_s, self.seed = forecast, failure_rate_per_s, repair_s, seed
         self.busy = np.zeros(n_steps)
         self.lost = np.zeros(n_steps)
         self.repair = np.zeros(n_steps)
@@ -98,7 +98,7 @@ class Scheduler:
             return job.arrival_s
         width = max(1, int(round(run_s / self.step_s)))
         means = window_means(self.forecast, width)
-        last = min(last, means.shape[0] - 1)
+        last = min(last, means.shape[0] - width)  # whole windows only: no plan that runs past the forecast
         if last < first:
             return job.arrival_s
         return float(first + int(np.argmin(means[first:last + 1]))) * self.step_s
@@ -128,7 +128,9 @@ class Scheduler:
         if np.isnan(job.start_s):
             job.start_s = start
         remaining_s = (job.work_gpu_s - job.done_gpu_s) / job.gpus
-        to_failure = self.rng.exponential(1.0 / (self.rate * job.gpus)) if self.rate > 0.0 else np.inf
+        # each job's stretches draw from their own stream, so another policy meets the same failures
+        stream = np.random.default_rng([self.seed, job.index, job.failures])
+        to_failure = stream.exponential(1.0 / (self.rate * job.gpus)) if self.rate > 0.0 else np.inf
         add_interval(self.busy, start, start + min(remaining_s, to_failure), job.gpus, self.step_s)
         if to_failure >= remaining_s:
             yield env.timeout(remaining_s)
@@ -205,11 +207,13 @@ def schedule(scenario, hall_gpus, step_s, n_steps, carbon, price, seed):
         h = names.index(training.hall)
         series = {"carbon_aware": carbon, "price_aware": price}.get(training.policy)
         forecast = None
-        if series is not None:
-            forecast = series * np.exp(forecast_rng.normal(0.0, training.forecast_noise_cv, series.shape[0])
-                                       - 0.5 * training.forecast_noise_cv**2)
+        if series is not None:  # lognormal error, one draw per hour of the run, mean 1
+            hour = (np.arange(series.shape[0]) * step_s) // 3600
+            noise = forecast_rng.normal(0.0, training.forecast_noise_cv, int(hour[-1]) + 1)
+            forecast = series * np.exp(noise[hour] - 0.5 * training.forecast_noise_cv**2)
         env = simpy.Environment()
-        sched = Scheduler(env, training, int(hall_gpus[h]), step_s, n_steps, forecast, rate, repair_s, fail_rng)
+        sched = Scheduler(env, training, int(hall_gpus[h]), step_s, n_steps, forecast, rate, repair_s,
+                          int(fail_rng.integers(2**63)))
         jobs = _jobs(training, horizon_s, job_rng)
         for job in jobs:
             env.process(_at(env, job.arrival_s, sched, job))
@@ -221,6 +225,17 @@ def schedule(scenario, hall_gpus, step_s, n_steps, carbon, price, seed):
 def _at(env, t, sched, job):
     yield env.timeout(t)
     yield from sched.arrive(job)
+
+
+def busy_gpu_power_w(hall_it_w, busy_share, hall_gpus):
+    """IT power [W] one busy GPU of the training hall stands for (its server share: GPU, host, fans,
+    PSU): the hall's power is close to linear in its busy share, P = P_0 + s x share, so a busy GPU
+    costs (P_0 + s) / GPUs, the hall fully busy shared out. Fitted by least squares over the run."""
+    if np.ptp(busy_share) > 0.05:
+        slope, intercept = np.polyfit(busy_share, hall_it_w, 1)
+        return float(intercept + slope) / hall_gpus
+    busy = busy_share > 0.0
+    return float(np.mean(hall_it_w[busy] / busy_share[busy])) / hall_gpus if busy.any() else 0.0
 
 
 def summary(sched, scenario, frame, step_s):
@@ -243,10 +258,11 @@ def summary(sched, scenario, frame, step_s):
     if training is None:
         return out
     busy = sched.busy_gpu_s
-    share_lost = np.divide(sched.lost_gpu_s, busy, out=np.zeros_like(busy), where=busy > 0.0)
-    it_lost_j = float((frame["training_it_power_w"].to_numpy() * share_lost).sum()) * step_s
-    pue_step = np.divide(frame["facility_power_w"].to_numpy(), frame["it_power_w"].to_numpy())
-    fac_lost_j = float((frame["training_it_power_w"].to_numpy() * share_lost * pue_step).sum()) * step_s
+    h = names.index(training.hall)
+    per_gpu_w = busy_gpu_power_w(frame["training_it_power_w"].to_numpy(), busy / (step_s * hall_gpus[h]), hall_gpus[h])
+    it_lost_j = float(sched.lost_gpu_s.sum()) * per_gpu_w
+    pue = frame["facility_power_w"].sum() / frame["it_power_w"].sum()
+    fac_lost_j = it_lost_j * pue
     jobs = sched.jobs
     due = [j for j in jobs if j.deadline_s <= horizon_s]
     met = [j for j in due if j.end_s <= j.deadline_s]
@@ -254,7 +270,8 @@ def summary(sched, scenario, frame, step_s):
         "policy": training.policy, "jobs_arrived": len(jobs), "jobs_completed": int(sum(np.isfinite(j.end_s) for j in jobs)),
         "jobs_deferrable": int(sum(j.deferrable for j in jobs)),
         "jobs_due_in_run": len(due), "deadline_met_share": (len(met) / len(due)) if due else None,
-        "deferrable_deadline_met_share": (sum(j.deferrable for j in met) / max(1, sum(j.deferrable for j in due))),
+        "deferrable_deadline_met_share": (sum(j.deferrable for j in met) / sum(j.deferrable for j in due)
+                                          if any(j.deferrable for j in due) else None),
         "gpu_hours_busy": float(busy.sum()) / 3600.0, "gpu_hours_lost": float(sched.lost_gpu_s.sum()) / 3600.0,
         "failures": sched.failures[names.index(training.hall)],
         "energy_lost_it_mwh": it_lost_j / 3.6e9, "energy_lost_facility_mwh": fac_lost_j / 3.6e9,
