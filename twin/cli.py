@@ -129,14 +129,36 @@ def _bad_input(lines):
     return EXIT_BAD_INPUT
 
 
-def cmd_run(args):
+def _load(path):
+    """(scenario, None), or (None, the exit code) after printing every problem of the file."""
     from twin.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path), None
+    except ScenarioError as exc:
+        return None, _bad_input(exc.problems)
+
+
+def _guarded(path, progress, work):
+    """(work(), None), or (None, exit code 2) when the work meets bad input (the SAIQ reference
+    scenario, site files); the progress bar is closed either way."""
+    from twin.scenario import ScenarioError
     from twin.sites.readers import SiteDataError
 
     try:
-        scenario = load_scenario(args.scenario)
+        return work(), None
     except ScenarioError as exc:
-        return _bad_input(exc.problems)
+        return None, _bad_input(exc.problems)
+    except SiteDataError as exc:
+        return None, _bad_input([f"{path}: site: {exc}"])
+    finally:
+        progress.close()
+
+
+def cmd_run(args):
+    scenario, code = _load(args.scenario)
+    if code is not None:
+        return code
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     out_dir = args.out or Path("results") / scenario.name
@@ -145,14 +167,10 @@ def cmd_run(args):
     from twin.pipeline import execute
 
     progress = _LazyProgress(f"simulating {scenario.name}", enabled=not args.no_progress and sys.stderr.isatty())
-    try:
-        frame, summary = execute(scenario, progress)
-    except ScenarioError as exc:  # the SAIQ reference scenario
-        return _bad_input(exc.problems)
-    except SiteDataError as exc:
-        return _bad_input([f"{args.scenario}: site: {exc}"])
-    finally:
-        progress.close()
+    result, code = _guarded(args.scenario, progress, lambda: execute(scenario, progress))
+    if code is not None:
+        return code
+    frame, summary = result
     report.write_results(out_dir, frame, summary)
     if args.json:
         print(report.summary_json(summary))
@@ -219,13 +237,9 @@ def _parse_sites(text):
 
 
 def cmd_compare(args):
-    from twin.scenario import ScenarioError, load_scenario
-    from twin.sites.readers import SiteDataError
-
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as exc:
-        return _bad_input(exc.problems)
+    scenario, code = _load(args.scenario)
+    if code is not None:
+        return code
     if args.sites is not None:
         sites, problems = _parse_sites(args.sites)
         if problems:
@@ -243,14 +257,10 @@ def cmd_compare(args):
     from twin.compare import compare
 
     progress = _LazyProgress(f"{len(sites)} sites", enabled=not args.no_progress and sys.stderr.isatty(), delay_s=0.0)
-    try:
-        table, monthly_pue, meta, summaries = compare(scenario, sites, args.workers, on_done=progress)
-    except ScenarioError as exc:
-        return _bad_input(exc.problems)
-    except SiteDataError as exc:
-        return _bad_input([f"{args.scenario}: site: {exc}"])
-    finally:
-        progress.close()
+    result, code = _guarded(args.scenario, progress, lambda: compare(scenario, sites, args.workers, on_done=progress))
+    if code is not None:
+        return code
+    table, monthly_pue, meta, summaries = result
     document = report.comparison_document(table, monthly_pue, meta, summaries)
     report.write_folder(out_dir, {
         "comparison.parquet": lambda path: table.to_parquet(path, index=False),
@@ -276,13 +286,11 @@ def _parse_years(text):
 
 def cmd_forecast(args):
     from twin import catalog
-    from twin.scenario import ScenarioError, _did_you_mean, load_scenario
-    from twin.sites.readers import SiteDataError
+    from twin.scenario import _did_you_mean
 
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as exc:
-        return _bad_input(exc.problems)
+    scenario, code = _load(args.scenario)
+    if code is not None:
+        return code
     years, problem = _parse_years(args.years)
     known = list(catalog.load("forecast")["storylines"])
     names = [n.strip() for n in args.storylines.split(",")] if args.storylines else None
@@ -297,14 +305,10 @@ def cmd_forecast(args):
     from twin.forecast import forecast
 
     progress = _LazyProgress("forecast", enabled=not args.no_progress and sys.stderr.isatty(), delay_s=0.0)
-    try:
-        table, meta = forecast(scenario, *years, names, on_done=progress)
-    except ScenarioError as exc:
-        return _bad_input(exc.problems)
-    except SiteDataError as exc:
-        return _bad_input([f"{args.scenario}: site: {exc}"])
-    finally:
-        progress.close()
+    result, code = _guarded(args.scenario, progress, lambda: forecast(scenario, *years, names, on_done=progress))
+    if code is not None:
+        return code
+    table, meta = result
     document = {**meta, "rows": table.to_dict(orient="records")}
     report.write_folder(out_dir, {
         "forecast.parquet": lambda path: table.to_parquet(path, index=False),

@@ -251,11 +251,10 @@ class OnSiteSupply(_Model):
         0.85, gt=0.0, le=1.0, description="NREL Annual Technology Baseline, utility-scale Li-ion: 85 %")
 
 
-class DemandResponse(_Model):
-    """A window in which the grid asks the facility to draw at most cap_mw."""
-    start: dt.datetime = Field(description="UTC date and time the window opens, e.g. 2023-07-20T17:00")
-    duration: Annotated[str, Field(description="e.g. '4h'")]
-    cap_mw: float = Field(ge=0.0, le=1e5, description="most the facility may draw from the grid meanwhile")
+class _Window(_Model):
+    """A stretch of the run: from start (UTC unless an offset is given) for duration."""
+    start: dt.datetime = Field(description="date and time it begins, UTC unless an offset is given, e.g. 2023-07-20T14:00")
+    duration: Annotated[str, Field(description="e.g. '1h'")]
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -266,6 +265,11 @@ class DemandResponse(_Model):
     @property
     def duration_s(self):
         return parse_duration_s(self.duration)
+
+
+class DemandResponse(_Window):
+    """A window in which the grid asks the facility to draw at most cap_mw."""
+    cap_mw: float = Field(ge=0.0, le=1e5, description="most the facility may draw from the grid meanwhile")
 
 
 class Facility(_Model):
@@ -289,22 +293,10 @@ class Facility(_Model):
         return self
 
 
-class CoolingOutage(_Model):
+class CoolingOutage(_Window):
     """Cooling units out of service for a while (failure or maintenance)."""
     unit: Literal["chiller", "cdu", "dry_cooler"] = Field(description="chiller (air path), cdu or dry_cooler (liquid path)")
-    start: dt.datetime = Field(description="UTC date and time the units go down, e.g. 2023-07-20T14:00")
-    duration: Annotated[str, Field(description="e.g. '1h'")]
     fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the installed units lost (1 = all)")
-
-    @field_validator("duration", mode="before")
-    @classmethod
-    def _duration_string(cls, value):
-        parse_duration_s(value)
-        return value
-
-    @property
-    def duration_s(self):
-        return parse_duration_s(self.duration)
 
 
 class Faults(_Model):
