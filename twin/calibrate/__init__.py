@@ -1,0 +1,1 @@
+"""Calibration against measurements: trace readers (traces.py)."""

@@ -1,0 +1,274 @@
+"""GPU measurement traces -> one canonical frame.
+
+Reads `nvidia-smi --query-gpu=... --format=csv` logs (any subset and order of columns, units in
+the header or the cells, "[N/A]", several GPUs by index or uuid), DCGM exporter output
+(Prometheus text samples with millisecond timestamps) and twin's own canonical CSV/parquet.
+The canonical frame has one row per (time, GPU):
+
+    time_utc, gpu, power_w, temp_c, mem_temp_c, util (0-1), sm_clock_mhz, power_limit_w,
+    throttle_reasons (NVML clocks-event bitmask)
+
+What is safe to repair is repaired and reported (rows out of order, exact duplicates, a stamp
+repeated with other values, truncated or unreadable lines, missing values); what is not is
+refused with TraceError naming the file, the line or column and what was expected.
+"""
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CANONICAL = ("time_utc", "gpu", "power_w", "temp_c", "mem_temp_c", "util", "sm_clock_mhz", "power_limit_w",
+             "throttle_reasons")
+VALUES = CANONICAL[2:]
+# Plausible ranges in canonical units; outside them a value is a unit mistake, not a measurement.
+BOUNDS = {"power_w": (0.0, 5000.0), "temp_c": (-40.0, 150.0), "mem_temp_c": (-40.0, 150.0), "util": (0.0, 1.0),
+          "sm_clock_mhz": (0.0, 5000.0), "power_limit_w": (0.0, 5000.0)}
+# nvidia-smi query fields -> canonical column, in order of preference (the first present wins).
+NVIDIA_SMI_FIELDS = {
+    "power_w": ("power.draw", "power.draw.average", "power.draw.instant"),
+    "temp_c": ("temperature.gpu",),
+    "mem_temp_c": ("temperature.memory",),
+    "util": ("utilization.gpu",),
+    "sm_clock_mhz": ("clocks.current.sm", "clocks.sm"),
+    "power_limit_w": ("enforced.power.limit", "power.limit"),
+    "throttle_reasons": ("clocks_event_reasons.active", "clocks_throttle_reasons.active"),
+}
+DCGM_FIELDS = {
+    "DCGM_FI_DEV_POWER_USAGE": "power_w", "DCGM_FI_DEV_GPU_TEMP": "temp_c", "DCGM_FI_DEV_MEMORY_TEMP": "mem_temp_c",
+    "DCGM_FI_DEV_GPU_UTIL": "util", "DCGM_FI_DEV_SM_CLOCK": "sm_clock_mhz",
+    "DCGM_FI_DEV_POWER_MGMT_LIMIT": "power_limit_w", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "throttle_reasons",
+}
+# unit written in a cell or header -> (canonical unit, factor)
+UNITS = {"w": 1.0, "mw": 1e-3, "kw": 1e3, "mhz": 1.0, "ghz": 1e3, "khz": 1e-3, "%": 0.01, "c": 1.0}
+MISSING = re.compile(r"^\s*\[?\s*(n/?a|not supported|unknown|gpu is lost|no data)\s*\]?\s*$", re.IGNORECASE)
+NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z%°]*)\s*$")
+
+
+class TraceError(ValueError):
+    """A trace that cannot be read, with what is wrong and where."""
+
+
+def _text(path):
+    path = Path(path)
+    if not path.is_file():
+        raise TraceError(f"{path}: trace file not found")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        import gzip
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise TraceError(f"{path}: a damaged gzip file ({exc})") from None
+    return raw.decode("utf-8", errors="replace")
+
+
+def read_trace(path, timezone="UTC"):
+    """(canonical frame, list of repairs made) of a trace file; timezone: that of nvidia-smi's
+    local timestamps (ignored for DCGM and canonical files, which are UTC)."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types on damaged files
+            raise TraceError(f"{path}: not a readable parquet file ({exc})") from None
+        return _canonical_table(path, frame)
+    text = _text(path)
+    if "DCGM_FI_" in text[:100_000]:
+        return _dcgm(path, text)
+    header = text.split("\n", 1)[0]
+    if "time_utc" in header and "gpu" in header:
+        return _canonical_table(path, _csv_rows(path, text)[0])
+    return _nvidia_smi(path, text, timezone)
+
+
+def _csv_rows(path, text):
+    """(frame of strings with stripped headers, number of lines skipped as unreadable)."""
+    rows = list(csv.reader(io.StringIO(text), skipinitialspace=True))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 2:
+        raise TraceError(f"{path}: no data rows (a header and at least one sample are needed)")
+    header = [h.strip() for h in rows[0]]
+    good = [r for r in rows[1:] if len(r) == len(header)]
+    if not good:
+        raise TraceError(f"{path}: no row has the header's {len(header)} columns")
+    return pd.DataFrame(good, columns=header, dtype=str), len(rows) - 1 - len(good)
+
+
+def _field(header):
+    """'power.draw [W]' -> ('power.draw', 'w')."""
+    m = re.match(r"^\s*([^\[]+?)\s*(?:\[([^\]]*)\])?\s*$", header)
+    name, unit = (m.group(1), m.group(2)) if m else (header, None)
+    return name.strip().lower(), (unit or "").strip().lower()
+
+
+def _numbers(path, column, cells, header_unit, target):
+    """Cells like '56.15 W', '345 MHz', '0 %', '[N/A]' -> floats in canonical units (NaN where missing)."""
+    out = np.full(len(cells), np.nan)
+    for k, cell in enumerate(cells):
+        if cell is None or MISSING.match(cell) or not cell.strip():
+            continue
+        m = NUMBER.match(cell)
+        if not m:
+            raise TraceError(f"{path}: line {k + 2}: {column} = {cell!r} is not a number with a unit")
+        unit = (m.group(2) or header_unit or "").lower().replace("°", "")
+        if target == "util" and unit in ("", "%"):
+            factor = 0.01
+        elif unit in ("", None):
+            factor = 1.0
+        elif unit in UNITS:
+            factor = UNITS[unit]
+        else:
+            raise TraceError(f"{path}: line {k + 2}: {column} = {cell!r}: unknown unit '{unit}' "
+                             f"(allowed: {', '.join(u for u in UNITS)})")
+        out[k] = float(m.group(1)) * factor
+    return out
+
+
+def _bitmask(cells):
+    out = np.full(len(cells), np.nan)
+    for k, cell in enumerate(cells):
+        cell = (cell or "").strip()
+        try:
+            out[k] = float(int(cell, 16) if cell.lower().startswith("0x") else int(cell))
+        except ValueError:
+            continue
+    return out
+
+
+def _nvidia_smi(path, text, timezone):
+    raw, skipped = _csv_rows(path, text)
+    fields = {}
+    for column in raw.columns:
+        name, unit = _field(column)
+        fields.setdefault(name, (column, unit))
+    if "timestamp" not in fields:
+        raise TraceError(f"{path}: no 'timestamp' column (query it with --query-gpu=timestamp,...); "
+                         f"columns: {', '.join(raw.columns)}")
+    frame = pd.DataFrame(index=raw.index)
+    stamps = pd.to_datetime(raw[fields["timestamp"][0]].str.strip(), format="mixed", errors="coerce")
+    frame["time_utc"] = stamps
+    gpu_field = "index" if "index" in fields else "uuid" if "uuid" in fields else "pci.bus_id" if "pci.bus_id" in fields else None
+    frame["gpu"] = raw[fields[gpu_field][0]].str.strip() if gpu_field else "0"
+    found = []
+    for target, names in NVIDIA_SMI_FIELDS.items():
+        name = next((n for n in names if n in fields), None)
+        if name is None:
+            frame[target] = np.nan
+            continue
+        column, unit = fields[name]
+        cells = raw[column].tolist()
+        frame[target] = _bitmask(cells) if target == "throttle_reasons" else _numbers(path, column, cells, unit, target)
+        found.append(target)
+    if not {"power_w", "temp_c"} & set(found):
+        raise TraceError(f"{path}: neither power (power.draw) nor temperature (temperature.gpu) among the columns "
+                         f"{', '.join(raw.columns)}")
+    repairs = [f"{skipped} truncated or malformed line(s) skipped"] if skipped else []
+    bad_stamps = int(frame["time_utc"].isna().sum())
+    if bad_stamps == len(frame):
+        raise TraceError(f"{path}: no readable timestamp (expected e.g. 2023/07/14 13:53:16.412)")
+    if bad_stamps:
+        repairs.append(f"{bad_stamps} row(s) with an unreadable timestamp dropped")
+        frame = frame[frame["time_utc"].notna()]
+    try:
+        frame["time_utc"] = frame["time_utc"].dt.tz_localize(timezone).dt.tz_convert("UTC")
+    except Exception as exc:  # an unknown zone or a nonexistent local time
+        raise TraceError(f"{path}: timestamps cannot be read in time zone '{timezone}' ({exc})") from None
+    return _tidy(path, frame, repairs)
+
+
+def _dcgm(path, text):
+    """Prometheus text samples: NAME{labels} value timestamp_ms."""
+    pattern = re.compile(r'^(DCGM_FI_[A-Z0-9_]+)\{([^}]*)\}\s+(\S+)(?:\s+(\d+))?\s*$')
+    records, skipped, no_stamp = [], 0, 0
+    for line in text.splitlines():
+        if not line.startswith("DCGM_FI_"):
+            continue
+        m = pattern.match(line.strip())
+        if not m or m.group(1) not in DCGM_FIELDS:
+            skipped += m is None
+            continue
+        if m.group(4) is None:
+            no_stamp += 1
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            skipped += 1
+            continue
+        records.append((int(m.group(4)), labels.get("gpu", labels.get("UUID", "0")), DCGM_FIELDS[m.group(1)], value))
+    if not records:
+        raise TraceError(f"{path}: no DCGM samples with timestamps (lines 'DCGM_FI_DEV_POWER_USAGE{{gpu=\"0\",...}} "
+                         f"123.4 1690000000000'); {no_stamp} sample(s) without a timestamp")
+    long = pd.DataFrame(records, columns=["ms", "gpu", "field", "value"])
+    frame = long.pivot_table(index=["ms", "gpu"], columns="field", values="value", aggfunc="last").reset_index()
+    frame["time_utc"] = pd.to_datetime(frame["ms"], unit="ms", utc=True)
+    if "util" in frame:
+        frame["util"] = frame["util"] / 100.0  # DCGM reports percent
+    for column in VALUES:
+        if column not in frame:
+            frame[column] = np.nan
+    repairs = [f"{skipped} unreadable DCGM line(s) skipped"] if skipped else []
+    if no_stamp:
+        repairs.append(f"{no_stamp} sample(s) without a timestamp skipped")
+    return _tidy(path, frame[list(CANONICAL)], repairs)
+
+
+def _canonical_table(path, frame):
+    missing = [c for c in ("time_utc", "gpu") if c not in frame.columns]
+    if missing:
+        raise TraceError(f"{path}: canonical trace without {', '.join(missing)}; columns: {', '.join(map(str, frame.columns))}")
+    out = pd.DataFrame({"time_utc": pd.to_datetime(frame["time_utc"], utc=True, errors="coerce", format="mixed"),
+                        "gpu": frame["gpu"].astype(str)})
+    for column in VALUES:
+        out[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
+    repairs = []
+    if out["time_utc"].isna().any():
+        repairs.append(f"{int(out['time_utc'].isna().sum())} row(s) with an unreadable time_utc dropped")
+        out = out[out["time_utc"].notna()]
+    return _tidy(path, out, repairs)
+
+
+def _seconds(stamps):
+    """UTC stamps (a tz-aware Series) -> float seconds since the epoch."""
+    return stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64) / 1e9
+
+
+def _tidy(path, frame, repairs):
+    """Bounds, order, duplicates, missing values: repair what is safe, report it, refuse the rest."""
+    for column, (lo, hi) in BOUNDS.items():
+        values = frame[column]
+        bad = values.notna() & ~values.between(lo, hi)
+        if bad.any():
+            first = values[bad].iloc[0]
+            raise TraceError(f"{path}: {column} = {first:g} outside {lo:g}..{hi:g} in {int(bad.sum())} row(s): "
+                             f"a unit mistake (e.g. mW as W, F as C)?")
+    n = len(frame)
+    frame = frame.dropna(subset=["power_w", "temp_c"], how="all")
+    if len(frame) < n:
+        repairs.append(f"{n - len(frame)} row(s) with neither power nor temperature dropped")
+    if frame.empty:
+        raise TraceError(f"{path}: no sample has a power or a temperature value")
+    if (np.diff(_seconds(frame["time_utc"])) < 0).any():
+        repairs.append("rows out of time order: sorted")
+    frame = frame.sort_values(["gpu", "time_utc"], kind="stable")
+    n = len(frame)
+    frame = frame.drop_duplicates()
+    if len(frame) < n:
+        repairs.append(f"{n - len(frame)} exact duplicate row(s) dropped")
+    n = len(frame)
+    frame = frame.drop_duplicates(subset=["gpu", "time_utc"], keep="first")
+    if len(frame) < n:
+        repairs.append(f"{n - len(frame)} row(s) repeating a GPU's timestamp with other values dropped (first kept)")
+    for gpu, rows in frame.groupby("gpu"):
+        dt_s = np.diff(_seconds(rows["time_utc"]))
+        if dt_s.size >= 3 and (dt_s > 10.0 * np.median(dt_s)).any():
+            repairs.append(f"GPU {gpu}: {int((dt_s > 10.0 * np.median(dt_s)).sum())} gap(s) over 10x the median "
+                           f"interval ({np.median(dt_s):.3g} s), the longest {dt_s.max():.3g} s: not filled")
+    frame = frame.reset_index(drop=True)
+    frame["gpu"] = frame["gpu"].astype(str)
+    return frame[list(CANONICAL)], repairs
