@@ -1,1 +1,1 @@
-"""Calibration against measurements: trace readers (traces.py)."""
+"""Calibration against measurements: trace readers (traces.py) and fitting the GPU kernels (fit.py)."""
