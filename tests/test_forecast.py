@@ -20,8 +20,8 @@ def test_each_storyline_moves_the_grid_the_weather_and_the_tokens_as_it_says():
     for name, rows in table.groupby("storyline"):
         s = stories[name]
         first, last = rows.iloc[0], rows.iloc[-1]
-        assert last["grid_carbon_g_per_kwh"] == pytest.approx(
-            first["grid_carbon_g_per_kwh"] * (1 + s["grid_carbon_change_per_year"]) ** 4, rel=1e-9)
+        rate = s.get("grid_carbon_change_by_region", {}).get("US", s["grid_carbon_change_per_year"])  # Ashburn: US PJM
+        assert last["grid_carbon_g_per_kwh"] == pytest.approx(first["grid_carbon_g_per_kwh"] * (1 + rate) ** 4, rel=1e-9)
         # energy per token falls with efficiency; warming nudges PUE up a little, never by the efficiency gain
         ratio = last["mwh_per_token"] / first["mwh_per_token"]
         assert ratio == pytest.approx((1 + s["efficiency_gain_per_year"]) ** -4, rel=0.03)
@@ -44,3 +44,12 @@ def test_forecast_through_the_cli(tmp_path):
                           "--storylines", "centrl"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "--years '2035-2026'" in bad.stderr and "unknown storyline 'centrl' (did you mean 'central'?)" in bad.stderr
+
+
+def test_regional_rates_apply_to_their_regions_only():
+    from twin.forecast import grid_carbon_change
+
+    central = catalog.load("forecast")["storylines"]["central"]
+    assert grid_carbon_change(central, "US PJM") == -0.115
+    assert grid_carbon_change(central, "Germany-Luxembourg (DE-LU)") == -0.036
+    assert grid_carbon_change(central, None) == -0.036

@@ -1,7 +1,8 @@
 """Year-by-year SAIQ of one design under named storylines (catalog forecast.yaml, with sources).
 
 For each storyline and year y (k = y - first year), the scenario runs once at its site with
-  grid carbon x (1 + grid_carbon_change)^k, dry-bulb and wet-bulb + warming k,
+  grid carbon x (1 + grid_carbon_change)^k (the rate of the site's region where the storyline
+  has one), dry-bulb and wet-bulb + warming k,
   output tokens per GPU-second x (1 + efficiency_gain)^k at the same power,
 and the SAIQ components, index and KPIs are taken per token as for any run. The fleet grows with
 demand (demand_growth) and with the rebound of cheaper tokens ((cost_y / cost_first)^elasticity),
@@ -17,6 +18,7 @@ import pandas as pd
 from twin import catalog
 from twin.metrics import kpis, saiq, saiq_components, saiq_counting, totals
 from twin.pipeline import reference_components, simulate
+from twin.sites.index import site_entry
 from twin.sites.library import load_site
 
 
@@ -25,10 +27,18 @@ def storylines(names=None):
     return {n: known[n] for n in (names or known)}
 
 
-def _year_site(site, story, k):
+def grid_carbon_change(story, region):
+    """The storyline's yearly change of grid carbon intensity for a site's region."""
+    for prefix, rate in story.get("grid_carbon_change_by_region", {}).items():
+        if region and region.startswith(prefix):
+            return rate
+    return story["grid_carbon_change_per_year"]
+
+
+def _year_site(site, story, k, region):
     return dataclasses.replace(
         site,
-        carbon_g_per_kwh=site.carbon_g_per_kwh * (1.0 + story["grid_carbon_change_per_year"]) ** k,
+        carbon_g_per_kwh=site.carbon_g_per_kwh * (1.0 + grid_carbon_change(story, region)) ** k,
         drybulb_c=site.drybulb_c + story["warming_k_per_year"] * k,
         wetbulb_c=site.wetbulb_c + story["warming_k_per_year"] * k,
     )
@@ -44,6 +54,8 @@ def _year_scenario(scenario, story, k):
 def forecast(scenario, first_year, last_year, names=None, on_done=None):
     """(table with one row per storyline and year, meta) for years first_year..last_year."""
     site = load_site(scenario.site.name, scenario.site.weather_file, scenario.site.grid_file)
+    # the grid's region decides regional decarbonisation rates, unless the user brings their own grid
+    region = site_entry(scenario.site.name)["region"] if scenario.site.name and not scenario.site.grid_file else None
     reference = reference_components(scenario)
     weights = scenario.saiq.weights.model_dump()
     counting = saiq_counting(scenario)
@@ -55,7 +67,7 @@ def forecast(scenario, first_year, last_year, names=None, on_done=None):
         for year in years:
             k = year - first_year
             run = _year_scenario(scenario, story, k)
-            frame = simulate(run, site=_year_site(site, story, k))
+            frame = simulate(run, site=_year_site(site, story, k, region))
             t = totals(frame, run.step_s)
             components = saiq_components(t, **counting)
             result = saiq(components, weights, reference)

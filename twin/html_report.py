@@ -587,7 +587,8 @@ def forecast_report_html(table: pd.DataFrame, meta: dict) -> str:
     axes[0].legend(fontsize=8)
     svg = _svg(fig, "forecast", "SAIQ and its components per year and storyline")
     stories = meta.get("storylines", {})
-    story_rows = [(n, s["description"], _num(s["grid_carbon_change_per_year"]), _num(s["warming_k_per_year"]),
+    story_rows = [(n, s["description"], _num(s["grid_carbon_change_per_year"])
+                   + "".join(f"; {k} {_num(v)}" for k, v in s.get("grid_carbon_change_by_region", {}).items()), _num(s["warming_k_per_year"]),
                    _num(s["efficiency_gain_per_year"]), _num(s["demand_growth_per_year"]), _num(s["price_elasticity"]))
                   for n, s in stories.items()]
     headers = ["storyline", "year", "SAIQ", "USD/token", "MWh/token", "tCO2e/token", "m3/token", "PUE",
