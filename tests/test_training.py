@@ -162,3 +162,20 @@ def test_a_cap_the_facility_cannot_meet_is_reported():
     _, summary = execute(Scenario.model_validate(data))
     cap = summary["grid_cap"]
     assert cap["hours_over_cap"] > 20.0 and cap["max_excess_mw"] > 0.1 and cap["hours_gpus_capped"] == 24.0
+
+
+def test_ups_modules_out_are_held_by_gpu_power_limits():
+    from twin.pipeline import execute as run
+
+    data = short_scenario(duration="1d", step="300s")
+    data["facility"]["power_chain"]["ups"] = {"redundancy": "N+1", "module_kw": 250}  # 6 x 250 kW for ~1.1 MW
+    data["faults"] = {"power_outages": [{"start": "2023-04-27T16:00:00", "duration": "2h", "modules_lost": 3}]}
+    scenario = Scenario.model_validate(data)
+    frame, summary = run(scenario)
+    window = frame["ups_cap_w"].notna()
+    assert window.sum() == 24  # 2 h of 5-minute steps
+    carried = frame["it_power_w"] + frame["pdu_loss_w"]
+    assert (carried[window] <= frame.loc[window, "ups_cap_w"] * 1.001).all()
+    assert (frame.loc[window, "gpu_power_limit_fraction"] < 1.0).all()
+    assert (frame.loc[~window, "gpu_power_limit_fraction"] == 1.0).all()
+    assert summary["grid_cap"]["hours_over_ups_cap"] == 0.0 and summary["grid_cap"]["hours_gpus_capped"] == 2.0

@@ -14,7 +14,8 @@ from twin.sim.engine import Simulation
 def _frame(sim):
     """Per-step frame of a finished simulation, with the per-period accounting and the grid cap."""
     frame = add_period_accounting(sim.run().to_frame(), sim.scenario, sim.plant.design_it_w)
-    return frame.assign(grid_cap_w=np.where(np.isfinite(sim.cap_w), sim.cap_w, np.nan))
+    return frame.assign(grid_cap_w=np.where(np.isfinite(sim.cap_w), sim.cap_w, np.nan),
+                        ups_cap_w=np.where(np.isfinite(sim.ups_cap_w), sim.ups_cap_w, np.nan))
 
 
 def simulate(scenario, progress=None, site=None):
@@ -55,7 +56,7 @@ def execute(scenario, progress=None, reference=None):
     summary = summarise(scenario, frame, reference)
     summary["site_sources"] = sources_used(scenario, sim.site)
     summary.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
-    if np.isfinite(frame["grid_cap_w"]).any():
+    if np.isfinite(frame["grid_cap_w"]).any() or np.isfinite(frame["ups_cap_w"]).any():
         summary["grid_cap"] = grid_cap_summary(frame, scenario.step_s)
     training = scenario.workload.training
     if training is not None and training.policy != "fifo":
@@ -94,12 +95,18 @@ def sources_used(scenario, site):
 
 
 def grid_cap_summary(frame, step_s):
-    """How often the grid cap bound and whether it held: a cap below what the GPUs at their lowest
-    clock and the rest of the facility draw cannot be met, and shows here."""
+    """How often a cap (grid connection, demand response, UPS modules out) bound and whether it held:
+    a cap below what the GPUs at their lowest clock and the rest of the facility draw cannot be met,
+    and shows here."""
     capped = frame["gpu_power_limit_fraction"] < 1.0
-    excess = (frame["grid_import_w"] - frame["grid_cap_w"]).where(frame["grid_cap_w"].notna(), 0.0)
-    over = excess > 0.001 * frame["grid_cap_w"].fillna(np.inf)
-    return {"hours_gpus_capped": float(capped.sum()) * step_s / 3600.0,
-            "hours_over_cap": float(over.sum()) * step_s / 3600.0,
-            "max_excess_mw": float(excess.clip(lower=0.0).max()) / 1e6,
-            "tokens_short_of_demand": float((frame["tokens_demanded"] - frame["tokens"]).clip(lower=0.0)[capped].sum())}
+    ups_out = frame["it_power_w"] + frame["pdu_loss_w"]
+    out = {"hours_gpus_capped": float(capped.sum()) * step_s / 3600.0,
+           "tokens_short_of_demand": float((frame["tokens_demanded"] - frame["tokens"]).clip(lower=0.0)[capped].sum())}
+    for name, drawn, cap in (("grid", frame["grid_import_w"], frame["grid_cap_w"]), ("ups", ups_out, frame["ups_cap_w"])):
+        excess = (drawn - cap).where(cap.notna(), 0.0)
+        over = excess > 0.001 * cap.fillna(np.inf)
+        out[f"hours_over_{name}_cap"] = float(over.sum()) * step_s / 3600.0
+        out[f"max_excess_{name}_mw"] = float(excess.clip(lower=0.0).max()) / 1e6
+    out["hours_over_cap"] = out["hours_over_grid_cap"] + out["hours_over_ups_cap"]
+    out["max_excess_mw"] = max(out["max_excess_grid_mw"], out["max_excess_ups_mw"])
+    return out

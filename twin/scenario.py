@@ -299,8 +299,15 @@ class CoolingOutage(_Window):
     fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the installed units lost (1 = all)")
 
 
+class PowerOutage(_Window):
+    """UPS modules out of service: the UPS carries less, and the GPUs are power-limited to fit."""
+    unit: Literal["ups"] = Field("ups", description="ups (modules of power_chain.ups.module_kw)")
+    modules_lost: int = Field(ge=1, le=10_000, description="UPS modules out")
+
+
 class Faults(_Model):
     cooling_outages: list[CoolingOutage] = Field(default_factory=list, max_length=10_000)
+    power_outages: list[PowerOutage] = Field(default_factory=list, max_length=10_000)
     gpu_failures_per_gpu_day: float = Field(0.0, ge=0.0, le=1.0, description="GPU failure rate (Llama 3 pre-training: "
                                                                             "4.74e-4, catalog workload.yaml)")
     gpu_repair_hours: float = Field(_WORKLOAD["gpu_repair_hours"], gt=0.0, le=24 * 365.0,
@@ -574,12 +581,15 @@ class Scenario(_Model):
     def _outages_fit(self):
         start = dt.datetime.combine(self.start, dt.time())
         end = start + dt.timedelta(seconds=parse_duration_s(self.duration))
+        for kind, outages in (("cooling_outages", self.faults.cooling_outages),
+                              ("power_outages", self.faults.power_outages)):
+            for k, outage in enumerate(outages):
+                at = outage.start.replace(tzinfo=None) if outage.start.tzinfo is None else \
+                    outage.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                if not start <= at < end:
+                    raise ValueError(f"faults.{kind}[{k}].start {outage.start.isoformat()} is outside the run "
+                                     f"({start.isoformat()} to {end.isoformat()} UTC)")
         for k, outage in enumerate(self.faults.cooling_outages):
-            at = outage.start.replace(tzinfo=None) if outage.start.tzinfo is None else \
-                outage.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            if not start <= at < end:
-                raise ValueError(f"faults.cooling_outages[{k}].start {outage.start.isoformat()} is outside the run "
-                                 f"({start.isoformat()} to {end.isoformat()} UTC)")
             if outage.unit in ("cdu", "dry_cooler") and self.facility.cooling.type == "air":
                 raise ValueError(f"faults.cooling_outages[{k}].unit '{outage.unit}' needs liquid cooling; "
                                  f"an air-cooled facility has: chiller")

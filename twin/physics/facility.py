@@ -63,6 +63,7 @@ C_SOLAR, C_BATT, C_IMPORT, C_TOKTRAIN, C_ITTRAIN, C_CAPF = (_I[c] for c in COLUM
 # Facility power cap: passes per step, and the meter watts per GPU watt assumed when lowering the limit
 MAX_CAP_PASSES = 6
 CAP_MARGINAL_W_PER_GPU_W = 1.3  # [M] PSU ~1.05 x power chain ~1.05 x cooling ~1.2; the passes correct the rest
+UPS_MARGINAL_W_PER_GPU_W = 1.1  # [M] PSU ~1.05 x PDU; the passes correct the rest
 
 # state vector: coolant loops, battery charge [J]
 S_AIR, S_LIQUID, S_BATTERY = 0, 1, 2
@@ -128,7 +129,7 @@ class Prices(NamedTuple):
 
 @njit(cache=True)
 def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
-            water_l_per_kwh, price_usd_per_kwh, solar_w, cap_w, halls, air, liquid, chain, onsite, prices,
+            water_l_per_kwh, price_usd_per_kwh, solar_w, cap_w, ups_cap_w, halls, air, liquid, chain, onsite, prices,
             available, state, die_temp_c, tripped, out):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
@@ -138,7 +139,8 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
     hall's GPUs doing work that counts (training work later lost to a failure does not).
     cap_w: per step, the most the facility may draw from the grid (inf: no cap); above it the GPUs get a
     power limit (their power in the previous pass, scaled down by the excess) and the step is solved
-    again until the grid draw is within 0.1 % of the cap (MAX_CAP_PASSES at most).
+    again until the grid draw is within 0.1 % of the cap (MAX_CAP_PASSES at most). ups_cap_w: per step,
+    the most the UPS can carry (IT + PDU; inf unless modules are out), held the same way.
     Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
     temperatures (S_*); die_temp_c and tripped (GPUs off on over-temperature, 0/1): per hall;
     all three are updated in place.
@@ -239,10 +241,18 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
             state[S_BATTERY], solar_w[i] - solar_used_w, facility_w - solar_used_w, dt_s, onsite.battery_capacity_j,
             onsite.battery_power_w, onsite.battery_round_trip_efficiency)
         import_w = facility_w - solar_used_w - discharge_w
-        if import_w > cap_w[i] * 1.001 and gpu_w > 0.0 and attempt < MAX_CAP_PASSES - 1:
+        over_grid = import_w > cap_w[i] * 1.001
+        over_ups = ups_out_w > ups_cap_w[i] * 1.001
+        if (over_grid or over_ups) and gpu_w > 0.0 and attempt < MAX_CAP_PASSES - 1:
             # Lower the GPUs' limit by the excess, taking each GPU watt as CAP_MARGINAL_W_PER_GPU_W at the
-            # meter (PSU, power chain and cooling on top), and solve the step again.
-            scale = max(1.0 - (import_w - cap_w[i]) / (CAP_MARGINAL_W_PER_GPU_W * gpu_w), 0.05)
+            # meter (PSU, power chain and cooling on top) or UPS_MARGINAL_W_PER_GPU_W at the UPS output, and
+            # solve the step again.
+            cut = 0.0
+            if over_grid:
+                cut = (import_w - cap_w[i]) / (CAP_MARGINAL_W_PER_GPU_W * gpu_w)
+            if over_ups:
+                cut = max(cut, (ups_out_w - ups_cap_w[i]) / (UPS_MARGINAL_W_PER_GPU_W * gpu_w))
+            scale = max(1.0 - cut, 0.05)
             for h in range(n_halls):
                 limit_w[h] = last_w[h] * scale
             continue

@@ -68,16 +68,31 @@ def gpu_activity(plant, utilization):
     return out
 
 
+def _window(times_utc, event):
+    """Steps inside an event's window (its start converted to UTC)."""
+    at = event.start if event.start.tzinfo is None else event.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    start = np.datetime64(at, "s")
+    return (times_utc >= start) & (times_utc < start + np.timedelta64(int(event.duration_s), "s"))
+
+
 def grid_cap_w(scenario, times_utc):
     """Per step, the most the facility may draw from the grid [W]: the grid connection, lowered in
     demand-response windows; inf where nothing limits it."""
     facility = scenario.facility
     cap = np.full(times_utc.shape[0], np.inf if facility.grid_connection_mw is None else facility.grid_connection_mw * 1e6)
     for event in facility.demand_response:
-        at = event.start if event.start.tzinfo is None else event.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        start = np.datetime64(at, "s")
-        inside = (times_utc >= start) & (times_utc < start + np.timedelta64(int(event.duration_s), "s"))
+        inside = _window(times_utc, event)
         cap[inside] = np.minimum(cap[inside], event.cap_mw * 1e6)
+    return cap
+
+
+def ups_cap_w(scenario, installed_w, times_utc):
+    """Per step, what the UPS can carry [W]: installed capacity less the modules out; inf otherwise."""
+    cap = np.full(times_utc.shape[0], np.inf)
+    module_w = scenario.facility.power_chain.ups.module_kw * 1e3
+    for outage in scenario.faults.power_outages:
+        inside = _window(times_utc, outage)
+        cap[inside] = np.minimum(cap[inside], max(installed_w - outage.modules_lost * module_w, 0.0))
     return cap
 
 
@@ -116,6 +131,7 @@ class Simulation:
             self.productive[:, h] = busy - self.schedule.lost_gpu_s / (step_s * hall_gpus[h])
             self.activity[:, h] = busy * catalog.load("workload")["training"]["gpu_activity"]
         self.cap_w = grid_cap_w(scenario, self.times)
+        self.ups_cap_w = ups_cap_w(scenario, self.plant.chain.ups_rating_w, self.times)
         self.ledger = Ledger(self.times)
 
     def _price_per_step(self):
@@ -142,7 +158,8 @@ class Simulation:
             s, p = self.series, self.plant
             advance(self.done, j, float(self.scenario.step_s), self.utilization, self.activity, self.productive,
                     self.demand, s["drybulb_c"],
-                    s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, self.cap_w, p.halls,
+                    s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, self.cap_w, self.ups_cap_w,
+                    p.halls,
                     p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.tripped,
                     self.ledger.values)
             self.done = j
