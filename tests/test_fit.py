@@ -40,3 +40,14 @@ def test_a_trace_drawn_by_the_kernels_is_fitted_back():
     assert e["power_mape_pct"] < 2.0 and e["temp_rmse_k"] < 1.0  # 1 % power noise, 1 K temperature resolution
     assert power.fit_rows + power.held_out_rows == len(frame)
     assert all(np.isfinite(v) for v in power.stderr.values())
+
+
+def test_the_fitted_power_law_is_the_kernels():
+    from twin import catalog
+    from twin.physics.gpu import power_w
+
+    m = catalog.load("gpu_model")
+    params = {"idle_w": 72.0, "leak_fraction": m["leak_fraction"], "leak_per_k": m["leak_per_k"], "dynamic_w": 628.0}
+    for u, phi, temp in [(0.0, 1.0, 30.0), (0.4, 0.8, 55.0), (1.0, 1.0, 85.0), (0.7, 0.5, 160.0)]:
+        kernel = power_w(u, phi, temp, 72.0, 700.0, m["leak_fraction"], m["leak_per_k"], m["leak_ref_temp_c"])
+        assert float(power_model_w(params, np.array([u]), np.array([phi]), np.array([temp]))[0]) == pytest.approx(kernel)

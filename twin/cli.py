@@ -221,6 +221,23 @@ def cmd_sites(args):
     return 0
 
 
+def _publish(args, out_dir, stem, table, document, html, show):
+    """Write <stem>.parquet, <stem>.json and report.html atomically, then print the JSON document
+    (--json) or the tables."""
+    from twin import report
+
+    report.write_folder(out_dir, {
+        f"{stem}.parquet": lambda path: table.to_parquet(path, index=False),
+        f"{stem}.json": lambda path: path.write_text(report.to_json(document) + "\n"),
+        "report.html": lambda path: path.write_text(html),
+    })
+    if args.json:
+        print(report.to_json(document))
+    else:
+        show()
+    return 0
+
+
 def _parse_sites(text):
     from twin.scenario import _did_you_mean
     from twin.sites.index import bundled_site_names
@@ -262,16 +279,8 @@ def cmd_compare(args):
         return code
     table, monthly_pue, meta, summaries = result
     document = report.comparison_document(table, monthly_pue, meta, summaries)
-    report.write_folder(out_dir, {
-        "comparison.parquet": lambda path: table.to_parquet(path, index=False),
-        "comparison.json": lambda path: path.write_text(report.to_json(document) + "\n"),
-        "report.html": lambda path: path.write_text(html_report.compare_report_html(table, monthly_pue, meta)),
-    })
-    if args.json:
-        print(report.to_json(document))
-    else:
-        report.print_comparison(table, meta, out_dir)
-    return 0
+    return _publish(args, out_dir, "comparison", table, document, html_report.compare_report_html(table, monthly_pue, meta),
+                    lambda: report.print_comparison(table, meta, out_dir))
 
 
 def _parse_years(text):
@@ -310,16 +319,8 @@ def cmd_forecast(args):
         return code
     table, meta = result
     document = {**meta, "rows": table.to_dict(orient="records")}
-    report.write_folder(out_dir, {
-        "forecast.parquet": lambda path: table.to_parquet(path, index=False),
-        "forecast.json": lambda path: path.write_text(report.to_json(document) + "\n"),
-        "report.html": lambda path: path.write_text(html_report.forecast_report_html(table, meta)),
-    })
-    if args.json:
-        print(report.to_json(document))
-    else:
-        report.print_forecast(table, meta, out_dir)
-    return 0
+    return _publish(args, out_dir, "forecast", table, document, html_report.forecast_report_html(table, meta),
+                    lambda: report.print_forecast(table, meta, out_dir))
 
 
 def cmd_validate(args):

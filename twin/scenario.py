@@ -548,24 +548,25 @@ class Scenario(_Model):
             raise ValueError("workload.training needs its own hall besides the inference hall(s)")
         return self
 
+    def _halls_in(self, table, what, then, prefix=""):
+        """Every hall's GPU in a catalog table, or a ValueError naming the hall and what to do."""
+        for k, hall in enumerate(self.facility.halls):
+            if hall.gpu not in table:
+                raise ValueError(f"{prefix}facility.halls[{k}].gpu '{hall.gpu}' has no {what} in the catalog "
+                                 f"(known: {', '.join(table)}); {then}")
+
     @model_validator(mode="after")
     def _gpus_have_prices(self):
         if self.economics.server_capex_usd is None:
-            priced = catalog.load("economics")["server_capex_usd"]
-            for k, hall in enumerate(self.facility.halls):
-                if hall.gpu not in priced:
-                    raise ValueError(f"facility.halls[{k}].gpu '{hall.gpu}' has no server price in the catalog "
-                                     f"(priced: {', '.join(priced)}); set economics.server_capex_usd")
+            self._halls_in(catalog.load("economics")["server_capex_usd"], "server price",
+                           "set economics.server_capex_usd")
         return self
 
     @model_validator(mode="after")
     def _embodied_carbon_known(self):
         if self.saiq.embodied_carbon:
-            known = catalog.load("embodied")["server_kgco2e"]
-            for k, hall in enumerate(self.facility.halls):
-                if hall.gpu not in known:
-                    raise ValueError(f"saiq.embodied_carbon: facility.halls[{k}].gpu '{hall.gpu}' has no embodied "
-                                     f"carbon in the catalog (known: {', '.join(known)})")
+            self._halls_in(catalog.load("embodied")["server_kgco2e"], "embodied carbon",
+                           "add it to catalog embodied.yaml or turn saiq.embodied_carbon off", "saiq.embodied_carbon: ")
         return self
 
     @model_validator(mode="after")

@@ -7,12 +7,10 @@ the idle cases check the leakage law across temperatures more than the anchor it
 fits and holds out whole traces.
 """
 
-import gzip
 from pathlib import Path
 
-import pandas as pd
-
 from twin import catalog
+from twin.calibrate import traces
 from twin.physics.gpu import power_w
 from twin.validate import within
 
@@ -21,16 +19,8 @@ SOURCE = "yqg9651/cuda_test nvidia-smi traces (shared/data/gpu_traces)"
 
 
 def read_trace(path):
-    """power_w, temp_c, util, sm_clock_mhz from an nvidia-smi CSV whose cells carry units ('56.15 W')."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as fh:
-        raw = pd.read_csv(fh, skipinitialspace=True, dtype=str)
-    raw.columns = [c.strip() for c in raw.columns]
-    number = lambda col: pd.to_numeric(raw[col].str.extract(r"([-+0-9.]+)")[0], errors="coerce")  # noqa: E731
-    frame = pd.DataFrame({"power_w": number("power.draw [W]"), "temp_c": number("temperature.gpu"),
-                          "util": number("utilization.gpu [%]") / 100.0,
-                          "sm_clock_mhz": number("clocks.current.sm [MHz]")})
-    return frame.dropna()
+    """power_w, temp_c, util, sm_clock_mhz of a trace, read by twin's own trace reader."""
+    return traces.read_trace(path)[0][["power_w", "temp_c", "util", "sm_clock_mhz"]].dropna()
 
 
 def _model_w(gpu, util, clock_fraction, temp_c):

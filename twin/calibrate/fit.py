@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.physics.gpu import LEAK_TEMP_CAP_C
+from twin import catalog
+from twin.physics.gpu import LEAK_TEMP_CAP_C, die_temp_after_c
 
-FIT_SHARE = 0.6
-LEAK_REF_TEMP_C = 32.0  # catalog gpu_model.yaml leak_ref_temp_c: the temperature a is defined at
+FIT_SHARE = 0.6  # [M] share of each trace, from its start, that fits; the rest is held out
+LEAK_REF_TEMP_C = catalog.load("gpu_model")["leak_ref_temp_c"]  # the temperature the leakage share a is defined at
 
 
 @dataclass
@@ -49,7 +50,8 @@ def split(n, share=FIT_SHARE):
 
 
 def power_model_w(params, u, phi, temp_c):
-    """gpu.power_w over arrays, with fitted parameters."""
+    """gpu.power_w over arrays (the same law, written for numpy; a test holds them equal), with fitted
+    parameters: dynamic_w is the catalog's tdp_w - idle_w."""
     idle, a, k, dyn = params["idle_w"], params["leak_fraction"], params["leak_per_k"], params["dynamic_w"]
     return (idle * (1.0 - a) + idle * a * np.exp(k * (np.minimum(temp_c, LEAK_TEMP_CAP_C) - LEAK_REF_TEMP_C))
             + dyn * u * phi**3)
@@ -62,8 +64,7 @@ def temperature_model_c(params, t_s, power_w, temp0_c):
     out[0] = temp0_c
     decay = np.exp(-np.diff(t_s) / tau)
     for i in range(1, power_w.shape[0]):
-        steady = cool + power_w[i - 1] * r
-        out[i] = steady + (out[i - 1] - steady) * decay[i - 1]
+        out[i] = die_temp_after_c(out[i - 1], cool, power_w[i - 1], r, decay[i - 1])
     return out
 
 
