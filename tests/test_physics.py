@@ -14,7 +14,7 @@ def _curve():
 
 def test_gpu_power_spans_idle_to_tdp_and_clamps():
     # at full clock and the reference die temperature the model is linear from idle to TDP
-    p = lambda u, clock=1.0, temp=32.0: power_w(u, clock, temp, 74.7, 700.0, 0.27, 0.02, 32.0)  # noqa: E731
+    p = lambda u, clock=1.0, temp=32.0: power_w(u, clock, temp, 74.7, 0.0, 625.3, 0.0, 0.27, 0.02, 32.0)  # noqa: E731
     assert p(0.0) == pytest.approx(74.7)
     assert p(1.0) == pytest.approx(700.0)
     assert p(1.5) == pytest.approx(700.0)

@@ -62,10 +62,11 @@ def test_zero_demand_gives_zero_tokens_and_only_idle_and_overhead_power():
 def test_gpu_step_is_stable_and_respects_its_limits_at_any_step(u, die, coolant, dt):
     spec, m = catalog.load("gpus")["H100-SXM"], catalog.load("gpu_model")
     r = 31.0 / spec["tdp_w"]
-    p, clock, end, tripped = gpu.step(u, die, coolant, dt, spec["idle_w"], spec["tdp_w"], m["leak_fraction"],
-                                      m["leak_per_k"], m["leak_ref_temp_c"], r, m["die_time_constant_s"] / r,
-                                      spec["max_operating_temp_c"], m["min_clock_fraction"], spec["shutdown_temp_c"],
-                                      False)
+    p, clock, end, _, tripped = gpu.step(u, die, coolant, coolant, dt, spec["idle_w"], 0.0,
+                                         spec["tdp_w"] - spec["idle_w"], 0.0, spec["tdp_w"], m["leak_fraction"],
+                                         m["leak_per_k"], m["leak_ref_temp_c"], r, m["die_time_constant_s"] / r, 0.0, 1.0,
+                                         spec["max_operating_temp_c"], m["min_clock_fraction"], spec["shutdown_temp_c"],
+                                         False)
     assert math.isfinite(end) and 0.0 <= p <= spec["tdp_w"] + 1e-9
     assert m["min_clock_fraction"] - 1e-12 <= clock <= 1.0 or tripped
     # exact integration: the end temperature lies between the start and the steady state

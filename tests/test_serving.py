@@ -51,8 +51,9 @@ def test_the_kernel_reproduces_the_fitted_power_at_its_reference_temperature():
     spec = catalog.load("gpus")["H100-SXM"]
     model = catalog.load("gpu_model")
     for load in (0.0, 0.003, 0.2, 0.6, 1.0):
-        a = float(activity_for_load(H100, load, spec["idle_w"], spec["tdp_w"]))
-        p = gpu.power_w(a, 1.0, model["leak_ref_temp_c"], spec["idle_w"], spec["tdp_w"], model["leak_fraction"],
+        dynamic_w = spec["tdp_w"] - spec["idle_w"]
+        a = float(activity_for_load(H100, load, spec["idle_w"], 0.0, dynamic_w))
+        p = gpu.power_w(a, 1.0, model["leak_ref_temp_c"], spec["idle_w"], 0.0, dynamic_w, 0.0, model["leak_fraction"],
                         model["leak_per_k"], model["leak_ref_temp_c"])
         assert p == pytest.approx(float(power_at_load_w(H100, load, spec["idle_w"])), rel=1e-9)
 

@@ -91,6 +91,33 @@ def build_parser():
                     "twin's value, tolerance and pass/fail. Exit 0 when all pass, 1 when any fails.")
     validate.add_argument("--only", metavar="TEXT", help="run only the validation modules whose name contains TEXT")
     validate.add_argument("--json", action="store_true", help="print the cases as one JSON document")
+
+    cal = sub.add_parser(
+        "calibrate", help="fit the twin's GPU (or rack) kernels to your own measurements",
+        description="Fit the simulator's GPU power and thermal kernels to nvidia-smi / DCGM / canonical traces "
+                    "(first 60 %% of each trace fits, the last 40 %% is held out), print the fit report, write the "
+                    "calibration YAML (reference it from a scenario: gpu: {model: NAME, calibration: FILE}) and an "
+                    "HTML page of measured vs simulated power and temperature. --check evaluates an existing "
+                    "calibration on other traces without refitting; --rack fits server overhead, fan law and heat "
+                    "capture to a rack PDU CSV.")
+    cal.add_argument("traces", type=Path, nargs="*", metavar="TRACE", help="trace files (or one rack CSV with --rack)")
+    cal.add_argument("--gpu", metavar="MODEL", help="catalog GPU the traces are of (python -m twin check lists them)")
+    cal.add_argument("--out", type=Path, metavar="FILE", help="calibration YAML to write (an HTML page goes beside it)")
+    cal.add_argument("--cooling", choices=("air", "liquid"), default="air", help="how the traced card was cooled")
+    cal.add_argument("--timezone", default="UTC", help="time zone of nvidia-smi's local timestamps (default UTC)")
+    cal.add_argument("--check", type=Path, metavar="CALIB", help="evaluate this calibration on the traces, no refit")
+    cal.add_argument("--rack", action="store_true", help="the trace is a rack measurement CSV (README: rack calibration)")
+    cal.add_argument("--servers-per-rack", type=int, metavar="N", help="servers in the measured rack (with --rack)")
+    cal.add_argument("--json", action="store_true", help="print the result as one JSON document")
+
+    rec = sub.add_parser(
+        "record", help="record a live NVML trace of this machine's GPUs",
+        description="Sample every NVIDIA GPU through NVML (nvidia-ml-py): power, temperatures, SM clock, "
+                    "utilisation, power limit and clock-event reasons, into twin's canonical parquet trace. "
+                    "Exit 2 where there is no NVIDIA driver or GPU.")
+    rec.add_argument("--out", type=Path, required=True, metavar="FILE.parquet", help="trace to write")
+    rec.add_argument("--interval", type=float, default=0.1, metavar="S", help="seconds between samples (default 0.1)")
+    rec.add_argument("--duration", default="10m", metavar="D", help="how long: 90s, 10m, 1h (default 10m)")
     return parser
 
 
@@ -339,6 +366,72 @@ def cmd_validate(args):
     return 1 if failed else 0
 
 
+def cmd_calibrate(args):
+    import json
+
+    from twin.calibrate import calibration, session
+    from twin.calibrate.rack import RackDataError
+    from twin.calibrate.traces import TraceError
+
+    if not args.traces:
+        return _bad_input(["calibrate: give at least one TRACE file"])
+    try:
+        if args.check is not None:
+            result = session.check(args.check, args.traces, args.timezone)
+            print(json.dumps(result, indent=2) if args.json else "\n".join(
+                f"{r['trace']}: power MAPE {r['power_mape_pct']:.2f} %, temperature RMSE {r['temp_rmse_k']:.2f} K, "
+                f"max {r['temp_max_error_k']:.2f} K ({r['samples']} samples)" for r in result["traces"]))
+            return 0
+        if args.gpu is None or args.out is None:
+            return _bad_input(["calibrate: --gpu MODEL and --out FILE are needed to fit (or --check CALIB)"])
+        if args.rack:
+            return _calibrate_rack(args)
+        doc, series = session.calibrate(args.traces, args.gpu, args.cooling, args.timezone)
+    except (TraceError, RackDataError, calibration.CalibrationError) as exc:
+        return _bad_input([str(exc)])
+    except ValueError as exc:
+        return _bad_input([f"calibrate: {exc}"])
+    from twin.html_report import calibration_report_html
+
+    if not args.out.parent.is_dir():
+        return _bad_input([f"calibrate: --out folder {args.out.parent} does not exist"])
+    calibration.write(args.out, doc)
+    html = args.out.with_suffix(".html")
+    calibration.write_text(html, calibration_report_html(doc, series))
+    print(json.dumps(doc, indent=2) if args.json else session.report_text(doc))
+    if not args.json:
+        print(f"wrote {args.out} and {html}")
+    return 0
+
+
+def _calibrate_rack(args):
+    import json
+
+    from twin.calibrate import calibration, rack
+
+    if args.servers_per_rack is None or len(args.traces) != 1:
+        return _bad_input(["calibrate --rack: give one rack CSV and --servers-per-rack N"])
+    fitted = rack.fit_rack(rack.read_rack_csv(args.traces[0]), args.gpu, args.servers_per_rack)
+    doc = rack.to_calibration_dict(fitted)
+    calibration.write(args.out, doc)
+    print(json.dumps(doc, indent=2) if args.json else rack.rack_report(fitted))
+    return 0
+
+
+def cmd_record(args):
+    from twin.calibrate.record import RecordError, parse_duration, record
+
+    try:
+        duration_s = parse_duration(args.duration)
+        if not 0.001 <= args.interval <= 3600.0:
+            raise ValueError(f"--interval {args.interval} s: allowed 0.001 to 3600")
+        summary = record(args.out, args.interval, duration_s)
+    except (RecordError, ValueError) as exc:
+        return _bad_input([f"record: {exc}"])
+    print(f"wrote {summary['samples']} samples of {len(summary['gpus'])} GPU(s) to {args.out}")
+    return 0
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -346,4 +439,5 @@ def main(argv=None):
         parser.print_help()
         return EXIT_BAD_INPUT
     return {"run": cmd_run, "check": cmd_check, "sites": cmd_sites, "compare": cmd_compare,
-            "forecast": cmd_forecast, "validate": cmd_validate}[args.command](args)
+            "forecast": cmd_forecast, "validate": cmd_validate, "calibrate": cmd_calibrate,
+            "record": cmd_record}[args.command](args)

@@ -608,3 +608,46 @@ def forecast_report_html(table: pd.DataFrame, meta: dict) -> str:
                          "twin/catalog/forecast.yaml."),
             _table(headers, rows, num_cols=tuple(range(1, len(headers))))]
     return _page(f"twin forecast: {meta.get('scenario', '')}", body)
+
+
+def _trace_plot(label: str, s: dict, k: int) -> str:
+    """Measured vs simulated power and die temperature through one trace; the fit part shaded."""
+    step = max(1, s["t_s"].shape[0] // MAX_POINTS)
+    t = s["t_s"][::step]
+    fig = Figure(figsize=(9.0, 4.6))
+    power_ax, temp_ax = fig.subplots(2, 1, sharex=True)
+    for ax, measured, model, unit in ((power_ax, "power_w", "model_power_w", "W"),
+                                      (temp_ax, "temp_c", "model_temp_c", "°C")):
+        ax.axvspan(t[0], s["fit_until_s"], color="#eeeeee", lw=0)
+        ax.plot(t, s[measured][::step], color="#4e79a7", lw=1.0, label="measured")
+        ax.plot(t, s[model][::step], color="#e15759", lw=1.0, ls="--", label="twin (calibrated)")
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+    power_ax.legend(loc="upper right", fontsize=8, frameon=False)
+    temp_ax.set_xlabel("seconds from the trace's start (grey: the part fitted)")
+    fig.tight_layout()
+    return _figure(_svg(fig, f"trace{k}", f"measured and simulated power and temperature, {label}"),
+                   f"{_e(label)}: GPU board power and die temperature, measured and simulated. The temperature "
+                   f"is simulated from the trace's first sample, driven by the measured power.")
+
+
+def calibration_report_html(doc: dict, series: dict) -> str:
+    """The `twin calibrate` page: fitted parameters with standard errors, held-out errors, and per trace
+    a plot of measured against simulated power and temperature."""
+    rows = []
+    for block in ("power", "thermal"):
+        for name, value in doc[block].items():
+            if name != "stderr":
+                err = doc[block]["stderr"].get(name)
+                rows.append([block, name, _num(value), _num(err) if err else "held"])
+    held = [[r["trace"], _num(r["power_mape_pct"]), _num(r["temp_rmse_k"]), _num(r["temp_max_error_k"]),
+             str(r["samples"])] for r in doc["held_out"]]
+    body = [f"<h1>GPU calibration: {_e(doc['gpu'])}</h1>",
+            f"<p>{_e(doc['made_by'])}. Cooling when traced: {_e(doc['cooling'])}.</p>",
+            "<h2>Held-out errors</h2>",
+            _table(["trace", "power MAPE %", "temperature RMSE K", "max error K", "samples"], held, num_cols=(1, 2, 3, 4)),
+            "<h2>Fitted parameters</h2>",
+            _table(["block", "parameter", "value", "± 1σ"], rows, num_cols=(2, 3)),
+            "<h2>Traces</h2>"]
+    body += [_trace_plot(label, s, k) for k, (label, s) in enumerate(series.items())]
+    return _page(f"twin calibration {doc['gpu']}", body)

@@ -96,9 +96,36 @@ class Hall(_Model):
     rack_count: int = Field(ge=1, le=100_000, description="racks in the hall")
     servers_per_rack: int = Field(ge=1, le=64)
     gpus_per_server: Optional[int] = Field(None, ge=1, le=72, description="default: the GPU's typical server")
-    gpu: str = Field(description="GPU model from twin/catalog/gpus.yaml")
+    gpu: str = Field(description="GPU model from twin/catalog/gpus.yaml, or {model: NAME, calibration: FILE} to "
+                                 "take its power and thermal parameters from a `twin calibrate` file")
+    gpu_calibration: Optional[Path] = Field(None, description="set by gpu: {model, calibration}")
     host_idle_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at idle")
     host_max_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at full load")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gpu_with_calibration(cls, data):
+        """gpu: {model: H100-PCIe, calibration: calib.yaml} -> gpu: H100-PCIe, gpu_calibration: calib.yaml."""
+        if isinstance(data, dict) and isinstance(data.get("gpu"), dict):
+            choice = dict(data["gpu"])
+            unknown = set(choice) - {"model", "calibration"}
+            if unknown or "model" not in choice:
+                raise ValueError(f"gpu as a mapping takes 'model' and optionally 'calibration' "
+                                 f"(got: {', '.join(map(str, choice))})")
+            data = {**data, "gpu": choice["model"], "gpu_calibration": choice.get("calibration")}
+        return data
+
+    @field_validator("gpu_calibration")
+    @classmethod
+    def _calibration_readable(cls, value, info: ValidationInfo):
+        path = _existing_file(value, info, "gpu calibration file")
+        if path is not None:
+            from twin.calibrate.calibration import CalibrationError, read
+            try:
+                read(path, expect_gpu=info.data.get("gpu"))
+            except CalibrationError as exc:
+                raise ValueError(str(exc)) from None
+        return path
 
     @field_validator("gpu")
     @classmethod
@@ -290,6 +317,14 @@ class Facility(_Model):
             if needs and self.cooling.type == "air":
                 raise ValueError(f"halls[{k}].gpu '{hall.gpu}' is built for liquid cooling ({needs}); "
                                  f"cooling.type 'air' cannot cool it: use direct_to_chip or immersion")
+            if hall.gpu_calibration is not None:
+                from twin.calibrate.calibration import read
+                traced = read(hall.gpu_calibration)["cooling"]
+                here = "air" if self.cooling.type == "air" else "liquid"
+                if traced != here:
+                    raise ValueError(f"halls[{k}].gpu calibration {hall.gpu_calibration} was traced on a {traced}-cooled "
+                                     f"card; its thermal resistances do not hold under cooling.type "
+                                     f"'{self.cooling.type}' ({here})")
         return self
 
 

@@ -20,7 +20,8 @@ def _server_power_per_k(inlet_a_c, inlet_b_c, utilization=0.7):
     for inlet in (inlet_a_c, inlet_b_c):
         temp = inlet + 300.0 * r
         for _ in range(50):  # steady die temperature with leakage feedback
-            p = power_w(utilization, 1.0, temp, spec["idle_w"], spec["tdp_w"], model["leak_fraction"],
+            p = power_w(utilization, 1.0, temp, spec["idle_w"], 0.0, spec["tdp_w"] - spec["idle_w"], 0.0,
+                model["leak_fraction"],
                         model["leak_per_k"], model["leak_ref_temp_c"])
             temp = inlet + p * r
         speed = rack.fan_speed_fraction(inlet, fans["speed_at_ref"], fans["ref_temp_c"], fans["speed_per_k"], fans["min_speed"])

@@ -25,7 +25,8 @@ def read_trace(path):
 
 def _model_w(gpu, util, clock_fraction, temp_c):
     spec, model = catalog.load("gpus")[gpu], catalog.load("gpu_model")
-    p = power_w(util, clock_fraction, temp_c, spec["idle_w"], spec["tdp_w"], model["leak_fraction"],
+    p = power_w(util, clock_fraction, temp_c, spec["idle_w"], 0.0, spec["tdp_w"] - spec["idle_w"], 0.0,
+                model["leak_fraction"],
                 model["leak_per_k"], model["leak_ref_temp_c"])
     return min(p, spec["tdp_w"])  # the board's power limit
 

@@ -1,16 +1,22 @@
-"""Fit the simulator's own GPU kernels to a canonical trace (twin/calibrate/traces.py).
+"""Fit the simulator's own GPU kernels (twin/physics/gpu.py) to a canonical trace (calibrate/traces.py).
 
 What is fitted is what is simulated (DESIGN.md):
 
-- power, twin/physics/gpu.power_w: P = P_idle (1 - a) + P_idle a exp(k (T - T_ref)) + D u phi^3,
-  driven by the trace's utilisation u, SM-clock fraction phi = f / f_max and measured die
-  temperature T; fitted: P_idle, a, k and the dynamic range D (= P_TDP - P_idle in the catalog);
-- temperature, the one-node RC model of gpu.die_temp_after_c: C dT/dt = P - (T - T_cool) / R,
-  integrated exactly over each (irregular) sample interval with the measured power held;
-  fitted: R, the time constant tau = R C, and T_cool (the coolant or inlet temperature, a
-  constant when the trace does not have it).
+- power, gpu.power_w: P = P_idle (1 - a) + P_idle a exp(k (T - T_ref)) + (P_clk + P_dyn u) g(phi),
+  g(phi) = phi max(v_floor, phi)^2,
+  driven by the trace's SM-clock fraction phi = f / f_max, its measured die temperature T and the
+  activity u = util (w + (1 - w) mem_util): NVML's utilization.gpu only says a kernel was running;
+  how much of the chip switches follows the memory-controller load (H800 GEMM stages at util 100 %
+  draw 423-568 W at mem_util 0.17-0.18 and about 690 W at 0.47-0.71; gpu_traces), so the memory weight
+  w is fitted where the trace has mem_util and is 1 where it does not. Fitted: P_idle, P_clk, P_dyn,
+  v_floor, a, k, w. Where the trace has no power limit column the GPU's catalog TDP is its limit. nvidia-smi power.draw is a 1 s average on Hopper (shared/data PROVENANCE.md; NVML
+  nvmlDeviceGetPowerUsage), so the model's power is averaged over the same trailing second before it
+  is compared; at 1 s sampling that is the sample itself, at 7.5 ms it matters.
+- temperature, gpu.temps_after_c: die and heat-sink RC nodes in series, integrated exactly over each
+  (irregular) sample interval with the power held; fitted: R and tau of the die, R and tau of the
+  sink, and T_cool, the coolant or inlet temperature, a constant since no trace has it.
 
-Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out; the
+Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out, and the
 errors reported are on the held-out part. Parameter uncertainty is the standard error from the
 least-squares Jacobian (scipy.optimize.least_squares).
 """
@@ -18,12 +24,22 @@ least-squares Jacobian (scipy.optimize.least_squares).
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from numba import njit
 
 from twin import catalog
-from twin.physics.gpu import LEAK_TEMP_CAP_C, die_temp_after_c
+from twin.physics.gpu import LEAK_TEMP_CAP_C, temps_after_c
+from twin.physics.gpu import power_w as gpu_power_w
 
 FIT_SHARE = 0.6  # [M] share of each trace, from its start, that fits; the rest is held out
 LEAK_REF_TEMP_C = catalog.load("gpu_model")["leak_ref_temp_c"]  # the temperature the leakage share a is defined at
+POWER_WINDOW_S = 1.0  # [V] nvidia-smi power.draw / DCGM POWER_USAGE: trailing 1 s average (PROVENANCE.md, NVML docs)
+LEAK_PER_K_MAX = 0.05  # [1/K] twice REFERENCE.md 1.3's 0.01-0.03 range: steeper is runaway, not leakage
+IDLE_OVER_LOWEST = 1.2  # [M] idle power is at most 1.2x the lowest power the trace shows (its 2nd percentile)
+POWER_NAMES = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "memory_weight")
+V_FLOOR_STARTS = (0.0, 0.5, 0.8)  # [M] voltage floors the power fit starts from (the cost has local minima)
+SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
+THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
 
 
 @dataclass
@@ -34,13 +50,25 @@ class Fit:
     held_out_rows: int
 
 
-def _arrays(frame, max_clock_mhz=None):
-    t = frame["time_utc"]
-    seconds = (t - t.iloc[0]).dt.total_seconds().to_numpy()
-    clock = frame["sm_clock_mhz"].to_numpy(float)
-    f_max = max_clock_mhz or np.nanmax(clock)
-    return {"t": seconds, "p": frame["power_w"].to_numpy(float), "temp": frame["temp_c"].to_numpy(float),
-            "u": np.clip(frame["util"].to_numpy(float), 0.0, 1.0), "phi": np.clip(clock / f_max, 0.0, 1.0)}
+def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
+    """Float arrays of a one-GPU canonical frame (rows with power, temperature, util and clock only):
+    t [s from the first sample], p, temp, util, mem_util (NaN where absent), phi, limit_w (the trace's
+    power limit, power_limit_w where it has none)."""
+    ok = frame[["power_w", "temp_c", "util", "sm_clock_mhz"]].notna().all(axis=1) & (frame["power_w"] > 0)
+    f = frame[ok]
+    if len(f) < 20:
+        raise ValueError(f"only {len(f)} samples have power, temperature, utilisation and SM clock together "
+                         f"(at least 20 are needed to fit)")
+    t = f["time_utc"]
+    clock = f["sm_clock_mhz"].to_numpy(float)
+    f_max = max_clock_mhz or float(np.nanmax(clock))
+    missing = pd.Series(np.nan, index=f.index)
+    return {"t": (t - t.iloc[0]).dt.total_seconds().to_numpy(), "p": f["power_w"].to_numpy(float),
+            "temp": f["temp_c"].to_numpy(float), "util": np.clip(f["util"].to_numpy(float), 0.0, 1.0),
+            "mem_util": np.clip(f.get("mem_util", missing).to_numpy(float), 0.0, 1.0),
+            "phi": np.clip(clock / f_max, 0.0, 1.0),
+            "limit_w": f.get("power_limit_w", missing).fillna(power_limit_w).to_numpy(float),
+            "max_clock_mhz": f_max}
 
 
 def split(n, share=FIT_SHARE):
@@ -49,23 +77,59 @@ def split(n, share=FIT_SHARE):
     return slice(0, k), slice(k, n)
 
 
+def activity(util, mem_util, memory_weight):
+    """The kernel's activity from NVML counters: util (w + (1 - w) mem_util); util alone without mem_util."""
+    mem = np.where(np.isfinite(mem_util), mem_util, 1.0)
+    return util * (memory_weight + (1.0 - memory_weight) * mem)
+
+
 def power_model_w(params, u, phi, temp_c):
-    """gpu.power_w over arrays (the same law, written for numpy; a test holds them equal), with fitted
-    parameters: dynamic_w is the catalog's tdp_w - idle_w."""
-    idle, a, k, dyn = params["idle_w"], params["leak_fraction"], params["leak_per_k"], params["dynamic_w"]
+    """gpu.power_w over arrays (the same law, written for numpy; a test holds them equal)."""
+    idle, a, k = params["idle_w"], params["leak_fraction"], params["leak_per_k"]
     return (idle * (1.0 - a) + idle * a * np.exp(k * (np.minimum(temp_c, LEAK_TEMP_CAP_C) - LEAK_REF_TEMP_C))
-            + dyn * u * phi**3)
+            + (params["clock_w"] + params["dynamic_w"] * np.clip(u, 0.0, 1.0))
+            * phi * np.maximum(params["v_floor"], phi) ** 2)
+
+
+def trailing_mean(t_s, values, window_s=POWER_WINDOW_S):
+    """Mean over the trailing window ending at each sample of a signal whose sample i holds over the
+    interval (t_{i-1}, t_i] before it; the window is cut at the first sample."""
+    area = np.concatenate(([0.0], np.cumsum(values[1:] * np.diff(t_s))))  # integral from t_0 to each stamp
+    start = np.maximum(t_s - window_s, t_s[0])
+    j = np.clip(np.searchsorted(t_s, start, side="right"), 1, t_s.shape[0] - 1)  # the interval holding start
+    area_start = area[j - 1] + values[j] * (start - t_s[j - 1])
+    width = t_s - start
+    return np.where(width > 0.0, (area - area_start) / np.where(width > 0.0, width, 1.0), values)
+
+
+def sensed_power_w(params, x, temp_c=None):
+    """Model power as the sensor reports it: the kernel's power at the trace's activity, clock and
+    temperature, held to the trace's power limit, averaged over the sensor's window."""
+    u = activity(x["util"], x["mem_util"], params["memory_weight"])
+    p = power_model_w(params, u, x["phi"], x["temp"] if temp_c is None else temp_c)
+    p = np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p)
+    return trailing_mean(x["t"], p) if np.median(np.diff(x["t"])) < POWER_WINDOW_S else p
+
+
+@njit(cache=True)
+def _temperatures(t_s, power_w, temp0_c, r_die, tau_die, r_sink, tau_sink, coolant_c):
+    out = np.empty_like(power_w)
+    die = temp0_c
+    sink = coolant_c + (temp0_c - coolant_c) * (r_sink / (r_sink + r_die))  # the start taken as steady
+    out[0] = die
+    for i in range(1, power_w.shape[0]):
+        dt = t_s[i] - t_s[i - 1]
+        sink_decay = np.exp(-dt / tau_sink) if r_sink > 0.0 else 0.0
+        die, sink = temps_after_c(die, sink, coolant_c, power_w[i], r_die, np.exp(-dt / tau_die), r_sink, sink_decay)
+        out[i] = die
+    return out
 
 
 def temperature_model_c(params, t_s, power_w, temp0_c):
-    """Die temperature through the trace from its first value, the RC node integrated exactly."""
-    r, tau, cool = params["r_k_per_w"], params["tau_s"], params["coolant_c"]
-    out = np.empty_like(power_w)
-    out[0] = temp0_c
-    decay = np.exp(-np.diff(t_s) / tau)
-    for i in range(1, power_w.shape[0]):
-        out[i] = die_temp_after_c(out[i - 1], cool, power_w[i - 1], r, decay[i - 1])
-    return out
+    """Die temperature through the trace from its first value, the two RC nodes integrated exactly."""
+    return _temperatures(np.asarray(t_s, float), np.asarray(power_w, float), float(temp0_c), params["r_k_per_w"],
+                         params["tau_s"], params.get("sink_r_k_per_w", 0.0), params.get("sink_tau_s", 1.0),
+                         params["coolant_c"])
 
 
 def _stderr(result, names):
@@ -78,60 +142,134 @@ def _stderr(result, names):
         return {n: float("nan") for n in names}
 
 
-def fit_power(frame, max_clock_mhz=None, share=FIT_SHARE):
-    """Fit the power model on the first share of a trace (relative residuals: MAPE-like)."""
+def _least_squares(residual, names, starts, lower, upper, fixed):
+    """least_squares over the free parameters from each start, the lowest cost kept; fixed parameters keep
+    their start value and a zero standard error."""
     from scipy.optimize import least_squares
 
-    x = _arrays(frame, max_clock_mhz)
-    ok = np.isfinite(x["p"]) & np.isfinite(x["temp"]) & np.isfinite(x["u"]) & np.isfinite(x["phi"]) & (x["p"] > 0)
-    fit_part, held = split(ok.shape[0], share)
-    sel = np.zeros_like(ok)
-    sel[fit_part] = True
-    sel &= ok
-    names = ("idle_w", "leak_fraction", "leak_per_k", "dynamic_w")
+    free = [i for i, n in enumerate(names) if n not in fixed]
+    best = None
+    for x0 in starts:
+        full = np.array(x0, float)
 
-    def residual(v):
-        params = dict(zip(names, v))
-        return power_model_w(params, x["u"][sel], x["phi"][sel], x["temp"][sel]) / x["p"][sel] - 1.0
+        def expand(v, full=full):
+            full[free] = v
+            return dict(zip(names, full))
 
-    p_low = np.nanpercentile(x["p"][sel], 2)
-    p_high = np.nanpercentile(x["p"][sel], 99.5)
-    result = least_squares(residual, x0=(p_low, 0.3, 0.02, max(p_high - p_low, 1.0)),
-                           bounds=([1.0, 0.0, 0.0, 0.0], [2000.0, 1.0, 0.1, 5000.0]))
-    return Fit(dict(zip(names, map(float, result.x))), _stderr(result, names), int(sel.sum()),
-               int(ok[held].sum()))
-
-
-def fit_thermal(frame, share=FIT_SHARE):
-    """Fit R, tau and the coolant temperature on the first share of a trace, driven by its power."""
-    from scipy.optimize import least_squares
-
-    x = _arrays(frame)
-    ok = np.isfinite(x["p"]) & np.isfinite(x["temp"])
-    t, p, temp = x["t"][ok], x["p"][ok], x["temp"][ok]
-    fit_part, held = split(t.shape[0], share)
-    names = ("r_k_per_w", "tau_s", "coolant_c")
-
-    def residual(v):
-        params = dict(zip(names, v))
-        return temperature_model_c(params, t[fit_part], p[fit_part], temp[fit_part][0]) - temp[fit_part]
-
-    result = least_squares(residual, x0=(0.05, 20.0, float(np.nanmin(temp[fit_part])) - 2.0),
-                           bounds=([1e-4, 0.5, -20.0], [1.0, 3600.0, 80.0]))
-    return Fit(dict(zip(names, map(float, result.x))), _stderr(result, names), int(t[fit_part].shape[0]),
-               int(t[held].shape[0]))
+        result = least_squares(lambda v: residual(expand(v)), x0=full[free],
+                               bounds=([lower[i] for i in free], [upper[i] for i in free]))
+        if best is None or result.cost < best[0].cost:
+            best = (result, {n: float(v) for n, v in expand(result.x).items()})
+    result, params = best
+    stderr = {n: 0.0 for n in names}
+    stderr.update(_stderr(result, [names[i] for i in free]))
+    return params, stderr
 
 
-def errors(frame, power_params, thermal_params, max_clock_mhz=None, share=FIT_SHARE, held_out=True):
-    """Power MAPE [%] and temperature RMSE / max error [K] of the fitted kernels on a trace's held-out
-    part (or on the whole trace with held_out=False); the temperature is simulated from the first
-    held-out sample on, driven by the measured power."""
-    x = _arrays(frame, max_clock_mhz)
-    ok = np.isfinite(x["p"]) & np.isfinite(x["temp"]) & np.isfinite(x["u"]) & np.isfinite(x["phi"]) & (x["p"] > 0)
-    t, p, temp, u, phi = (v[ok] for v in (x["t"], x["p"], x["temp"], x["u"], x["phi"]))
-    part = split(t.shape[0], share)[1] if held_out else slice(0, t.shape[0])
-    model_p = power_model_w(power_params, u[part], phi[part], temp[part])
-    model_t = temperature_model_c(thermal_params, t[part], p[part], temp[part][0])
-    return {"power_mape_pct": float(np.mean(np.abs(model_p / p[part] - 1.0)) * 100.0),
-            "temp_rmse_k": float(np.sqrt(np.mean((model_t - temp[part]) ** 2))),
-            "temp_max_error_k": float(np.max(np.abs(model_t - temp[part]))), "samples": int(model_p.shape[0])}
+def _fit_parts(frames, share, max_clock_mhz=None, power_limit_w=np.inf):
+    """Per trace (one frame or a list), the arrays of its first share; and the fit and held-out row counts.
+    All traces share one f_max: the highest SM clock any of them shows, unless given."""
+    frames = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
+    if max_clock_mhz is None:
+        max_clock_mhz = max(float(np.nanmax(f["sm_clock_mhz"])) for f in frames)
+    parts, fit_rows, total = [], 0, 0
+    for frame in frames:
+        x = trace_arrays(frame, max_clock_mhz, power_limit_w)
+        fit_part = split(x["t"].shape[0], share)[0]
+        parts.append({k: (v[fit_part] if isinstance(v, np.ndarray) else v) for k, v in x.items()})
+        fit_rows, total = fit_rows + fit_part.stop, total + x["t"].shape[0]
+    return parts, fit_rows, total - fit_rows, max_clock_mhz
+
+
+def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE):
+    """Fit the power law on the first share of one trace or of several together (relative residuals:
+    MAPE-like)."""
+    parts, fit_rows, held_rows, f_max = _fit_parts(frames, share, max_clock_mhz, power_limit_w)
+    measured = np.concatenate([x["p"] for x in parts])
+    fixed = {} if any(np.isfinite(x["mem_util"]).any() for x in parts) else {"memory_weight"}
+    p_low, p_high = np.percentile(measured, 2), np.percentile(measured, 99.5)
+    starts = [(p_low, 0.1 * p_low, max(p_high - p_low, 1.0), v_floor, 0.3, 0.02, 1.0 if fixed else 0.5)
+              for v_floor in V_FLOOR_STARTS]
+    params, stderr = _least_squares(
+        lambda p: np.concatenate([sensed_power_w(p, x) for x in parts]) / measured - 1.0, POWER_NAMES, starts,
+        (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), (IDLE_OVER_LOWEST * p_low, 1000.0, 5000.0, 1.0, 1.0, LEAK_PER_K_MAX, 1.0),
+        fixed)
+    params.update(max_clock_mhz=f_max, power_limit_w=float(power_limit_w), leak_ref_temp_c=LEAK_REF_TEMP_C)
+    return Fit(params, stderr, fit_rows, held_rows)
+
+
+def fit_thermal(frames, share=FIT_SHARE, sink=True):
+    """Fit the die (and sink) RC nodes and the coolant temperature (one for all traces: one card in one
+    room) on the first share of one trace or several, driven by the measured power; sink=False fits the
+    one-node model."""
+    parts, fit_rows, held_rows, _ = _fit_parts(frames, share)
+    measured = np.concatenate([x["temp"] for x in parts])
+
+    def residual(params):
+        return np.concatenate([temperature_model_c(params, x["t"], x["p"], x["temp"][0]) for x in parts]) - measured
+
+    cool0 = float(np.min(measured)) - 2.0
+    starts = [(0.03, 5.0, 0.05, tau, cool0) for tau in SINK_TAU_STARTS_S] if sink else [(0.05, 5.0, 0.0, 1.0, cool0)]
+    fixed = set() if sink else {"sink_r_k_per_w", "sink_tau_s"}
+    params, stderr = _least_squares(residual, THERMAL_NAMES, starts, (1e-4, 0.1, 0.0, 5.0, -20.0),
+                                    (1.0, 600.0, 1.0, 7200.0, 80.0), fixed)
+    return Fit(params, stderr, fit_rows, held_rows)
+
+
+def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, coupled=False):
+    """Power MAPE [%] and temperature RMSE / max error [K] of the kernels on a trace's held-out part (or
+    the whole trace with held_out=False). The temperature is simulated from the part's first sample on,
+    driven by the measured power; with coupled=True it is driven by the model's own power, and the power
+    by the model's own temperature, the way the simulator runs them."""
+    x = trace_arrays(frame, power_params.get("max_clock_mhz"), power_params.get("power_limit_w", np.inf))
+    part = split(x["t"].shape[0], share)[1] if held_out else slice(0, x["t"].shape[0])
+    xp = {k: (v[part] if isinstance(v, np.ndarray) else v) for k, v in x.items()}
+    if xp["t"].shape[0] < 2:
+        raise ValueError("the held-out part has fewer than 2 samples")
+    xp["t"] = xp["t"] - xp["t"][0]
+    if coupled:
+        model_t, model_p = _coupled(power_params, thermal_params, xp)
+    else:
+        model_p = sensed_power_w(power_params, xp)
+        model_t = temperature_model_c(thermal_params, xp["t"], xp["p"], xp["temp"][0])
+    err_t = model_t - xp["temp"]
+    return {"power_mape_pct": float(np.mean(np.abs(model_p / xp["p"] - 1.0)) * 100.0),
+            "temp_rmse_k": float(np.sqrt(np.mean(err_t**2))), "temp_max_error_k": float(np.max(np.abs(err_t))),
+            "samples": int(model_p.shape[0]), "duration_s": float(xp["t"][-1])}
+
+
+def _coupled(power_params, thermal_params, x):
+    """Power and temperature solved together, step by step (the simulator's way), from the trace's
+    activity, clock and power limit and its first temperature: gpu.power_w at each interval's starting
+    die temperature, then the two RC nodes over the interval."""
+    u = activity(x["util"], x["mem_util"], power_params["memory_weight"])
+    pp, tp = power_params, thermal_params
+    temp, p = _coupled_kernel(x["t"], u, x["phi"], x["limit_w"], pp["idle_w"], pp["clock_w"], pp["dynamic_w"],
+                              pp["v_floor"], pp["leak_fraction"], pp["leak_per_k"], pp["leak_ref_temp_c"],
+                              tp["r_k_per_w"], tp["tau_s"], tp["sink_r_k_per_w"], tp["sink_tau_s"], tp["coolant_c"],
+                              x["temp"][0])
+    sensed = trailing_mean(x["t"], p) if np.median(np.diff(x["t"])) < POWER_WINDOW_S else p
+    return temp, sensed
+
+
+@njit(cache=True)
+def _coupled_kernel(t_s, u, phi, limit_w, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
+                    leak_ref_temp_c, r_die, tau_die, r_sink, tau_sink, coolant_c, temp0_c):
+    n = t_s.shape[0]
+    temp = np.empty(n)
+    p = np.empty(n)
+    die = temp0_c
+    sink = coolant_c + (temp0_c - coolant_c) * (r_sink / (r_sink + r_die))  # the start taken as steady
+    for i in range(n):
+        if i > 0:  # sample i's power: the interval ending at t_i, from the die temperature it started at
+            dt = t_s[i] - t_s[i - 1]
+            power = min(gpu_power_w(u[i], phi[i], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction,
+                                    leak_per_k, leak_ref_temp_c), limit_w[i])
+            sink_decay = np.exp(-dt / tau_sink) if r_sink > 0.0 else 0.0
+            die, sink = temps_after_c(die, sink, coolant_c, power, r_die, np.exp(-dt / tau_die), r_sink, sink_decay)
+        else:
+            power = min(gpu_power_w(u[0], phi[0], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction,
+                                    leak_per_k, leak_ref_temp_c), limit_w[0])
+        p[i] = power
+        temp[i] = die
+    return temp, p

@@ -5,8 +5,8 @@ the header or the cells, "[N/A]", several GPUs by index or uuid), DCGM exporter 
 (Prometheus text samples with millisecond timestamps) and twin's own canonical CSV/parquet.
 The canonical frame has one row per (time, GPU):
 
-    time_utc, gpu, power_w, temp_c, mem_temp_c, util (0-1), sm_clock_mhz, power_limit_w,
-    throttle_reasons (NVML clocks-event bitmask)
+    time_utc, gpu, power_w, temp_c, mem_temp_c, util (0-1), mem_util (0-1, memory-controller busy share),
+    sm_clock_mhz, power_limit_w, throttle_reasons (NVML clocks-event bitmask)
 
 What is safe to repair is repaired and reported (rows out of order, exact duplicates, a stamp
 repeated with other values, truncated or unreadable lines, missing values); what is not is
@@ -21,25 +21,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CANONICAL = ("time_utc", "gpu", "power_w", "temp_c", "mem_temp_c", "util", "sm_clock_mhz", "power_limit_w",
-             "throttle_reasons")
+CANONICAL = ("time_utc", "gpu", "power_w", "temp_c", "mem_temp_c", "util", "mem_util", "sm_clock_mhz",
+             "power_limit_w", "throttle_reasons")
 VALUES = CANONICAL[2:]
 # Plausible ranges in canonical units; outside them a value is a unit mistake, not a measurement.
 BOUNDS = {"power_w": (0.0, 5000.0), "temp_c": (-40.0, 150.0), "mem_temp_c": (-40.0, 150.0), "util": (0.0, 1.0),
-          "sm_clock_mhz": (0.0, 5000.0), "power_limit_w": (0.0, 5000.0)}
+          "mem_util": (0.0, 1.0), "sm_clock_mhz": (0.0, 5000.0), "power_limit_w": (0.0, 5000.0)}
 # nvidia-smi query fields -> canonical column, in order of preference (the first present wins).
 NVIDIA_SMI_FIELDS = {
     "power_w": ("power.draw", "power.draw.average", "power.draw.instant"),
     "temp_c": ("temperature.gpu",),
     "mem_temp_c": ("temperature.memory",),
     "util": ("utilization.gpu",),
+    "mem_util": ("utilization.memory",),
     "sm_clock_mhz": ("clocks.current.sm", "clocks.sm"),
     "power_limit_w": ("enforced.power.limit", "power.limit"),
     "throttle_reasons": ("clocks_event_reasons.active", "clocks_throttle_reasons.active"),
 }
 DCGM_FIELDS = {
     "DCGM_FI_DEV_POWER_USAGE": "power_w", "DCGM_FI_DEV_GPU_TEMP": "temp_c", "DCGM_FI_DEV_MEMORY_TEMP": "mem_temp_c",
-    "DCGM_FI_DEV_GPU_UTIL": "util", "DCGM_FI_DEV_SM_CLOCK": "sm_clock_mhz",
+    "DCGM_FI_DEV_GPU_UTIL": "util", "DCGM_FI_DEV_MEM_COPY_UTIL": "mem_util", "DCGM_FI_DEV_SM_CLOCK": "sm_clock_mhz",
     "DCGM_FI_DEV_POWER_MGMT_LIMIT": "power_limit_w", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "throttle_reasons",
 }
 # unit written in a cell or header -> (canonical unit, factor)
@@ -115,7 +116,7 @@ def _numbers(path, column, cells, header_unit, target):
         if not m:
             raise TraceError(f"{path}: line {k + 2}: {column} = {cell!r} is not a number with a unit")
         unit = (m.group(2) or header_unit or "").lower().replace("°", "")
-        if target == "util" and unit in ("", "%"):
+        if target in ("util", "mem_util") and unit in ("", "%"):
             factor = 0.01
         elif unit in ("", None):
             factor = 1.0
@@ -207,8 +208,9 @@ def _dcgm(path, text):
     long = pd.DataFrame(records, columns=["ms", "gpu", "field", "value"])
     frame = long.pivot_table(index=["ms", "gpu"], columns="field", values="value", aggfunc="last").reset_index()
     frame["time_utc"] = pd.to_datetime(frame["ms"], unit="ms", utc=True)
-    if "util" in frame:
-        frame["util"] = frame["util"] / 100.0  # DCGM reports percent
+    for column in ("util", "mem_util"):
+        if column in frame:
+            frame[column] = frame[column] / 100.0  # DCGM reports percent
     for column in VALUES:
         if column not in frame:
             frame[column] = np.nan

@@ -77,11 +77,16 @@ class Halls(NamedTuple):
     gpus_per_server: np.ndarray
     gpu_idle_w: np.ndarray            # board power at idle clocks and leak_ref_temp_c
     gpu_tdp_w: np.ndarray             # board power limit
+    gpu_clock_w: np.ndarray           # clock-tree power at full clock, no kernel running (0 in the catalog)
+    gpu_dynamic_w: np.ndarray         # switching power at full activity and clock (catalog: tdp_w - idle_w)
+    gpu_v_floor: np.ndarray           # lowest core voltage over the full-clock one (0 in the catalog: pure cube law)
     leak_fraction: np.ndarray         # share of idle power that is leakage at leak_ref_temp_c
     leak_per_k: np.ndarray            # leakage temperature coefficient [1/K]
     leak_ref_temp_c: np.ndarray
     die_r_k_per_w: np.ndarray         # die-to-coolant thermal resistance [K/W]
     die_c_j_per_k: np.ndarray         # die + heat-spreader heat capacity [J/K]
+    sink_r_k_per_w: np.ndarray        # heat-sink-to-coolant resistance [K/W] (0: no sink node, the catalog's default)
+    sink_c_j_per_k: np.ndarray        # heat-sink heat capacity [J/K]
     max_temp_c: np.ndarray            # die temperature where thermal slowdown holds the clock
     shutdown_temp_c: np.ndarray       # die temperature where the GPU trips off
     min_clock_fraction: np.ndarray
@@ -130,7 +135,7 @@ class Prices(NamedTuple):
 @njit(cache=True)
 def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
             water_l_per_kwh, price_usd_per_kwh, solar_w, cap_w, ups_cap_w, halls, air, liquid, chain, onsite, prices,
-            available, state, die_temp_c, tripped, out):
+            available, state, die_temp_c, sink_temp_c, tripped, out):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
     utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1 (shares of serving
@@ -142,25 +147,28 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
     again until the grid draw is within 0.1 % of the cap (MAX_CAP_PASSES at most). ups_cap_w: per step,
     the most the UPS can carry (IT + PDU; inf unless modules are out), held the same way.
     Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
-    temperatures (S_*); die_temp_c and tripped (GPUs off on over-temperature, 0/1): per hall;
-    all three are updated in place.
+    temperatures (S_*); die_temp_c, sink_temp_c and tripped (GPUs off on over-temperature, 0/1): per
+    hall; all four are updated in place.
     See the module docstring for the power and heat flow.
     """
     n_halls = halls.servers.shape[0]
     has_liquid = liquid.design_heat_w > 0.0
     state0 = state.copy()
     die0 = die_temp_c.copy()
+    sink0 = sink_temp_c.copy()
     trip0 = tripped.copy()
     limit_w = np.full(n_halls, np.inf)  # per-GPU power limit of each hall in this pass
     last_w = np.zeros(n_halls)          # per-GPU power of each hall in the previous pass
     for i in range(i0, i1):
       state0[:] = state
       die0[:] = die_temp_c
+      sink0[:] = sink_temp_c
       trip0[:] = tripped
       limit_w[:] = np.inf
       for attempt in range(MAX_CAP_PASSES):
         state[:] = state0
         die_temp_c[:] = die0
+        sink_temp_c[:] = sink0
         tripped[:] = trip0
         air_c = state[S_AIR]
         water_c = state[S_LIQUID]
@@ -173,13 +181,15 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
             servers = halls.servers[h]
             gpus = servers * halls.gpus_per_server[h]
             coolant_c = liquid_coolant_c if halls.liquid_fraction[h] > 0.0 else air_c
-            p_gpu, clock, die_end, trip = gpu.step(
-                activity[i, h], die_temp_c[h], coolant_c, dt_s, halls.gpu_idle_w[h], halls.gpu_tdp_w[h],
-                halls.leak_fraction[h], halls.leak_per_k[h], halls.leak_ref_temp_c[h], halls.die_r_k_per_w[h],
-                halls.die_c_j_per_k[h], halls.max_temp_c[h], halls.min_clock_fraction[h], halls.shutdown_temp_c[h],
-                tripped[h] > 0.0, limit_w[h])
+            p_gpu, clock, die_end, sink_end, trip = gpu.step(
+                activity[i, h], die_temp_c[h], sink_temp_c[h], coolant_c, dt_s, halls.gpu_idle_w[h],
+                halls.gpu_clock_w[h], halls.gpu_dynamic_w[h], halls.gpu_v_floor[h], halls.gpu_tdp_w[h], halls.leak_fraction[h],
+                halls.leak_per_k[h], halls.leak_ref_temp_c[h], halls.die_r_k_per_w[h], halls.die_c_j_per_k[h],
+                halls.sink_r_k_per_w[h], halls.sink_c_j_per_k[h], halls.max_temp_c[h], halls.min_clock_fraction[h],
+                halls.shutdown_temp_c[h], tripped[h] > 0.0, limit_w[h])
             last_w[h] = p_gpu
             die_temp_c[h] = die_end
+            sink_temp_c[h] = sink_end
             tripped[h] = 1.0 if trip else 0.0
             die_max = max(die_max, die_end)
             host = host_power_linear_w(u, halls.host_idle_w[h], halls.host_max_w[h])

@@ -3,22 +3,35 @@
 Power (REFERENCE.md 1.2-1.3; AccelWattch's split into constant, static/leakage and dynamic power,
 Kandiah et al., MICRO 2021):
 
-    P(u, phi, T) = P_idle (1 - a) + P_idle a exp(k (T - T_ref)) + (P_TDP - P_idle) u phi^3
+    P(u, phi, T) = P_idle (1 - a) + P_idle a exp(k (T - T_ref)) + (P_clk + P_dyn u) g(phi)
+    g(phi) = phi max(v_floor, phi)^2
 
-u is the GPU's activity (share of its serving capacity in use), phi = f / f_max the SM clock
-fraction (P_dyn = alpha C V^2 f with V roughly proportional to f in the DVFS range, hence phi^3),
-a the share of idle power that is leakage at T_ref, k its temperature coefficient. The board's
-power limit (TDP) is enforced by lowering the clock, as the driver does.
+u is the GPU's activity (share of its switching capacity in use), phi = f / f_max the SM clock
+fraction. Dynamic power is alpha C V^2 f with the voltage V roughly proportional to f in the DVFS
+range, hence phi^3, down to the lowest voltage the chip runs at (v_floor of V_max), below which only
+f falls and power is linear in the clock (the voltage-frequency curves of Leng et al., ISCA 2015;
+the H100 PCIe traces hold 350 W at 990-1005 MHz of 1,755, where a pure cube would need 3x the
+dynamic power they show at full clock). The catalog has v_floor = 0 (the pure cube). a the share of idle power that is leakage at T_ref, k its temperature coefficient. P_clk is
+the clock tree and always-on logic switching at the SM clock even with no kernel running: real H800
+traces draw ~116 W at 1,980 MHz with utilisation 0 against ~73 W at idle clocks (gpu_traces,
+calibrate/fit.py). The catalog has no P_clk (0: idle_w is the ready fleet's idle power) and
+P_dyn = TDP - P_idle; a calibration (calibrate/calibration.py) sets all of them. The board's power
+limit (TDP, or a lower one) is enforced by lowering the clock, as the driver does.
 
-Die temperature: one thermal RC node between die and coolant (air inlet or liquid supply),
+Temperature: two thermal RC nodes in series, die -> heat sink (cold plate or fin stack) -> coolant
+(air inlet or liquid supply); the heat sink's node is what makes a fan-cooled PCIe card warm for
+minutes after a load (its time constant is tens of times the die's):
 
-    C dT/dt = P - (T - T_cool) / R   =>   T(t+dt) = T_cool + P R + (T - T_cool - P R) exp(-dt / (R C))
+    C_s dT_s/dt = P - (T_s - T_cool) / R_s        C_d d(T - T_s)/dt = P - (T - T_s) / R_d
 
-integrated exactly over a step with P held, so any step size is stable. When the die would pass
-its maximum operating temperature the clock drops (thermal slowdown) to the power that lands the
-die exactly on that limit; throughput follows the clock. If even the lowest clock cannot hold it
-and the die reaches its shutdown temperature, the GPU trips off (no power, no work) until it has
-cooled TRIP_RESET_K below the slowdown limit (NVML thresholds, REFERENCE.md 1.3).
+each integrated exactly over a step with P held, the die's rise over the sink quasi-steady in the
+sink's heat flow (exact when tau_d << tau_s, and in steady state T = T_cool + P (R_s + R_d)), so any
+step size is stable. With R_s = 0 (the catalog's default) the sink is the coolant and the model is
+the one-node C dT/dt = P - (T - T_cool) / R. When the die would pass its maximum operating
+temperature the clock drops (thermal slowdown) to the power that lands the die exactly on that
+limit; throughput follows the clock. If even the lowest clock cannot hold it and the die reaches its
+shutdown temperature, the GPU trips off (no power, no work) until it has cooled TRIP_RESET_K below
+the slowdown limit (NVML thresholds, REFERENCE.md 1.3).
 """
 
 import math
@@ -30,11 +43,26 @@ LEAK_TEMP_CAP_C = 150.0  # leakage law used up to here only (beyond any shutdown
 
 
 @njit(cache=True)
-def power_w(utilization, clock_fraction, die_temp_c, idle_w, tdp_w, leak_fraction, leak_per_k, leak_ref_temp_c):
+def clock_power_factor(clock_fraction, v_floor):
+    """g(phi) = phi max(v_floor, phi)^2: clocked power relative to full clock (module docstring)."""
+    return clock_fraction * max(v_floor, clock_fraction) ** 2
+
+
+@njit(cache=True)
+def clock_for_power_factor(factor, v_floor):
+    """The clock fraction phi with g(phi) = factor (g is increasing)."""
+    if factor >= v_floor ** 3:
+        return factor ** (1.0 / 3.0)
+    return factor / (v_floor * v_floor)
+
+
+@njit(cache=True)
+def power_w(utilization, clock_fraction, die_temp_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
+            leak_ref_temp_c):
     """GPU board power [W] at activity u, clock fraction phi and die temperature T (module docstring)."""
     u = min(max(utilization, 0.0), 1.0)
     static = idle_w * (1.0 - leak_fraction) + idle_w * leak_fraction * math.exp(leak_per_k * (min(die_temp_c, LEAK_TEMP_CAP_C) - leak_ref_temp_c))
-    return static + (tdp_w - idle_w) * u * clock_fraction ** 3
+    return static + (clock_w + dynamic_w * u) * clock_power_factor(clock_fraction, v_floor)
 
 
 @njit(cache=True)
@@ -45,10 +73,28 @@ def die_temp_after_c(die_temp_c, coolant_temp_c, power_w_, r_k_per_w, decay):
 
 
 @njit(cache=True)
-def step(utilization, die_temp_c, coolant_temp_c, dt_s, idle_w, tdp_w, leak_fraction, leak_per_k,
-         leak_ref_temp_c, r_k_per_w, c_j_per_k, max_temp_c, min_clock_fraction, shutdown_temp_c, tripped,
-         power_limit_w=math.inf):
-    """Advance one GPU over one step: returns (power_w, clock_fraction, die_temp_end_c, tripped).
+def temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, power_w_, r_die, die_decay, r_sink, sink_decay):
+    """(die, sink) temperatures after one step of the two-node model (module docstring) with P held;
+    r_sink = 0: the sink is the coolant. Linear in P, which step() uses to solve for a temperature."""
+    if r_sink <= 0.0:
+        return die_temp_after_c(die_temp_c, coolant_temp_c, power_w_, r_die, die_decay), coolant_temp_c
+    sink_end = die_temp_after_c(sink_temp_c, coolant_temp_c, power_w_, r_sink, sink_decay)
+    rise_end = die_temp_after_c(die_temp_c - sink_temp_c, 0.0, power_w_, r_die, die_decay)
+    return sink_end + rise_end, sink_end
+
+
+@njit(cache=True)
+def decays(dt_s, r_die, c_die, r_sink, c_sink):
+    """exp(-dt / tau) of the die and sink nodes (0 for an absent sink)."""
+    sink = math.exp(-dt_s / (r_sink * c_sink)) if r_sink > 0.0 else 0.0
+    return math.exp(-dt_s / (r_die * c_die)), sink
+
+
+@njit(cache=True)
+def step(utilization, die_temp_c, sink_temp_c, coolant_temp_c, dt_s, idle_w, clock_w, dynamic_w, v_floor, tdp_w,
+         leak_fraction, leak_per_k, leak_ref_temp_c, r_k_per_w, c_j_per_k, sink_r_k_per_w, sink_c_j_per_k,
+         max_temp_c, min_clock_fraction, shutdown_temp_c, tripped, power_limit_w=math.inf):
+    """Advance one GPU over one step: returns (power_w, clock_fraction, die_temp_end_c, sink_temp_end_c, tripped).
 
     Clock: first the power limit (P <= min(TDP, power_limit_w): the board limit, or a lower one a
     facility power cap sets, as nvidia-smi -pl does), then thermal slowdown so that the die ends the step
@@ -56,25 +102,27 @@ def step(utilization, die_temp_c, coolant_temp_c, dt_s, idle_w, tdp_w, leak_frac
     temperature. A tripped GPU draws nothing and does no work (module docstring).
     NVML thermal limits per GPU: catalog/gpus.yaml (e.g. H100 SXM max operating 87 C).
     """
-    decay = math.exp(-dt_s / (r_k_per_w * c_j_per_k))
+    d_die, d_sink = decays(dt_s, r_k_per_w, c_j_per_k, sink_r_k_per_w, sink_c_j_per_k)
     if tripped:
-        t_end = die_temp_after_c(die_temp_c, coolant_temp_c, 0.0, r_k_per_w, decay)
-        return 0.0, 0.0, t_end, t_end > max_temp_c - TRIP_RESET_K
+        t_end, s_end = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, 0.0, r_k_per_w, d_die,
+                                     sink_r_k_per_w, d_sink)
+        return 0.0, 0.0, t_end, s_end, t_end > max_temp_c - TRIP_RESET_K
     u = min(max(utilization, 0.0), 1.0)
-    static = power_w(0.0, 1.0, die_temp_c, idle_w, tdp_w, leak_fraction, leak_per_k, leak_ref_temp_c)
-    dyn_full = (tdp_w - idle_w) * u
-    phi3_min = min_clock_fraction ** 3
-    phi3 = 1.0
+    static = power_w(0.0, 0.0, die_temp_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
+                     leak_ref_temp_c)
+    clocked_full = clock_w + dynamic_w * u  # the clocked power at phi = 1
+    g_min = clock_power_factor(min_clock_fraction, v_floor)
+    g = 1.0
     limit_w = min(tdp_w, power_limit_w)
-    if dyn_full > 0.0 and static + dyn_full > limit_w:
-        phi3 = max((limit_w - static) / dyn_full, phi3_min)
-    p = static + dyn_full * phi3
-    t_end = die_temp_after_c(die_temp_c, coolant_temp_c, p, r_k_per_w, decay)
-    if t_end > max_temp_c and dyn_full > 0.0:
-        p_allowed = (max_temp_c - coolant_temp_c - (die_temp_c - coolant_temp_c) * decay) / (r_k_per_w * (1.0 - decay))
-        phi3 = min(max((p_allowed - static) / dyn_full, phi3_min), phi3)
-        p = static + dyn_full * phi3
-        t_end = die_temp_after_c(die_temp_c, coolant_temp_c, p, r_k_per_w, decay)
-    if t_end >= shutdown_temp_c:
-        return p, phi3 ** (1.0 / 3.0), t_end, True
-    return p, phi3 ** (1.0 / 3.0), t_end, False
+    if clocked_full > 0.0 and static + clocked_full > limit_w:
+        g = max((limit_w - static) / clocked_full, g_min)
+    p = static + clocked_full * g
+    t_end, s_end = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, p, r_k_per_w, d_die, sink_r_k_per_w, d_sink)
+    if t_end > max_temp_c and clocked_full > 0.0:
+        t_zero = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, 0.0, r_k_per_w, d_die, sink_r_k_per_w, d_sink)[0]
+        p_allowed = p * (max_temp_c - t_zero) / (t_end - t_zero)  # the die's end temperature is linear in P
+        g = min(max((p_allowed - static) / clocked_full, g_min), g)
+        p = static + clocked_full * g
+        t_end, s_end = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, p, r_k_per_w, d_die, sink_r_k_per_w,
+                                     d_sink)
+    return p, clock_for_power_factor(g, v_floor), t_end, s_end, t_end >= shutdown_temp_c

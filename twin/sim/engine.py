@@ -64,7 +64,9 @@ def gpu_activity(plant, utilization):
     out = np.empty_like(utilization)
     for h, curve in enumerate(plant.serving_curves):
         u = utilization[:, h]
-        out[:, h] = u if curve is None else activity_for_load(curve, u, plant.halls.gpu_idle_w[h], plant.halls.gpu_tdp_w[h])
+        halls = plant.halls
+        out[:, h] = u if curve is None else activity_for_load(curve, u, halls.gpu_idle_w[h], halls.gpu_clock_w[h],
+                                                              halls.gpu_dynamic_w[h])
     return out
 
 
@@ -160,7 +162,7 @@ class Simulation:
                     self.demand, s["drybulb_c"],
                     s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, self.cap_w, self.ups_cap_w,
                     p.halls,
-                    p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.tripped,
+                    p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.sink_temp_c, p.tripped,
                     self.ledger.values)
             self.done = j
             if self.progress is not None:

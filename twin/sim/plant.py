@@ -8,6 +8,7 @@ plants sized on design heat), each derivation stated where it happens.
 import numpy as np
 
 from twin import catalog
+from twin.calibrate import calibration
 from twin.physics import cooling, power, rack
 from twin.physics.facility import (A_CDU, A_CHILLERS, A_DRYCOOLER, S_AIR, S_LIQUID, Halls, OnSite, PowerChainParams,
                                    Prices)
@@ -78,11 +79,12 @@ def build_halls(scenario):
         else:
             tokens = inference.throughput_scale * (
                 inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"])
-        rows.append(dict(
+        row = dict(
             servers=hall.rack_count * hall.servers_per_rack, gpus_per_server=n,
-            gpu_idle_w=spec["idle_w"], gpu_tdp_w=spec["tdp_w"], leak_fraction=model["leak_fraction"],
+            gpu_idle_w=spec["idle_w"], gpu_tdp_w=spec["tdp_w"], gpu_clock_w=0.0,
+            gpu_dynamic_w=spec["tdp_w"] - spec["idle_w"], gpu_v_floor=0.0, leak_fraction=model["leak_fraction"],
             leak_per_k=model["leak_per_k"], leak_ref_temp_c=model["leak_ref_temp_c"],
-            die_r_k_per_w=r, die_c_j_per_k=model["die_time_constant_s"] / r,
+            die_r_k_per_w=r, die_c_j_per_k=model["die_time_constant_s"] / r, sink_r_k_per_w=0.0, sink_c_j_per_k=1.0,
             max_temp_c=spec["max_operating_temp_c"], shutdown_temp_c=spec["shutdown_temp_c"],
             min_clock_fraction=model["min_clock_fraction"],
             throughput_clock_exponent=model["throughput_clock_exponent"],
@@ -91,7 +93,10 @@ def build_halls(scenario):
             fan_speed_per_k=fans["speed_per_k"], fan_min_speed=fans["min_speed"],
             psu_rating_w=psu_rating, psu_c0=c0, psu_c1=c1, psu_c2=c2,
             liquid_fraction=liquid, tokens_per_gpu_s=tokens, training=1.0 if is_training else 0.0,
-        ))
+        )
+        if hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
+            row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))
+        rows.append(row)
     return Halls(*(np.array([row[f] for row in rows], dtype=np.float64) for f in Halls._fields))
 
 
@@ -289,7 +294,8 @@ class Plant:
         coolant = np.where(self.halls.liquid_fraction > 0.0,
                            max(self.liquid.coolant_floor_c, self.liquid.supply_temp_c + self.liquid.coolant_approach_k),
                            self.air.supply_air_temp_c)
-        self.die_temp_c = coolant + self.halls.gpu_idle_w * self.halls.die_r_k_per_w
+        self.die_temp_c = coolant + self.halls.gpu_idle_w * (self.halls.die_r_k_per_w + self.halls.sink_r_k_per_w)
+        self.sink_temp_c = coolant + self.halls.gpu_idle_w * self.halls.sink_r_k_per_w
         self.tripped = np.zeros_like(self.die_temp_c)
 
     def chillers_lost(self, fraction):

@@ -8,7 +8,7 @@ capacity T(b_max)) is served at the batch where T(b) = u T(b_max):
 
 Below one running sequence the GPU is busy only part of the time: it draws P(1) while decoding
 and its idle power otherwise, so P = P_idle + (P(1) - P_idle) T_served / T(1). The kernel's GPU
-model takes an activity a in [0, 1], P = P_idle + (P_TDP - P_idle) a at its reference die
+model takes an activity a in [0, 1], P = P_idle + P_clk + P_dyn a at full clock and its reference die
 temperature and full clock (twin/physics/gpu.py), so the fitted power enters as
 a(u) = (P(b(u)) - P_idle) / (P_TDP - P_idle). Tokens stay proportional to u.
 """
@@ -50,6 +50,7 @@ def power_at_load_w(curve, load, idle_w):
     return np.where(batch < 1.0, single, power_at_batch_w(curve, np.maximum(batch, 1.0)))
 
 
-def activity_for_load(curve, load, idle_w, tdp_w):
-    """The GPU kernel's activity that reproduces the fitted power at `load` (module docstring)."""
-    return np.clip((power_at_load_w(curve, load, idle_w) - idle_w) / (tdp_w - idle_w), 0.0, 1.0)
+def activity_for_load(curve, load, idle_w, clock_w, dynamic_w):
+    """The GPU kernel's activity that reproduces the fitted power at `load` at full clock (module
+    docstring): P = idle + clock_w + dynamic_w a (catalog: clock_w 0, dynamic_w = TDP - idle)."""
+    return np.clip((power_at_load_w(curve, load, idle_w) - idle_w - clock_w) / dynamic_w, 0.0, 1.0)

@@ -1,0 +1,132 @@
+"""The calibration file: what `twin calibrate` fitted for one GPU model, and what a scenario's hall
+takes from it (`gpu: {model: H100-PCIe, calibration: calib.yaml}`) in place of the catalog.
+
+    gpu: H100-PCIe
+    power: {idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k, leak_ref_temp_c,
+            memory_weight, max_clock_mhz, power_limit_w, stderr: {...}}
+    thermal: {r_k_per_w, tau_s, sink_r_k_per_w, sink_tau_s, coolant_c, stderr: {...}}
+    held_out: [{trace, power_mape_pct, temp_rmse_k, temp_max_error_k, samples}, ...]
+    traces: [{file, sha256, samples, gpu}, ...]
+
+The thermal resistances are those of the card as it was cooled when traced (its own fan and heat
+sink, or its cold plate); a scenario that cools it another way should not take them (the scenario
+check says so when the hall's cooling differs from the calibration's `cooling`).
+"""
+
+import hashlib
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from twin import catalog
+
+POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
+                "memory_weight", "max_clock_mhz", "power_limit_w")
+THERMAL_FIELDS = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
+COOLING = ("air", "liquid")
+
+
+class CalibrationError(ValueError):
+    """A calibration file that cannot be used, with the file and the field."""
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _plain(value):
+    """numpy scalars and nested containers -> YAML-safe Python (inf kept as .inf)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return value if not math.isfinite(value) else float(f"{value:.6g}")
+    return value
+
+
+def document(gpu, cooling, power_fit, thermal_fit, held_out, traces):
+    """The calibration as a dict (the YAML's content)."""
+    return _plain({
+        "gpu": gpu, "cooling": cooling,
+        "power": {**{k: power_fit.params[k] for k in POWER_FIELDS}, "stderr": power_fit.stderr},
+        "thermal": {**{k: thermal_fit.params[k] for k in THERMAL_FIELDS}, "stderr": thermal_fit.stderr},
+        "held_out": held_out, "traces": traces,
+        "made_by": "python -m twin calibrate (twin/calibrate/fit.py): the simulator's own GPU kernels, "
+                   "least squares on the first 60 % of each trace, errors on the last 40 %",
+    })
+
+
+def write_text(path, text):
+    """Write a file atomically (a half-written file never replaces a good one)."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(path, doc):
+    """Write a calibration YAML atomically, with a header saying what it holds."""
+    write_text(path, "# twin calibration (python -m twin calibrate): fitted parameters of the simulator's kernels;\n"
+                     "# stderr: 1-sigma from the least-squares Jacobian; held_out: errors on the part of each trace\n"
+                     "# not used to fit.\n" + yaml.safe_dump(doc, sort_keys=False))
+
+
+def read(path, expect_gpu=None):
+    """The validated calibration dict of a file; CalibrationError names the file and the field."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CalibrationError(f"{path}: calibration file not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CalibrationError(f"{path}: not a readable calibration YAML ({exc})") from None
+    if not isinstance(doc, dict):
+        raise CalibrationError(f"{path}: a calibration is a mapping with gpu, power and thermal (see twin calibrate)")
+    gpu = doc.get("gpu")
+    if gpu not in catalog.gpu_names():
+        raise CalibrationError(f"{path}: gpu = {gpu!r} is not a catalog GPU; allowed: {', '.join(catalog.gpu_names())}")
+    if expect_gpu is not None and gpu != expect_gpu:
+        raise CalibrationError(f"{path}: calibrates {gpu}, but the hall's gpu model is {expect_gpu}")
+    if doc.get("cooling") not in COOLING:
+        raise CalibrationError(f"{path}: cooling = {doc.get('cooling')!r}; allowed: {', '.join(COOLING)}")
+    for block, fields in (("power", POWER_FIELDS), ("thermal", THERMAL_FIELDS)):
+        section = doc.get(block)
+        if not isinstance(section, dict):
+            raise CalibrationError(f"{path}: no '{block}' section")
+        for field in fields:
+            value = section.get(field)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+                raise CalibrationError(f"{path}: {block}.{field} = {value!r} is not a number")
+    p, t = doc["power"], doc["thermal"]
+    checks = [("power.idle_w", p["idle_w"] > 0), ("power.clock_w", p["clock_w"] >= 0),
+              ("power.dynamic_w", p["dynamic_w"] > 0), ("power.v_floor", 0 <= p["v_floor"] <= 1),
+              ("power.leak_fraction", 0 <= p["leak_fraction"] <= 1), ("power.leak_per_k", 0 <= p["leak_per_k"] <= 0.2),
+              ("power.memory_weight", 0 <= p["memory_weight"] <= 1), ("thermal.r_k_per_w", t["r_k_per_w"] > 0),
+              ("thermal.tau_s", t["tau_s"] > 0), ("thermal.sink_r_k_per_w", t["sink_r_k_per_w"] >= 0),
+              ("thermal.sink_tau_s", t["sink_tau_s"] > 0)]
+    for name, ok in checks:
+        if not ok:
+            raise CalibrationError(f"{path}: {name} is out of its physical range")
+    return doc
+
+
+def hall_parameters(doc):
+    """The Halls fields (twin/physics/facility.py) a calibration sets for its GPU."""
+    p, t = doc["power"], doc["thermal"]
+    return {"gpu_idle_w": p["idle_w"], "gpu_clock_w": p["clock_w"], "gpu_dynamic_w": p["dynamic_w"],
+            "gpu_v_floor": p["v_floor"], "leak_fraction": p["leak_fraction"], "leak_per_k": p["leak_per_k"],
+            "leak_ref_temp_c": p["leak_ref_temp_c"], "die_r_k_per_w": t["r_k_per_w"],
+            "die_c_j_per_k": t["tau_s"] / t["r_k_per_w"], "sink_r_k_per_w": t["sink_r_k_per_w"],
+            "sink_c_j_per_k": t["sink_tau_s"] / t["sink_r_k_per_w"] if t["sink_r_k_per_w"] > 0 else 1.0}

@@ -1,0 +1,95 @@
+"""What `twin calibrate` does: read traces, fit the GPU kernels, report the held-out errors, and
+check an existing calibration on other traces without refitting."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twin import catalog
+from twin.calibrate import calibration, fit, traces
+
+
+@dataclass
+class Trace:
+    label: str      # file name, with '#gpu' where the file holds several GPUs
+    path: Path
+    frame: object   # canonical frame of one GPU
+    repairs: list
+
+
+def load(paths, timezone="UTC"):
+    """One Trace per (file, GPU); TraceError for a file that cannot be read."""
+    out = []
+    for path in map(Path, paths):
+        frame, repairs = traces.read_trace(path, timezone)
+        gpus = sorted(frame["gpu"].unique())
+        for gpu in gpus:
+            label = path.name if len(gpus) == 1 else f"{path.name}#{gpu}"
+            out.append(Trace(label, path, frame[frame["gpu"] == gpu].reset_index(drop=True), repairs))
+    return out
+
+
+def _series(trace, power_params, thermal_params, part):
+    """Measured and simulated power and temperature over a slice of a trace, for the report's plot."""
+    x = fit.trace_arrays(trace.frame, power_params["max_clock_mhz"], power_params["power_limit_w"])
+    n = x["t"].shape[0]
+    sel = fit.split(n)[1] if part == "held_out" else slice(0, n)
+    xp = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in x.items()}
+    return {"t_s": x["t"][sel], "power_w": xp["p"], "model_power_w": fit.sensed_power_w(power_params, xp),
+            "temp_c": xp["temp"],
+            "model_temp_c": fit.temperature_model_c(thermal_params, xp["t"] - xp["t"][0], xp["p"], xp["temp"][0]),
+            "fit_until_s": float(x["t"][fit.split(n)[0].stop - 1])}
+
+
+def calibrate(paths, gpu, cooling="air", timezone="UTC"):
+    """(calibration document, per-trace plot series) of the GPU kernels fitted to the traces together."""
+    if gpu not in catalog.gpu_names():
+        raise ValueError(f"unknown GPU '{gpu}'; allowed: {', '.join(catalog.gpu_names())}")
+    loaded = load(paths, timezone)
+    limit_w = catalog.load("gpus")[gpu]["tdp_w"]
+    frames = [t.frame for t in loaded]
+    power = fit.fit_power(frames, power_limit_w=limit_w)
+    thermal = fit.fit_thermal(frames)
+    held_out, series = [], {}
+    for t in loaded:
+        held_out.append({"trace": t.label, **fit.errors(t.frame, power.params, thermal.params)})
+        series[t.label] = _series(t, power.params, thermal.params, "all")
+    sources = [{"file": t.label, "sha256": calibration.sha256(t.path), "samples": len(t.frame),
+                "repairs": t.repairs} for t in loaded]
+    return calibration.document(gpu, cooling, power, thermal, held_out, sources), series
+
+
+def check(calibration_path, paths, timezone="UTC"):
+    """Errors of an existing calibration on whole traces, no refitting: the kernels driven by each trace's
+    own utilisation, clocks and power limit, power and temperature solved together as the simulator does."""
+    doc = calibration.read(calibration_path)
+    power = {**doc["power"], "power_limit_w": doc["power"]["power_limit_w"]}
+    results = []
+    for t in load(paths, timezone):
+        coupled = fit.errors(t.frame, power, doc["thermal"], held_out=False, coupled=True)
+        alone = fit.errors(t.frame, power, doc["thermal"], held_out=False)
+        results.append({"trace": t.label, "power_mape_pct": coupled["power_mape_pct"],
+                        "temp_rmse_k": coupled["temp_rmse_k"], "temp_max_error_k": coupled["temp_max_error_k"],
+                        "power_mape_pct_at_measured_temp": alone["power_mape_pct"],
+                        "temp_rmse_k_at_measured_power": alone["temp_rmse_k"],
+                        "samples": coupled["samples"], "duration_s": coupled["duration_s"]})
+    return {"calibration": str(calibration_path), "gpu": doc["gpu"], "traces": results}
+
+
+def report_text(doc):
+    """The fit report: parameters with standard errors, and the held-out errors per trace."""
+    lines = [f"GPU {doc['gpu']} ({doc['cooling']}-cooled when traced); fitted on the first 60 % of each trace"]
+    for block in ("power", "thermal"):
+        lines.append(f"  {block}:")
+        for name, value in doc[block].items():
+            if name == "stderr":
+                continue
+            err = doc[block]["stderr"].get(name)
+            lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else ""))
+    lines.append("  held-out errors (last 40 % of each trace):")
+    lines.append(f"    {'trace':44s} {'power MAPE %':>12s} {'T RMSE K':>9s} {'T max K':>8s} {'samples':>8s}")
+    for row in doc["held_out"]:
+        lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} {row['temp_rmse_k']:9.2f} "
+                     f"{row['temp_max_error_k']:8.2f} {row['samples']:8d}")
+    return "\n".join(lines)
