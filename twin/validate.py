@@ -24,6 +24,7 @@ class Case:
     high: float
     tolerance: str = "published range"
     unit: str = ""
+    known_gap: str = ""  # why a case is known to fail (printed beside its FAIL; it does not fail the command)
 
     @property
     def passed(self):
@@ -58,10 +59,16 @@ def run(folder=VALIDATION_DIR, only=None):
     return [(p.stem, load_cases(p)) for p in modules(folder) if not only or only in p.stem]
 
 
+def unexpected_failures(results):
+    """Cases that fail and are not marked as a known gap."""
+    return [c for _, cases in results for c in cases if not c.passed and not c.known_gap]
+
+
 def as_json(results):
     rows = [dict(asdict(c), module=m, passed=c.passed) for m, cases in results for c in cases]
     failed = sum(not r["passed"] for r in rows)
     return json.dumps({"cases": rows, "passed": len(rows) - failed, "failed": failed,
+                       "known_gaps": sum(not r["passed"] and bool(r["known_gap"]) for r in rows),
                        "sources": len({r["source"] for r in rows})}, allow_nan=False, default=str)
 
 
@@ -78,8 +85,11 @@ def print_table(results, out=None):
             passed += ok
             failed += not ok
             unit = f" {c.unit}" if c.unit else ""
+            gap = f"\n        known gap: {c.known_gap}" if c.known_gap and not ok else ""
             print(f"  {'pass' if ok else 'FAIL'}  {c.name}: twin {c.value:.4g}{unit}, published {c.published}{unit} "
-                  f"({c.tolerance})\n        source: {c.source}", file=out)
+                  f"({c.tolerance})\n        source: {c.source}{gap}", file=out)
     sources = len({c.source for _, cases in results for c in cases})
-    print(f"\n{passed} passed, {failed} failed: {passed + failed} cases from {sources} sources", file=out)
+    gaps = sum(not c.passed and bool(c.known_gap) for _, cases in results for c in cases)
+    print(f"\n{passed} passed, {failed} failed ({gaps} of them known gaps): {passed + failed} cases from "
+          f"{sources} sources", file=out)
     return failed

@@ -1,0 +1,94 @@
+"""`twin calibrate` end to end: a trace drawn by the kernels, written as an nvidia-smi log, is fitted
+through the CLI; the calibration is checked on a second trace without refitting; a scenario that
+references it runs with the calibrated GPU instead of the catalog's."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from twin.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_fit import _synthetic_trace  # noqa: E402
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.yaml"
+
+
+def _write_smi(frame, path):
+    """An nvidia-smi --format=csv log of a canonical frame (units in the cells, local stamps)."""
+    lines = ["timestamp, power.draw [W], temperature.gpu, utilization.gpu [%], clocks.current.sm [MHz]"]
+    for row in frame.itertuples():
+        lines.append(f"{row.time_utc:%Y/%m/%d %H:%M:%S.%f}, {row.power_w:.2f} W, {row.temp_c:.0f}, "
+                     f"{row.util * 100:.0f} %, {row.sm_clock_mhz:.0f} MHz")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calib")
+    traces = [_write_smi(_synthetic_trace(seed)[0], folder / f"trace{seed}.csv") for seed in (0, 1)]
+    out = folder / "calib.yaml"
+    assert main(["calibrate", str(traces[0]), "--gpu", "H100-SXM", "--out", str(out)]) == 0
+    return folder, traces, out
+
+
+def test_calibrate_writes_the_yaml_and_a_page_with_the_fit(calibrated, capsys):
+    folder, _, out = calibrated
+    doc = yaml.safe_load(out.read_text())
+    truth_p, truth_t = _synthetic_trace(0)[1:]
+    assert doc["gpu"] == "H100-SXM" and doc["power"]["idle_w"] == pytest.approx(truth_p["idle_w"], rel=0.05)
+    assert doc["thermal"]["sink_r_k_per_w"] == pytest.approx(truth_t["sink_r_k_per_w"], rel=0.15)
+    assert doc["held_out"][0]["power_mape_pct"] < 2.0 and doc["held_out"][0]["temp_rmse_k"] < 1.0
+    page = (folder / "calib.html").read_text()
+    assert "<svg" in page and "Held-out errors" in page
+
+
+def test_check_evaluates_another_trace_without_refitting(calibrated, capsys):
+    _, traces, out = calibrated
+    capsys.readouterr()
+    assert main(["calibrate", "--check", str(out), str(traces[1]), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (row,) = doc["traces"]
+    assert row["trace"] == "trace1.csv" and row["power_mape_pct"] < 2.0 and row["temp_rmse_k"] < 1.5
+    assert {"temp_max_error_k", "samples"} <= set(row)
+
+
+def test_a_scenario_with_a_calibration_runs_the_calibrated_gpu(calibrated, tmp_path):
+    from twin import pipeline
+    from twin.scenario import load_scenario
+
+    _, _, out = calibrated
+    base = yaml.safe_load(QUICKSTART.read_text())
+    base["duration"] = "1d"
+    base["saiq"]["reference"]["scenario"] = str(QUICKSTART.parent / base["saiq"]["reference"]["scenario"])
+    runs = {}
+    for name, gpu in (("catalog", base["facility"]["halls"][0]["gpu"]),
+                      ("calibrated", {"model": "H100-SXM", "calibration": str(out)})):
+        base["facility"]["halls"][0]["gpu"] = gpu
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(base))
+        runs[name] = pipeline.simulate(load_scenario(tmp_path / f"{name}.yaml"))
+    assert base["facility"]["halls"][0]["gpu"]["model"] == "H100-SXM"
+    a, b = runs["catalog"], runs["calibrated"]
+    # the serving curve fixes the power at its measured load (the activity maps to it through the calibrated
+    # law); the calibrated leakage and thermal path move it, and the die temperatures, away from the catalog's
+    power_change = np.abs(b["gpu_power_w"] / a["gpu_power_w"] - 1.0)
+    temp_change = np.abs(b["gpu_die_temp_c"] - a["gpu_die_temp_c"])
+    assert power_change.max() > 0.003 and temp_change.max() > 2.0, (power_change.max(), temp_change.max())
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["calibrate", "missing.csv", "--gpu", "H100-SXM", "--out", "x.yaml"], "not found"),
+    (["calibrate", "{trace}", "--gpu", "H999", "--out", "x.yaml"], "unknown GPU"),
+    (["calibrate", "--check", "missing.yaml", "{trace}"], "calibration file not found"),
+])
+def test_bad_calibrate_input_exits_2_and_writes_nothing(calibrated, tmp_path, monkeypatch, capsys, argv, says):
+    _, traces, _ = calibrated
+    monkeypatch.chdir(tmp_path)
+    assert main([a.replace("{trace}", str(traces[0])) for a in argv]) == 2
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "x.yaml").exists()
