@@ -74,6 +74,7 @@ def _rows():
     for k in range(3):
         for gpu in ("0", "1"):
             rows.append({"time_utc": t0 + timedelta(seconds=0.1 * k), "gpu": gpu, "power_w": 101.5 + k + int(gpu),
+                         "power_instant_w": 99.0 + 2 * k,
                          "temp_c": 40.0 + k, "mem_temp_c": math.nan if gpu == "1" else 50.0 + k, "util": 0.25 * k,
                          "sm_clock_mhz": 1980.0, "power_limit_w": 700.0, "throttle_reasons": float(4 * k),
                          "mem_util": 0.1 * k})
@@ -125,11 +126,14 @@ def _fake_nvml(monkeypatch, pynvml, gpus):
 
     def field_values(gpu, ids):
         values = (pynvml.c_nvmlFieldValue_t * len(ids))()
-        values[0].fieldId = ids[0]
-        if gpu.mem_temp_c is None:
-            values[0].nvmlReturn = pynvml.NVML_ERROR_NOT_SUPPORTED
-        else:
-            values[0].valueType, values[0].value.uiVal = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT, gpu.mem_temp_c
+        for k, field_id in enumerate(ids):
+            values[k].fieldId = field_id
+            if field_id == pynvml.NVML_FI_DEV_POWER_INSTANT:  # mW, as NVML gives it
+                values[k].valueType, values[k].value.uiVal = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT, 350500
+            elif gpu.mem_temp_c is None:
+                values[k].nvmlReturn = pynvml.NVML_ERROR_NOT_SUPPORTED
+            else:
+                values[k].valueType, values[k].value.uiVal = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT, gpu.mem_temp_c
         return values
 
     def events(gpu):  # a driver before 535 lacks the clocks-event call
@@ -170,7 +174,7 @@ def test_record_samples_every_gpu_in_canonical_units_and_keeps_what_it_has_on_ct
     gpu0, gpu1 = frame.iloc[0], frame.iloc[3]
     assert (gpu0["power_w"], gpu1["power_w"], gpu0["temp_c"], gpu0["power_limit_w"]) == (350.0, 351.0, 61.0, 700.0)
     assert (gpu0["util"], gpu0["mem_util"], gpu0["throttle_reasons"]) == (0.87, 0.4, 4.0)
-    assert (gpu0["mem_temp_c"], gpu0["sm_clock_mhz"]) == (72.0, 1980.0)
+    assert (gpu0["mem_temp_c"], gpu0["sm_clock_mhz"], gpu0["power_instant_w"]) == (72.0, 1980.0, 350.5)
     assert np.isnan(gpu1["mem_temp_c"]) and np.isnan(gpu1["sm_clock_mhz"])  # not supported -> NaN
     metadata = json.loads(pq.read_schema(tmp_path / "trace.parquet").metadata[METADATA_KEY])
     assert metadata["driver_version"] == "535.104.05" and metadata["gpus"][1]["uuid"] == "GPU-00000001"

@@ -7,6 +7,9 @@ held-out part of the next trace of the same card and the same GEMM data pattern 
 or max-power inputs: a workload property no NVML counter shows, worth ~1.5x in switching power)
 within 1.5x that trace's own held-out error.
 
+Card calibration: all traces of a folder fitted together (card parameters shared, each trace's
+switching power and inlet temperature its own), judged on each trace's held-out part.
+
 A case that misses its bound for a reason the data make plain is marked as a known gap, and that
 reason is printed beside it; none is hidden.
 """
@@ -103,6 +106,29 @@ def _cross_cases(gpu, paths):
     return out
 
 
+def _card_cases(gpu, paths):
+    """One calibration of the card from all traces of a folder together (what `twin calibrate` does with
+    several traces: card parameters shared, each trace's switching power and inlet temperature its own),
+    judged on each trace's held-out part."""
+    frames = [_fitted(p)[0] for p in paths]
+    limit_w = catalog.load("gpus")[gpu]["tdp_w"] if gpu in catalog.gpu_names() else float("inf")
+    power = fit.fit_power(frames, power_limit_w=limit_w)
+    thermal = fit.fit_thermal(frames)
+    sink = [_fitted(p)[2].params["sink_r_k_per_w"] for p in paths]
+    airflow = (f"{gpu} is cooled by its server's fans, whose speed no trace logs: the sink resistance fitted "
+               f"on each trace alone spans {min(sink):.3f}-{max(sink):.3f} K/W, which one shared value cannot "
+               f"follow") if max(sink) > 2.0 * min(sink) else ""
+    out = []
+    for k, (path, frame) in enumerate(zip(paths, frames)):
+        e = fit.errors(frame, fit.for_trace(power.params, k), fit.for_trace(thermal.params, k))
+        label = f"{gpu} card calibration from {len(paths)} traces, on {path.name}"
+        gap = _gap(path)
+        out += [_bound_case(f"{label}: power MAPE", e["power_mape_pct"], POWER_BOUND_PCT, "%", gap, "issue 6 bound"),
+                _bound_case(f"{label}: temperature RMSE", e["temp_rmse_k"], TEMP_BOUND_K, "K", gap or airflow,
+                            "issue 6 bound")]
+    return out
+
+
 def cases():
     if not TRACES.is_dir():
         return []
@@ -112,4 +138,5 @@ def cases():
         for path in paths:
             out += _trace_cases(gpu, path)
         out += _cross_cases(gpu, paths)
+        out += _card_cases(gpu, paths)
     return out

@@ -5,7 +5,9 @@ takes from it (`gpu: {model: H100-PCIe, calibration: calib.yaml}`) in place of t
     power: {idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k, leak_ref_temp_c,
             memory_weight, max_clock_mhz, power_limit_w, stderr: {...}}
     thermal: {r_k_per_w, tau_s, sink_r_k_per_w, sink_tau_s, coolant_c, stderr: {...}}
-    held_out: [{trace, power_mape_pct, temp_rmse_k, temp_max_error_k, samples}, ...]
+    held_out: [{trace, dynamic_w, coolant_c, power_mape_pct, temp_rmse_k, temp_max_error_k, samples}, ...]
+        (each trace's own switching power and inlet temperature: those belong to the work and the room,
+        the rest to the card; the card's dynamic_w is the heaviest trace's)
     traces: [{file, sha256, samples, gpu}, ...]
 
 The thermal resistances are those of the card as it was cooled when traced (its own fan and heat

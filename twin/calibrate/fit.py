@@ -35,9 +35,16 @@ FIT_SHARE = 0.6  # [M] share of each trace, from its start, that fits; the rest 
 LEAK_REF_TEMP_C = catalog.load("gpu_model")["leak_ref_temp_c"]  # the temperature the leakage share a is defined at
 POWER_WINDOW_S = 1.0  # [V] nvidia-smi power.draw / DCGM POWER_USAGE: trailing 1 s average (PROVENANCE.md, NVML docs)
 LEAK_PER_K_MAX = 0.05  # [1/K] twice REFERENCE.md 1.3's 0.01-0.03 range: steeper is runaway, not leakage
+# Weak priors (maximum a posteriori): a trace that never shows the idle GPU at two temperatures cannot
+# tell leakage from idle power, and a free fit then extrapolates wildly; the priors hold such
+# parameters near the catalog's and cost nothing where the data decide.
+_MODEL = catalog.load("gpu_model")
+LEAK_PRIORS = {"leak_fraction": (_MODEL["leak_fraction"], 0.2),  # [M] sd around catalog gpu_model.yaml's [D] value
+               "leak_per_k": (_MODEL["leak_per_k"], 0.01)}      # [V] REFERENCE.md 1.3: 0.01-0.03 /K
+PRIOR_RESIDUAL = 0.2  # [M] a prior's one-sigma miss weighs as a 20 % power residual on one sample (100 samples at 2 %)
 IDLE_OVER_LOWEST = 1.2  # [M] idle power is at most 1.2x the lowest power the trace shows (its 2nd percentile)
-POWER_NAMES = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "memory_weight")
 V_FLOOR_STARTS = (0.0, 0.5, 0.8)  # [M] voltage floors the power fit starts from (the cost has local minima)
+FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
 THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
 
@@ -63,7 +70,9 @@ def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
     clock = f["sm_clock_mhz"].to_numpy(float)
     f_max = max_clock_mhz or float(np.nanmax(clock))
     missing = pd.Series(np.nan, index=f.index)
+    instant = f.get("power_instant_w", missing)
     return {"t": (t - t.iloc[0]).dt.total_seconds().to_numpy(), "p": f["power_w"].to_numpy(float),
+            "p_heat": np.where(instant.notna() & (instant > 0), instant, f["power_w"]).astype(float),
             "temp": f["temp_c"].to_numpy(float), "util": np.clip(f["util"].to_numpy(float), 0.0, 1.0),
             "mem_util": np.clip(f.get("mem_util", missing).to_numpy(float), 0.0, 1.0),
             "phi": np.clip(clock / f_max, 0.0, 1.0),
@@ -166,6 +175,21 @@ def _least_squares(residual, names, starts, lower, upper, fixed):
     return params, stderr
 
 
+def _binned(x, bin_s=FIT_BIN_S):
+    """A fast-sampled trace on a bin_s grid, for fitting only (errors are taken at the trace's own rate):
+    per bin the mean of each signal (inputs held between samples average so) and the last stamp."""
+    if x["t"].shape[0] < 3 or np.median(np.diff(x["t"])) >= bin_s:
+        return x
+    edges = np.flatnonzero(np.diff(np.floor(x["t"] / bin_s))) + 1  # first sample of each new bin
+    starts = np.concatenate(([0], edges))
+    counts = np.diff(np.concatenate((starts, [x["t"].shape[0]])))
+    out = {k: v for k, v in x.items() if not isinstance(v, np.ndarray)}
+    for k, v in x.items():
+        if isinstance(v, np.ndarray):
+            out[k] = v[starts + counts - 1] if k == "t" else np.add.reduceat(v, starts) / counts
+    return out
+
+
 def _fit_parts(frames, share, max_clock_mhz=None, power_limit_w=np.inf):
     """Per trace (one frame or a list), the arrays of its first share; and the fit and held-out row counts.
     All traces share one f_max: the highest SM clock any of them shows, unless given."""
@@ -176,43 +200,89 @@ def _fit_parts(frames, share, max_clock_mhz=None, power_limit_w=np.inf):
     for frame in frames:
         x = trace_arrays(frame, max_clock_mhz, power_limit_w)
         fit_part = split(x["t"].shape[0], share)[0]
-        parts.append({k: (v[fit_part] if isinstance(v, np.ndarray) else v) for k, v in x.items()})
+        parts.append(_binned({k: (v[fit_part] if isinstance(v, np.ndarray) else v) for k, v in x.items()}))
         fit_rows, total = fit_rows + fit_part.stop, total + x["t"].shape[0]
     return parts, fit_rows, total - fit_rows, max_clock_mhz
 
 
+def _weights(parts):
+    """Per-sample residual weights giving every trace the same say, however many samples it has."""
+    sizes = np.array([x["t"].shape[0] for x in parts], float)
+    return np.concatenate([np.full(int(n), np.sqrt(sizes.sum() / (len(sizes) * n))) for n in sizes])
+
+
+def for_trace(params, k):
+    """The parameters of trace k of a joint fit: the card's, with that trace's workload and coolant."""
+    out = dict(params)
+    if "trace_dynamic_w" in params:
+        out["dynamic_w"] = params["trace_dynamic_w"][k]
+    if "trace_coolant_c" in params:
+        out["coolant_c"] = params["trace_coolant_c"][k]
+    return out
+
+
 def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE):
     """Fit the power law on the first share of one trace or of several together (relative residuals:
-    MAPE-like)."""
+    MAPE-like, every trace weighted alike). Idle, clock-tree, voltage-floor, leakage and memory-weight
+    parameters belong to the card and are shared; the switching power dynamic_w belongs to the work the
+    trace ran (GEMM precision and input data change it at the same NVML counters), so each trace has its
+    own (trace_dynamic_w) and the card's dynamic_w is the largest: activity 1 is the heaviest work seen."""
     parts, fit_rows, held_rows, f_max = _fit_parts(frames, share, max_clock_mhz, power_limit_w)
     measured = np.concatenate([x["p"] for x in parts])
+    weights = _weights(parts)
+    card = ("idle_w", "clock_w", "v_floor", "leak_fraction", "leak_per_k", "memory_weight")
+    names = card + tuple(f"dynamic_w/{k}" for k in range(len(parts)))
     fixed = {} if any(np.isfinite(x["mem_util"]).any() for x in parts) else {"memory_weight"}
-    p_low, p_high = np.percentile(measured, 2), np.percentile(measured, 99.5)
-    starts = [(p_low, 0.1 * p_low, max(p_high - p_low, 1.0), v_floor, 0.3, 0.02, 1.0 if fixed else 0.5)
-              for v_floor in V_FLOOR_STARTS]
-    params, stderr = _least_squares(
-        lambda p: np.concatenate([sensed_power_w(p, x) for x in parts]) / measured - 1.0, POWER_NAMES, starts,
-        (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), (IDLE_OVER_LOWEST * p_low, 1000.0, 5000.0, 1.0, 1.0, LEAK_PER_K_MAX, 1.0),
-        fixed)
-    params.update(max_clock_mhz=f_max, power_limit_w=float(power_limit_w), leak_ref_temp_c=LEAK_REF_TEMP_C)
+    p_low = np.percentile(measured, 2)
+    dyn0 = [max(np.percentile(x["p"], 99.5) - p_low, 1.0) for x in parts]
+
+    def residual(p):
+        model = [sensed_power_w({**p, "dynamic_w": p[f"dynamic_w/{k}"]}, x) for k, x in enumerate(parts)]
+        prior = [PRIOR_RESIDUAL * (p[name] - mean) / sd for name, (mean, sd) in LEAK_PRIORS.items()]
+        return np.concatenate(((np.concatenate(model) / measured - 1.0) * weights, prior))
+
+    starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if fixed else 0.5, *dyn0) for v_floor in V_FLOOR_STARTS]
+    params, stderr = _least_squares(residual, names, starts, (1.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts),
+                                    (IDLE_OVER_LOWEST * p_low, 1000.0, 1.0, 1.0, LEAK_PER_K_MAX, 1.0)
+                                    + (5000.0,) * len(parts), fixed)
+    dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
+    dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
+    heaviest = int(np.argmax(dynamic))
+    params.update(dynamic_w=dynamic[heaviest], max_clock_mhz=f_max, power_limit_w=float(power_limit_w),
+                  leak_ref_temp_c=LEAK_REF_TEMP_C)
+    stderr["dynamic_w"] = dynamic_err[heaviest]
+    if len(parts) > 1:
+        params["trace_dynamic_w"] = dynamic
     return Fit(params, stderr, fit_rows, held_rows)
 
 
 def fit_thermal(frames, share=FIT_SHARE, sink=True):
-    """Fit the die (and sink) RC nodes and the coolant temperature (one for all traces: one card in one
-    room) on the first share of one trace or several, driven by the measured power; sink=False fits the
-    one-node model."""
+    """Fit the die (and sink) RC nodes on the first share of one trace or several, driven by the measured
+    power; the resistances and time constants belong to the card and its cooler and are shared, the
+    coolant (inlet) temperature, which no trace logs, is one per trace (trace_coolant_c; coolant_c is
+    their median). sink=False fits the one-node model."""
     parts, fit_rows, held_rows, _ = _fit_parts(frames, share)
     measured = np.concatenate([x["temp"] for x in parts])
+    weights = _weights(parts)
+    names = THERMAL_NAMES[:4] + tuple(f"coolant_c/{k}" for k in range(len(parts)))
 
     def residual(params):
-        return np.concatenate([temperature_model_c(params, x["t"], x["p"], x["temp"][0]) for x in parts]) - measured
+        model = [temperature_model_c({**params, "coolant_c": params[f"coolant_c/{k}"]}, x["t"], x["p_heat"], x["temp"][0])
+                 for k, x in enumerate(parts)]
+        return (np.concatenate(model) - measured) * weights
 
-    cool0 = float(np.min(measured)) - 2.0
-    starts = [(0.03, 5.0, 0.05, tau, cool0) for tau in SINK_TAU_STARTS_S] if sink else [(0.05, 5.0, 0.0, 1.0, cool0)]
+    cool0 = [float(np.min(x["temp"])) - 2.0 for x in parts]
+    starts = ([(0.03, 5.0, 0.05, tau, *cool0) for tau in SINK_TAU_STARTS_S] if sink
+              else [(0.05, 5.0, 0.0, 1.0, *cool0)])
     fixed = set() if sink else {"sink_r_k_per_w", "sink_tau_s"}
-    params, stderr = _least_squares(residual, THERMAL_NAMES, starts, (1e-4, 0.1, 0.0, 5.0, -20.0),
-                                    (1.0, 600.0, 1.0, 7200.0, 80.0), fixed)
+    params, stderr = _least_squares(residual, names, starts, (1e-4, 0.1, 0.0, 5.0) + (-20.0,) * len(parts),
+                                    (1.0, 600.0, 1.0, 7200.0) + (80.0,) * len(parts), fixed)
+    coolant = [params.pop(f"coolant_c/{k}") for k in range(len(parts))]
+    coolant_err = [stderr.pop(f"coolant_c/{k}") for k in range(len(parts))]
+    params["coolant_c"] = float(np.median(coolant))
+    stderr["coolant_c"] = float(np.median(coolant_err))
+    if len(parts) > 1:
+        params["trace_coolant_c"] = coolant
     return Fit(params, stderr, fit_rows, held_rows)
 
 
@@ -231,7 +301,7 @@ def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, 
         model_t, model_p = _coupled(power_params, thermal_params, xp)
     else:
         model_p = sensed_power_w(power_params, xp)
-        model_t = temperature_model_c(thermal_params, xp["t"], xp["p"], xp["temp"][0])
+        model_t = temperature_model_c(thermal_params, xp["t"], xp["p_heat"], xp["temp"][0])
     err_t = model_t - xp["temp"]
     return {"power_mape_pct": float(np.mean(np.abs(model_p / xp["p"] - 1.0)) * 100.0),
             "temp_rmse_k": float(np.sqrt(np.mean(err_t**2))), "temp_max_error_k": float(np.max(np.abs(err_t))),

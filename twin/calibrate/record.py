@@ -5,7 +5,7 @@ file that `twin.calibrate.traces.read_trace` reads back. NVML calls and units fo
 reference, https://docs.nvidia.com/deploy/nvml-api/ (Device Queries; Field Value Queries):
 
     nvmlDeviceGetPowerUsage (mW; a 1 s average on Ampere except GA100 and newer), nvmlDeviceGetTemperature
-    (C), NVML_FI_DEV_MEMORY_TEMP via nvmlDeviceGetFieldValues (C), nvmlDeviceGetUtilizationRates (%),
+    (C), NVML_FI_DEV_MEMORY_TEMP (C) and NVML_FI_DEV_POWER_INSTANT (mW) via nvmlDeviceGetFieldValues, nvmlDeviceGetUtilizationRates (%),
     nvmlDeviceGetClockInfo(NVML_CLOCK_SM) (MHz), nvmlDeviceGetEnforcedPowerLimit (mW),
     nvmlDeviceGetCurrentClocksEventReasons (bitmask; ...ThrottleReasons before driver 535)
 
@@ -170,11 +170,15 @@ def _scaled(value, factor=1.0):
     return math.nan if value is None else float(value) * factor
 
 
-def _memory_temp_c(nvml, handle):
-    values = _get(nvml, nvml.nvmlDeviceGetFieldValues, handle, [nvml.NVML_FI_DEV_MEMORY_TEMP])
-    if values is None or values[0].nvmlReturn != nvml.NVML_SUCCESS:
-        return math.nan
-    field = values[0]
+def _field_values(nvml, handle, field_ids):
+    """NVML field values (nvmlDeviceGetFieldValues) as floats, NaN where the GPU does not report one."""
+    values = _get(nvml, nvml.nvmlDeviceGetFieldValues, handle, list(field_ids))
+    if values is None:
+        return [math.nan] * len(field_ids)
+    return [_field_float(nvml, field) if field.nvmlReturn == nvml.NVML_SUCCESS else math.nan for field in values]
+
+
+def _field_float(nvml, field):
     member = {nvml.NVML_VALUE_TYPE_DOUBLE: "dVal", nvml.NVML_VALUE_TYPE_UNSIGNED_INT: "uiVal",
               nvml.NVML_VALUE_TYPE_UNSIGNED_LONG: "ulVal", nvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: "ullVal",
               nvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG: "sllVal", nvml.NVML_VALUE_TYPE_SIGNED_INT: "siVal",
@@ -186,11 +190,15 @@ def _sample(nvml, handle, reasons, gpu):
     """One GPU's readings in canonical units, stamped with the UTC wall clock as they start."""
     time_utc = datetime.now(timezone.utc)
     util = _get(nvml, nvml.nvmlDeviceGetUtilizationRates, handle)
+    # power.draw is a 1 s average on Ampere and later; the instantaneous reading is what heats the die
+    mem_temp_c, instant_mw = _field_values(nvml, handle, (nvml.NVML_FI_DEV_MEMORY_TEMP,
+                                                          nvml.NVML_FI_DEV_POWER_INSTANT))
     return {
         "time_utc": time_utc, "gpu": gpu,
         "power_w": _scaled(_get(nvml, nvml.nvmlDeviceGetPowerUsage, handle), 1e-3),
         "temp_c": _scaled(_get(nvml, nvml.nvmlDeviceGetTemperature, handle, nvml.NVML_TEMPERATURE_GPU)),
-        "mem_temp_c": _memory_temp_c(nvml, handle),
+        "mem_temp_c": mem_temp_c,
+        "power_instant_w": _scaled(instant_mw, 1e-3),
         "util": math.nan if util is None else util.gpu / 100.0,
         "sm_clock_mhz": _scaled(_get(nvml, nvml.nvmlDeviceGetClockInfo, handle, nvml.NVML_CLOCK_SM)),
         "power_limit_w": _scaled(_get(nvml, nvml.nvmlDeviceGetEnforcedPowerLimit, handle), 1e-3),

@@ -38,7 +38,8 @@ def _series(trace, power_params, thermal_params, part):
     xp = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in x.items()}
     return {"t_s": x["t"][sel], "power_w": xp["p"], "model_power_w": fit.sensed_power_w(power_params, xp),
             "temp_c": xp["temp"],
-            "model_temp_c": fit.temperature_model_c(thermal_params, xp["t"] - xp["t"][0], xp["p"], xp["temp"][0]),
+            "model_temp_c": fit.temperature_model_c(thermal_params, xp["t"] - xp["t"][0], xp["p_heat"],
+                                                  xp["temp"][0]),
             "fit_until_s": float(x["t"][fit.split(n)[0].stop - 1])}
 
 
@@ -52,9 +53,11 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
     power = fit.fit_power(frames, power_limit_w=limit_w)
     thermal = fit.fit_thermal(frames)
     held_out, series = [], {}
-    for t in loaded:
-        held_out.append({"trace": t.label, **fit.errors(t.frame, power.params, thermal.params)})
-        series[t.label] = _series(t, power.params, thermal.params, "all")
+    for k, t in enumerate(loaded):
+        p_k, t_k = fit.for_trace(power.params, k), fit.for_trace(thermal.params, k)
+        held_out.append({"trace": t.label, "dynamic_w": p_k["dynamic_w"], "coolant_c": t_k["coolant_c"],
+                         **fit.errors(t.frame, p_k, t_k)})
+        series[t.label] = _series(t, p_k, t_k, "all")
     sources = [{"file": t.label, "sha256": calibration.sha256(t.path), "samples": len(t.frame),
                 "repairs": t.repairs} for t in loaded]
     return calibration.document(gpu, cooling, power, thermal, held_out, sources), series

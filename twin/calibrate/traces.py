@@ -5,7 +5,8 @@ the header or the cells, "[N/A]", several GPUs by index or uuid), DCGM exporter 
 (Prometheus text samples with millisecond timestamps) and twin's own canonical CSV/parquet.
 The canonical frame has one row per (time, GPU):
 
-    time_utc, gpu, power_w, temp_c, mem_temp_c, util (0-1), mem_util (0-1, memory-controller busy share),
+    time_utc, gpu, power_w (the sensor's reading: power.draw, a 1 s average on Hopper), power_instant_w
+    (power.draw.instant, where logged), temp_c, mem_temp_c, util (0-1), mem_util (0-1, memory-controller busy share),
     sm_clock_mhz, power_limit_w, throttle_reasons (NVML clocks-event bitmask)
 
 What is safe to repair is repaired and reported (rows out of order, exact duplicates, a stamp
@@ -21,15 +22,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CANONICAL = ("time_utc", "gpu", "power_w", "temp_c", "mem_temp_c", "util", "mem_util", "sm_clock_mhz",
-             "power_limit_w", "throttle_reasons")
+CANONICAL = ("time_utc", "gpu", "power_w", "power_instant_w", "temp_c", "mem_temp_c", "util", "mem_util",
+             "sm_clock_mhz", "power_limit_w", "throttle_reasons")
 VALUES = CANONICAL[2:]
 # Plausible ranges in canonical units; outside them a value is a unit mistake, not a measurement.
-BOUNDS = {"power_w": (0.0, 5000.0), "temp_c": (-40.0, 150.0), "mem_temp_c": (-40.0, 150.0), "util": (0.0, 1.0),
+BOUNDS = {"power_w": (0.0, 5000.0), "power_instant_w": (0.0, 5000.0), "temp_c": (-40.0, 150.0), "mem_temp_c": (-40.0, 150.0), "util": (0.0, 1.0),
           "mem_util": (0.0, 1.0), "sm_clock_mhz": (0.0, 5000.0), "power_limit_w": (0.0, 5000.0)}
 # nvidia-smi query fields -> canonical column, in order of preference (the first present wins).
 NVIDIA_SMI_FIELDS = {
     "power_w": ("power.draw", "power.draw.average", "power.draw.instant"),
+    "power_instant_w": ("power.draw.instant",),
     "temp_c": ("temperature.gpu",),
     "mem_temp_c": ("temperature.memory",),
     "util": ("utilization.gpu",),
