@@ -92,3 +92,28 @@ def test_bad_calibrate_input_exits_2_and_writes_nothing(calibrated, tmp_path, mo
     assert main([a.replace("{trace}", str(traces[0])) for a in argv]) == 2
     assert says in capsys.readouterr().err
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_a_rack_calibration_sets_the_halls_host_power(tmp_path):
+    from twin import pipeline
+    from twin.scenario import load_scenario
+
+    rack_csv = Path(__file__).parent / "data" / "rack_pdu_example.csv"
+    out = tmp_path / "rack_calib.yaml"
+    assert main(["calibrate", "--rack", str(rack_csv), "--gpu", "H100-SXM", "--servers-per-rack", "4",
+                 "--out", str(out)]) == 0
+    fitted = yaml.safe_load(out.read_text())["rack"]
+    base = yaml.safe_load(QUICKSTART.read_text())
+    base["duration"] = "1d"
+    base["saiq"]["reference"]["scenario"] = str(QUICKSTART.parent / base["saiq"]["reference"]["scenario"])
+    frames = {}
+    for name, extra in (("catalog", {}), ("rack", {"rack_calibration": str(out)})):
+        base["facility"]["halls"][0] = {**base["facility"]["halls"][0], **extra}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(base))
+        frames[name] = pipeline.simulate(load_scenario(tmp_path / f"{name}.yaml"))
+    hall = base["facility"]["halls"][0]
+    servers = hall["rack_count"] * hall["servers_per_rack"]
+    util = frames["rack"]["gpu_utilization"]
+    expected = servers * (fitted["host_idle_w"] + (fitted["host_max_w"] - fitted["host_idle_w"]) * util)
+    np.testing.assert_allclose(frames["rack"]["host_power_w"], expected, rtol=1e-9)
+    assert not np.allclose(frames["catalog"]["host_power_w"], frames["rack"]["host_power_w"], rtol=0.01)

@@ -99,6 +99,8 @@ class Hall(_Model):
     gpu: str = Field(description="GPU model from twin/catalog/gpus.yaml, or {model: NAME, calibration: FILE} to "
                                  "take its power and thermal parameters from a `twin calibrate` file")
     gpu_calibration: Optional[Path] = Field(None, description="set by gpu: {model, calibration}")
+    rack_calibration: Optional[Path] = Field(None, description="a `twin calibrate --rack` file: host power, server "
+                                                               "fan law and liquid heat share of this hall's racks")
     host_idle_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at idle")
     host_max_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at full load")
 
@@ -123,6 +125,18 @@ class Hall(_Model):
             from twin.calibrate.calibration import CalibrationError, read
             try:
                 read(path, expect_gpu=info.data.get("gpu"))
+            except CalibrationError as exc:
+                raise ValueError(str(exc)) from None
+        return path
+
+    @field_validator("rack_calibration")
+    @classmethod
+    def _rack_calibration_readable(cls, value, info: ValidationInfo):
+        path = _existing_file(value, info, "rack calibration file")
+        if path is not None:
+            from twin.calibrate.calibration import CalibrationError, read_rack
+            try:
+                read_rack(path, expect_gpu=info.data.get("gpu"))
             except CalibrationError as exc:
                 raise ValueError(str(exc)) from None
         return path

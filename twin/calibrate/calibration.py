@@ -124,6 +124,42 @@ def read(path, expect_gpu=None):
     return doc
 
 
+RACK_FIELDS = ("host_idle_w", "host_max_w", "fan_speed_at_ref", "fan_speed_per_k", "fan_max_w", "liquid_fraction")
+
+
+def read_rack(path, expect_gpu=None):
+    """The validated `rack` block of a `twin calibrate --rack` file; CalibrationError names file and field."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CalibrationError(f"{path}: rack calibration file not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CalibrationError(f"{path}: not a readable calibration YAML ({exc})") from None
+    block = doc.get("rack") if isinstance(doc, dict) else None
+    if not isinstance(block, dict):
+        raise CalibrationError(f"{path}: no 'rack' section (write one with twin calibrate --rack)")
+    if expect_gpu is not None and block.get("gpu") != expect_gpu:
+        raise CalibrationError(f"{path}: calibrates racks of {block.get('gpu')}, but the hall's gpu is {expect_gpu}")
+    for field in RACK_FIELDS:
+        value = block.get(field)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            raise CalibrationError(f"{path}: rack.{field} = {value!r} is not a non-negative number")
+    if block["host_idle_w"] > block["host_max_w"] or block["liquid_fraction"] > 1.0:
+        raise CalibrationError(f"{path}: rack.host_idle_w exceeds host_max_w, or liquid_fraction exceeds 1")
+    return block
+
+
+def rack_hall_parameters(block, hall_has_liquid):
+    """The Halls fields a rack calibration sets: DC host power, the server fan law and, for a liquid-cooled
+    hall measured on its liquid side, the share of heat the liquid takes."""
+    out = {k: block[k] for k in ("host_idle_w", "host_max_w", "fan_speed_at_ref", "fan_speed_per_k")}
+    out["fan_max_w"] = block["fan_max_w"]
+    if hall_has_liquid and block.get("heat_side") == "liquid":
+        out["liquid_fraction"] = block["liquid_fraction"]
+    return out
+
+
 def hall_parameters(doc):
     """The Halls fields (twin/physics/facility.py) a calibration sets for its GPU."""
     p, t = doc["power"], doc["thermal"]

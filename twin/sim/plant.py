@@ -96,6 +96,9 @@ def build_halls(scenario):
         )
         if hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
             row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))
+        if hall.rack_calibration is not None:
+            block = calibration.read_rack(hall.rack_calibration, hall.gpu)
+            row.update(calibration.rack_hall_parameters(block, liquid > 0.0))
         rows.append(row)
     return Halls(*(np.array([row[f] for row in rows], dtype=np.float64) for f in Halls._fields))
 
