@@ -117,3 +117,21 @@ def test_a_rack_calibration_sets_the_halls_host_power(tmp_path):
     expected = servers * (fitted["host_idle_w"] + (fitted["host_max_w"] - fitted["host_idle_w"]) * util)
     np.testing.assert_allclose(frames["rack"]["host_power_w"], expected, rtol=1e-9)
     assert not np.allclose(frames["catalog"]["host_power_w"], frames["rack"]["host_power_w"], rtol=0.01)
+
+
+@pytest.mark.parametrize("hall, says", [
+    ({"gpu": {"model": "A100-SXM", "calibration": "{calib}"}}, "calibrates H100-SXM, but the hall's gpu model is A100-SXM"),
+    ({"gpu": {"model": "H100-SXM", "calibration": "nowhere.yaml"}}, "gpu calibration file 'nowhere.yaml' not found"),
+    ({"gpu": {"model": "H100-SXM", "calibrate": "{calib}"}}, "takes 'model' and optionally 'calibration'"),
+    ({"rack_calibration": "{calib}"}, "no 'rack' section"),
+])
+def test_a_scenario_with_an_unusable_calibration_is_refused_naming_the_field(calibrated, tmp_path, capsys, hall, says):
+    _, _, out = calibrated
+    base = yaml.safe_load(QUICKSTART.read_text())
+    base["saiq"]["reference"]["scenario"] = str(QUICKSTART.parent / base["saiq"]["reference"]["scenario"])
+    text = yaml.safe_dump(hall).replace("{calib}", str(out))
+    base["facility"]["halls"][0].update(yaml.safe_load(text))
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(base))
+    assert main(["check", str(tmp_path / "s.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "facility.halls[0]" in err and says in err, err

@@ -117,27 +117,18 @@ class Hall(_Model):
             data = {**data, "gpu": choice["model"], "gpu_calibration": choice.get("calibration")}
         return data
 
-    @field_validator("gpu_calibration")
+    @field_validator("gpu_calibration", "rack_calibration")
     @classmethod
     def _calibration_readable(cls, value, info: ValidationInfo):
-        path = _existing_file(value, info, "gpu calibration file")
-        if path is not None:
-            from twin.calibrate.calibration import CalibrationError, read
-            try:
-                read(path, expect_gpu=info.data.get("gpu"))
-            except CalibrationError as exc:
-                raise ValueError(str(exc)) from None
-        return path
+        """The file exists and holds a usable calibration (calibrate/calibration.py) of the hall's GPU."""
+        from twin.calibrate import calibration
 
-    @field_validator("rack_calibration")
-    @classmethod
-    def _rack_calibration_readable(cls, value, info: ValidationInfo):
-        path = _existing_file(value, info, "rack calibration file")
+        gpu_file = info.field_name == "gpu_calibration"
+        path = _existing_file(value, info, "gpu calibration file" if gpu_file else "rack calibration file")
         if path is not None:
-            from twin.calibrate.calibration import CalibrationError, read_rack
             try:
-                read_rack(path, expect_gpu=info.data.get("gpu"))
-            except CalibrationError as exc:
+                (calibration.read if gpu_file else calibration.read_rack)(path, expect_gpu=info.data.get("gpu"))
+            except calibration.CalibrationError as exc:
                 raise ValueError(str(exc)) from None
         return path
 

@@ -85,15 +85,19 @@ def write(path, doc):
                      "# not used to fit.\n" + yaml.safe_dump(doc, sort_keys=False))
 
 
-def read(path, expect_gpu=None):
-    """The validated calibration dict of a file; CalibrationError names the file and the field."""
-    path = Path(path)
+def _yaml(path, what):
+    """The parsed YAML of a calibration file, or CalibrationError naming it."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CalibrationError(f"{path}: calibration file not found") from None
+        raise CalibrationError(f"{path}: {what} file not found") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CalibrationError(f"{path}: not a readable calibration YAML ({exc})") from None
+
+
+def read(path, expect_gpu=None):
+    """The validated calibration dict of a file; CalibrationError names the file and the field."""
+    doc = _yaml(path, "calibration")
     if not isinstance(doc, dict):
         raise CalibrationError(f"{path}: a calibration is a mapping with gpu, power and thermal (see twin calibrate)")
     gpu = doc.get("gpu")
@@ -129,13 +133,7 @@ RACK_FIELDS = ("host_idle_w", "host_max_w", "fan_speed_at_ref", "fan_speed_per_k
 
 def read_rack(path, expect_gpu=None):
     """The validated `rack` block of a `twin calibrate --rack` file; CalibrationError names file and field."""
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CalibrationError(f"{path}: rack calibration file not found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CalibrationError(f"{path}: not a readable calibration YAML ({exc})") from None
+    doc = _yaml(path, "rack calibration")
     block = doc.get("rack") if isinstance(doc, dict) else None
     if not isinstance(block, dict):
         raise CalibrationError(f"{path}: no 'rack' section (write one with twin calibrate --rack)")
