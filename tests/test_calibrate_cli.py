@@ -72,7 +72,7 @@ def test_a_scenario_with_a_calibration_runs_the_calibrated_gpu(calibrated, tmp_p
         base["facility"]["halls"][0]["gpu"] = gpu
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(base))
         runs[name] = pipeline.simulate(load_scenario(tmp_path / f"{name}.yaml"))
-    assert base["facility"]["halls"][0]["gpu"]["model"] == "H100-SXM"
+    assert load_scenario(tmp_path / "calibrated.yaml").facility.halls[0].gpu_calibration == out
     a, b = runs["catalog"], runs["calibrated"]
     # the serving curve fixes the power at its measured load (the activity maps to it through the calibrated
     # law); the calibrated leakage and thermal path move it, and the die temperatures, away from the catalog's
@@ -124,6 +124,7 @@ def test_a_rack_calibration_sets_the_halls_host_power(tmp_path):
     ({"gpu": {"model": "H100-SXM", "calibration": "nowhere.yaml"}}, "gpu calibration file 'nowhere.yaml' not found"),
     ({"gpu": {"model": "H100-SXM", "calibrate": "{calib}"}}, "takes 'model' and optionally 'calibration'"),
     ({"rack_calibration": "{calib}"}, "no 'rack' section"),
+    ({"gpu": {"model": "H100-SXM", "calibration": "{calib}"}, "gpu_calibration": "{calib}"}, "calibration once"),
 ])
 def test_a_scenario_with_an_unusable_calibration_is_refused_naming_the_field(calibrated, tmp_path, capsys, hall, says):
     _, _, out = calibrated
@@ -135,3 +136,14 @@ def test_a_scenario_with_an_unusable_calibration_is_refused_naming_the_field(cal
     assert main(["check", str(tmp_path / "s.yaml")]) == 2
     err = capsys.readouterr().err
     assert "facility.halls[0]" in err and says in err, err
+
+
+def test_a_calibration_traced_in_air_is_refused_under_liquid_cooling(calibrated, tmp_path, capsys):
+    _, _, out = calibrated
+    base = yaml.safe_load(QUICKSTART.read_text())
+    base["saiq"]["reference"]["scenario"] = str(QUICKSTART.parent / base["saiq"]["reference"]["scenario"])
+    base["facility"]["halls"][0]["gpu"] = {"model": "H100-SXM", "calibration": str(out)}
+    base["facility"]["cooling"] = {"type": "direct_to_chip", "liquid_class": "W32"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(base))
+    assert main(["check", str(tmp_path / "s.yaml")]) == 2
+    assert "traced on a air-cooled card" in capsys.readouterr().err

@@ -4,6 +4,7 @@ an idle fleet makes no tokens and draws only idle and overhead power; GPU therma
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,3 +76,30 @@ def test_gpu_step_is_stable_and_respects_its_limits_at_any_step(u, die, coolant,
     # thermal slowdown: a GPU that could be held at its limit ends at or below it
     if clock > m["min_clock_fraction"] + 1e-9 and not tripped:
         assert end <= spec["max_operating_temp_c"] + 1e-6 or die > spec["max_operating_temp_c"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(u=st.floats(0.0, 1.0), die_rise=st.floats(0.0, 40.0), sink_rise=st.floats(0.0, 30.0),
+       coolant=st.floats(10.0, 50.0), dt=st.floats(0.01, 3600.0), clock_w=st.floats(0.0, 80.0),
+       v_floor=st.floats(0.0, 1.0), limit_share=st.floats(0.2, 1.5))
+def test_calibrated_gpu_step_keeps_its_power_law_limits_and_foster_bounds(u, die_rise, sink_rise, coolant, dt, clock_w,
+                                                                          v_floor, limit_share):
+    """The kernel with a calibration's terms: clock-tree power, voltage floor, a sink term, a power limit."""
+    idle, dyn, tdp, m = 70.0, 560.0, 700.0, catalog.load("gpu_model")
+    r_die, tau_die, r_sink, tau_sink = 0.02, 2.0, 0.04, 60.0
+    sink0, die0 = coolant + sink_rise, coolant + sink_rise + die_rise
+    limit = limit_share * tdp
+    p, clock, end, sink_end, tripped = gpu.step(
+        u, die0, sink0, coolant, dt, idle, clock_w, dyn, v_floor, tdp, m["leak_fraction"], m["leak_per_k"],
+        m["leak_ref_temp_c"], r_die, tau_die / r_die, r_sink, tau_sink / r_sink, 87.0, m["min_clock_fraction"], 92.0,
+        False, limit)
+    at_min_clock = clock <= m["min_clock_fraction"] + 1e-9
+    assert p <= min(tdp, limit) + 1e-6 or at_min_clock
+    law = gpu.power_w(u, clock, die0, idle, clock_w, dyn, v_floor, m["leak_fraction"], m["leak_per_k"],
+                      m["leak_ref_temp_c"])
+    assert p == pytest.approx(law, rel=1e-9)  # the clock it reports is the clock its power was drawn at
+    # each Foster term ends between its start and its steady value at this power
+    for start, steady, value in ((sink_rise, p * r_sink, sink_end - coolant), (die_rise, p * r_die, end - sink_end)):
+        assert min(start, steady) - 1e-9 <= value <= max(start, steady) + 1e-9
+    if not at_min_clock and not tripped:
+        assert end <= 87.0 + 1e-6 or die0 > 87.0

@@ -187,3 +187,28 @@ def test_record_keeps_to_its_schedule(tmp_path, monkeypatch):
     assert summary["rounds"] + summary["missed_rounds"] == 5 and not summary["interrupted"]
     stamps = read_trace(tmp_path / "trace.parquet")[0]["time_utc"]
     assert stamps.is_monotonic_increasing and stamps.dt.tz is not None
+
+
+def test_the_record_command_writes_the_trace_and_says_so(tmp_path, monkeypatch, capsys):
+    from twin.cli import main
+
+    pynvml = pytest.importorskip("pynvml")
+    _fake_nvml(monkeypatch, pynvml, [_gpu(0, 70, 1410), _gpu(1, 71, 1410)])
+    assert main(["record", "--out", str(tmp_path / "t.parquet"), "--interval", "0.01", "--duration", "0.05s"]) == 0
+    assert "samples of 2 GPU(s)" in capsys.readouterr().out
+    assert set(read_trace(tmp_path / "t.parquet")[0]["gpu"]) == {"0", "1"}
+
+
+def test_the_record_command_exits_2_without_a_driver(tmp_path, capsys):
+    from twin.cli import main
+
+    code = main(["record", "--out", str(tmp_path / "t.parquet"), "--duration", "1s"])
+    err = capsys.readouterr().err
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        pytest.skip("this machine has an NVIDIA driver")
+    except Exception:
+        pass
+    assert code == 2 and ("no NVIDIA driver" in err or "nvidia-ml-py" in err)
+    assert not list(tmp_path.iterdir())

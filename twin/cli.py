@@ -95,7 +95,7 @@ def build_parser():
     cal = sub.add_parser(
         "calibrate", help="fit the twin's GPU (or rack) kernels to your own measurements",
         description="Fit the simulator's GPU power and thermal kernels to nvidia-smi / DCGM / canonical traces "
-                    "(first 60 %% of each trace fits, the last 40 %% is held out), print the fit report, write the "
+                    "(the first 60 %% of each trace fits, the rest is held out), print the fit report, write the "
                     "calibration YAML (reference it from a scenario: gpu: {model: NAME, calibration: FILE}) and an "
                     "HTML page of measured vs simulated power and temperature. --check evaluates an existing "
                     "calibration on other traces without refitting; --rack fits server overhead, fan law and heat "
@@ -389,6 +389,8 @@ def cmd_calibrate(args):
             return 0
         if args.gpu is None or args.out is None:
             return _bad_input(["calibrate: --gpu MODEL and --out FILE are needed to fit (or --check CALIB)"])
+        if not args.out.parent.is_dir():
+            return _bad_input([f"calibrate: --out folder {args.out.parent} does not exist"])
         if args.rack:
             return _calibrate_rack(args)
         doc, series = session.calibrate(args.traces, args.gpu, args.cooling, args.timezone)
@@ -398,11 +400,10 @@ def cmd_calibrate(args):
         return _bad_input([f"calibrate: {exc}"])
     from twin.html_report import calibration_report_html
 
-    if not args.out.parent.is_dir():
-        return _bad_input([f"calibrate: --out folder {args.out.parent} does not exist"])
+    page = calibration_report_html(doc, series)  # built before anything is written
     calibration.write(args.out, doc)
     html = args.out.with_suffix(".html")
-    calibration.write_text(html, calibration_report_html(doc, series))
+    calibration.write_text(html, page)
     print(json.dumps(doc, indent=2) if args.json else session.report_text(doc))
     if not args.json:
         print(f"wrote {args.out} and {html}")
@@ -433,7 +434,7 @@ def cmd_record(args):
         summary = record(args.out, args.interval, duration_s)
     except (RecordError, ValueError) as exc:
         return _bad_input([f"record: {exc}"])
-    print(f"wrote {summary['samples']} samples of {len(summary['gpus'])} GPU(s) to {args.out}")
+    print(f"wrote {summary['samples']} samples of {summary['gpus']} GPU(s) to {args.out}")
     return 0
 
 

@@ -114,6 +114,8 @@ class Hall(_Model):
             if unknown or "model" not in choice:
                 raise ValueError(f"gpu as a mapping takes 'model' and optionally 'calibration' "
                                  f"(got: {', '.join(map(str, choice))})")
+            if "calibration" in choice and data.get("gpu_calibration") is not None:
+                raise ValueError("give the GPU calibration once: in gpu: {model, calibration} or as gpu_calibration")
             data = {**data, "gpu": choice["model"], "gpu_calibration": choice.get("calibration")}
         return data
 
@@ -322,6 +324,12 @@ class Facility(_Model):
             if needs and self.cooling.type == "air":
                 raise ValueError(f"halls[{k}].gpu '{hall.gpu}' is built for liquid cooling ({needs}); "
                                  f"cooling.type 'air' cannot cool it: use direct_to_chip or immersion")
+        return self
+
+    @model_validator(mode="after")
+    def _calibrations_match_cooling(self):
+        """A GPU calibration's thermal path is the card as it was cooled when traced (calibrate/calibration.py)."""
+        for k, hall in enumerate(self.halls):
             if hall.gpu_calibration is not None:
                 from twin.calibrate.calibration import read
                 traced = read(hall.gpu_calibration)["cooling"]

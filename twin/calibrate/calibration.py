@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from twin import catalog
+from twin.calibrate.fit import FIT_SHARE
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
                 "memory_weight", "max_clock_mhz", "power_limit_w")
@@ -60,7 +61,7 @@ def document(gpu, cooling, power_fit, thermal_fit, held_out, traces):
         "thermal": {**{k: thermal_fit.params[k] for k in THERMAL_FIELDS}, "stderr": thermal_fit.stderr},
         "held_out": held_out, "traces": traces,
         "made_by": "python -m twin calibrate (twin/calibrate/fit.py): the simulator's own GPU kernels, "
-                   "least squares on the first 60 % of each trace, errors on the last 40 %",
+                   f"least squares on the first {FIT_SHARE:.0%} of each trace, errors on the rest",
     })
 
 
@@ -149,10 +150,10 @@ def read_rack(path, expect_gpu=None):
 
 
 def rack_hall_parameters(block, hall_has_liquid):
-    """The Halls fields a rack calibration sets: DC host power, the server fan law and, for a liquid-cooled
-    hall measured on its liquid side, the share of heat the liquid takes."""
+    """The Halls fields a rack calibration sets: DC host power, the server fan speed law and, for a
+    liquid-cooled hall measured on its liquid side, the share of heat the liquid takes. The fans' full
+    power stays the plant's (sim/plant.py: none under immersion, less where liquid takes the heat)."""
     out = {k: block[k] for k in ("host_idle_w", "host_max_w", "fan_speed_at_ref", "fan_speed_per_k")}
-    out["fan_max_w"] = block["fan_max_w"]
     if hall_has_liquid and block.get("heat_side") == "liquid":
         out["liquid_fraction"] = block["liquid_fraction"]
     return out

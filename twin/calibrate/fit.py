@@ -8,16 +8,20 @@ What is fitted is what is simulated (DESIGN.md):
   activity u = util (w + (1 - w) mem_util): NVML's utilization.gpu only says a kernel was running;
   how much of the chip switches follows the memory-controller load (H800 GEMM stages at util 100 %
   draw 423-568 W at mem_util 0.17-0.18 and about 690 W at 0.47-0.71; gpu_traces), so the memory weight
-  w is fitted where the trace has mem_util and is 1 where it does not. Fitted: P_idle, P_clk, P_dyn,
-  v_floor, a, k, w. Where the trace has no power limit column the GPU's catalog TDP is its limit. nvidia-smi power.draw is a 1 s average on Hopper (shared/data PROVENANCE.md; NVML
-  nvmlDeviceGetPowerUsage), so the model's power is averaged over the same trailing second before it
-  is compared; at 1 s sampling that is the sample itself, at 7.5 ms it matters.
-- temperature, gpu.temps_after_c: die and heat-sink RC nodes in series, integrated exactly over each
-  (irregular) sample interval with the power held; fitted: R and tau of the die, R and tau of the
-  sink, and T_cool, the coolant or inlet temperature, a constant since no trace has it.
+  w is fitted where the trace has mem_util and is 1 where it does not ([M]: an engineering mapping
+  read off these traces). Fitted: P_idle, P_clk, P_dyn, v_floor, a, k, w. Where the trace has no
+  power limit column the GPU's catalog TDP is its limit. nvidia-smi power.draw is a 1 s average on
+  Hopper (shared/data PROVENANCE.md; NVML nvmlDeviceGetPowerUsage), so the model's power is averaged
+  over the same trailing second before it is compared; at 1 s sampling that is the sample itself, at
+  7.5 ms it matters.
+- temperature, gpu.temps_after_c: the two-term Foster network (fast die term, slow sink term),
+  integrated exactly over each (irregular) sample interval with the power held, driven by
+  power.draw.instant where the trace has it (the heat of the moment, not the sensor's 1 s mean);
+  fitted: R and tau of each term, and T_cool, the coolant or inlet temperature, which no trace logs.
 
-Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out, and the
-errors reported are on the held-out part. Parameter uncertainty is the standard error from the
+Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out. The
+model runs through the whole trace from its first sample (thermal state and sensor window carried
+across the split) and the errors reported are those on the held-out part. Parameter uncertainty is the standard error from the
 least-squares Jacobian (scipy.optimize.least_squares).
 """
 
@@ -47,6 +51,13 @@ V_FLOOR_STARTS = (0.0, 0.5, 0.8)  # [M] voltage floors the power fit starts from
 FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
 THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
+# [M] search bounds: wide enough for any air- or liquid-cooled board of 50-1,500 W (catalog/gpus.yaml)
+CLOCK_W_MAX = 1000.0          # W, clock-tree power
+DYNAMIC_W_MAX = 5000.0        # W, switching power at full activity and clock
+DIE_R_K_PER_W = (1e-4, 1.0)   # K/W, each Foster term
+DIE_TAU_S = (0.1, 600.0)      # s, the fast term (NVML's temperature resolves no faster than ~0.1 s)
+SINK_TAU_S = (5.0, 7200.0)    # s, the slow term
+COOLANT_C = (-20.0, 80.0)     # C, inlet air or liquid supply
 
 
 @dataclass
@@ -111,13 +122,17 @@ def trailing_mean(t_s, values, window_s=POWER_WINDOW_S):
     return np.where(width > 0.0, (area - area_start) / np.where(width > 0.0, width, 1.0), values)
 
 
+def as_sensed(t_s, power_w):
+    """Power as the sensor reports it: its trailing-window mean where samples come faster than the window."""
+    return trailing_mean(t_s, power_w) if np.median(np.diff(t_s)) < POWER_WINDOW_S else power_w
+
+
 def sensed_power_w(params, x, temp_c=None):
     """Model power as the sensor reports it: the kernel's power at the trace's activity, clock and
     temperature, held to the trace's power limit, averaged over the sensor's window."""
     u = activity(x["util"], x["mem_util"], params["memory_weight"])
     p = power_model_w(params, u, x["phi"], x["temp"] if temp_c is None else temp_c)
-    p = np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p)
-    return trailing_mean(x["t"], p) if np.median(np.diff(x["t"])) < POWER_WINDOW_S else p
+    return as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p))
 
 
 @njit(cache=True)
@@ -232,7 +247,7 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE)
     weights = _weights(parts)
     card = ("idle_w", "clock_w", "v_floor", "leak_fraction", "leak_per_k", "memory_weight")
     names = card + tuple(f"dynamic_w/{k}" for k in range(len(parts)))
-    fixed = {} if any(np.isfinite(x["mem_util"]).any() for x in parts) else {"memory_weight"}
+    fixed = set() if any(np.isfinite(x["mem_util"]).any() for x in parts) else {"memory_weight"}
     p_low = np.percentile(measured, 2)
     dyn0 = [max(np.percentile(x["p"], 99.5) - p_low, 1.0) for x in parts]
 
@@ -243,8 +258,8 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE)
 
     starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if fixed else 0.5, *dyn0) for v_floor in V_FLOOR_STARTS]
     params, stderr = _least_squares(residual, names, starts, (1.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts),
-                                    (IDLE_OVER_LOWEST * p_low, 1000.0, 1.0, 1.0, LEAK_PER_K_MAX, 1.0)
-                                    + (5000.0,) * len(parts), fixed)
+                                    (IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0)
+                                    + (DYNAMIC_W_MAX,) * len(parts), fixed)
     dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     heaviest = int(np.argmax(dynamic))
@@ -275,8 +290,13 @@ def fit_thermal(frames, share=FIT_SHARE, sink=True):
     starts = ([(0.03, 5.0, 0.05, tau, *cool0) for tau in SINK_TAU_STARTS_S] if sink
               else [(0.05, 5.0, 0.0, 1.0, *cool0)])
     fixed = set() if sink else {"sink_r_k_per_w", "sink_tau_s"}
-    params, stderr = _least_squares(residual, names, starts, (1e-4, 0.1, 0.0, 5.0) + (-20.0,) * len(parts),
-                                    (1.0, 600.0, 1.0, 7200.0) + (80.0,) * len(parts), fixed)
+    lower = (DIE_R_K_PER_W[0], DIE_TAU_S[0], 0.0, SINK_TAU_S[0]) + (COOLANT_C[0],) * len(parts)
+    upper = (DIE_R_K_PER_W[1], DIE_TAU_S[1], DIE_R_K_PER_W[1], SINK_TAU_S[1]) + (COOLANT_C[1],) * len(parts)
+    params, stderr = _least_squares(residual, names, starts, lower, upper, fixed)
+    if sink and params["sink_tau_s"] < params["tau_s"]:  # the Foster terms are interchangeable: the slow one is the sink
+        for a, b in (("r_k_per_w", "sink_r_k_per_w"), ("tau_s", "sink_tau_s")):
+            params[a], params[b] = params[b], params[a]
+            stderr[a], stderr[b] = stderr[b], stderr[a]
     coolant = [params.pop(f"coolant_c/{k}") for k in range(len(parts))]
     coolant_err = [stderr.pop(f"coolant_c/{k}") for k in range(len(parts))]
     params["coolant_c"] = float(np.median(coolant))
@@ -288,24 +308,22 @@ def fit_thermal(frames, share=FIT_SHARE, sink=True):
 
 def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, coupled=False):
     """Power MAPE [%] and temperature RMSE / max error [K] of the kernels on a trace's held-out part (or
-    the whole trace with held_out=False). The temperature is simulated from the part's first sample on,
-    driven by the measured power; with coupled=True it is driven by the model's own power, and the power
-    by the model's own temperature, the way the simulator runs them."""
+    the whole trace with held_out=False). The model runs from the trace's first sample: the temperature
+    driven by the measured power and the power by the measured temperature; with coupled=True each by
+    the model's own other, the way the simulator runs them."""
     x = trace_arrays(frame, power_params.get("max_clock_mhz"), power_params.get("power_limit_w", np.inf))
     part = split(x["t"].shape[0], share)[1] if held_out else slice(0, x["t"].shape[0])
-    xp = {k: (v[part] if isinstance(v, np.ndarray) else v) for k, v in x.items()}
-    if xp["t"].shape[0] < 2:
+    if x["t"][part].shape[0] < 2:
         raise ValueError("the held-out part has fewer than 2 samples")
-    xp["t"] = xp["t"] - xp["t"][0]
     if coupled:
-        model_t, model_p = _coupled(power_params, thermal_params, xp)
+        model_t, model_p = _coupled(power_params, thermal_params, x)
     else:
-        model_p = sensed_power_w(power_params, xp)
-        model_t = temperature_model_c(thermal_params, xp["t"], xp["p_heat"], xp["temp"][0])
-    err_t = model_t - xp["temp"]
-    return {"power_mape_pct": float(np.mean(np.abs(model_p / xp["p"] - 1.0)) * 100.0),
+        model_p = sensed_power_w(power_params, x)
+        model_t = temperature_model_c(thermal_params, x["t"], x["p_heat"], x["temp"][0])
+    err_t = model_t[part] - x["temp"][part]
+    return {"power_mape_pct": float(np.mean(np.abs(model_p[part] / x["p"][part] - 1.0)) * 100.0),
             "temp_rmse_k": float(np.sqrt(np.mean(err_t**2))), "temp_max_error_k": float(np.max(np.abs(err_t))),
-            "samples": int(model_p.shape[0]), "duration_s": float(xp["t"][-1])}
+            "samples": int(err_t.shape[0]), "duration_s": float(x["t"][part][-1] - x["t"][part][0])}
 
 
 def _coupled(power_params, thermal_params, x):
@@ -318,8 +336,7 @@ def _coupled(power_params, thermal_params, x):
                               pp["v_floor"], pp["leak_fraction"], pp["leak_per_k"], pp["leak_ref_temp_c"],
                               tp["r_k_per_w"], tp["tau_s"], tp["sink_r_k_per_w"], tp["sink_tau_s"], tp["coolant_c"],
                               x["temp"][0])
-    sensed = trailing_mean(x["t"], p) if np.median(np.diff(x["t"])) < POWER_WINDOW_S else p
-    return temp, sensed
+    return temp, as_sensed(x["t"], p)
 
 
 @njit(cache=True)
@@ -330,16 +347,12 @@ def _coupled_kernel(t_s, u, phi, limit_w, idle_w, clock_w, dynamic_w, v_floor, l
     p = np.empty(n)
     die = temp0_c
     sink = coolant_c + (temp0_c - coolant_c) * (r_sink / (r_sink + r_die))  # the start taken as steady
-    for i in range(n):
-        if i > 0:  # sample i's power: the interval ending at t_i, from the die temperature it started at
+    for i in range(n):  # sample i's power: the interval ending at t_i, from the die temperature it started at
+        p[i] = min(gpu_power_w(u[i], phi[i], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
+                               leak_ref_temp_c), limit_w[i])
+        if i > 0:
             dt = t_s[i] - t_s[i - 1]
-            power = min(gpu_power_w(u[i], phi[i], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction,
-                                    leak_per_k, leak_ref_temp_c), limit_w[i])
             sink_decay = np.exp(-dt / tau_sink) if r_sink > 0.0 else 0.0
-            die, sink = temps_after_c(die, sink, coolant_c, power, r_die, np.exp(-dt / tau_die), r_sink, sink_decay)
-        else:
-            power = min(gpu_power_w(u[0], phi[0], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction,
-                                    leak_per_k, leak_ref_temp_c), limit_w[0])
-        p[i] = power
+            die, sink = temps_after_c(die, sink, coolant_c, p[i], r_die, np.exp(-dt / tau_die), r_sink, sink_decay)
         temp[i] = die
     return temp, p

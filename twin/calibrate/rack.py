@@ -37,8 +37,7 @@ import pandas as pd
 from numba import njit
 
 from twin import catalog
-from twin.calibrate.fit import FIT_SHARE, _stderr, split
-from twin.physics import gpu as gpu_kernels
+from twin.calibrate.fit import FIT_SHARE, _stderr, power_model_w, split
 from twin.physics.cooling import (
     AIR_CP_J_KG_K,
     AIR_DENSITY_KG_M3,
@@ -68,7 +67,7 @@ SOURCES = {
     "gpu_power_w": (("gpu_power_w", 1.0), ("gpu_power_kw", 1e3)),
 }
 AIR_SIDE = ("inlet_c", "outlet_c")
-LIQUID_SIDE = ("supply_c", "return_c", "flow_l_per_min")
+LIQUID_SIDE = ("supply_c", "return_c", "flow_l_per_min")  # or flow_m3_per_s in place of flow_l_per_min
 # Plausible ranges in canonical units, and what a value outside them most likely is.
 BOUNDS = {
     # [M] one idle server draws some hundreds of W; 1 MW is above any announced rack (NVIDIA Kyber, ~600 kW, 2027 [S])
@@ -127,7 +126,8 @@ def _lines(path):
 def _require_columns(path, header):
     power = any(c in header for c, _ in SOURCES["pdu_power_w"])
     missing = [c for c in ("timestamp", "rack") if c not in header] + ([] if power else ["pdu_power_w"])
-    air, liquid = all(c in header for c in AIR_SIDE), all(c in header for c in LIQUID_SIDE)
+    flow = any(c in header for c, _ in SOURCES["flow_m3_per_s"])
+    air, liquid = all(c in header for c in AIR_SIDE), flow and all(c in header for c in LIQUID_SIDE[:2])
     if missing or not (air or liquid):
         sides = "" if air or liquid else (f"; and the air side ({', '.join(AIR_SIDE)}, optionally airflow_m3_per_s) "
                                           f"or the liquid side ({', '.join(LIQUID_SIDE)})")
@@ -232,12 +232,10 @@ def catalog_gpu_power_w(gpu, utilization, die_temp_c):
     """Board power [W] of one catalog GPU (catalog/gpus.yaml, gpu_model.yaml) by physics/gpu.power_w at full
     clock: the catalog's law has no clock-tree power, P_dyn = TDP - P_idle and a pure cube law (v_floor 0)."""
     spec, model = catalog.load("gpus")[gpu], catalog.load("gpu_model")
-    temps_c = np.broadcast_to(np.asarray(die_temp_c, float), np.shape(utilization))
-    return np.array([gpu_kernels.power_w(
-        utilization=float(u), clock_fraction=1.0, die_temp_c=float(t), idle_w=spec["idle_w"], clock_w=0.0,
-        dynamic_w=spec["tdp_w"] - spec["idle_w"], v_floor=0.0, leak_fraction=model["leak_fraction"],
-        leak_per_k=model["leak_per_k"], leak_ref_temp_c=model["leak_ref_temp_c"])
-        for u, t in zip(utilization, temps_c)])
+    params = {"idle_w": spec["idle_w"], "clock_w": 0.0, "dynamic_w": spec["tdp_w"] - spec["idle_w"], "v_floor": 0.0,
+              "leak_fraction": model["leak_fraction"], "leak_per_k": model["leak_per_k"]}
+    utilization = np.asarray(utilization, float)
+    return power_model_w(params, utilization, 1.0, np.broadcast_to(np.asarray(die_temp_c, float), utilization.shape))
 
 
 def air_density_kg_m3(temp_c):

@@ -67,7 +67,7 @@ def check(calibration_path, paths, timezone="UTC"):
     """Errors of an existing calibration on whole traces, no refitting: the kernels driven by each trace's
     own utilisation, clocks and power limit, power and temperature solved together as the simulator does."""
     doc = calibration.read(calibration_path)
-    power = {**doc["power"], "power_limit_w": doc["power"]["power_limit_w"]}
+    power = doc["power"]
     results = []
     for t in load(paths, timezone):
         coupled = fit.errors(t.frame, power, doc["thermal"], held_out=False, coupled=True)
@@ -82,7 +82,8 @@ def check(calibration_path, paths, timezone="UTC"):
 
 def report_text(doc):
     """The fit report: parameters with standard errors, and the held-out errors per trace."""
-    lines = [f"GPU {doc['gpu']} ({doc['cooling']}-cooled when traced); fitted on the first 60 % of each trace"]
+    lines = [f"GPU {doc['gpu']} ({doc['cooling']}-cooled when traced); "
+             f"fitted on the first {fit.FIT_SHARE:.0%} of each trace"]
     for block in ("power", "thermal"):
         lines.append(f"  {block}:")
         for name, value in doc[block].items():
@@ -90,7 +91,7 @@ def report_text(doc):
                 continue
             err = doc[block]["stderr"].get(name)
             lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else ""))
-    lines.append("  held-out errors (last 40 % of each trace):")
+    lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
     lines.append(f"    {'trace':44s} {'power MAPE %':>12s} {'T RMSE K':>9s} {'T max K':>8s} {'samples':>8s}")
     for row in doc["held_out"]:
         lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} {row['temp_rmse_k']:9.2f} "

@@ -89,16 +89,18 @@ def read_trace(path, timezone="UTC"):
 
 
 def _csv_rows(path, text):
-    """(frame of strings with stripped headers, number of lines skipped as unreadable)."""
-    rows = list(csv.reader(io.StringIO(text), skipinitialspace=True))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    """(frame of strings with stripped headers, indexed by file line number; number of lines skipped as
+    unreadable)."""
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    rows = [(reader.line_num, r) for r in reader if any(cell.strip() for cell in r)]
     if len(rows) < 2:
         raise TraceError(f"{path}: no data rows (a header and at least one sample are needed)")
-    header = [h.strip() for h in rows[0]]
-    good = [r for r in rows[1:] if len(r) == len(header)]
+    header = [h.strip() for h in rows[0][1]]
+    good = [(line, r) for line, r in rows[1:] if len(r) == len(header)]
     if not good:
         raise TraceError(f"{path}: no row has the header's {len(header)} columns")
-    return pd.DataFrame(good, columns=header, dtype=str), len(rows) - 1 - len(good)
+    frame = pd.DataFrame([r for _, r in good], columns=header, index=[line for line, _ in good], dtype=str)
+    return frame, len(rows) - 1 - len(good)
 
 
 def _field(header):
@@ -109,14 +111,15 @@ def _field(header):
 
 
 def _numbers(path, column, cells, header_unit, target):
-    """Cells like '56.15 W', '345 MHz', '0 %', '[N/A]' -> floats in canonical units (NaN where missing)."""
+    """Cells (a Series indexed by file line) like '56.15 W', '345 MHz', '0 %', '[N/A]' -> floats in
+    canonical units (NaN where missing)."""
     out = np.full(len(cells), np.nan)
-    for k, cell in enumerate(cells):
+    for k, (line, cell) in enumerate(cells.items()):
         if cell is None or MISSING.match(cell) or not cell.strip():
             continue
         m = NUMBER.match(cell)
         if not m:
-            raise TraceError(f"{path}: line {k + 2}: {column} = {cell!r} is not a number with a unit")
+            raise TraceError(f"{path}: line {line}: {column} = {cell!r} is not a number with a unit")
         unit = (m.group(2) or header_unit or "").lower().replace("°", "")
         if target in ("util", "mem_util") and unit in ("", "%"):
             factor = 0.01
@@ -125,7 +128,7 @@ def _numbers(path, column, cells, header_unit, target):
         elif unit in UNITS:
             factor = UNITS[unit]
         else:
-            raise TraceError(f"{path}: line {k + 2}: {column} = {cell!r}: unknown unit '{unit}' "
+            raise TraceError(f"{path}: line {line}: {column} = {cell!r}: unknown unit '{unit}' "
                              f"(allowed: {', '.join(u for u in UNITS)})")
         out[k] = float(m.group(1)) * factor
     return out
@@ -163,8 +166,9 @@ def _nvidia_smi(path, text, timezone):
             frame[target] = np.nan
             continue
         column, unit = fields[name]
-        cells = raw[column].tolist()
-        frame[target] = _bitmask(cells) if target == "throttle_reasons" else _numbers(path, column, cells, unit, target)
+        cells = raw[column]
+        frame[target] = (_bitmask(cells.tolist()) if target == "throttle_reasons"
+                         else _numbers(path, column, cells, unit, target))
         found.append(target)
     if not {"power_w", "temp_c"} & set(found):
         raise TraceError(f"{path}: neither power (power.draw) nor temperature (temperature.gpu) among the columns "

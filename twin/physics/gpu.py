@@ -11,25 +11,28 @@ fraction. Dynamic power is alpha C V^2 f with the voltage V roughly proportional
 range, hence phi^3, down to the lowest voltage the chip runs at (v_floor of V_max), below which only
 f falls and power is linear in the clock (the voltage-frequency curves of Leng et al., ISCA 2015;
 the H100 PCIe traces hold 350 W at 990-1005 MHz of 1,755, where a pure cube would need 3x the
-dynamic power they show at full clock). The catalog has v_floor = 0 (the pure cube). a the share of idle power that is leakage at T_ref, k its temperature coefficient. P_clk is
-the clock tree and always-on logic switching at the SM clock even with no kernel running: real H800
-traces draw ~116 W at 1,980 MHz with utilisation 0 against ~73 W at idle clocks (gpu_traces,
-calibrate/fit.py). The catalog has no P_clk (0: idle_w is the ready fleet's idle power) and
-P_dyn = TDP - P_idle; a calibration (calibrate/calibration.py) sets all of them. The board's power
-limit (TDP, or a lower one) is enforced by lowering the clock, as the driver does.
+dynamic power they show at full clock). The catalog has v_floor = 0 (the pure cube). a is the share
+of idle power that is leakage at T_ref, k its temperature coefficient. P_clk is the clock tree and
+always-on logic switching at the SM clock even with no kernel running: real H800 traces draw ~116 W
+at 1,980 MHz with utilisation 0 against ~73 W at idle clocks (gpu_traces, calibrate/fit.py). The
+catalog has no P_clk (0: idle_w is the ready fleet's idle power) and P_dyn = TDP - P_idle; a
+calibration (calibrate/calibration.py) sets all of them. The board's power limit (TDP, or a lower
+one) is enforced by lowering the clock, as the driver does.
 
-Temperature: two thermal RC nodes in series, die -> heat sink (cold plate or fin stack) -> coolant
-(air inlet or liquid supply); the heat sink's node is what makes a fan-cooled PCIe card warm for
-minutes after a load (its time constant is tens of times the die's):
+Temperature: the die's rise over the coolant (air inlet or liquid supply) is a two-term Foster
+network, the form in which thermal impedance is fitted to measured heating curves (Infineon
+AN2008-03, "Thermal equivalent circuit models"; JEDEC JESD51-14 transient measurements): a fast term
+for die and spreader and a slow one for the heat sink (cold plate or fin stack), each an RC pair
+carrying the whole power,
 
-    C_s dT_s/dt = P - (T_s - T_cool) / R_s        C_d d(T - T_s)/dt = P - (T - T_s) / R_d
+    T = T_cool + dT_sink + dT_die,   tau_s d(dT_sink)/dt = P R_s - dT_sink,   tau_d d(dT_die)/dt = P R_d - dT_die
 
-each integrated exactly over a step with P held, the die's rise over the sink quasi-steady in the
-sink's heat flow (exact when tau_d << tau_s, and in steady state T = T_cool + P (R_s + R_d)), so any
-step size is stable. With R_s = 0 (the catalog's default) the sink is the coolant and the model is
-the one-node C dT/dt = P - (T - T_cool) / R. When the die would pass its maximum operating
-temperature the clock drops (thermal slowdown) to the power that lands the die exactly on that
-limit; throughput follows the clock. If even the lowest clock cannot hold it and the die reaches its
+each term integrated exactly over a step with P held, so any step size is stable, and in steady state
+T = T_cool + P (R_s + R_d). The slow term is what keeps a fan-cooled PCIe card warm for minutes after
+a load. With R_s = 0 (the catalog's default) it is the one-node C dT/dt = P - (T - T_cool) / R.
+
+When the die would pass its maximum operating temperature the clock drops (thermal slowdown) to the
+power that lands the die exactly on that limit; throughput follows the clock. If even the lowest clock cannot hold it and the die reaches its
 shutdown temperature, the GPU trips off (no power, no work) until it has cooled TRIP_RESET_K below
 the slowdown limit (NVML thresholds, REFERENCE.md 1.3).
 """
@@ -39,7 +42,7 @@ import math
 from numba import njit
 
 TRIP_RESET_K = 10.0   # [M] a tripped GPU comes back once 10 K below its maximum operating temperature
-LEAK_TEMP_CAP_C = 150.0  # leakage law used up to here only (beyond any shutdown threshold)
+LEAK_TEMP_CAP_C = 150.0  # [M] C: leakage law used up to here only (beyond any GPU's shutdown threshold, 92 C)
 
 
 @njit(cache=True)
@@ -74,8 +77,9 @@ def die_temp_after_c(die_temp_c, coolant_temp_c, power_w_, r_k_per_w, decay):
 
 @njit(cache=True)
 def temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, power_w_, r_die, die_decay, r_sink, sink_decay):
-    """(die, sink) temperatures after one step of the two-node model (module docstring) with P held;
-    r_sink = 0: the sink is the coolant. Linear in P, which step() uses to solve for a temperature."""
+    """(die, sink) temperatures after one step of the Foster network (module docstring) with P held; the
+    sink temperature is T_cool + dT_sink; r_sink = 0: no sink term. Affine in P, which step() uses to
+    solve for the power that lands the die on a temperature."""
     if r_sink <= 0.0:
         return die_temp_after_c(die_temp_c, coolant_temp_c, power_w_, r_die, die_decay), coolant_temp_c
     sink_end = die_temp_after_c(sink_temp_c, coolant_temp_c, power_w_, r_sink, sink_decay)
