@@ -27,7 +27,7 @@ from twin import catalog
 from twin.calibrate.fit import FIT_SHARE
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
-                "memory_weight", "max_clock_mhz", "power_limit_w")
+                "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s")
 THERMAL_FIELDS = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
 COOLING = ("air", "liquid")
 

@@ -37,7 +37,8 @@ from twin.physics.gpu import power_w as gpu_power_w
 
 FIT_SHARE = 0.6  # [M] share of each trace, from its start, that fits; the rest is held out
 LEAK_REF_TEMP_C = catalog.load("gpu_model")["leak_ref_temp_c"]  # the temperature the leakage share a is defined at
-POWER_WINDOW_S = 1.0  # [V] nvidia-smi power.draw / DCGM POWER_USAGE: trailing 1 s average (PROVENANCE.md, NVML docs)
+POWER_WINDOW_S = 1.0  # [V] s: nvidia-smi power.draw / DCGM POWER_USAGE average over the trailing second on Ampere
+                      # (except GA100) and newer (NVML nvmlDeviceGetPowerUsage); catalog power_sensor_window_s
 LEAK_PER_K_MAX = 0.05  # [1/K] twice REFERENCE.md 1.3's 0.01-0.03 range: steeper is runaway, not leakage
 # Weak priors (maximum a posteriori): a trace that never shows the idle GPU at two temperatures cannot
 # tell leakage from idle power, and a free fit then extrapolates wildly; the priors hold such
@@ -122,9 +123,14 @@ def trailing_mean(t_s, values, window_s=POWER_WINDOW_S):
     return np.where(width > 0.0, (area - area_start) / np.where(width > 0.0, width, 1.0), values)
 
 
-def as_sensed(t_s, power_w):
+def sensor_window_s(gpu):
+    """How long the GPU's power.draw averages [s] (catalog/gpus.yaml power_sensor_window_s, 1 s by default)."""
+    return float(catalog.load("gpus").get(gpu, {}).get("power_sensor_window_s", POWER_WINDOW_S))
+
+
+def as_sensed(t_s, power_w, window_s=POWER_WINDOW_S):
     """Power as the sensor reports it: its trailing-window mean where samples come faster than the window."""
-    return trailing_mean(t_s, power_w) if np.median(np.diff(t_s)) < POWER_WINDOW_S else power_w
+    return trailing_mean(t_s, power_w, window_s) if np.median(np.diff(t_s)) < window_s else power_w
 
 
 def sensed_power_w(params, x, temp_c=None):
@@ -132,7 +138,8 @@ def sensed_power_w(params, x, temp_c=None):
     temperature, held to the trace's power limit, averaged over the sensor's window."""
     u = activity(x["util"], x["mem_util"], params["memory_weight"])
     p = power_model_w(params, u, x["phi"], x["temp"] if temp_c is None else temp_c)
-    return as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p))
+    return as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p),
+                     params.get("power_window_s", POWER_WINDOW_S))
 
 
 @njit(cache=True)
@@ -236,7 +243,7 @@ def for_trace(params, k):
     return out
 
 
-def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE):
+def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE, power_window_s=POWER_WINDOW_S):
     """Fit the power law on the first share of one trace or of several together (relative residuals:
     MAPE-like, every trace weighted alike). Idle, clock-tree, voltage-floor, leakage and memory-weight
     parameters belong to the card and are shared; the switching power dynamic_w belongs to the work the
@@ -252,7 +259,8 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE)
     dyn0 = [max(np.percentile(x["p"], 99.5) - p_low, 1.0) for x in parts]
 
     def residual(p):
-        model = [sensed_power_w({**p, "dynamic_w": p[f"dynamic_w/{k}"]}, x) for k, x in enumerate(parts)]
+        model = [sensed_power_w({**p, "dynamic_w": p[f"dynamic_w/{k}"], "power_window_s": power_window_s}, x)
+                 for k, x in enumerate(parts)]
         prior = [PRIOR_RESIDUAL * (p[name] - mean) / sd for name, (mean, sd) in LEAK_PRIORS.items()]
         return np.concatenate(((np.concatenate(model) / measured - 1.0) * weights, prior))
 
@@ -264,7 +272,7 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE)
     dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     heaviest = int(np.argmax(dynamic))
     params.update(dynamic_w=dynamic[heaviest], max_clock_mhz=f_max, power_limit_w=float(power_limit_w),
-                  leak_ref_temp_c=LEAK_REF_TEMP_C)
+                  leak_ref_temp_c=LEAK_REF_TEMP_C, power_window_s=float(power_window_s))
     stderr["dynamic_w"] = dynamic_err[heaviest]
     if len(parts) > 1:
         params["trace_dynamic_w"] = dynamic
@@ -306,6 +314,20 @@ def fit_thermal(frames, share=FIT_SHARE, sink=True):
     return Fit(params, stderr, fit_rows, held_rows)
 
 
+def fit_coolant(frame, thermal_params, share=FIT_SHARE):
+    """The coolant (inlet) temperature of one trace's session, fitted on its first share with the card's
+    thermal parameters held: the room is the session's, the resistances the card's."""
+    parts = _fit_parts(frame, share)[0]
+    x = parts[0]
+
+    def residual(params):
+        return temperature_model_c({**thermal_params, **params}, x["t"], x["p_heat"], x["temp"][0]) - x["temp"]
+
+    params, _ = _least_squares(residual, ("coolant_c",), [(float(np.min(x["temp"])) - 2.0,)], (COOLANT_C[0],),
+                               (COOLANT_C[1],), set())
+    return params["coolant_c"]
+
+
 def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, coupled=False):
     """Power MAPE [%] and temperature RMSE / max error [K] of the kernels on a trace's held-out part (or
     the whole trace with held_out=False). The model runs from the trace's first sample: the temperature
@@ -336,7 +358,7 @@ def _coupled(power_params, thermal_params, x):
                               pp["v_floor"], pp["leak_fraction"], pp["leak_per_k"], pp["leak_ref_temp_c"],
                               tp["r_k_per_w"], tp["tau_s"], tp["sink_r_k_per_w"], tp["sink_tau_s"], tp["coolant_c"],
                               x["temp"][0])
-    return temp, as_sensed(x["t"], p)
+    return temp, as_sensed(x["t"], p, power_params.get("power_window_s", POWER_WINDOW_S))
 
 
 @njit(cache=True)

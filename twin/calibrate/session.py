@@ -50,7 +50,7 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
     loaded = load(paths, timezone)
     limit_w = catalog.load("gpus")[gpu]["tdp_w"]
     frames = [t.frame for t in loaded]
-    power = fit.fit_power(frames, power_limit_w=limit_w)
+    power = fit.fit_power(frames, power_limit_w=limit_w, power_window_s=fit.sensor_window_s(gpu))
     thermal = fit.fit_thermal(frames)
     held_out, series = [], {}
     for k, t in enumerate(loaded):
