@@ -44,9 +44,7 @@ NEAR_FLOOR = ("the trace's own fit is under half the issue's bound and the other
               "the bound: 1.5x an error that small is below what separates two sessions of one card")
 SAME_STAGES = ("h800_sxm_700w_dvfs_gemm",)  # folders whose files run one GEMM stage sequence (see the docstring)
 GAP_FACTOR = 3.0  # [M] a known gap fails the command beyond 3x its bound
-KNOWN_GAPS = {"random_gemm_bf16": DATA_PHASE, "random_gemm_fp16_half": DATA_PHASE, "random_gemm_tf32": DATA_PHASE,
-              "allzero_gemm_int8": "127 samples; the one load stage lies in the held-out part, so the fit part "
-                                   "has no load to learn the thermal resistances from"}
+KNOWN_GAPS = {"random_gemm_bf16": DATA_PHASE, "random_gemm_fp16_half": DATA_PHASE, "random_gemm_tf32": DATA_PHASE}
 
 
 def _stem(path):
