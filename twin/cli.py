@@ -110,6 +110,21 @@ def build_parser():
     cal.add_argument("--servers-per-rack", type=int, metavar="N", help="servers in the measured rack (with --rack)")
     cal.add_argument("--json", action="store_true", help="print the result as one JSON document")
 
+    sw = sub.add_parser(
+        "sweep", help="run every variant of a sweep file, on this machine or a Dask cluster",
+        description="Run a base scenario over the axes of a sweep file (any scenario field by dotted path; lists or "
+                    "{from, to, step} ranges; grid or zip). Each finished variant is written atomically as its own "
+                    "parquet partition; run the same command again after a kill and it skips what is done. Prints the "
+                    "variants ranked by SAIQ and writes sweep.json and report.html.")
+    sw.add_argument("sweep", type=Path, help="sweep YAML file (see scenarios/sweep-cooling.yaml)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786 (its workers need "
+                                                           "twin installed and the scenario's own files at the same paths)")
+    where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
+    sw.add_argument("--out", type=Path, default=None, metavar="DIR", help="results folder (default results/<name>-sweep)")
+    sw.add_argument("--json", action="store_true", help="print sweep.json instead of the table")
+    sw.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
     rec = sub.add_parser(
         "record", help="record a live NVML trace of this machine's GPUs",
         description="Sample every NVIDIA GPU through NVML (nvidia-ml-py): power, temperatures, SM clock, "
@@ -398,12 +413,13 @@ def cmd_calibrate(args):
         return _bad_input([str(exc)])
     except ValueError as exc:
         return _bad_input([f"calibrate: {exc}"])
+    from twin import report
     from twin.html_report import calibration_report_html
 
     page = calibration_report_html(doc, series)  # built before anything is written
     calibration.write(args.out, doc)
     html = args.out.with_suffix(".html")
-    calibration.write_text(html, page)
+    report.write_file(html, page)
     print(json.dumps(doc, indent=2) if args.json else session.report_text(doc))
     if not args.json:
         print(f"wrote {args.out} and {html}")
@@ -421,6 +437,43 @@ def _calibrate_rack(args):
     doc = rack.to_calibration_dict(fitted)
     calibration.write(args.out, doc)
     print(json.dumps(doc, indent=2) if args.json else rack.rack_report(fitted))
+    return 0
+
+
+def cmd_sweep(args):
+    from twin import html_report, report, sweep
+    from twin.scenario import ScenarioError
+
+    if args.workers is not None and args.workers < 1:
+        return _bad_input([f"--workers {args.workers}: give 1 or more"])
+    try:
+        spec = sweep.load_sweep(args.sweep)
+    except sweep.SweepError as exc:
+        return _bad_input(exc.problems)
+    except ScenarioError as exc:
+        return _bad_input(exc.problems)
+    out_dir = args.out or Path("results") / f"{spec.name}-sweep"
+    progress = _LazyProgress(f"{len(spec.variants)} variants", enabled=not args.no_progress and sys.stderr.isatty(),
+                             delay_s=0.0)
+    try:
+        cluster = args.cluster
+        if cluster is not None and "://" not in cluster:
+            return _bad_input([f"--cluster {cluster}: give a scheduler address such as tcp://host:8786"])
+        frame = sweep.run(spec, out_dir, workers=args.workers, cluster=cluster, on_done=progress)
+    except OSError as exc:
+        return _bad_input([f"--cluster {args.cluster}: cannot reach the Dask scheduler ({exc})"]
+                          if args.cluster else [f"{out_dir}: {exc}"])
+    finally:
+        progress.close()
+    table, key = sweep.ranked(frame)
+    meta = {"sweep": spec.name, "base": str(spec.base), "axes": spec.axes}
+    document = sweep.summary_document(spec, frame)
+    report.write_file(out_dir / "sweep.json", report.to_json(document) + "\n")
+    report.write_file(out_dir / "report.html", html_report.sweep_report_html(table, key, meta))
+    if args.json:
+        print(report.to_json(document))
+    else:
+        report.print_sweep(table, key, meta, out_dir)
     return 0
 
 
@@ -446,4 +499,4 @@ def main(argv=None):
         return EXIT_BAD_INPUT
     return {"run": cmd_run, "check": cmd_check, "sites": cmd_sites, "compare": cmd_compare,
             "forecast": cmd_forecast, "validate": cmd_validate, "calibrate": cmd_calibrate,
-            "record": cmd_record}[args.command](args)
+            "record": cmd_record, "sweep": cmd_sweep}[args.command](args)

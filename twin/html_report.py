@@ -651,3 +651,49 @@ def calibration_report_html(doc: dict, series: dict) -> str:
             "<h2>Traces</h2>"]
     body += [_trace_plot(label, s, k) for k, (label, s) in enumerate(series.items())]
     return _page(f"twin calibration {doc['gpu']}", body)
+
+
+def _variant_label(row, axes):
+    return ", ".join(f"{a.split('.')[-1]}={row[f'axis:{a}']}" for a in axes)
+
+
+def sweep_report_html(table: pd.DataFrame, key: str, meta: dict) -> str:
+    """The `twin sweep` page: variants ranked by SAIQ, the score against each axis, and the table."""
+    axes = list(meta["axes"])
+    shown = table.head(40)
+    fig = Figure(figsize=(9.0, 0.25 * len(shown) + 1.2))
+    ax = fig.subplots()
+    labels = [_variant_label(r, axes) for _, r in shown.iterrows()]
+    ax.barh(range(len(shown)), shown[key], color="#4e79a7")
+    ax.set_yticks(range(len(shown)), [_mpl(t) for t in labels], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{key} (lower is better)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    body = [f"<h1>Sweep: {_e(meta['sweep'])}</h1>",
+            f"<p>{len(table)} variants of {_e(meta['base'])}, ranked by {_e(key)} (lower is better)"
+            f"{'; the 40 best shown' if len(table) > 40 else ''}.</p>",
+            _figure(_svg(fig, "ranking", "variants ranked by SAIQ"), "Variants ranked by SAIQ.")]
+    for k, axis in enumerate(axes):
+        column = f"axis:{axis}"
+        fig = Figure(figsize=(6.0, 3.2))
+        ax = fig.subplots()
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values):
+            ax.scatter(values, table[key], s=14, color="#e15759")
+        else:
+            names = sorted(values.astype(str).unique())
+            ax.scatter([names.index(str(v)) for v in values], table[key], s=14, color="#e15759")
+            ax.set_xticks(range(len(names)), [_mpl(n) for n in names], rotation=30, ha="right", fontsize=8)
+        ax.set_xlabel(_mpl(axis))
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        body.append(_figure(_svg(fig, f"axis{k}", f"{key} against {axis}"), f"{_e(key)} of every variant against "
+                            f"{_e(axis)}; the spread at one value is the other axes."))
+    headers = ["rank", *axes, key, "pue", "wue_site_l_per_kwh", "cue_kg_per_kwh", "tokens"]
+    rows = [[str(i + 1), *[str(r[f"axis:{a}"]) for a in axes], _num(r[key]), _num(r["pue"]),
+             _num(r["wue_site_l_per_kwh"]), _num(r["cue_kg_per_kwh"]), _sci(r["tokens"])]
+            for i, (_, r) in enumerate(table.iterrows())]
+    body += ["<h2>Variants</h2>", _table(headers, rows, num_cols=tuple(range(len(axes) + 1, len(headers))))]
+    return _page(f"twin sweep {meta['sweep']}", body)

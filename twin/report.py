@@ -66,6 +66,22 @@ def write_folder(out_dir, writers):
     return out_dir
 
 
+def write_file(path, text):
+    """Write one text file atomically (a half-written file never replaces a good one)."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_results(out_dir, frame, summary):
     """timeseries.parquet, summary.json and report.html of one run, atomically."""
     from twin.html_report import run_report_html
@@ -282,6 +298,24 @@ def print_comparison(table, meta, out_dir=None, console=None):
     console.print("water: direct (site) water; WUE source adds the water consumed generating the electricity.")
     if out_dir is not None:
         console.print(f"results: {out_dir}/comparison.parquet, {out_dir}/comparison.json, {out_dir}/report.html")
+
+
+def print_sweep(table, key, meta, out_dir=None, console=None, top=30):
+    """The variants ranked by SAIQ with their axis values and the KPIs."""
+    console = console or _console()
+    axes = list(meta["axes"])
+    out = Table(title=f"sweep {meta['sweep']}: {len(table)} variants of {Path(meta['base']).name} ranked by {key}"
+                      + (f" (the {top} best)" if len(table) > top else ""), title_justify="left")
+    for label in ("#", *axes, key, "PUE", "WUE site\nL/kWh", "CUE\nkg/kWh", "energy\nMWh", "carbon\nt", "cost\nMUSD"):
+        out.add_column(label, justify="right")
+    for i, row in enumerate(table.head(top).to_dict(orient="records")):
+        out.add_row(str(i + 1), *[str(row[f"axis:{a}"]) for a in axes], f"{row[key]:.4g}", f"{row['pue']:.3f}",
+                    f"{row['wue_site_l_per_kwh']:.2f}", f"{row['cue_kg_per_kwh']:.3f}",
+                    f"{row['facility_energy_mwh']:,.0f}", f"{row['carbon_t']:,.0f}", f"{row['cost_usd'] / 1e6:,.2f}")
+    console.print(out)
+    if out_dir is not None:
+        console.print(f"results: {out_dir}/variants/ (one parquet partition per variant), {out_dir}/sweep.json, "
+                      f"{out_dir}/report.html")
 
 
 def print_forecast(table, meta, out_dir=None, console=None):

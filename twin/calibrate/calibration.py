@@ -17,13 +17,12 @@ check says so when the hall's cooling differs from the calibration's `cooling`).
 
 import hashlib
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from twin import catalog
+from twin.report import write_file
 from twin.calibrate.fit import FIT_SHARE
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
@@ -65,23 +64,9 @@ def document(gpu, cooling, power_fit, thermal_fit, held_out, traces):
     })
 
 
-def write_text(path, text):
-    """Write a file atomically (a half-written file never replaces a good one)."""
-    path = Path(path)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write(path, doc):
     """Write a calibration YAML atomically, with a header saying what it holds."""
-    write_text(path, "# twin calibration (python -m twin calibrate): fitted parameters of the simulator's kernels;\n"
+    write_file(path, "# twin calibration (python -m twin calibrate): fitted parameters of the simulator's kernels;\n"
                      "# stderr: 1-sigma from the least-squares Jacobian; held_out: errors on the part of each trace\n"
                      "# not used to fit.\n" + yaml.safe_dump(doc, sort_keys=False))
 

@@ -1,0 +1,309 @@
+"""Sweeps: one base scenario, the axes to vary, every variant run once, on this machine's cores or on
+a Dask distributed cluster.
+
+A sweep file:
+
+    base: quickstart.yaml                      # the scenario every variant starts from (relative to this file)
+    name: cooling-by-site                      # default: the file's stem
+    set: {duration: 30d}                       # fields set in every variant (optional)
+    mode: grid                                 # grid: every combination (default); zip: the i-th of each axis
+    axes:                                      # any scenario field by dotted path; list index as a number
+      site.name: [ashburn-va, phoenix-az]
+      facility.cooling.type: [air, direct_to_chip]
+      workload.inference.peak_demand_fraction: {from: 0.5, to: 0.9, step: 0.2}   # inclusive range
+      seed: {from: 1, to: 4}                                                     # step 1
+
+Every variant is checked before any runs (a bad value exits 2 naming the variant, the field and what
+is allowed). Its identity is a hash of its field values, so a sweep restarted with the same file skips
+what is done; each finished variant is written atomically as its own partition of the parquet dataset
+`<out>/variants/variant_id=<id>/` by the process that submitted it, so a killed sweep loses at most the
+variants still running, and workers need no shared disk. Runs are deterministic (each variant's seed is
+its scenario's), so a variant's numbers are the same serially, on a process pool or on a cluster.
+"""
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from twin.compare import CONTRIBUTIONS, KPIS, TOTALS
+from twin.pipeline import execute, reference_components
+from twin.scenario import ScenarioError, load_scenario_text
+
+MAX_VARIANTS = 100_000  # [M] a guard against a range with a step of the wrong size
+RESULT_COLUMNS = ("saiq_index", "saiq_raw", *CONTRIBUTIONS, *KPIS, *TOTALS)
+
+
+class SweepError(ValueError):
+    """A sweep file that cannot be run, with every problem (file, field, what is allowed)."""
+
+    def __init__(self, problems):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass
+class Variant:
+    variant_id: str
+    index: int
+    values: dict   # dotted path -> value
+    scenario: object
+
+
+@dataclass
+class Sweep:
+    path: Path
+    name: str
+    base: Path
+    axes: dict     # dotted path -> list of values
+    variants: list
+    reference: object = None  # SAIQ reference components shared by all variants (None: each its own)
+
+
+def _values(path, field, spec):
+    """An axis' values: a list, or {from, to[, step]} (inclusive)."""
+    if isinstance(spec, list) and spec:
+        return spec
+    if isinstance(spec, dict) and {"from", "to"} <= set(spec) <= {"from", "to", "step"}:
+        start, stop, step = spec["from"], spec["to"], spec.get("step", 1)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop, step))
+        if not numbers or step <= 0 or stop < start:
+            raise SweepError([f"{path}: axes.{field}: from <= to and step > 0, numbers"])
+        count = int(math.floor((stop - start) / step + 1e-9)) + 1
+        if count > MAX_VARIANTS:
+            raise SweepError([f"{path}: axes.{field}: {count} values (at most {MAX_VARIANTS})"])
+        values = [start + k * step for k in range(count)]
+        return [int(v) for v in values] if all(isinstance(v, int) for v in (start, step)) else \
+            [float(round(v, 12)) for v in values]
+    raise SweepError([f"{path}: axes.{field}: give a non-empty list of values or {{from, to, step}}"])
+
+
+def _set(data, dotted, value, where):
+    """Set a dotted path (list items by index) in a nested scenario dict, creating mappings as needed."""
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise SweepError([f"{where}: '{dotted}': '{key}' is not an item of a list of {len(node)}"])
+            node = node[int(key)]
+        else:
+            node = node.setdefault(key, {})
+        if not isinstance(node, (dict, list)):
+            raise SweepError([f"{where}: '{dotted}': '{key}' holds a value, not fields"])
+    last = keys[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise SweepError([f"{where}: '{dotted}': '{last}' is not an item of a list of {len(node)}"])
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def variant_id(values):
+    """A variant's identity: a hash of its field values (the same file, the same ids)."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def load_sweep(path, out_dir=None):
+    """Read and check a sweep file and every variant's scenario; SweepError lists every problem."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError([f"{path}: sweep file not found"]) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SweepError([f"{path}: not a readable sweep YAML ({exc})"]) from None
+    if not isinstance(doc, dict):
+        raise SweepError([f"{path}: a sweep is a mapping with base, axes and optionally name, set, mode"])
+    unknown = set(doc) - {"base", "name", "set", "mode", "axes"}
+    if unknown:
+        raise SweepError([f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                          f"allowed: base, name, set, mode, axes"])
+    if not isinstance(doc.get("base"), str):
+        raise SweepError([f"{path}: base: the scenario file every variant starts from, e.g. base: quickstart.yaml"])
+    base = (path.parent / doc["base"]).resolve()
+    try:
+        base_text = base.read_text(encoding="utf-8")
+        base_data = yaml.safe_load(base_text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise SweepError([f"{path}: base: cannot read scenario {base} ({exc})"]) from None
+    mode = doc.get("mode", "grid")
+    if mode not in ("grid", "zip"):
+        raise SweepError([f"{path}: mode = {mode!r}; allowed: grid, zip"])
+    axes_doc = doc.get("axes")
+    if not isinstance(axes_doc, dict) or not axes_doc:
+        raise SweepError([f"{path}: axes: a mapping of dotted scenario fields to their values"])
+    axes = {str(field): _values(path, field, spec) for field, spec in axes_doc.items()}
+    if mode == "zip" and len({len(v) for v in axes.values()}) > 1:
+        raise SweepError([f"{path}: mode zip: every axis needs the same number of values "
+                          f"({', '.join(f'{k}: {len(v)}' for k, v in axes.items())})"])
+    combos = (zip(*axes.values()) if mode == "zip" else itertools.product(*axes.values()))
+    fixed = doc.get("set") or {}
+    if not isinstance(fixed, dict):
+        raise SweepError([f"{path}: set: a mapping of dotted scenario fields to the value every variant takes"])
+    variants, problems = [], []
+    for index, combo in enumerate(combos):
+        if index >= MAX_VARIANTS:
+            raise SweepError([f"{path}: more than {MAX_VARIANTS} variants"])
+        values = dict(zip(axes, combo))
+        data = copy.deepcopy(base_data)
+        where = f"{path}: variant {index} ({', '.join(f'{k}={v}' for k, v in values.items())})"
+        try:
+            for field, value in {**fixed, **values}.items():
+                _set(data, str(field), value, where)
+            scenario = load_scenario_text(yaml.safe_dump(data), source=where, base_dir=base.parent)
+        except SweepError as exc:
+            problems += exc.problems
+            continue
+        except ScenarioError as exc:  # line numbers are of the generated variant, not of a file the user has
+            problems += [re.sub(rf"^{re.escape(where)}:\d+:", f"{where}:", problem) for problem in exc.problems]
+            continue
+        variants.append(Variant(variant_id(values), index, values, scenario))
+    if problems:
+        raise SweepError(problems)
+    name = str(doc.get("name") or path.stem)
+    sweep = Sweep(path, name, base, axes, variants)
+    if not any(field.startswith("saiq") for field in axes):  # one reference for all, as compare does
+        sweep.reference = reference_components(variants[0].scenario)
+    return sweep
+
+
+def run_variant(scenario, reference):
+    """Worker: the result row of one variant (SAIQ, its components and contributions, KPIs, totals)."""
+    started = time.perf_counter()
+    _, summary = execute(scenario, reference=reference)
+    s, t, k = summary["saiq"], summary["totals"], summary["kpi"]
+    ref = s["reference"]
+    row = {"saiq_index": s["index"] if s["index"] is not None else math.nan, "saiq_raw": s["raw"]}
+    for i, (component, column) in enumerate(CONTRIBUTIONS.items(), start=1):
+        row[column] = s["weights"][f"w{i}"] * s["components"][component] / (ref[component] if ref else 1.0)
+    row.update({key: k[key] for key in KPIS})
+    row.update({key: t[key] for key in TOTALS})
+    row["wall_s"] = time.perf_counter() - started
+    return row
+
+
+def partition_dir(out_dir, vid):
+    return Path(out_dir) / "variants" / f"variant_id={vid}"
+
+
+def done_ids(out_dir):
+    """Variants whose partition is complete (a partition appears whole or not at all)."""
+    folder = Path(out_dir) / "variants"
+    if not folder.is_dir():
+        return set()
+    return {p.name.split("=", 1)[1] for p in folder.iterdir()
+            if p.is_dir() and p.name.startswith("variant_id=") and (p / "part-0.parquet").is_file()}
+
+
+def write_partition(out_dir, variant, row):
+    """One variant's row as its own partition, atomically: written beside, then renamed into place."""
+    final = partition_dir(out_dir, variant.variant_id)
+    tmp = final.parent / f".tmp-{variant.variant_id}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    record = {"index": variant.index, **{f"axis:{k}": _cell(v) for k, v in variant.values.items()}, **row}
+    pd.DataFrame([record]).to_parquet(tmp / "part-0.parquet", index=False)
+    if final.exists():  # a variant finished twice (a restart raced a late result): keep the first
+        shutil.rmtree(tmp)
+        return
+    os.replace(tmp, final)
+
+
+def _cell(value):
+    """Axis values as parquet-friendly scalars (lists and mappings as JSON text)."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def read_results(out_dir):
+    """Every finished variant, one row each, in variant order."""
+    folder = Path(out_dir) / "variants"
+    if not done_ids(out_dir):
+        return pd.DataFrame()
+    frame = pd.read_parquet(folder)
+    frame["variant_id"] = frame["variant_id"].astype(str)
+    return frame.sort_values("index").reset_index(drop=True)
+
+
+def run(sweep, out_dir, workers=None, cluster=None, on_done=None):
+    """Run every variant not yet done; returns the table of all of them. workers: local processes
+    (default: all cores); cluster: a Dask scheduler address (tcp://host:8786) or a distributed Client."""
+    out_dir = Path(out_dir)
+    (out_dir / "variants").mkdir(parents=True, exist_ok=True)
+    for stale in (out_dir / "variants").glob(".tmp-*"):  # left by a killed run: never a finished variant
+        shutil.rmtree(stale, ignore_errors=True)
+    done = done_ids(out_dir)
+    todo = [v for v in sweep.variants if v.variant_id not in done]
+    total, finished = len(sweep.variants), len(sweep.variants) - len(todo)
+    if on_done:
+        on_done(finished, total)
+
+    def finish(variant, row):
+        nonlocal finished
+        write_partition(out_dir, variant, row)
+        finished += 1
+        if on_done:
+            on_done(finished, total)
+
+    if todo and cluster is not None:
+        _run_dask(todo, sweep.reference, cluster, finish)
+    elif todo:
+        workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        if workers == 1:
+            for variant in todo:
+                finish(variant, run_variant(variant.scenario, sweep.reference))
+        else:
+            context = get_context("fork") if "fork" in get_all_start_methods() else None
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                futures = {pool.submit(run_variant, v.scenario, sweep.reference): v for v in todo}
+                for future in as_completed(futures):
+                    finish(futures[future], future.result())
+    return read_results(out_dir)
+
+
+def _run_dask(todo, reference, cluster, finish):
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    client = cluster if isinstance(cluster, Client) else Client(cluster)
+    try:
+        futures = {}
+        for variant in todo:  # pure=False: a variant is run, never answered from another client's cache
+            futures[client.submit(run_variant, variant.scenario, reference, pure=False,
+                                  key=f"twin-variant-{variant.variant_id}-{os.getpid()}")] = variant
+        for future in dask_completed(futures):
+            finish(futures[future], future.result())
+    finally:
+        if client is not cluster:
+            client.close()
+
+
+def axis_columns(frame):
+    return [c for c in frame.columns if c.startswith("axis:")]
+
+
+def ranked(frame):
+    """The variants best first: by SAIQ index where there is a reference, else SAIQ raw."""
+    key = "saiq_index" if frame["saiq_index"].notna().all() else "saiq_raw"
+    return frame.sort_values([key, "index"], kind="stable").reset_index(drop=True), key
+
+
+def summary_document(sweep, frame):
+    table, key = ranked(frame)
+    return {"sweep": sweep.name, "base": str(sweep.base), "axes": sweep.axes, "variants": len(sweep.variants),
+            "ranked_by": key, "reference_components": sweep.reference,
+            "rows": json.loads(table.replace({np.nan: None}).to_json(orient="records"))}
