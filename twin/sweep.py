@@ -155,7 +155,7 @@ def load_sweep(path, out_dir=None):
     fixed = doc.get("set") or {}
     if not isinstance(fixed, dict):
         raise SweepError([f"{path}: set: a mapping of dotted scenario fields to the value every variant takes"])
-    variants, problems = [], []
+    variants, problems = [], {}  # problem (without the variant) -> the variants that have it
     for index, combo in enumerate(combos):
         if index >= MAX_VARIANTS:
             raise SweepError([f"{path}: more than {MAX_VARIANTS} variants"])
@@ -166,15 +166,15 @@ def load_sweep(path, out_dir=None):
             for field, value in {**fixed, **values}.items():
                 _set(data, str(field), value, where)
             scenario = load_scenario_text(yaml.safe_dump(data), source=where, base_dir=base.parent)
-        except SweepError as exc:
-            problems += exc.problems
-            continue
-        except ScenarioError as exc:  # line numbers are of the generated variant, not of a file the user has
-            problems += [re.sub(rf"^{re.escape(where)}:\d+:", f"{where}:", problem) for problem in exc.problems]
+        except (SweepError, ScenarioError) as exc:  # line numbers are of the generated variant, not a user's file
+            for problem in exc.problems:
+                problems.setdefault(re.sub(rf"^{re.escape(where)}(:\d+)?:\s*", "", problem), []).append(
+                    f"{index} ({', '.join(f'{k}={v}' for k, v in values.items())})")
             continue
         variants.append(Variant(variant_id(values), index, values, scenario))
     if problems:
-        raise SweepError(problems)
+        raise SweepError([f"{path}: variant {found[0]}" + (f" and {len(found) - 1} more" if len(found) > 1 else "")
+                          + f": {problem}" for problem, found in problems.items()])
     name = str(doc.get("name") or path.stem)
     sweep = Sweep(path, name, base, axes, variants)
     if not any(field.startswith("saiq") for field in axes):  # one reference for all, as compare does

@@ -182,4 +182,6 @@ class Simulation:
             env.process(cooling_outage(env, self._sync, self.plant, outage_offset_s(self.scenario, outage), outage))
         env.run()
         self._sync(self.times.shape[0] * self.scenario.step_s)
+        if self.done != self.times.shape[0]:  # the ledger is not pre-filled: every step must have been advanced
+            raise RuntimeError(f"simulation advanced {self.done} of {self.times.shape[0]} steps")
         return self.ledger

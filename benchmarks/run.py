@@ -1,0 +1,220 @@
+"""Benchmarks (numbers, not asserts; not timed tests):
+
+    python benchmarks/run.py [NAME ...] [--json]
+
+    year-100mw         1,000 racks / 72,000 GPUs, a year at 60 s steps, full physics and workload
+    calibration-scale  one rack at 1 s steps for a day
+    events             a training campus for a year with ~100,000 jobs and GPU failures: simpy events/s
+    sweep              64 variants serially and on a Dask LocalCluster of 2 workers: speed-up, equal results
+
+Each benchmark runs in its own process (so peak memory is its own), after one warm-up run that loads
+the numba cache, and prints wall time, simulated rack-steps per second, peak resident memory and the
+ratio to this machine's ceilings; each appends one JSON line to benchmarks/results/<name>.jsonl.
+
+Ceilings (MACHINE below, measured on the development machine: 2 cores): 100 GFLOP/s float64 and 24
+GB/s copy bandwidth. The facility kernel advances a hall of identical racks as one (DESIGN.md: halls
+of identical racks), so its work is per hall-step, not per rack-step; the ratios below are of the
+kernel's hall-steps: bytes it reads and writes per second against the copy bandwidth, and floating-
+point operations per second, FLOPS_PER_HALL_STEP being a count by hand of physics/facility.py's step
+(transcendentals counted as 20 flops), against the float64 peak.
+"""
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "benchmarks" / "scenarios"
+RESULTS = ROOT / "benchmarks" / "results"
+MACHINE = {"cores": 2, "float64_gflops": 100.0, "copy_gb_per_s": 24.0}  # [measured] the reference machine
+# [D] floating-point operations of one hall-step of physics/facility.advance, counted by hand: GPU power
+# and Foster thermal step ~45 (2 exp), host/fans/PSU ~40, power chain (transformer, UPS, PDU losses) ~40,
+# cooling plant (psychrometrics, chiller curves, tower or dry cooler, pumps, economiser) ~350 (6 exp/log/pow),
+# site carbon/water/cost ~30, row bookkeeping ~30; transcendentals at 20 flops each
+FLOPS_PER_HALL_STEP = 700
+BENCHMARKS = ("year-100mw", "calibration-scale", "events", "sweep")
+
+
+def _peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
+
+
+def _simulation(name):
+    """(wall_s, rack_steps, phases, kernel ratios) of one warm run of a benchmark scenario."""
+    from twin import pipeline
+    from twin.scenario import load_scenario
+    from twin.sim.engine import Simulation
+
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    pipeline.execute(scenario)  # warm-up: numba cache, site tables, catalog
+    gc.collect()
+    phases = {}
+    t0 = time.perf_counter()
+    sim = Simulation(scenario)
+    phases["build_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    sim.run()
+    phases["kernel_and_events_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    frame = pipeline._frame(sim)  # the per-step frame with per-period accounting, as execute builds it
+    phases["frame_s"] = time.perf_counter() - t2
+    steps, halls = scenario.n_steps, len(scenario.facility.halls)
+    rows = len(frame)
+    kernel_s = phases["kernel_and_events_s"]
+    # bytes the kernel reads (per-step per-hall workload arrays and per-step site series) and writes (the ledger)
+    inputs = [sim.utilization, sim.activity, sim.productive, sim.demand, sim.price, sim.solar_w, sim.cap_w,
+              sim.ups_cap_w, *(sim.series[k] for k in ("drybulb_c", "wetbulb_c", "carbon_g_per_kwh", "water_l_per_kwh"))]
+    moved = sim.ledger.values.nbytes + sum(a.nbytes for a in inputs)
+    del sim, frame, inputs  # one run's memory at a time: the peak is a run's, not three runs'
+    gc.collect()
+    t3 = time.perf_counter()
+    pipeline.execute(scenario)
+    wall_s = time.perf_counter() - t3
+    racks = sum(h.rack_count for h in scenario.facility.halls)
+    ratios = {"hall_steps_per_s": steps * halls / kernel_s,
+              "copy_bandwidth_ratio": moved / kernel_s / (MACHINE["copy_gb_per_s"] * 1e9),
+              "float64_ratio": FLOPS_PER_HALL_STEP * steps * halls / kernel_s / (MACHINE["float64_gflops"] * 1e9)}
+    return wall_s, steps * racks, phases, ratios, rows
+
+
+def bench_year_100mw():
+    wall_s, rack_steps, phases, ratios, rows = _simulation("year-100mw")
+    return {"wall_s": wall_s, "rack_steps_per_s": rack_steps / wall_s, "rows": rows, **phases, **ratios}
+
+
+def bench_calibration_scale():
+    wall_s, rack_steps, phases, ratios, rows = _simulation("calibration-scale")
+    return {"wall_s": wall_s, "rack_steps_per_s": rack_steps / wall_s, "rows": rows, **phases, **ratios}
+
+
+def bench_events():
+    import simpy.core
+
+    from twin import pipeline
+    from twin.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "events.yaml")
+    counted = [0]
+    step = simpy.core.Environment.step
+
+    def counting_step(env):
+        counted[0] += 1
+        return step(env)
+
+    simpy.core.Environment.step = counting_step
+    t0 = time.perf_counter()
+    _, summary = pipeline.execute(scenario)
+    wall_s = time.perf_counter() - t0
+    racks = sum(h.rack_count for h in scenario.facility.halls)
+    training = summary["training"]
+    return {"wall_s": wall_s, "rack_steps_per_s": scenario.n_steps * racks / wall_s, "events": counted[0],
+            "events_per_s": counted[0] / wall_s, "jobs": training["jobs_arrived"], "gpu_failures": training["failures"]}
+
+
+def bench_sweep():
+    import shutil
+    import tempfile
+
+    from distributed import LocalCluster
+
+    from twin import sweep
+
+    folder = Path(tempfile.mkdtemp(prefix="twin-bench-sweep-"))
+    try:
+        spec_path = folder / "sweep.yaml"
+        spec_path.write_text(json.dumps({  # JSON is YAML: 64 variants of the 10 MW hall, a year each at 60 s
+            "base": str(ROOT / "scenarios" / "hall-10mw.yaml"), "name": "bench", "set": {"duration": "1y", "step": "60s"},
+            "axes": {"site.name": ["ashburn-va", "phoenix-az", "stockholm-se", "singapore"],
+                     "facility.cooling": [{"type": "air"}, {"type": "direct_to_chip", "liquid_class": "W32"}],
+                     "seed": {"from": 1, "to": 8}}}))
+        spec = sweep.load_sweep(spec_path)
+        sweep.run_variant(spec.variants[0].scenario, spec.reference)  # warm the numba cache in this process
+        t0 = time.perf_counter()
+        serial = sweep.run(spec, folder / "serial", workers=1)
+        serial_s = time.perf_counter() - t0
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            from distributed import Client
+            with Client(cluster) as client:
+                # each worker loads twin and its numba cache before the clock starts, as this process did
+                client.run(sweep.run_variant, spec.variants[0].scenario, spec.reference)
+                t1 = time.perf_counter()
+                parallel = sweep.run(spec, folder / "dask", cluster=client)
+                dask_s = time.perf_counter() - t1
+        columns = [c for c in serial.columns if c != "wall_s"]
+        equal = serial.sort_values("variant_id")[columns].reset_index(drop=True).equals(
+            parallel.sort_values("variant_id")[columns].reset_index(drop=True))
+        racks = sum(h.rack_count for h in spec.variants[0].scenario.facility.halls)
+        rack_steps = sum(v.scenario.n_steps for v in spec.variants) * racks
+        return {"wall_s": dask_s, "serial_s": serial_s, "speedup": serial_s / dask_s, "variants": len(spec.variants),
+                "results_equal": bool(equal), "rack_steps_per_s": rack_steps / dask_s,
+                "speedup_ratio_to_cores": serial_s / dask_s / MACHINE["cores"]}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_one(name):
+    result = {"benchmark": name, **globals()[f"bench_{name.replace('-', '_')}"]()}
+    result["peak_rss_mb"] = _peak_rss_mb()
+    return result
+
+
+def _print(result):
+    name = result["benchmark"]
+    line = (f"{name:18s} wall {result['wall_s']:7.2f} s  {result['rack_steps_per_s']:14,.0f} rack-steps/s  "
+            f"peak RSS {result['peak_rss_mb']:7.0f} MB")
+    if "hall_steps_per_s" in result:
+        line += (f"\n{'':18s} kernel+events {result['kernel_and_events_s']:.3f} s ({result['hall_steps_per_s']:,.0f} "
+                 f"hall-steps/s), build {result['build_s']:.3f} s, frame {result['frame_s']:.3f} s; kernel at "
+                 f"{result['float64_ratio']:.2%} of float64 peak, {result['copy_bandwidth_ratio']:.2%} of copy bandwidth")
+    if "events_per_s" in result:
+        line += f"\n{'':18s} {result['events']:,} simpy events, {result['events_per_s']:,.0f} events/s, " \
+                f"{result['jobs']:,} jobs, {result['gpu_failures']:,} GPU failures"
+    if "speedup" in result:
+        line += (f"\n{'':18s} {result['variants']} variants: serial {result['serial_s']:.2f} s, Dask 2 workers "
+                 f"{result['wall_s']:.2f} s, speed-up {result['speedup']:.2f}x ({result['speedup_ratio_to_cores']:.0%} "
+                 f"of {MACHINE['cores']} cores), results equal: {result['results_equal']}")
+    print(line)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
+    parser.add_argument("--json", action="store_true", help="print one JSON document with every result")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one benchmark in this process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one)))
+        return 0
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; allowed: {', '.join(BENCHMARKS)}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in args.names or BENCHMARKS:
+        child = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, cwd=ROOT)
+        if child.returncode != 0:
+            print(f"{name}: failed\n{child.stderr}", file=sys.stderr)
+            return 1
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        result.update(when_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"), python=platform.python_version(),
+                      machine=platform.machine(), cpus=os.cpu_count(), ceilings=MACHINE)
+        with open(RESULTS / f"{name}.jsonl", "a") as fh:
+            fh.write(json.dumps(result) + "\n")
+        results.append(result)
+        if not args.json:
+            _print(result)
+    if args.json:
+        print(json.dumps({"benchmarks": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
