@@ -123,7 +123,7 @@ def bench_sweep():
     import shutil
     import tempfile
 
-    from distributed import LocalCluster
+    from distributed import Client
 
     from twin import sweep
 
@@ -140,8 +140,7 @@ def bench_sweep():
         t0 = time.perf_counter()
         serial = sweep.run(spec, folder / "serial", workers=1)
         serial_s = time.perf_counter() - t0
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            from distributed import Client
+        with sweep.local_cluster(2) as cluster:
             with Client(cluster) as client:
                 # each worker loads twin and its numba cache before the clock starts, as this process did
                 client.run(sweep.run_variant, spec.variants[0].scenario, spec.reference)

@@ -64,14 +64,14 @@ def _numbers(frame):
 
 
 def test_a_killed_dask_sweep_restarts_and_every_variant_appears_once_with_the_serial_numbers(tmp_path):
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     path = _sweep_file(tmp_path, {"seed": {"from": 1, "to": 8},
                                   "workload.inference.peak_demand_fraction": [0.6, 0.9]})
     spec = sweep.load_sweep(path)
     serial = sweep.run(spec, tmp_path / "serial", workers=1)
     out = tmp_path / "dask"
     command = [sys.executable, "-m", "twin", "sweep", str(path), "--out", str(out), "--no-progress"]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with sweep.local_cluster(2) as cluster:
         killed = subprocess.Popen([*command, "--cluster", cluster.scheduler_address], cwd=tmp_path,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 120.0

@@ -62,5 +62,8 @@ def add_period_accounting(frame, scenario, design_it_w):
 
 
 def monthly(frame):
-    """The UTC calendar month of each row, as 'YYYY-MM' labels."""
-    return frame["timestamp"].dt.strftime("%Y-%m").to_numpy()
+    """The UTC calendar month of each row, as 'YYYY-MM' labels (formatted once per month, not per row:
+    strftime over a year of minutes costs 0.3 s)."""
+    stamps = frame["timestamp"].dt
+    months, which = np.unique(stamps.year.to_numpy() * 100 + stamps.month.to_numpy(), return_inverse=True)
+    return np.array([f"{m // 100:04d}-{m % 100:02d}" for m in months], dtype=object)[which]
