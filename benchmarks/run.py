@@ -187,6 +187,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
     parser.add_argument("--json", action="store_true", help="print one JSON document with every result")
+    parser.add_argument("--profile", action="store_true", help="also print where a warm year-100mw run spends its time")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one benchmark in this process
     args = parser.parse_args()
     if args.one:
@@ -212,7 +213,24 @@ def main():
             _print(result)
     if args.json:
         print(json.dumps({"benchmarks": results}, indent=2))
+    if args.profile:
+        profile("year-100mw")
     return 0
+
+
+def profile(name, top=20):
+    """cProfile of one warm run: the functions that take the time, by their own time."""
+    import cProfile
+    import pstats
+
+    from twin import pipeline
+    from twin.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    pipeline.execute(scenario)
+    profiler = cProfile.Profile()
+    profiler.runcall(pipeline.execute, scenario)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
 if __name__ == "__main__":
