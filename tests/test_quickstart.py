@@ -94,3 +94,25 @@ def test_json_flag_prints_exactly_one_json_document(tmp_path, capsys):
     assert main(["run", QUICKSTART, "--out", str(tmp_path / "j"), "--json", "--no-progress"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["scenario"] == "quickstart"
+
+
+def test_the_per_rack_series_adds_up_to_the_facility_and_can_be_left_out(tmp_path):
+    """racks.parquet: per-rack hourly means of each hall; racks x a rack's IT power is the facility's IT."""
+    import yaml
+
+    data = yaml.safe_load((SCENARIOS / "quickstart.yaml").read_text())
+    data["duration"] = "2d"
+    data["saiq"]["reference"]["scenario"] = str(SCENARIOS / data["saiq"]["reference"]["scenario"])
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    racks = pd.read_parquet(tmp_path / "a" / "racks.parquet")
+    steps = pd.read_parquet(tmp_path / "a" / "timeseries.parquet").set_index("timestamp")
+    assert len(racks) == 48 and set(racks["hall"]) == {"hall-a"}
+    hourly_it = steps["it_power_w"].resample("1h").mean().to_numpy()
+    np.testing.assert_allclose((racks["racks"] * racks["it_power_w"]).to_numpy(), hourly_it, rtol=1e-12)
+    np.testing.assert_allclose(racks["gpu_die_temp_c"].max(), steps["gpu_die_temp_c"].resample("1h").mean().max(),
+                               rtol=1e-12)
+    data["results"] = {"rack_series": "none"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    assert not (tmp_path / "b" / "racks.parquet").exists()

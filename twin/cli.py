@@ -211,14 +211,14 @@ def cmd_run(args):
     out_dir = args.out or Path("results") / scenario.name
 
     from twin import report
-    from twin.pipeline import execute
+    from twin.pipeline import execute_with_racks
 
     progress = _LazyProgress(f"simulating {scenario.name}", enabled=not args.no_progress and sys.stderr.isatty())
-    result, code = _guarded(args.scenario, progress, lambda: execute(scenario, progress))
+    result, code = _guarded(args.scenario, progress, lambda: execute_with_racks(scenario, progress))
     if code is not None:
         return code
-    frame, summary = result
-    report.write_results(out_dir, frame, summary)
+    frame, summary, racks = result
+    report.write_results(out_dir, frame, summary, racks)
     if args.json:
         print(report.summary_json(summary))
     else:

@@ -8,7 +8,7 @@ from twin.metrics import saiq_components, saiq_counting, summarise, totals
 from twin.scenario import ScenarioError, load_scenario
 from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim import scheduler
-from twin.sim.engine import Simulation
+from twin.sim.engine import Simulation, rack_halls
 
 
 def _frame(sim):
@@ -49,6 +49,12 @@ def reference_components(scenario):
 def execute(scenario, progress=None, reference=None):
     """(per-step frame, summary dict) of one run; reference: the SAIQ reference components when
     the caller already has them (a comparison runs the reference once for all sites)."""
+    frame, summary, _ = execute_with_racks(scenario, progress, reference)
+    return frame, summary
+
+
+def execute_with_racks(scenario, progress=None, reference=None):
+    """execute, with the per-rack series of the halls (scenario results.rack_series) as a third item."""
     sim = Simulation(scenario, progress)
     frame = _frame(sim)
     if reference is None:
@@ -61,7 +67,7 @@ def execute(scenario, progress=None, reference=None):
     training = scenario.workload.training
     if training is not None and training.policy != "fifo":
         summary["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
-    return frame, summary
+    return frame, summary, sim.ledger.rack_frame(rack_halls(scenario))
 
 
 def fifo_baseline(scenario, reference):

@@ -82,18 +82,21 @@ def write_file(path, text):
         raise
 
 
-def write_results(out_dir, frame, summary):
-    """timeseries.parquet, summary.json and report.html of one run, atomically."""
+def write_results(out_dir, frame, summary, racks=None):
+    """timeseries.parquet, summary.json, report.html and (when kept) racks.parquet of one run, atomically."""
     from twin.html_report import run_report_html
 
-    def parquet(path):
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
+    def parquet(table):
+        return lambda path: pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path, compression="zstd")
 
-    return write_folder(out_dir, {
-        "timeseries.parquet": parquet,
+    writers = {
+        "timeseries.parquet": parquet(frame),
         "summary.json": lambda path: path.write_text(summary_json(summary) + "\n"),
         "report.html": lambda path: path.write_text(run_report_html(frame, summary)),
-    })
+    }
+    if racks is not None and len(racks):
+        writers["racks.parquet"] = parquet(racks)
+    return write_folder(out_dir, writers)
 
 
 def comparison_document(table, monthly_pue, meta, summaries):
@@ -210,7 +213,7 @@ def print_summary(summary, out_dir=None, console=None):
     sq.add_row("[bold]SAIQ index[/]", "", _fmt(s["index"]), index_note, "")
     console.print(sq)
     if out_dir is not None:
-        console.print(f"results: {out_dir}/timeseries.parquet, {out_dir}/summary.json")
+        console.print(f"results: {out_dir}/timeseries.parquet, {out_dir}/summary.json, {out_dir}/racks.parquet")
 
 
 def print_sites(rows, console=None):

@@ -501,6 +501,13 @@ class Saiq(_Model):
     reference: Optional[SaiqReference] = None
 
 
+class Results(_Model):
+    """What a run keeps besides the facility's per-step series."""
+    rack_series: Literal["hourly", "step", "none"] = Field(
+        "hourly", description="per-rack means of each hall (power, utilisation, clock, die and coolant temperature): "
+                              "per hour (default), per step, or none; written to racks.parquet")
+
+
 class Scenario(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="names the results folder")
     seed: int = Field(0, ge=0, le=2**63 - 1)
@@ -513,6 +520,7 @@ class Scenario(_Model):
     economics: Economics = Economics()
     saiq: Saiq = Saiq()
     faults: Faults = Faults()
+    results: Results = Results()
     sites: Optional[list[str]] = Field(None, min_length=1, max_length=200,
                                        description="bundled sites that `twin compare` runs this design at")
 

@@ -46,6 +46,10 @@ COLUMNS = (
     "gpu_power_limit_fraction",
 )
 _I = {name: i for i, name in enumerate(COLUMNS)}
+# Per server of each hall, summed per period into rack_out (a rack is servers_per_rack of them, all alike)
+RACK_COLUMNS = ("it_power_w", "gpu_power_w", "host_power_w", "server_fan_power_w", "liquid_heat_w",
+                "gpu_utilization", "gpu_clock_fraction", "gpu_die_temp_c", "coolant_temp_c")
+N_RACK = len(RACK_COLUMNS)
 # Column indices as module constants: numba freezes them into the compiled kernel.
 C_IT, C_COOL, C_LOSS, C_OTHER, C_FAC = (_I[c] for c in COLUMNS[:5])
 C_DB, C_WB, C_CI, C_PRICE = (_I[c] for c in COLUMNS[5:9])
@@ -135,7 +139,7 @@ class Prices(NamedTuple):
 @njit(cache=True)
 def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, wetbulb_c, carbon_g_per_kwh,
             water_l_per_kwh, price_usd_per_kwh, solar_w, cap_w, ups_cap_w, halls, air, liquid, chain, onsite, prices,
-            available, state, die_temp_c, sink_temp_c, tripped, out):
+            available, state, die_temp_c, sink_temp_c, tripped, out, rack_out, rack_n, period_steps):
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
 
     utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1 (shares of serving
@@ -148,7 +152,9 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
     the most the UPS can carry (IT + PDU; inf unless modules are out), held the same way.
     Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
     temperatures (S_*); die_temp_c, sink_temp_c and tripped (GPUs off on over-temperature, 0/1): per
-    hall; all four are updated in place.
+    hall; all four are updated in place. rack_out (periods, halls, RACK_COLUMNS) and rack_n (periods): the
+    per-server values of each hall summed per period of period_steps steps (step i in period i //
+    period_steps) and the steps counted; no periods: not kept.
     See the module docstring for the power and heat flow.
     """
     n_halls = halls.servers.shape[0]
@@ -158,6 +164,7 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
     sink0 = sink_temp_c.copy()
     trip0 = tripped.copy()
     limit_w = np.full(n_halls, np.inf)  # per-GPU power limit of each hall in this pass
+    per_server = np.zeros((n_halls, N_RACK))  # this pass's per-server values of each hall
     last_w = np.zeros(n_halls)          # per-GPU power of each hall in the previous pass
     for i in range(i0, i1):
       state0[:] = state
@@ -215,6 +222,15 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
             gpu_count += gpus
             util_gpu += gpus * u
             clock_gpu += gpus * clock
+            per_server[h, 0] = wall
+            per_server[h, 1] = halls.gpus_per_server[h] * p_gpu
+            per_server[h, 2] = host
+            per_server[h, 3] = fan
+            per_server[h, 4] = halls.liquid_fraction[h] * wall
+            per_server[h, 5] = u
+            per_server[h, 6] = clock
+            per_server[h, 7] = die_end
+            per_server[h, 8] = coolant_c
 
         pdu_w = pdu_loss_w(it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
         ups_out_w = it_w + pdu_w
@@ -332,4 +348,10 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
         r[C_SOLAR] = solar_w[i]
         r[C_BATT] = discharge_w - charge_w
         r[C_IMPORT] = import_w
+        if rack_out.shape[0] > 0:  # element by element: no temporary array per step
+            period = i // period_steps
+            rack_n[period] += 1.0
+            for h in range(n_halls):
+                for k in range(N_RACK):
+                    rack_out[period, h, k] += per_server[h, k]
         break  # the step is within its cap (or has used its passes)

@@ -58,6 +58,20 @@ def site_per_step(site, times_utc):
     }
 
 
+def rack_period_steps(scenario):
+    """Steps per period of the per-rack series: results.rack_series hourly (the nearest whole number of
+    steps to an hour, at least one), step, or none (0)."""
+    kind = scenario.results.rack_series
+    if kind == "none":
+        return 0
+    return 1 if kind == "step" else max(1, round(3600 / scenario.step_s))
+
+
+def rack_halls(scenario):
+    """(name, racks, servers per rack) of each hall, for Ledger.rack_frame."""
+    return [(h.name, h.rack_count, h.servers_per_rack) for h in scenario.facility.halls]
+
+
 def gpu_activity(plant, utilization):
     """(steps, halls) GPU activity: from the hall's fitted serving curve, or the utilisation itself
     where the scenario gives its own throughput (no curve)."""
@@ -134,7 +148,7 @@ class Simulation:
             self.activity[:, h] = busy * catalog.load("workload")["training"]["gpu_activity"]
         self.cap_w = grid_cap_w(scenario, self.times)
         self.ups_cap_w = ups_cap_w(scenario, self.plant.chain.ups_rating_w, self.times)
-        self.ledger = Ledger(self.times)
+        self.ledger = Ledger(self.times, len(scenario.facility.halls), rack_period_steps(scenario))
 
     def _price_per_step(self):
         econ = self.scenario.economics
@@ -163,7 +177,7 @@ class Simulation:
                     s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, self.cap_w, self.ups_cap_w,
                     p.halls,
                     p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.sink_temp_c, p.tripped,
-                    self.ledger.values)
+                    self.ledger.values, self.ledger.rack_sums, self.ledger.rack_steps, max(self.ledger.period_steps, 1))
             self.done = j
             if self.progress is not None:
                 self.progress(j, self.times.shape[0])
