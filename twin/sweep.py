@@ -46,9 +46,13 @@ from twin.scenario import ScenarioError, load_scenario_text
 # Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (distributed.nanny.pre-spawn-environ);
 # glibc then maps and unmaps every large numpy array, which costs a variant about 35 % (0.93 s against
 # 0.69 s for a year of the 10 MW hall at 60 s, measured): twin's clusters leave it unset (README). Nor do
-# they run the workers' statistical profiler, which samples the task's stack every 10 ms.
+# they run the workers' statistical profiler, which samples the task's stack every 10 ms, and their
+# monitors sample less often: each sample takes the GIL from the variant running beside it.
 CLUSTER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                  "distributed.worker.profile.enabled": False}
+                  "distributed.worker.profile.enabled": False,
+                  "distributed.worker.memory.monitor-interval": "1s",
+                  "distributed.admin.system-monitor.interval": "2s",
+                  "distributed.admin.tick.interval": "500ms"}
 MAX_VARIANTS = 100_000  # [M] a guard against a range with a step of the wrong size
 RESULT_COLUMNS = ("saiq_index", "saiq_raw", *CONTRIBUTIONS, *KPIS, *TOTALS)
 
