@@ -11,8 +11,9 @@ Each benchmark runs in its own process (so peak memory is its own), after one wa
 the numba cache, and prints wall time, simulated rack-steps per second, peak resident memory and the
 ratio to this machine's ceilings; each appends one JSON line to benchmarks/results/<name>.jsonl.
 
-Ceilings (MACHINE below, measured on the development machine: 2 cores): 100 GFLOP/s float64 and 24
-GB/s copy bandwidth. The facility kernel advances a hall of identical racks as one (DESIGN.md: halls
+Ceilings: measured on the machine that runs the benchmarks, before them (float64 matrix product on
+all cores; numpy copy of 256 MB); on the development machine (2 cores) about 100 GFLOP/s and 24 GB/s.
+The facility kernel advances a hall of identical racks as one (DESIGN.md: halls
 of identical racks), so its work is per hall-step, not per rack-step; the ratios below are of the
 kernel's hall-steps: bytes it reads and writes per second against the copy bandwidth, and floating-
 point operations per second, FLOPS_PER_HALL_STEP being a count by hand of physics/facility.py's step
@@ -34,7 +35,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "benchmarks" / "scenarios"
 RESULTS = ROOT / "benchmarks" / "results"
-MACHINE = {"cores": 2, "float64_gflops": 100.0, "copy_gb_per_s": 24.0}  # [measured] the reference machine
+def ceilings():
+    """This machine's float64 GFLOP/s (best of 3 products of 2,048-square matrices, all cores) and copy
+    bandwidth GB/s (best of 5 copies of 256 MB: read + write counted)."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((2048, 2048))
+    flops = []
+    for _ in range(3):
+        t = time.perf_counter()
+        a @ a
+        flops.append(2 * 2048**3 / (time.perf_counter() - t))
+    src, dst = np.ones(32 * 1024**2), np.empty(32 * 1024**2)
+    copies = []
+    for _ in range(5):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        copies.append(2 * src.nbytes / (time.perf_counter() - t))
+    return {"cores": os.cpu_count(), "float64_gflops": max(flops) / 1e9, "copy_gb_per_s": max(copies) / 1e9}
 # [D] floating-point operations of one hall-step of physics/facility.advance, counted by hand: GPU power
 # and Foster thermal step ~45 (2 exp), host/fans/PSU ~40, power chain (transformer, UPS, PDU losses) ~40,
 # cooling plant (psychrometrics, chiller curves, tower or dry cooler, pumps, economiser) ~350 (6 exp/log/pow),
@@ -47,7 +65,7 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
 
 
-def _simulation(name):
+def _simulation(name, machine):
     """(wall_s, rack_steps, phases, kernel ratios) of one warm run of a benchmark scenario."""
     from twin import pipeline
     from twin.scenario import load_scenario
@@ -64,7 +82,7 @@ def _simulation(name):
     sim.run()
     phases["kernel_and_events_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    frame = pipeline._frame(sim)  # the per-step frame with per-period accounting, as execute builds it
+    frame = pipeline.frame_of(sim, sim.ledger)  # the per-step frame with per-period accounting, as execute builds it
     phases["frame_s"] = time.perf_counter() - t2
     steps, halls = scenario.n_steps, len(scenario.facility.halls)
     rows = len(frame)
@@ -80,28 +98,29 @@ def _simulation(name):
     wall_s = time.perf_counter() - t3
     racks = sum(h.rack_count for h in scenario.facility.halls)
     ratios = {"hall_steps_per_s": steps * halls / kernel_s,
-              "copy_bandwidth_ratio": moved / kernel_s / (MACHINE["copy_gb_per_s"] * 1e9),
-              "float64_ratio": FLOPS_PER_HALL_STEP * steps * halls / kernel_s / (MACHINE["float64_gflops"] * 1e9)}
+              "copy_bandwidth_ratio": moved / kernel_s / (machine["copy_gb_per_s"] * 1e9),
+              "float64_ratio": FLOPS_PER_HALL_STEP * steps * halls / kernel_s / (machine["float64_gflops"] * 1e9)}
     return wall_s, steps * racks, phases, ratios, rows
 
 
-def bench_year_100mw():
-    wall_s, rack_steps, phases, ratios, rows = _simulation("year-100mw")
+def bench_year_100mw(machine):
+    wall_s, rack_steps, phases, ratios, rows = _simulation("year-100mw", machine)
     return {"wall_s": wall_s, "rack_steps_per_s": rack_steps / wall_s, "rows": rows, **phases, **ratios}
 
 
-def bench_calibration_scale():
-    wall_s, rack_steps, phases, ratios, rows = _simulation("calibration-scale")
+def bench_calibration_scale(machine):
+    wall_s, rack_steps, phases, ratios, rows = _simulation("calibration-scale", machine)
     return {"wall_s": wall_s, "rack_steps_per_s": rack_steps / wall_s, "rows": rows, **phases, **ratios}
 
 
-def bench_events():
+def bench_events(machine):
     import simpy.core
 
     from twin import pipeline
     from twin.scenario import load_scenario
 
     scenario = load_scenario(SCENARIOS / "events.yaml")
+    pipeline.execute(scenario.model_copy(update={"duration": "7d"}))  # warm-up: numba cache, site, catalog
     counted = [0]
     step = simpy.core.Environment.step
 
@@ -119,7 +138,7 @@ def bench_events():
             "events_per_s": counted[0] / wall_s, "jobs": training["jobs_arrived"], "gpu_failures": training["failures"]}
 
 
-def bench_sweep():
+def bench_sweep(machine):
     import shutil
     import tempfile
 
@@ -147,6 +166,7 @@ def bench_sweep():
                 t1 = time.perf_counter()
                 parallel = sweep.run(spec, folder / "dask", cluster=client)
                 dask_s = time.perf_counter() - t1
+                workers_rss = client.run(_peak_rss_mb)
         columns = [c for c in serial.columns if c != "wall_s"]
         equal = serial.sort_values("variant_id")[columns].reset_index(drop=True).equals(
             parallel.sort_values("variant_id")[columns].reset_index(drop=True))
@@ -154,13 +174,16 @@ def bench_sweep():
         rack_steps = sum(v.scenario.n_steps for v in spec.variants) * racks
         return {"wall_s": dask_s, "serial_s": serial_s, "speedup": serial_s / dask_s, "variants": len(spec.variants),
                 "results_equal": bool(equal), "rack_steps_per_s": rack_steps / dask_s,
-                "speedup_ratio_to_cores": serial_s / dask_s / MACHINE["cores"]}
+                "speedup_per_worker": serial_s / dask_s / 2,
+                "median_variant_s_serial": float(serial["wall_s"].median()),
+                "median_variant_s_dask": float(parallel["wall_s"].median()),
+                "peak_rss_mb_workers": max(workers_rss.values())}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_one(name):
-    result = {"benchmark": name, **globals()[f"bench_{name.replace('-', '_')}"]()}
+def run_one(name, machine):
+    result = {"benchmark": name, **globals()[f"bench_{name.replace('-', '_')}"](machine)}
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
 
@@ -178,8 +201,10 @@ def _print(result):
                 f"{result['jobs']:,} jobs, {result['gpu_failures']:,} GPU failures"
     if "speedup" in result:
         line += (f"\n{'':18s} {result['variants']} variants: serial {result['serial_s']:.2f} s, Dask 2 workers "
-                 f"{result['wall_s']:.2f} s, speed-up {result['speedup']:.2f}x ({result['speedup_ratio_to_cores']:.0%} "
-                 f"of {MACHINE['cores']} cores), results equal: {result['results_equal']}")
+                 f"{result['wall_s']:.2f} s, speed-up {result['speedup']:.2f}x ({result['speedup_per_worker']:.0%} per "
+                 f"worker), median variant {result['median_variant_s_serial']:.2f} s serial and "
+                 f"{result['median_variant_s_dask']:.2f} s on Dask, workers' peak RSS {result['peak_rss_mb_workers']:.0f} MB, "
+                 f"results equal: {result['results_equal']}")
     print(line)
 
 
@@ -189,23 +214,29 @@ def main():
     parser.add_argument("--json", action="store_true", help="print one JSON document with every result")
     parser.add_argument("--profile", action="store_true", help="also print where a warm year-100mw run spends its time")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one benchmark in this process
+    parser.add_argument("--machine", help=argparse.SUPPRESS)  # internal: the measured ceilings
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one)))
+        print(json.dumps(run_one(args.one, json.loads(args.machine))))
         return 0
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; allowed: {', '.join(BENCHMARKS)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
+    machine = ceilings()
+    if not args.json:
+        print(f"ceilings measured here: {machine['float64_gflops']:.0f} GFLOP/s float64, "
+              f"{machine['copy_gb_per_s']:.1f} GB/s copy, {machine['cores']} cores")
     results = []
     for name in args.names or BENCHMARKS:
-        child = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, cwd=ROOT)
+        child = subprocess.run([sys.executable, __file__, "--one", name, "--machine", json.dumps(machine)],
+                               capture_output=True, text=True, cwd=ROOT)
         if child.returncode != 0:
             print(f"{name}: failed\n{child.stderr}", file=sys.stderr)
             return 1
         result = json.loads(child.stdout.strip().splitlines()[-1])
         result.update(when_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"), python=platform.python_version(),
-                      machine=platform.machine(), cpus=os.cpu_count(), ceilings=MACHINE)
+                      machine=platform.machine(), cpus=os.cpu_count(), ceilings=machine)
         with open(RESULTS / f"{name}.jsonl", "a") as fh:
             fh.write(json.dumps(result) + "\n")
         results.append(result)

@@ -88,3 +88,40 @@ def test_a_killed_dask_sweep_restarts_and_every_variant_appears_once_with_the_se
     assert sorted(result["variant_id"]) == sorted(v.variant_id for v in spec.variants)  # each once
     pd.testing.assert_frame_equal(_numbers(result), _numbers(serial), check_exact=True)
     assert not list((out / "variants").glob(".tmp-*"))
+
+
+def test_a_variant_is_rerun_when_anything_it_runs_changes_and_other_sweeps_stay_out(tmp_path):
+    first = sweep.load_sweep(_sweep_file(tmp_path, {"seed": [1, 2]}))
+    second = sweep.load_sweep(_sweep_file(tmp_path, {"seed": [1, 2]}, set={"duration": "2d"}))
+    assert not {v.variant_id for v in first.variants} & {v.variant_id for v in second.variants}
+    out = tmp_path / "out"
+    sweep.run(first, out, workers=1)
+    narrowed = sweep.load_sweep(_sweep_file(tmp_path, {"seed": [1]}))
+    result = sweep.run(narrowed, out, workers=1)  # runs nothing: seed 1 is done
+    assert list(result["variant_id"]) == [narrowed.variants[0].variant_id]
+    assert len(sweep.done_ids(out)) == 2
+
+
+def test_a_process_pool_gives_the_serial_numbers(tmp_path):
+    spec = sweep.load_sweep(_sweep_file(tmp_path, {"seed": [1, 2, 3]}))
+    serial = sweep.run(spec, tmp_path / "serial", workers=1)
+    pool = sweep.run(spec, tmp_path / "pool", workers=2)
+    pd.testing.assert_frame_equal(_numbers(serial), _numbers(pool), check_exact=True)
+
+
+@pytest.mark.parametrize("axes, says", [
+    ({"seed": [3, 3]}, "an axis repeats a value"),
+    ({"workload.inference.peak_demand_fraction": {"from": 0.5, "to": float("nan")}}, "from <= to and step > 0"),
+])
+def test_repeated_or_non_finite_values_are_refused(tmp_path, axes, says):
+    with pytest.raises(sweep.SweepError, match=says):
+        sweep.load_sweep(_sweep_file(tmp_path, axes))
+
+
+def test_a_mixed_number_axis_is_one_type_and_an_unreachable_cluster_writes_nothing(tmp_path, capsys):
+    spec = sweep.load_sweep(_sweep_file(tmp_path, {"workload.inference.peak_demand_fraction": [1, 0.5]}))
+    assert spec.axes["workload.inference.peak_demand_fraction"] == [1.0, 0.5]
+    path = _sweep_file(tmp_path, {"seed": [1]})
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--cluster", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -446,34 +446,36 @@ def cmd_sweep(args):
 
     if args.workers is not None and args.workers < 1:
         return _bad_input([f"--workers {args.workers}: give 1 or more"])
+    if args.cluster is not None and "://" not in args.cluster:
+        return _bad_input([f"--cluster {args.cluster}: give a scheduler address such as tcp://host:8786"])
     try:
         spec = sweep.load_sweep(args.sweep)
-    except sweep.SweepError as exc:
-        return _bad_input(exc.problems)
-    except ScenarioError as exc:
+    except (sweep.SweepError, ScenarioError) as exc:
         return _bad_input(exc.problems)
     out_dir = args.out or Path("results") / f"{spec.name}-sweep"
     progress = _LazyProgress(f"{len(spec.variants)} variants", enabled=not args.no_progress and sys.stderr.isatty(),
                              delay_s=0.0)
     try:
-        cluster = args.cluster
-        if cluster is not None and "://" not in cluster:
-            return _bad_input([f"--cluster {cluster}: give a scheduler address such as tcp://host:8786"])
-        frame = sweep.run(spec, out_dir, workers=args.workers, cluster=cluster, on_done=progress)
-    except OSError as exc:
+        frame = sweep.run(spec, out_dir, workers=args.workers, cluster=args.cluster, on_done=progress)
+    except sweep.SweepError as exc:
+        return _bad_input(exc.problems)
+    except sweep.SweepFailed as exc:
+        print(f"error: {len(exc.failures)} variant(s) failed; the others are written to {out_dir}/variants:\n{exc}",
+              file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError) as exc:
         return _bad_input([f"--cluster {args.cluster}: cannot reach the Dask scheduler ({exc})"]
                           if args.cluster else [f"{out_dir}: {exc}"])
     finally:
         progress.close()
     table, key = sweep.ranked(frame)
-    meta = {"sweep": spec.name, "base": str(spec.base), "axes": spec.axes}
-    document = sweep.summary_document(spec, frame)
+    document = sweep.summary_document(spec, table, key)
     report.write_file(out_dir / "sweep.json", report.to_json(document) + "\n")
-    report.write_file(out_dir / "report.html", html_report.sweep_report_html(table, key, meta))
+    report.write_file(out_dir / "report.html", html_report.sweep_report_html(table, key, document))
     if args.json:
         print(report.to_json(document))
     else:
-        report.print_sweep(table, key, meta, out_dir)
+        report.print_sweep(table, key, document, out_dir)
     return 0
 
 

@@ -654,7 +654,7 @@ def calibration_report_html(doc: dict, series: dict) -> str:
 
 
 def _variant_label(row, axes):
-    return ", ".join(f"{a.split('.')[-1]}={row[f'axis:{a}']}" for a in axes)
+    return ", ".join(f"{a}={row[f'axis:{a}']}" for a in axes)
 
 
 def sweep_report_html(table: pd.DataFrame, key: str, meta: dict) -> str:

@@ -12,8 +12,13 @@ from twin.sim.engine import Simulation, rack_halls
 
 
 def _frame(sim):
-    """Per-step frame of a finished simulation, with the per-period accounting and the grid cap."""
-    frame = add_period_accounting(sim.run().to_frame(), sim.scenario, sim.plant.design_it_w)
+    """Per-step frame of a simulation run now, with the per-period accounting and the grid cap."""
+    return frame_of(sim, sim.run())
+
+
+def frame_of(sim, ledger):
+    """Per-step frame of a simulation's ledger, with the per-period accounting and the grid cap."""
+    frame = add_period_accounting(ledger.to_frame(), sim.scenario, sim.plant.design_it_w)
     return frame.assign(grid_cap_w=np.where(np.isfinite(sim.cap_w), sim.cap_w, np.nan),
                         ups_cap_w=np.where(np.isfinite(sim.ups_cap_w), sim.ups_cap_w, np.nan))
 

@@ -213,7 +213,8 @@ def print_summary(summary, out_dir=None, console=None):
     sq.add_row("[bold]SAIQ index[/]", "", _fmt(s["index"]), index_note, "")
     console.print(sq)
     if out_dir is not None:
-        console.print(f"results: {out_dir}/timeseries.parquet, {out_dir}/summary.json, {out_dir}/racks.parquet")
+        racks = f", {out_dir}/racks.parquet" if (Path(out_dir) / "racks.parquet").exists() else ""
+        console.print(f"results: {out_dir}/timeseries.parquet, {out_dir}/summary.json{racks}")
 
 
 def print_sites(rows, console=None):

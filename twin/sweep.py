@@ -31,6 +31,7 @@ import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
@@ -53,6 +54,7 @@ CLUSTER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 
                   "distributed.worker.memory.monitor-interval": "1s",
                   "distributed.admin.system-monitor.interval": "2s",
                   "distributed.admin.tick.interval": "500ms"}
+CONNECT_TIMEOUT = "10s"  # [M] reaching a Dask scheduler takes well under a second when it is there
 MAX_VARIANTS = 100_000  # [M] a guard against a range with a step of the wrong size
 RESULT_COLUMNS = ("saiq_index", "saiq_raw", *CONTRIBUTIONS, *KPIS, *TOTALS)
 
@@ -75,7 +77,6 @@ class Variant:
 
 @dataclass
 class Sweep:
-    path: Path
     name: str
     base: Path
     axes: dict     # dotted path -> list of values
@@ -83,13 +84,19 @@ class Sweep:
     reference: object = None  # SAIQ reference components shared by all variants (None: each its own)
 
 
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _values(path, field, spec):
-    """An axis' values: a list, or {from, to[, step]} (inclusive)."""
+    """An axis' values: a list (numbers all floats if any is), or {from, to[, step]} (inclusive)."""
     if isinstance(spec, list) and spec:
+        if all(_number(v) for v in spec) and any(isinstance(v, float) for v in spec):
+            return [float(v) for v in spec]  # one parquet type per axis column
         return spec
     if isinstance(spec, dict) and {"from", "to"} <= set(spec) <= {"from", "to", "step"}:
         start, stop, step = spec["from"], spec["to"], spec.get("step", 1)
-        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop, step))
+        numbers = all(_number(v) and math.isfinite(v) for v in (start, stop, step))
         if not numbers or step <= 0 or stop < start:
             raise SweepError([f"{path}: axes.{field}: from <= to and step > 0, numbers"])
         count = int(math.floor((stop - start) / step + 1e-9)) + 1
@@ -97,7 +104,7 @@ def _values(path, field, spec):
             raise SweepError([f"{path}: axes.{field}: {count} values (at most {MAX_VARIANTS})"])
         values = [start + k * step for k in range(count)]
         return [int(v) for v in values] if all(isinstance(v, int) for v in (start, step)) else \
-            [float(round(v, 12)) for v in values]
+            [float(f"{v:.12g}") for v in values]  # 0.1 + 2 x 0.2 is 0.5, at any scale
     raise SweepError([f"{path}: axes.{field}: give a non-empty list of values or {{from, to, step}}"])
 
 
@@ -123,12 +130,15 @@ def _set(data, dotted, value, where):
         node[last] = value
 
 
-def variant_id(values):
-    """A variant's identity: a hash of its field values (the same file, the same ids)."""
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:12]
+def variant_id(scenario, reference):
+    """A variant's identity: a hash of its whole resolved scenario and the SAIQ reference it is scored
+    against, so a restart reuses a result only for exactly the run that made it ('v' keeps the id a string
+    when it is read back as a partition name)."""
+    text = scenario.model_dump_json() + json.dumps(reference, sort_keys=True, default=str)
+    return "v" + hashlib.sha256(text.encode()).hexdigest()[:15]
 
 
-def load_sweep(path, out_dir=None):
+def load_sweep(path):
     """Read and check a sweep file and every variant's scenario; SweepError lists every problem."""
     path = Path(path)
     try:
@@ -147,10 +157,14 @@ def load_sweep(path, out_dir=None):
         raise SweepError([f"{path}: base: the scenario file every variant starts from, e.g. base: quickstart.yaml"])
     base = (path.parent / doc["base"]).resolve()
     try:
-        base_text = base.read_text(encoding="utf-8")
-        base_data = yaml.safe_load(base_text)
-    except (OSError, yaml.YAMLError) as exc:
+        base_data = yaml.safe_load(base.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SweepError([f"{path}: base: cannot read scenario {base} ({exc})"]) from None
+    if not isinstance(base_data, dict):
+        raise SweepError([f"{path}: base: {base} is not a scenario (a YAML mapping of name, start, site, ...)"])
+    name = str(doc.get("name") or path.stem)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise SweepError([f"{path}: name = {name!r}: letters, digits, '.', '_' and '-' (it names the results folder)"])
     mode = doc.get("mode", "grid")
     if mode not in ("grid", "zip"):
         raise SweepError([f"{path}: mode = {mode!r}; allowed: grid, zip"])
@@ -181,14 +195,22 @@ def load_sweep(path, out_dir=None):
                 problems.setdefault(re.sub(rf"^{re.escape(where)}(:\d+)?:\s*", "", problem), []).append(
                     f"{index} ({', '.join(f'{k}={v}' for k, v in values.items())})")
             continue
-        variants.append(Variant(variant_id(values), index, values, scenario))
+        variants.append(Variant("", index, values, scenario))
+    seen = {}
+    for variant in variants:
+        key = json.dumps(variant.values, sort_keys=True, default=str)
+        if key in seen:
+            problems.setdefault(f"the same values as variant {seen[key]}: an axis repeats a value", []).append(
+                str(variant.index))
+        seen.setdefault(key, variant.index)
     if problems:
         raise SweepError([f"{path}: variant {found[0]}" + (f" and {len(found) - 1} more" if len(found) > 1 else "")
                           + f": {problem}" for problem, found in problems.items()])
-    name = str(doc.get("name") or path.stem)
-    sweep = Sweep(path, name, base, axes, variants)
+    sweep = Sweep(name, base, axes, variants)
     if not any(field.startswith("saiq") for field in axes):  # one reference for all, as compare does
         sweep.reference = reference_components(variants[0].scenario)
+    for variant in variants:
+        variant.variant_id = variant_id(variant.scenario, sweep.reference)
     return sweep
 
 
@@ -227,11 +249,25 @@ def write_partition(out_dir, variant, row):
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     record = {"index": variant.index, **{f"axis:{k}": _cell(v) for k, v in variant.values.items()}, **row}
-    pd.DataFrame([record]).to_parquet(tmp / "part-0.parquet", index=False)
-    if final.exists():  # a variant finished twice (a restart raced a late result): keep the first
-        shutil.rmtree(tmp)
-        return
-    os.replace(tmp, final)
+    part = tmp / "part-0.parquet"
+    pd.DataFrame([record]).to_parquet(part, index=False)
+    _fsync(part)  # on disk before it is renamed into place: a power cut leaves no truncated partition
+    _fsync(tmp)
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        if not final.exists():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # finished twice: the first result stands
+    _fsync(final.parent)
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _cell(value):
@@ -239,50 +275,105 @@ def _cell(value):
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
-def read_results(out_dir):
-    """Every finished variant, one row each, in variant order."""
+def read_results(out_dir, sweep=None):
+    """Every finished variant (of this sweep only, when given; a folder may hold an earlier sweep's
+    variants too), one row each, in variant order."""
     folder = Path(out_dir) / "variants"
-    if not done_ids(out_dir):
+    ids = done_ids(out_dir)
+    if sweep is not None:
+        ids &= {v.variant_id for v in sweep.variants}
+    if not ids:
         return pd.DataFrame()
-    frame = pd.read_parquet(folder)
-    frame["variant_id"] = frame["variant_id"].astype(str)
-    return frame.sort_values("index").reset_index(drop=True)
+    frames = [pd.read_parquet(partition_dir(out_dir, vid) / "part-0.parquet").assign(variant_id=vid)
+              for vid in sorted(ids)]
+    return pd.concat(frames, ignore_index=True).sort_values("index").reset_index(drop=True)
+
+
+class SweepFailed(RuntimeError):
+    """Variants that raised while running; every other variant's result was written."""
+
+    def __init__(self, failures):
+        super().__init__("\n".join(f"variant {v.index} ({v.values}): {exc!r}" for v, exc in failures))
+        self.failures = failures
 
 
 def run(sweep, out_dir, workers=None, cluster=None, on_done=None):
     """Run every variant not yet done; returns the table of all of them. workers: local processes
-    (default: all cores); cluster: a Dask scheduler address (tcp://host:8786) or a distributed Client."""
+    (default: all cores); cluster: a Dask scheduler address (tcp://host:8786) or a distributed Client.
+    One run per folder at a time (a lock); a variant that raises does not stop the others, whose
+    results are written, and SweepFailed names it at the end."""
     out_dir = Path(out_dir)
-    (out_dir / "variants").mkdir(parents=True, exist_ok=True)
-    for stale in (out_dir / "variants").glob(".tmp-*"):  # left by a killed run: never a finished variant
-        shutil.rmtree(stale, ignore_errors=True)
-    done = done_ids(out_dir)
-    todo = [v for v in sweep.variants if v.variant_id not in done]
-    total, finished = len(sweep.variants), len(sweep.variants) - len(todo)
-    if on_done:
-        on_done(finished, total)
+    client = None
+    if cluster is not None:  # reach the scheduler before anything is written
+        from distributed import Client
+        client = cluster if isinstance(cluster, Client) else Client(cluster, timeout=CONNECT_TIMEOUT)
+    try:
+        (out_dir / "variants").mkdir(parents=True, exist_ok=True)
+        with _locked(out_dir):
+            for stale in (out_dir / "variants").glob(".tmp-*"):  # left by a killed run: never a finished variant
+                shutil.rmtree(stale, ignore_errors=True)
+            done = done_ids(out_dir)
+            todo = [v for v in sweep.variants if v.variant_id not in done]
+            state = {"finished": len(sweep.variants) - len(todo), "failures": []}
+            if on_done:
+                on_done(state["finished"], len(sweep.variants))
 
-    def finish(variant, row):
-        nonlocal finished
-        write_partition(out_dir, variant, row)
-        finished += 1
-        if on_done:
-            on_done(finished, total)
+            def finish(variant, outcome):
+                row, error = outcome
+                if error is not None:
+                    state["failures"].append((variant, error))
+                    return
+                write_partition(out_dir, variant, row)
+                state["finished"] += 1
+                if on_done:
+                    on_done(state["finished"], len(sweep.variants))
 
-    if todo and cluster is not None:
-        _run_dask(todo, sweep.reference, cluster, finish)
-    elif todo:
-        workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-        if workers == 1:
-            for variant in todo:
-                finish(variant, run_variant(variant.scenario, sweep.reference))
-        else:
-            context = get_context("fork") if "fork" in get_all_start_methods() else None
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                futures = {pool.submit(run_variant, v.scenario, sweep.reference): v for v in todo}
-                for future in as_completed(futures):
-                    finish(futures[future], future.result())
-    return read_results(out_dir)
+            if todo and client is not None:
+                _run_dask(todo, sweep.reference, client, finish)
+            elif todo:
+                _run_local(todo, sweep.reference, workers, finish)
+    finally:
+        if client is not None and client is not cluster:
+            client.close()
+    if state["failures"]:
+        raise SweepFailed(state["failures"])
+    return read_results(out_dir, sweep)
+
+
+def _outcome(future):
+    try:
+        return future.result(), None
+    except Exception as exc:  # the variant's own failure: reported with it, the others go on
+        return None, exc
+
+
+def _run_local(todo, reference, workers, finish):
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+    if workers == 1:
+        for variant in todo:
+            try:
+                finish(variant, (run_variant(variant.scenario, reference), None))
+            except Exception as exc:
+                finish(variant, (None, exc))
+        return
+    context = get_context("fork") if "fork" in get_all_start_methods() else None
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(run_variant, v.scenario, reference): v for v in todo}
+        for future in as_completed(futures):
+            finish(futures[future], _outcome(future))
+
+
+@contextmanager
+def _locked(out_dir):
+    """One sweep run per results folder: a second one is refused rather than racing the first."""
+    import fcntl
+
+    with open(Path(out_dir) / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SweepError([f"{out_dir}: another twin sweep is running on this folder"]) from None
+        yield
 
 
 def local_cluster(n_workers):
@@ -294,21 +385,15 @@ def local_cluster(n_workers):
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
-def _run_dask(todo, reference, cluster, finish):
-    from distributed import Client
+def _run_dask(todo, reference, client, finish):
     from distributed import as_completed as dask_completed
 
-    client = cluster if isinstance(cluster, Client) else Client(cluster)
-    try:
-        futures = {}
-        for variant in todo:  # pure=False: a variant is run, never answered from another client's cache
-            futures[client.submit(run_variant, variant.scenario, reference, pure=False,
-                                  key=f"twin-variant-{variant.variant_id}-{os.getpid()}")] = variant
-        for future in dask_completed(futures):
-            finish(futures[future], future.result())
-    finally:
-        if client is not cluster:
-            client.close()
+    futures = {}
+    for variant in todo:  # pure=False: a variant is run, never answered from another client's cache
+        futures[client.submit(run_variant, variant.scenario, reference, pure=False,
+                              key=f"twin-variant-{variant.variant_id}-{os.getpid()}")] = variant
+    for future in dask_completed(futures):
+        finish(futures[future], _outcome(future))
 
 
 def axis_columns(frame):
@@ -321,8 +406,8 @@ def ranked(frame):
     return frame.sort_values([key, "index"], kind="stable").reset_index(drop=True), key
 
 
-def summary_document(sweep, frame):
-    table, key = ranked(frame)
+def summary_document(sweep, table, key):
+    """sweep.json: the sweep, and its variants ranked best first (table, key: from ranked)."""
     return {"sweep": sweep.name, "base": str(sweep.base), "axes": sweep.axes, "variants": len(sweep.variants),
             "ranked_by": key, "reference_components": sweep.reference,
             "rows": json.loads(table.replace({np.nan: None}).to_json(orient="records"))}

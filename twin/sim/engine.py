@@ -191,6 +191,8 @@ class Simulation:
     def run(self):
         env = simpy.Environment()
         self.done = 0
+        self.ledger.rack_sums[:] = 0.0  # a second run() starts its per-rack sums afresh
+        self.ledger.rack_steps[:] = 0.0
         env.process(self._daily(env))
         for outage in self.scenario.faults.cooling_outages:
             env.process(cooling_outage(env, self._sync, self.plant, outage_offset_s(self.scenario, outage), outage))
