@@ -278,7 +278,6 @@ def _cell(value):
 def read_results(out_dir, sweep=None):
     """Every finished variant (of this sweep only, when given; a folder may hold an earlier sweep's
     variants too), one row each, in variant order."""
-    folder = Path(out_dir) / "variants"
     ids = done_ids(out_dir)
     if sweep is not None:
         ids &= {v.variant_id for v in sweep.variants}
