@@ -40,8 +40,13 @@ SAIQ_UNITS = {"usd_per_token": "USD/token", "mwh_per_token": "MWh/token",
 
 
 def totals(frame, step_s):
-    """Run totals from the per-step frame (energies from powers x step length)."""
-    e = lambda col: float(frame[col].sum()) * step_s / J_PER_MWH  # noqa: E731
+    """Run totals from the per-step frame (energies from powers x step length). The ledger's columns are
+    finite by construction (the kernel writes every value of every step), so sums are plain numpy sums:
+    one pass, and a NaN from a bug would show rather than be skipped."""
+    col = lambda c: frame[c].to_numpy()  # noqa: E731
+    total = lambda c: float(col(c).sum())  # noqa: E731
+    e = lambda c: total(c) * step_s / J_PER_MWH  # noqa: E731
+    optional = lambda c, empty: float(frame[c].sum(min_count=1)) if c in frame else empty  # noqa: E731
     return {
         "facility_energy_mwh": e("facility_power_w"),
         "grid_import_mwh": e("grid_import_w"),
@@ -51,23 +56,23 @@ def totals(frame, step_s):
         "power_chain_loss_mwh": e("power_chain_loss_w"),
         "other_energy_mwh": e("other_power_w"),
         "heat_rejected_mwh": e("heat_rejected_w"),
-        "economiser_equivalent_hours": float(frame["economiser_fraction"].sum()) * step_s / 3600.0,
-        "water_direct_m3": float(frame["water_direct_m3"].sum()),
-        "water_indirect_m3": float(frame["water_indirect_m3"].sum()),
-        "carbon_t": float(frame["carbon_kg"].sum()) / 1000.0,
-        "cost_usd": float(frame["cost_usd"].sum()),
-        "energy_cost_usd": float(frame["energy_cost_usd"].sum()),
-        "water_cost_usd": float(frame["water_cost_usd"].sum()),
-        "fixed_cost_usd": float(frame["fixed_cost_usd"].sum()),
-        "tokens": float(frame["tokens"].sum()),
-        "tokens_input": float(frame["tokens_input"].sum(min_count=1)) if "tokens_input" in frame else math.nan,
-        "tokens_training": float(frame["tokens_training"].sum()) if "tokens_training" in frame else 0.0,
-        "embodied_carbon_t": float(frame["carbon_embodied_kg"].sum(min_count=1)) / 1000.0 if "carbon_embodied_kg" in frame else math.nan,
-        "demand_charge_usd": float(frame["demand_charge_usd"].sum()) if "demand_charge_usd" in frame else 0.0,
-        "tokens_demanded": float(frame["tokens_demanded"].sum()),
-        "hours_gpu_throttled": float((frame["gpu_clock_fraction"] < 0.99).sum()) * step_s / 3600.0,
-        "max_gpu_die_temp_c": float(frame["gpu_die_temp_c"].max()),
-        "max_server_inlet_temp_c": float(frame["server_inlet_temp_c"].max()),
+        "economiser_equivalent_hours": total("economiser_fraction") * step_s / 3600.0,
+        "water_direct_m3": total("water_direct_m3"),
+        "water_indirect_m3": total("water_indirect_m3"),
+        "carbon_t": total("carbon_kg") / 1000.0,
+        "cost_usd": total("cost_usd"),
+        "energy_cost_usd": total("energy_cost_usd"),
+        "water_cost_usd": total("water_cost_usd"),
+        "fixed_cost_usd": total("fixed_cost_usd"),
+        "tokens": total("tokens"),
+        "tokens_input": optional("tokens_input", math.nan),
+        "tokens_training": total("tokens_training") if "tokens_training" in frame else 0.0,
+        "embodied_carbon_t": optional("carbon_embodied_kg", math.nan * 1000.0) / 1000.0,
+        "demand_charge_usd": total("demand_charge_usd") if "demand_charge_usd" in frame else 0.0,
+        "tokens_demanded": total("tokens_demanded"),
+        "hours_gpu_throttled": float((col("gpu_clock_fraction") < 0.99).sum()) * step_s / 3600.0,
+        "max_gpu_die_temp_c": float(col("gpu_die_temp_c").max()),
+        "max_server_inlet_temp_c": float(col("server_inlet_temp_c").max()),
     }
 
 
