@@ -53,7 +53,9 @@ def ceilings():
         np.copyto(dst, src)
         copies.append(2 * src.nbytes / (time.perf_counter() - t))
     return {"cores": os.cpu_count(), "float64_gflops": max(flops) / 1e9, "copy_gb_per_s": max(copies) / 1e9}
-# [D] floating-point operations of one hall-step of physics/facility.advance, counted by hand: GPU power
+# [M] floating-point operations of one hall-step of physics/facility.advance, an estimate by reading the
+# kernels (not an operation-by-operation count; no hardware counters here), so the float64 ratio is
+# an order of magnitude: GPU power
 # and Foster thermal step ~45 (2 exp), host/fans/PSU ~40, power chain (transformer, UPS, PDU losses) ~40,
 # cooling plant (psychrometrics, chiller curves, tower or dry cooler, pumps, economiser) ~350 (6 exp/log/pow),
 # site carbon/water/cost ~30, row bookkeeping ~30; transcendentals at 20 flops each

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from twin import catalog
+from twin.calibrate.fit import catalog_power_w
 from twin.calibrate.rack import (
     RackDataError,
     air_density_kg_m3,
-    catalog_gpu_power_w,
     fit_rack,
     hall_host_w,
     pdu_power_model_w,
@@ -46,7 +46,7 @@ def _air_rack_csv(path, seed=1):
     minutes = np.arange(480)
     util = np.clip(0.5 + 0.45 * np.sin(2.0 * np.pi * minutes / 37.0) + rng.normal(0.0, 0.05, minutes.size), 0.0, 1.0)
     inlet_c = 20.0 + 15.0 * np.abs((minutes / 150.0) % 2.0 - 1.0) + rng.normal(0.0, 0.1, minutes.size)
-    gpu_w = 8 * catalog_gpu_power_w("H100-SXM", util, MODEL["leak_ref_temp_c"])
+    gpu_w = 8 * catalog_power_w("H100-SXM", util, MODEL["leak_ref_temp_c"])
     pdu_w = _rack_w(gpu_w, util, inlet_c, *TRUTH.values(), FAN_FULL_W)
     airflow_m3_s = 2.0
     outlet_c = inlet_c + 0.97 * pdu_w * (1.0 + rng.normal(0.0, 0.01, minutes.size)) / (
@@ -216,9 +216,9 @@ def make_rack_pdu_example(path, seed=2025):
     util[(minutes >= 30) & (minutes < 150) & (minutes % 30 < 2)] = 0.08  # checkpoint writes
     util = np.clip(util + (util > 0) * rng.normal(0.0, 0.02, minutes.size), 0.0, 1.0)
     r_k_per_w = catalog.load("cooling")["direct_to_chip"]["gpu_die_rise_at_tdp_k"] / SPEC["tdp_w"]
-    die_c = 32.0 + r_k_per_w * catalog_gpu_power_w("H100-SXM", util, MODEL["leak_ref_temp_c"])
+    die_c = 32.0 + r_k_per_w * catalog_power_w("H100-SXM", util, MODEL["leak_ref_temp_c"])
     spread = rng.normal(1.0, 0.03, 32).sum()  # 32 GPUs, each a few % off the catalog
-    gpu_rack_w = spread * catalog_gpu_power_w("H100-SXM", util, die_c)
+    gpu_rack_w = spread * catalog_power_w("H100-SXM", util, die_c)
     host_w = 650.0 + 1650.0 * util + 120.0 * np.sin(np.pi * util)
     room_inlet_c = 25.0 + np.sin(2.0 * np.pi * minutes / 240.0)
     # the true host rides in the GPU argument so the kernels add fans and PSU loss to it unchanged

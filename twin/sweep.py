@@ -395,10 +395,6 @@ def _run_dask(todo, reference, client, finish):
         finish(futures[future], _outcome(future))
 
 
-def axis_columns(frame):
-    return [c for c in frame.columns if c.startswith("axis:")]
-
-
 def ranked(frame):
     """The variants best first: by SAIQ index where there is a reference, else SAIQ raw."""
     key = "saiq_index" if frame["saiq_index"].notna().all() else "saiq_raw"

@@ -11,8 +11,8 @@ from twin.validate import in_range, within
 
 def _server_power_per_k(inlet_a_c, inlet_b_c, utilization=0.7):
     """Relative rise of a DGX H100's wall power per K of inlet temperature [%/K]: fans + leakage."""
-    from twin.physics.gpu import power_w
-    spec, model, fans = catalog.load("gpus")["H100-SXM"], catalog.load("gpu_model"), catalog.load("cooling")["server_fans"]
+    from twin.calibrate.fit import catalog_power_w
+    spec, fans = catalog.load("gpus")["H100-SXM"], catalog.load("cooling")["server_fans"]
     fan_max = fans["max_power_fraction_of_nameplate"] * spec["server"]["nameplate_w"]
     r = catalog.load("cooling")["air"]["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
     host = spec["server"]["host_idle_w"] + utilization * (spec["server"]["host_max_w"] - spec["server"]["host_idle_w"])
@@ -20,9 +20,7 @@ def _server_power_per_k(inlet_a_c, inlet_b_c, utilization=0.7):
     for inlet in (inlet_a_c, inlet_b_c):
         temp = inlet + 300.0 * r
         for _ in range(50):  # steady die temperature with leakage feedback
-            p = power_w(utilization, 1.0, temp, spec["idle_w"], 0.0, spec["tdp_w"] - spec["idle_w"], 0.0,
-                model["leak_fraction"],
-                        model["leak_per_k"], model["leak_ref_temp_c"])
+            p = float(catalog_power_w("H100-SXM", utilization, temp))
             temp = inlet + p * r
         speed = rack.fan_speed_fraction(inlet, fans["speed_at_ref"], fans["ref_temp_c"], fans["speed_per_k"], fans["min_speed"])
         totals.append(8 * p + host + rack.fan_power_w(speed, fan_max))

@@ -22,7 +22,6 @@ import itertools
 from functools import cache
 from pathlib import Path
 
-from twin import catalog
 from twin.calibrate import fit
 from twin.calibrate.traces import read_trace
 from twin.validate import Case
@@ -66,8 +65,7 @@ def _fitted(path):
     """(frame, power fit, thermal fit, held-out errors) of one trace fitted alone."""
     gpu = FOLDERS[path.parent.name]
     frame = read_trace(path)[0]
-    limit_w = catalog.load("gpus")[gpu]["tdp_w"] if gpu in catalog.gpu_names() else float("inf")
-    power = fit.fit_power(frame, power_limit_w=limit_w, power_window_s=fit.sensor_window_s(gpu))
+    power = fit.fit_power(frame, **fit.card(gpu))
     thermal = fit.fit_thermal(frame)
     return frame, power, thermal, fit.errors(frame, power.params, thermal.params)
 
@@ -126,8 +124,7 @@ def _card_cases(gpu, paths):
     several traces: card parameters shared, each trace's switching power and inlet temperature its own),
     judged on each trace's held-out part."""
     frames = [_fitted(p)[0] for p in paths]
-    limit_w = catalog.load("gpus")[gpu]["tdp_w"] if gpu in catalog.gpu_names() else float("inf")
-    power = fit.fit_power(frames, power_limit_w=limit_w, power_window_s=fit.sensor_window_s(gpu))
+    power = fit.fit_power(frames, **fit.card(gpu))
     thermal = fit.fit_thermal(frames)
     sink = [_fitted(p)[2].params["sink_r_k_per_w"] for p in paths]
     airflow = (f"{gpu} is cooled by its server's fans, whose speed no trace logs: the sink resistance fitted "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from twin import catalog
 from twin.calibrate import traces
-from twin.physics.gpu import power_w
+from twin.calibrate.fit import catalog_power_w
 from twin.validate import within
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpu_traces" / "yqg9651_cuda_test"
@@ -23,12 +23,9 @@ def read_trace(path):
     return traces.read_trace(path)[0][["power_w", "temp_c", "util", "sm_clock_mhz"]].dropna()
 
 
-def _model_w(gpu, util, clock_fraction, temp_c):
-    spec, model = catalog.load("gpus")[gpu], catalog.load("gpu_model")
-    p = power_w(util, clock_fraction, temp_c, spec["idle_w"], 0.0, spec["tdp_w"] - spec["idle_w"], 0.0,
-                model["leak_fraction"],
-                model["leak_per_k"], model["leak_ref_temp_c"])
-    return min(p, spec["tdp_w"])  # the board's power limit
+def _model_w(gpu, util, temp_c):
+    """The catalog law at full clock, held to the board's power limit."""
+    return min(float(catalog_power_w(gpu, util, temp_c)), catalog.load("gpus")[gpu]["tdp_w"])
 
 
 def _idle_case(gpu, path, label, rel):
@@ -36,7 +33,7 @@ def _idle_case(gpu, path, label, rel):
     idle = f[(f.util == 0.0) & (f.sm_clock_mhz <= f.sm_clock_mhz.min() * 1.5)]
     temp = float(idle.temp_c.median())
     return within(f"{gpu} idle power at {temp:.0f} C die ({label})", SOURCE, round(float(idle.power_w.median()), 1),
-                  _model_w(gpu, 0.0, 1.0, temp), rel=rel, unit="W")
+                  _model_w(gpu, 0.0, temp), rel=rel, unit="W")
 
 
 def _load_case(gpu, path, label, rel):
@@ -46,7 +43,7 @@ def _load_case(gpu, path, label, rel):
     busy = f[f.util >= 0.95]
     top = busy[busy.power_w >= 0.9 * busy.power_w.max()]
     return within(f"{gpu} full-load power ({label})", SOURCE, round(float(top.power_w.median()), 1),
-                  _model_w(gpu, 1.0, 1.0, float(top.temp_c.median())), rel=rel, unit="W")
+                  _model_w(gpu, 1.0, float(top.temp_c.median())), rel=rel, unit="W")
 
 
 def cases():

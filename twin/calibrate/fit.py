@@ -123,9 +123,22 @@ def trailing_mean(t_s, values, window_s=POWER_WINDOW_S):
     return np.where(width > 0.0, (area - area_start) / np.where(width > 0.0, width, 1.0), values)
 
 
-def sensor_window_s(gpu):
-    """How long the GPU's power.draw averages [s] (catalog/gpus.yaml power_sensor_window_s, 1 s by default)."""
-    return float(catalog.load("gpus").get(gpu, {}).get("power_sensor_window_s", POWER_WINDOW_S))
+def card(gpu):
+    """fit_power's keyword arguments for a GPU: its catalog power limit (none for a GPU not in the catalog)
+    and how long its power.draw averages (catalog/gpus.yaml power_sensor_window_s, 1 s by default)."""
+    spec = catalog.load("gpus").get(gpu, {})
+    return {"power_limit_w": float(spec.get("tdp_w", np.inf)),
+            "power_window_s": float(spec.get("power_sensor_window_s", POWER_WINDOW_S))}
+
+
+def catalog_power_w(gpu, utilization, die_temp_c):
+    """Board power [W] of a catalog GPU by the kernel's law at full clock (catalog/gpus.yaml, gpu_model.yaml):
+    no clock-tree power, P_dyn = TDP - P_idle, the pure cube law (v_floor 0). Not held to the TDP."""
+    spec = catalog.load("gpus")[gpu]
+    params = {"idle_w": spec["idle_w"], "clock_w": 0.0, "dynamic_w": spec["tdp_w"] - spec["idle_w"], "v_floor": 0.0,
+              "leak_fraction": _MODEL["leak_fraction"], "leak_per_k": _MODEL["leak_per_k"]}
+    utilization = np.asarray(utilization, float)
+    return power_model_w(params, utilization, 1.0, np.broadcast_to(np.asarray(die_temp_c, float), utilization.shape))
 
 
 def as_sensed(t_s, power_w, window_s=POWER_WINDOW_S):
@@ -279,11 +292,11 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     return Fit(params, stderr, fit_rows, held_rows)
 
 
-def fit_thermal(frames, share=FIT_SHARE, sink=True):
+def fit_thermal(frames, share=FIT_SHARE):
     """Fit the die (and sink) RC nodes on the first share of one trace or several, driven by the measured
     power; the resistances and time constants belong to the card and its cooler and are shared, the
     coolant (inlet) temperature, which no trace logs, is one per trace (trace_coolant_c; coolant_c is
-    their median). sink=False fits the one-node model."""
+    their median)."""
     parts, fit_rows, held_rows, _ = _fit_parts(frames, share)
     measured = np.concatenate([x["temp"] for x in parts])
     weights = _weights(parts)
@@ -295,13 +308,11 @@ def fit_thermal(frames, share=FIT_SHARE, sink=True):
         return (np.concatenate(model) - measured) * weights
 
     cool0 = [float(np.min(x["temp"])) - 2.0 for x in parts]
-    starts = ([(0.03, 5.0, 0.05, tau, *cool0) for tau in SINK_TAU_STARTS_S] if sink
-              else [(0.05, 5.0, 0.0, 1.0, *cool0)])
-    fixed = set() if sink else {"sink_r_k_per_w", "sink_tau_s"}
+    starts = [(0.03, 5.0, 0.05, tau, *cool0) for tau in SINK_TAU_STARTS_S]
     lower = (DIE_R_K_PER_W[0], DIE_TAU_S[0], 0.0, SINK_TAU_S[0]) + (COOLANT_C[0],) * len(parts)
     upper = (DIE_R_K_PER_W[1], DIE_TAU_S[1], DIE_R_K_PER_W[1], SINK_TAU_S[1]) + (COOLANT_C[1],) * len(parts)
-    params, stderr = _least_squares(residual, names, starts, lower, upper, fixed)
-    if sink and params["sink_tau_s"] < params["tau_s"]:  # the Foster terms are interchangeable: the slow one is the sink
+    params, stderr = _least_squares(residual, names, starts, lower, upper, set())
+    if params["sink_tau_s"] < params["tau_s"]:  # the Foster terms are interchangeable: the slow one is the sink
         for a, b in (("r_k_per_w", "sink_r_k_per_w"), ("tau_s", "sink_tau_s")):
             params[a], params[b] = params[b], params[a]
             stderr[a], stderr[b] = stderr[b], stderr[a]

@@ -37,7 +37,7 @@ import pandas as pd
 from numba import njit
 
 from twin import catalog
-from twin.calibrate.fit import FIT_SHARE, _stderr, power_model_w, split
+from twin.calibrate.fit import FIT_SHARE, _stderr, catalog_power_w, split
 from twin.physics.cooling import (
     AIR_CP_J_KG_K,
     AIR_DENSITY_KG_M3,
@@ -228,16 +228,6 @@ def pdu_power_model_w(gpu_power_per_server_w, utilization, inlet_c, servers, hos
     return out
 
 
-def catalog_gpu_power_w(gpu, utilization, die_temp_c):
-    """Board power [W] of one catalog GPU (catalog/gpus.yaml, gpu_model.yaml) by physics/gpu.power_w at full
-    clock: the catalog's law has no clock-tree power, P_dyn = TDP - P_idle and a pure cube law (v_floor 0)."""
-    spec, model = catalog.load("gpus")[gpu], catalog.load("gpu_model")
-    params = {"idle_w": spec["idle_w"], "clock_w": 0.0, "dynamic_w": spec["tdp_w"] - spec["idle_w"], "v_floor": 0.0,
-              "leak_fraction": model["leak_fraction"], "leak_per_k": model["leak_per_k"]}
-    utilization = np.asarray(utilization, float)
-    return power_model_w(params, utilization, 1.0, np.broadcast_to(np.asarray(die_temp_c, float), utilization.shape))
-
-
 def air_density_kg_m3(temp_c):
     """Dry air density [kg/m3] at temp_c and 101.3 kPa: rho_20 T_20 / T (ideal gas at constant pressure),
     rho_20 from physics/cooling.py (ASHRAE Fundamentals 2017 ch. 1)."""
@@ -327,7 +317,7 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
         util = np.clip((gpu_w / (servers_per_rack * n_gpus) - spec["idle_w"]) / dynamic_w, 0.0, 1.0)
         notes.append("no gpu_util: utilisation inferred from gpu_power_w by the catalog GPU law")
     if np.isnan(gpu_w).any():
-        gpu_w = servers_per_rack * n_gpus * catalog_gpu_power_w(gpu, util, model["leak_ref_temp_c"])
+        gpu_w = servers_per_rack * n_gpus * catalog_power_w(gpu, util, model["leak_ref_temp_c"])
         notes.append(f"no gpu_power_w: GPU power from the catalog law for {gpu} (physics/gpu.power_w) at the rack's "
                      f"utilisation, full clock and a {model['leak_ref_temp_c']:g} C die")
     inlet_c = frame["inlet_c"].to_numpy(float)

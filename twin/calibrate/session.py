@@ -4,7 +4,6 @@ check an existing calibration on other traces without refitting."""
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from twin import catalog
 from twin.calibrate import calibration, fit, traces
@@ -30,17 +29,12 @@ def load(paths, timezone="UTC"):
     return out
 
 
-def _series(trace, power_params, thermal_params, part):
-    """Measured and simulated power and temperature over a slice of a trace, for the report's plot."""
+def _series(trace, power_params, thermal_params):
+    """Measured and simulated power and temperature through a trace, for the report's plot."""
     x = fit.trace_arrays(trace.frame, power_params["max_clock_mhz"], power_params["power_limit_w"])
-    n = x["t"].shape[0]
-    sel = fit.split(n)[1] if part == "held_out" else slice(0, n)
-    xp = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in x.items()}
-    return {"t_s": x["t"][sel], "power_w": xp["p"], "model_power_w": fit.sensed_power_w(power_params, xp),
-            "temp_c": xp["temp"],
-            "model_temp_c": fit.temperature_model_c(thermal_params, xp["t"] - xp["t"][0], xp["p_heat"],
-                                                  xp["temp"][0]),
-            "fit_until_s": float(x["t"][fit.split(n)[0].stop - 1])}
+    return {"t_s": x["t"], "power_w": x["p"], "model_power_w": fit.sensed_power_w(power_params, x),
+            "temp_c": x["temp"], "model_temp_c": fit.temperature_model_c(thermal_params, x["t"], x["p_heat"], x["temp"][0]),
+            "fit_until_s": float(x["t"][fit.split(x["t"].shape[0])[0].stop - 1])}
 
 
 def calibrate(paths, gpu, cooling="air", timezone="UTC"):
@@ -48,16 +42,15 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
     if gpu not in catalog.gpu_names():
         raise ValueError(f"unknown GPU '{gpu}'; allowed: {', '.join(catalog.gpu_names())}")
     loaded = load(paths, timezone)
-    limit_w = catalog.load("gpus")[gpu]["tdp_w"]
     frames = [t.frame for t in loaded]
-    power = fit.fit_power(frames, power_limit_w=limit_w, power_window_s=fit.sensor_window_s(gpu))
+    power = fit.fit_power(frames, **fit.card(gpu))
     thermal = fit.fit_thermal(frames)
     held_out, series = [], {}
     for k, t in enumerate(loaded):
         p_k, t_k = fit.for_trace(power.params, k), fit.for_trace(thermal.params, k)
         held_out.append({"trace": t.label, "dynamic_w": p_k["dynamic_w"], "coolant_c": t_k["coolant_c"],
                          **fit.errors(t.frame, p_k, t_k)})
-        series[t.label] = _series(t, p_k, t_k, "all")
+        series[t.label] = _series(t, p_k, t_k)
     sources = [{"file": t.label, "sha256": calibration.sha256(t.path), "samples": len(t.frame),
                 "repairs": t.repairs} for t in loaded]
     return calibration.document(gpu, cooling, power, thermal, held_out, sources), series
