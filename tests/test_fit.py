@@ -16,6 +16,7 @@ def _synthetic_trace(seed=0):
     caps = rng.choice([1980.0, 1600.0, 1200.0], size=int(t[-1] // 120) + 1)[(t // 120).astype(int)]  # one per load period
     ready = (t % 120) > 60  # the second half of each idle period at full clock, the first at idle clocks
     clock = np.where(load > 0, caps, np.where(ready, 1980.0, 345.0))
+    phi = np.where((load == 0) & ~ready, 0.0, clock / 1980.0)  # at idle clocks the clock tree is gated (fit.trace_arrays)
     truth_p = {"idle_w": 72.0, "clock_w": 40.0, "dynamic_w": 560.0, "v_floor": 0.7, "leak_fraction": 0.3,
                "leak_per_k": 0.02}
     truth_t = {"r_k_per_w": 0.02, "tau_s": 3.0, "sink_r_k_per_w": 0.03, "sink_tau_s": 60.0, "coolant_c": 28.0}
@@ -24,9 +25,9 @@ def _synthetic_trace(seed=0):
     temp[0] = sink = 31.0
     kernel = (truth_p["idle_w"], truth_p["clock_w"], truth_p["dynamic_w"], truth_p["v_floor"], truth_p["leak_fraction"],
               truth_p["leak_per_k"], 32.0)
-    power[0] = gpu.power_w(load[0], clock[0] / 1980.0, temp[0], *kernel)
+    power[0] = gpu.power_w(load[0], phi[0], temp[0], *kernel)
     for i in range(1, t.shape[0]):  # sample i's power is that of the interval ending at t_i, as a sensor's
-        power[i] = gpu.power_w(load[i], clock[i] / 1980.0, temp[i - 1], *kernel)
+        power[i] = gpu.power_w(load[i], phi[i], temp[i - 1], *kernel)
         dt = t[i] - t[i - 1]
         temp[i], sink = gpu.temps_after_c(temp[i - 1], sink, truth_t["coolant_c"], power[i], truth_t["r_k_per_w"],
                                           np.exp(-dt / truth_t["tau_s"]), truth_t["sink_r_k_per_w"],
@@ -60,3 +61,63 @@ def test_the_fitted_power_law_is_the_kernels():
     for u, phi, temp in [(0.0, 1.0, 30.0), (0.4, 0.8, 55.0), (1.0, 1.0, 85.0), (0.7, 0.5, 160.0)]:
         kernel = power_w(u, phi, temp, 72.0, 40.0, 588.0, 0.6, m["leak_fraction"], m["leak_per_k"], m["leak_ref_temp_c"])
         assert float(power_model_w(params, np.array([u]), np.array([phi]), np.array([temp]))[0]) == pytest.approx(kernel)
+
+
+def _frame(t, **columns):
+    return pd.DataFrame({"time_utc": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"), "gpu": "0",
+                         "temp_c": 40.0, **columns})
+
+
+def test_an_idle_gpu_at_idle_clocks_is_driven_with_its_clock_tree_stopped():
+    from twin.calibrate.fit import trace_arrays
+
+    t = np.arange(24.0)  # six cases, four times over (a fit needs 20 samples)
+    clock = np.tile([885.0, 345.0, 1980.0, 345.0, 885.0, 1980.0], 4)
+    util = np.tile([0.0, 0.0, 0.0, 0.5, 0.0, 1.0], 4)
+    # without clocks-event reasons: util 0 below half the top clock is the idle state
+    x = trace_arrays(_frame(t, power_w=100.0, util=util, sm_clock_mhz=clock))
+    assert x["phi"][:6].tolist() == pytest.approx([0.0, 0.0, 1.0, 345 / 1980, 0.0, 1.0])
+    # with them, NVML's GpuIdle bit decides: sample 4 reports 885 MHz at util 0 but is not flagged idle
+    reasons = np.tile([0x1, 0x1, 0x0, 0x0, 0x4, 0x0], 4).astype(float)
+    x = trace_arrays(_frame(t, power_w=100.0, util=util, sm_clock_mhz=clock, throttle_reasons=reasons))
+    assert x["phi"][:6].tolist() == pytest.approx([0.0, 0.0, 1.0, 345 / 1980, 885 / 1980, 1.0])
+    reasons[2] = 0x1  # flagged idle at full clock: gated too
+    assert trace_arrays(_frame(t, power_w=100.0, util=util, sm_clock_mhz=clock, throttle_reasons=reasons))["phi"][2] == 0.0
+
+
+def test_the_lag_of_nvml_utilisation_behind_the_power_is_fitted():
+    """Bursts sampled every 20 ms whose utilisation counter reads the work 0.3 s late: the fit finds the lag,
+    and with it the power through the edges."""
+    from twin.calibrate.fit import as_sensed
+
+    rng = np.random.default_rng(1)
+    t = np.arange(0.0, 80.0, 0.02)
+    work = ((t % 8.0) > 4.0).astype(float)
+    util = np.interp(t - 0.3, t, work, left=0.0)
+    kernel = (60.0, 30.0, 250.0, 0.8, 0.2, 0.02, 32.0)
+    truth = np.array([gpu.power_w(w, 1.0, 40.0, *kernel) for w in work])
+    power = as_sensed(t, truth, 1.0) * (1 + rng.normal(0, 0.005, t.shape[0]))
+    frame = _frame(t, power_w=power, util=util, sm_clock_mhz=1755.0)
+    fitted = fit_power(frame, 1755.0)
+    assert fitted.params["util_lag_s"] == pytest.approx(0.3, abs=0.05)
+    assert errors(frame, fitted.params, {"r_k_per_w": 0.02, "tau_s": 1.0, "sink_r_k_per_w": 0.0, "sink_tau_s": 1.0,
+                                         "coolant_c": 30.0})["power_mape_pct"] < 1.0
+
+
+def test_slow_traces_fit_no_utilisation_lag():
+    frame, _, _ = _synthetic_trace()  # sampled every 0.9-1.3 s: less than twice per NVML period
+    assert fit_power(frame, 1980.0).params["util_lag_s"] == 0.0
+
+
+def test_a_trace_that_starts_warm_cools_with_its_heat_sink():
+    """At the first sample the fast die term is settled at that sample's power and the rest of the rise is the
+    sink's: a GPU found 10 K above its steady temperature at constant power cools with the sink's time constant."""
+    from twin.calibrate.fit import temperature_model_c
+
+    params = {"r_k_per_w": 0.02, "tau_s": 1.0, "sink_r_k_per_w": 0.05, "sink_tau_s": 60.0, "coolant_c": 30.0}
+    t = np.arange(0.0, 300.0, 0.5)
+    p = np.full_like(t, 100.0)
+    steady = 30.0 + 100.0 * 0.07
+    temp = temperature_model_c(params, t, p, steady + 10.0)
+    assert temp[t == 60.0][0] - steady == pytest.approx(10.0 * np.exp(-1.0), rel=1e-6)
+    assert temperature_model_c(params, t, p, steady) == pytest.approx(np.full_like(t, steady))

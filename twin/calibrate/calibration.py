@@ -3,7 +3,9 @@ takes from it (`gpu: {model: H100-PCIe, calibration: calib.yaml}`) in place of t
 
     gpu: H100-PCIe
     power: {idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k, leak_ref_temp_c,
-            memory_weight, max_clock_mhz, power_limit_w, stderr: {...}}
+            memory_weight, max_clock_mhz, power_limit_w, power_window_s, util_lag_s, stderr: {...}}
+        (power_window_s and util_lag_s describe the trace's sensors, not the GPU: --check uses them,
+        a scenario does not)
     thermal: {r_k_per_w, tau_s, sink_r_k_per_w, sink_tau_s, coolant_c, stderr: {...}}
     held_out: [{trace, dynamic_w, coolant_c, power_mape_pct, temp_rmse_k, temp_max_error_k, samples}, ...]
         (each trace's own switching power and inlet temperature: those belong to the work and the room,
@@ -26,7 +28,8 @@ from twin.report import write_file
 from twin.calibrate.fit import FIT_SHARE
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
-                "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s")
+                "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s", "util_lag_s")
+POWER_DEFAULTS = {"util_lag_s": 0.0}  # files written before the utilisation lag was fitted had none
 THERMAL_FIELDS = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
 COOLING = ("air", "liquid")
 
@@ -97,6 +100,9 @@ def read(path, expect_gpu=None):
         section = doc.get(block)
         if not isinstance(section, dict):
             raise CalibrationError(f"{path}: no '{block}' section")
+        if block == "power":
+            for field, default in POWER_DEFAULTS.items():
+                section.setdefault(field, default)
         for field in fields:
             value = section.get(field)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
@@ -105,7 +111,7 @@ def read(path, expect_gpu=None):
     checks = [("power.idle_w", p["idle_w"] > 0), ("power.clock_w", p["clock_w"] >= 0),
               ("power.dynamic_w", p["dynamic_w"] > 0), ("power.v_floor", 0 <= p["v_floor"] <= 1),
               ("power.leak_fraction", 0 <= p["leak_fraction"] <= 1), ("power.leak_per_k", 0 <= p["leak_per_k"] <= 0.2),
-              ("power.memory_weight", 0 <= p["memory_weight"] <= 1), ("thermal.r_k_per_w", t["r_k_per_w"] > 0),
+              ("power.memory_weight", 0 <= p["memory_weight"] <= 1), ("power.util_lag_s", 0 <= p["util_lag_s"] <= 1), ("thermal.r_k_per_w", t["r_k_per_w"] > 0),
               ("thermal.tau_s", t["tau_s"] > 0), ("thermal.sink_r_k_per_w", t["sink_r_k_per_w"] >= 0),
               ("thermal.sink_tau_s", t["sink_tau_s"] > 0)]
     for name, ok in checks:

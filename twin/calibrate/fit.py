@@ -14,10 +14,27 @@ What is fitted is what is simulated (DESIGN.md):
   Hopper (shared/data PROVENANCE.md; NVML nvmlDeviceGetPowerUsage), so the model's power is averaged
   over the same trailing second before it is compared; at 1 s sampling that is the sample itself, at
   7.5 ms it matters.
+  Two more sensor facts of NVML, both measured on these traces, are taken into account so that
+  the card's parameters are not bent to absorb them:
+  * clock gating: an idle GPU at its idle clocks has its SM clock tree stopped, and the clock it
+    reports is not running. The H800 draws 73.5-73.8 W at a reported 345, 780, 825, 840 or 885 MHz
+    alike; the H20 draws 74.5 W at 345 and 75.9 W at 825, against 116 W at 1,980 MHz. Such samples
+    are driven at phi = 0. They are those that NVML flags GpuIdle (clocks-event reason 0x1) where
+    the trace logs the reasons, and else those with util 0 below half the top clock.
+  * utilisation lag: utilization.gpu is the busy share over NVML's past sample period (1/6 to
+    1 s by product), so it trails the work that draws the power. On the H100 PCIe bursts,
+    utilisation falls to 0 about 0.3 s after power.draw.instant has dropped. The activity is the
+    counters read util_lag_s later, with the lag fitted where the trace samples at least twice
+    per period. This is a property of the sensor, as power_window_s is, so the simulator, which
+    drives the kernel with the work itself, has no lag.
 - temperature, gpu.temps_after_c: the two-term Foster network (fast die term, slow sink term),
   integrated exactly over each (irregular) sample interval with the power held, driven by
   power.draw.instant where the trace has it (the heat of the moment, not the sensor's 1 s mean);
   fitted: R and tau of each term, and T_cool, the coolant or inlet temperature, which no trace logs.
+  At a trace's first sample the fast die term is taken as settled at that sample's power (it settles
+  within seconds) and the rest of the rise is the sink's. A trace that starts soon after earlier work
+  thus starts with a warm sink that is still cooling; the H100 PCIe burst2 files start this way,
+  at 55 C and 54 W.
 
 Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out. The
 model runs through the whole trace from its first sample (thermal state and sensor window carried
@@ -49,6 +66,10 @@ LEAK_PRIORS = {"leak_fraction": (_MODEL["leak_fraction"], 0.2),  # [M] sd around
 PRIOR_RESIDUAL = 0.2  # [M] a prior's one-sigma miss weighs as a 20 % power residual on one sample (100 samples at 2 %)
 IDLE_OVER_LOWEST = 1.2  # [M] idle power is at most 1.2x the lowest power the trace shows (its 2nd percentile)
 V_FLOOR_STARTS = (0.0, 0.5, 0.8)  # [M] voltage floors the power fit starts from (the cost has local minima)
+GPU_IDLE_REASON = 0x1  # [V] NVML nvmlClocksEventReasonGpuIdle: "nothing is running on the GPU and the clocks are dropping to idle"
+IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idle state (H800/H20 idle at 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755)
+UTIL_LAG_MAX_S = 1.0  # [V] s: NVML's utilisation sample period is 1/6 to 1 s (nvmlDeviceGetUtilizationRates)
+UTIL_LAG_STARTS_S = (0.1, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
 FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
 THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
@@ -83,13 +104,23 @@ def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
     f_max = max_clock_mhz or float(np.nanmax(clock))
     missing = pd.Series(np.nan, index=f.index)
     instant = f.get("power_instant_w", missing)
+    util = np.clip(f["util"].to_numpy(float), 0.0, 1.0)
+    phi = np.clip(clock / f_max, 0.0, 1.0)
     return {"t": (t - t.iloc[0]).dt.total_seconds().to_numpy(), "p": f["power_w"].to_numpy(float),
             "p_heat": np.where(instant.notna() & (instant > 0), instant, f["power_w"]).astype(float),
-            "temp": f["temp_c"].to_numpy(float), "util": np.clip(f["util"].to_numpy(float), 0.0, 1.0),
+            "temp": f["temp_c"].to_numpy(float), "util": util,
             "mem_util": np.clip(f.get("mem_util", missing).to_numpy(float), 0.0, 1.0),
-            "phi": np.clip(clock / f_max, 0.0, 1.0),
+            "phi": np.where(_clock_gated(util, phi, f.get("throttle_reasons", missing).to_numpy(float)), 0.0, phi),
             "limit_w": f.get("power_limit_w", missing).fillna(power_limit_w).to_numpy(float),
             "max_clock_mhz": f_max}
+
+
+def _clock_gated(util, phi, reasons):
+    """Samples where the GPU sits in its idle state with the SM clock tree stopped: NVML's GpuIdle
+    clocks-event reason where the trace logs the reasons, else no kernel running at an idle clock."""
+    flagged = np.isfinite(reasons)
+    idle_bit = (np.where(flagged, reasons, 0.0).astype(np.int64) & GPU_IDLE_REASON) != 0
+    return np.where(flagged, idle_bit, (util == 0.0) & (phi < IDLE_CLOCK_SHARE))
 
 
 def split(n, share=FIT_SHARE):
@@ -102,6 +133,19 @@ def activity(util, mem_util, memory_weight):
     """The kernel's activity from NVML counters: util (w + (1 - w) mem_util); util alone without mem_util."""
     mem = np.where(np.isfinite(mem_util), mem_util, 1.0)
     return util * (memory_weight + (1.0 - memory_weight) * mem)
+
+
+def trace_activity(params, x):
+    """The activity behind a trace's power: the NVML utilisations read util_lag_s later. NVML reports the
+    busy share over its past sample period (1/6 to 1 s by product: nvmlDeviceGetUtilizationRates), so
+    its counters trail the work that draws the power; the lag is the sensor's, as power_window_s is, and
+    the simulator, whose activity is the work itself, has none."""
+    lag = params.get("util_lag_s", 0.0)
+    util, mem_util = x["util"], x["mem_util"]
+    if lag > 0.0:  # linear between samples, so the fit sees the cost change with the lag
+        util = np.interp(x["t"] + lag, x["t"], util)
+        mem_util = np.interp(x["t"] + lag, x["t"], mem_util)
+    return activity(util, mem_util, params["memory_weight"])
 
 
 def power_model_w(params, u, phi, temp_c):
@@ -149,17 +193,19 @@ def as_sensed(t_s, power_w, window_s=POWER_WINDOW_S):
 def sensed_power_w(params, x, temp_c=None):
     """Model power as the sensor reports it: the kernel's power at the trace's activity, clock and
     temperature, held to the trace's power limit, averaged over the sensor's window."""
-    u = activity(x["util"], x["mem_util"], params["memory_weight"])
-    p = power_model_w(params, u, x["phi"], x["temp"] if temp_c is None else temp_c)
-    return as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p),
-                     params.get("power_window_s", POWER_WINDOW_S))
+    p = power_model_w(params, trace_activity(params, x), x["phi"], x["temp"] if temp_c is None else temp_c)
+    sensed = as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p),
+                       params.get("power_window_s", POWER_WINDOW_S))
+    if x.get("bin_means", False):  # a bin holds the mean of the readings over it: the mean of the (piecewise
+        sensed = 0.5 * (sensed + np.concatenate((sensed[:1], sensed[:-1])))  # linear) window mean over the bin
+    return sensed
 
 
 @njit(cache=True)
 def _temperatures(t_s, power_w, temp0_c, r_die, tau_die, r_sink, tau_sink, coolant_c):
     out = np.empty_like(power_w)
     die = temp0_c
-    sink = coolant_c + (temp0_c - coolant_c) * (r_sink / (r_sink + r_die))  # the start taken as steady
+    sink = temp0_c - power_w[0] * r_die if r_sink > 0.0 else coolant_c  # the fast die term settled at the start
     out[0] = die
     for i in range(1, power_w.shape[0]):
         dt = t_s[i] - t_s[i - 1]
@@ -222,6 +268,7 @@ def _binned(x, bin_s=FIT_BIN_S):
     for k, v in x.items():
         if isinstance(v, np.ndarray):
             out[k] = v[starts + counts - 1] if k == "t" else np.add.reduceat(v, starts) / counts
+    out["bin_means"] = True
     return out
 
 
@@ -265,7 +312,7 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     parts, fit_rows, held_rows, f_max = _fit_parts(frames, share, max_clock_mhz, power_limit_w)
     measured = np.concatenate([x["p"] for x in parts])
     weights = _weights(parts)
-    card = ("idle_w", "clock_w", "v_floor", "leak_fraction", "leak_per_k", "memory_weight")
+    card = ("idle_w", "clock_w", "v_floor", "leak_fraction", "leak_per_k", "memory_weight", "util_lag_s")
     names = card + tuple(f"dynamic_w/{k}" for k in range(len(parts)))
     fixed = set() if any(np.isfinite(x["mem_util"]).any() for x in parts) else {"memory_weight"}
     p_low = np.percentile(measured, 2)
@@ -277,9 +324,13 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
         prior = [PRIOR_RESIDUAL * (p[name] - mean) / sd for name, (mean, sd) in LEAK_PRIORS.items()]
         return np.concatenate(((np.concatenate(model) / measured - 1.0) * weights, prior))
 
-    starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if fixed else 0.5, *dyn0) for v_floor in V_FLOOR_STARTS]
-    params, stderr = _least_squares(residual, names, starts, (1.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts),
-                                    (IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0)
+    if not any(np.median(np.diff(x["t"])) <= 0.5 * UTIL_LAG_MAX_S for x in parts):
+        fixed = fixed | {"util_lag_s"}  # sampled less than twice per NVML utilisation period: no lag resolved
+    lags = (0.0,) if "util_lag_s" in fixed else UTIL_LAG_STARTS_S
+    starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if "memory_weight" in fixed else 0.5, lag, *dyn0)
+              for v_floor in V_FLOOR_STARTS for lag in lags]
+    params, stderr = _least_squares(residual, names, starts, (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts),
+                                    (IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S)
                                     + (DYNAMIC_W_MAX,) * len(parts), fixed)
     dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
@@ -363,9 +414,8 @@ def _coupled(power_params, thermal_params, x):
     """Power and temperature solved together, step by step (the simulator's way), from the trace's
     activity, clock and power limit and its first temperature: gpu.power_w at each interval's starting
     die temperature, then the two RC nodes over the interval."""
-    u = activity(x["util"], x["mem_util"], power_params["memory_weight"])
     pp, tp = power_params, thermal_params
-    temp, p = _coupled_kernel(x["t"], u, x["phi"], x["limit_w"], pp["idle_w"], pp["clock_w"], pp["dynamic_w"],
+    temp, p = _coupled_kernel(x["t"], trace_activity(pp, x), x["phi"], x["limit_w"], pp["idle_w"], pp["clock_w"], pp["dynamic_w"],
                               pp["v_floor"], pp["leak_fraction"], pp["leak_per_k"], pp["leak_ref_temp_c"],
                               tp["r_k_per_w"], tp["tau_s"], tp["sink_r_k_per_w"], tp["sink_tau_s"], tp["coolant_c"],
                               x["temp"][0])
@@ -379,7 +429,8 @@ def _coupled_kernel(t_s, u, phi, limit_w, idle_w, clock_w, dynamic_w, v_floor, l
     temp = np.empty(n)
     p = np.empty(n)
     die = temp0_c
-    sink = coolant_c + (temp0_c - coolant_c) * (r_sink / (r_sink + r_die))  # the start taken as steady
+    sink = temp0_c - r_die * min(gpu_power_w(u[0], phi[0], temp0_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction,
+                                             leak_per_k, leak_ref_temp_c), limit_w[0]) if r_sink > 0.0 else coolant_c
     for i in range(n):  # sample i's power: the interval ending at t_i, from the die temperature it started at
         p[i] = min(gpu_power_w(u[i], phi[i], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
                                leak_ref_temp_c), limit_w[i])
