@@ -147,3 +147,19 @@ def test_a_calibration_traced_in_air_is_refused_under_liquid_cooling(calibrated,
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(base))
     assert main(["check", str(tmp_path / "s.yaml")]) == 2
     assert "traced on a air-cooled card" in capsys.readouterr().err
+
+
+def test_a_calibration_written_before_the_utilisation_lag_still_checks(calibrated, tmp_path, capsys):
+    """util_lag_s (a sensor property, fitted since) reads as 0 where a file lacks it; out of 0-1 s it is refused."""
+    _, traces, out = calibrated
+    doc = yaml.safe_load(out.read_text())
+    assert doc["power"]["util_lag_s"] == 0.0  # the synthetic trace is sampled every ~1.1 s: no lag resolved
+    del doc["power"]["util_lag_s"]
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump(doc))
+    assert main(["calibrate", "--check", str(old), str(traces[1]), "--json"]) == 0
+    capsys.readouterr()
+    doc["power"]["util_lag_s"] = 5.0
+    old.write_text(yaml.safe_dump(doc))
+    assert main(["calibrate", "--check", str(old), str(traces[1])]) == 2
+    assert "power.util_lag_s is out of its physical range" in capsys.readouterr().err
