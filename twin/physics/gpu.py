@@ -14,7 +14,10 @@ the H100 PCIe traces hold 350 W at 990-1005 MHz of 1,755, where a pure cube woul
 dynamic power they show at full clock). The catalog has v_floor = 0 (the pure cube). a is the share
 of idle power that is leakage at T_ref, k its temperature coefficient. P_clk is the clock tree and
 always-on logic switching at the SM clock even with no kernel running: real H800 traces draw ~116 W
-at 1,980 MHz with utilisation 0 against ~73 W at idle clocks (gpu_traces, calibrate/fit.py). The
+at 1,980 MHz with utilisation 0 against ~73 W at idle clocks (gpu_traces, calibrate/fit.py). At
+idle clocks the clock tree is gated and P is the static term alone: that is what a calibration fits
+P_idle to. A GPU the simulator runs is held by its serving engine or job, so it idles ready at its
+clock (static + P_clk); it does not drop to the gated state. The
 catalog has no P_clk (0: idle_w is the ready fleet's idle power) and P_dyn = TDP - P_idle; a
 calibration (calibrate/calibration.py) sets all of them. The board's power limit (TDP, or a lower
 one) is enforced by lowering the clock, as the driver does.
