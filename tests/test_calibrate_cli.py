@@ -158,7 +158,8 @@ def test_a_calibration_written_before_the_utilisation_lag_still_checks(calibrate
     old = tmp_path / "old.yaml"
     old.write_text(yaml.safe_dump(doc))
     assert main(["calibrate", "--check", str(old), str(traces[1]), "--json"]) == 0
-    capsys.readouterr()
+    captured = capsys.readouterr()
+    assert "refit it" in json.loads(captured.out)["note"] and "refit it" in captured.err
     doc["power"]["util_lag_s"] = 5.0
     old.write_text(yaml.safe_dump(doc))
     assert main(["calibrate", "--check", str(old), str(traces[1])]) == 2

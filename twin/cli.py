@@ -398,6 +398,8 @@ def cmd_calibrate(args):
     try:
         if args.check is not None:
             result = session.check(args.check, args.traces, args.timezone)
+            if "note" in result:
+                print(f"note: {result['note']}", file=sys.stderr)
             print(json.dumps(result, indent=2) if args.json else "\n".join(
                 f"{r['trace']}: power MAPE {r['power_mape_pct']:.2f} %, temperature RMSE {r['temp_rmse_k']:.2f} K, "
                 f"max {r['temp_max_error_k']:.2f} K ({r['samples']} samples)" for r in result["traces"]))

@@ -25,7 +25,7 @@ import yaml
 
 from twin import catalog
 from twin.report import write_file
-from twin.calibrate.fit import FIT_SHARE
+from twin.calibrate.fit import FIT_SHARE, UTIL_LAG_MAX_S
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
                 "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s", "util_lag_s")
@@ -100,9 +100,10 @@ def read(path, expect_gpu=None):
         section = doc.get(block)
         if not isinstance(section, dict):
             raise CalibrationError(f"{path}: no '{block}' section")
-        if block == "power":
-            for field, default in POWER_DEFAULTS.items():
-                section.setdefault(field, default)
+        if block == "power" and any(field not in section for field in POWER_DEFAULTS):
+            section.update({**POWER_DEFAULTS, **section})
+            doc["refit_advised"] = (f"{path} was fitted before twin modelled clock-gated idle and the utilisation "
+                                    "lag; refit it (twin calibrate) for the current model")
         for field in fields:
             value = section.get(field)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
@@ -111,7 +112,7 @@ def read(path, expect_gpu=None):
     checks = [("power.idle_w", p["idle_w"] > 0), ("power.clock_w", p["clock_w"] >= 0),
               ("power.dynamic_w", p["dynamic_w"] > 0), ("power.v_floor", 0 <= p["v_floor"] <= 1),
               ("power.leak_fraction", 0 <= p["leak_fraction"] <= 1), ("power.leak_per_k", 0 <= p["leak_per_k"] <= 0.2),
-              ("power.memory_weight", 0 <= p["memory_weight"] <= 1), ("power.util_lag_s", 0 <= p["util_lag_s"] <= 1), ("thermal.r_k_per_w", t["r_k_per_w"] > 0),
+              ("power.memory_weight", 0 <= p["memory_weight"] <= 1), ("power.util_lag_s", 0 <= p["util_lag_s"] <= UTIL_LAG_MAX_S), ("thermal.r_k_per_w", t["r_k_per_w"] > 0),
               ("thermal.tau_s", t["tau_s"] > 0), ("thermal.sink_r_k_per_w", t["sink_r_k_per_w"] >= 0),
               ("thermal.sink_tau_s", t["sink_tau_s"] > 0)]
     for name, ok in checks:

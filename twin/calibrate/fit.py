@@ -9,7 +9,7 @@ What is fitted is what is simulated (DESIGN.md):
   how much of the chip switches follows the memory-controller load (H800 GEMM stages at util 100 %
   draw 423-568 W at mem_util 0.17-0.18 and about 690 W at 0.47-0.71; gpu_traces), so the memory weight
   w is fitted where the trace has mem_util and is 1 where it does not ([M]: an engineering mapping
-  read off these traces). Fitted: P_idle, P_clk, P_dyn, v_floor, a, k, w. Where the trace has no
+  read off these traces). Fitted: P_idle, P_clk, P_dyn, v_floor, a, k, w and util_lag_s. Where the trace has no
   power limit column the GPU's catalog TDP is its limit. nvidia-smi power.draw is a 1 s average on
   Hopper (shared/data PROVENANCE.md; NVML nvmlDeviceGetPowerUsage), so the model's power is averaged
   over the same trailing second before it is compared; at 1 s sampling that is the sample itself, at
@@ -24,15 +24,16 @@ What is fitted is what is simulated (DESIGN.md):
   * utilisation lag: utilization.gpu is the busy share over NVML's past sample period (1/6 to
     1 s by product), so it trails the work that draws the power. On the H100 PCIe bursts,
     utilisation falls to 0 about 0.3 s after power.draw.instant has dropped. The activity is the
-    counters read util_lag_s later, with the lag fitted where the trace samples at least twice
-    per period. This is a property of the sensor, as power_window_s is, so the simulator, which
-    drives the kernel with the work itself, has no lag.
+    counters read util_lag_s later. The lag is fitted where a trace samples every 0.5 s or faster
+    (twice per second, the longest NVML period); in a joint fit, one fast trace is enough, and the
+    lag then applies to all the card's traces. This is a property of the sensor, as power_window_s
+    is, so the simulator, which drives the kernel with the work itself, has no lag.
 - temperature, gpu.temps_after_c: the two-term Foster network (fast die term, slow sink term),
   integrated exactly over each (irregular) sample interval with the power held, driven by
   power.draw.instant where the trace has it (the heat of the moment, not the sensor's 1 s mean);
   fitted: R and tau of each term, and T_cool, the coolant or inlet temperature, which no trace logs.
-  At a trace's first sample the fast die term is taken as settled at that sample's power (it settles
-  within seconds) and the rest of the rise is the sink's. A trace that starts soon after earlier work
+  At a trace's first sample the faster term is taken as settled at that sample's power (it settles
+  within seconds) and the rest of the rise over the coolant is the slower term's (never below zero). A trace that starts soon after earlier work
   thus starts with a warm sink that is still cooling; the H100 PCIe burst2 files start this way,
   at 55 C and 54 W.
 
@@ -92,8 +93,10 @@ class Fit:
 
 def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
     """Float arrays of a one-GPU canonical frame (rows with power, temperature, util and clock only):
-    t [s from the first sample], p, temp, util, mem_util (NaN where absent), phi, limit_w (the trace's
-    power limit, power_limit_w where it has none)."""
+    t [s from the first sample], p, p_heat (power.draw.instant where logged, else p), temp, util,
+    mem_util (NaN where absent), phi (the SM clock fraction, 0 where the GPU is clock-gated idle:
+    _clock_gated, from throttle_reasons where logged), limit_w (the trace's power limit, power_limit_w
+    where it has none)."""
     ok = frame[["power_w", "temp_c", "util", "sm_clock_mhz"]].notna().all(axis=1) & (frame["power_w"] > 0)
     f = frame[ok]
     if len(f) < 20:
@@ -141,11 +144,8 @@ def trace_activity(params, x):
     its counters trail the work that draws the power; the lag is the sensor's, as power_window_s is, and
     the simulator, whose activity is the work itself, has none."""
     lag = params.get("util_lag_s", 0.0)
-    util, mem_util = x["util"], x["mem_util"]
-    if lag > 0.0:  # linear between samples, so the fit sees the cost change with the lag
-        util = np.interp(x["t"] + lag, x["t"], util)
-        mem_util = np.interp(x["t"] + lag, x["t"], mem_util)
-    return activity(util, mem_util, params["memory_weight"])
+    u = activity(x["util"], x["mem_util"], params["memory_weight"])  # NaN-free, so the lag spreads no gap
+    return np.interp(x["t"] + lag, x["t"], u) if lag > 0.0 else u  # linear between samples: the cost moves with the lag
 
 
 def power_model_w(params, u, phi, temp_c):
@@ -194,18 +194,33 @@ def sensed_power_w(params, x, temp_c=None):
     """Model power as the sensor reports it: the kernel's power at the trace's activity, clock and
     temperature, held to the trace's power limit, averaged over the sensor's window."""
     p = power_model_w(params, trace_activity(params, x), x["phi"], x["temp"] if temp_c is None else temp_c)
-    sensed = as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p),
-                       params.get("power_window_s", POWER_WINDOW_S))
-    if x.get("bin_means", False):  # a bin holds the mean of the readings over it: the mean of the (piecewise
-        sensed = 0.5 * (sensed + np.concatenate((sensed[:1], sensed[:-1])))  # linear) window mean over the bin
+    window_s = params.get("power_window_s", POWER_WINDOW_S)
+    sensed = as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p), window_s)
+    if x.get("bin_means", False) and window_s > np.median(np.diff(x["t"])):
+        # a bin holds the mean of the readings over it; the window mean of a power held per bin is linear
+        # across a bin, so its mean over the bin is that of its values at the bin's two ends
+        sensed = 0.5 * (sensed + np.concatenate((sensed[:1], sensed[:-1])))
     return sensed
+
+
+@njit(cache=True)
+def _start_sink_c(temp0_c, power0_w, r_die, tau_die, r_sink, tau_sink, coolant_c):
+    """The sink temperature at a trace's first sample: the faster Foster term settled at that sample's power,
+    the rest of the rise over the coolant the slower term's, neither term below zero (so which term is
+    called the die does not matter)."""
+    if r_sink <= 0.0:
+        return coolant_c
+    rise = max(temp0_c - coolant_c, 0.0)
+    if tau_die <= tau_sink:
+        return coolant_c + max(rise - power0_w * r_die, 0.0)
+    return coolant_c + min(power0_w * r_sink, rise)
 
 
 @njit(cache=True)
 def _temperatures(t_s, power_w, temp0_c, r_die, tau_die, r_sink, tau_sink, coolant_c):
     out = np.empty_like(power_w)
     die = temp0_c
-    sink = temp0_c - power_w[0] * r_die if r_sink > 0.0 else coolant_c  # the fast die term settled at the start
+    sink = _start_sink_c(temp0_c, power_w[0], r_die, tau_die, r_sink, tau_sink, coolant_c)
     out[0] = die
     for i in range(1, power_w.shape[0]):
         dt = t_s[i] - t_s[i - 1]
@@ -308,7 +323,9 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     MAPE-like, every trace weighted alike). Idle, clock-tree, voltage-floor, leakage and memory-weight
     parameters belong to the card and are shared; the switching power dynamic_w belongs to the work the
     trace ran (GEMM precision and input data change it at the same NVML counters), so each trace has its
-    own (trace_dynamic_w) and the card's dynamic_w is the largest: activity 1 is the heaviest work seen."""
+    own (trace_dynamic_w) and the card's dynamic_w is the largest: activity 1 is the heaviest work seen.
+    util_lag_s, the card's utilisation-counter lag, is fitted where one of the traces resolves it (module
+    docstring) and is 0 otherwise."""
     parts, fit_rows, held_rows, f_max = _fit_parts(frames, share, max_clock_mhz, power_limit_w)
     measured = np.concatenate([x["p"] for x in parts])
     weights = _weights(parts)
@@ -325,7 +342,7 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
         return np.concatenate(((np.concatenate(model) / measured - 1.0) * weights, prior))
 
     if not any(np.median(np.diff(x["t"])) <= 0.5 * UTIL_LAG_MAX_S for x in parts):
-        fixed = fixed | {"util_lag_s"}  # sampled less than twice per NVML utilisation period: no lag resolved
+        fixed = fixed | {"util_lag_s"}  # no trace samples every 0.5 s or faster: no lag resolved
     lags = (0.0,) if "util_lag_s" in fixed else UTIL_LAG_STARTS_S
     starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if "memory_weight" in fixed else 0.5, lag, *dyn0)
               for v_floor in V_FLOOR_STARTS for lag in lags]
@@ -429,8 +446,9 @@ def _coupled_kernel(t_s, u, phi, limit_w, idle_w, clock_w, dynamic_w, v_floor, l
     temp = np.empty(n)
     p = np.empty(n)
     die = temp0_c
-    sink = temp0_c - r_die * min(gpu_power_w(u[0], phi[0], temp0_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction,
-                                             leak_per_k, leak_ref_temp_c), limit_w[0]) if r_sink > 0.0 else coolant_c
+    p0 = min(gpu_power_w(u[0], phi[0], temp0_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
+                         leak_ref_temp_c), limit_w[0])
+    sink = _start_sink_c(temp0_c, p0, r_die, tau_die, r_sink, tau_sink, coolant_c)
     for i in range(n):  # sample i's power: the interval ending at t_i, from the die temperature it started at
         p[i] = min(gpu_power_w(u[i], phi[i], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
                                leak_ref_temp_c), limit_w[i])

@@ -70,7 +70,10 @@ def check(calibration_path, paths, timezone="UTC"):
                         "power_mape_pct_at_measured_temp": alone["power_mape_pct"],
                         "temp_rmse_k_at_measured_power": alone["temp_rmse_k"],
                         "samples": coupled["samples"], "duration_s": coupled["duration_s"]})
-    return {"calibration": str(calibration_path), "gpu": doc["gpu"], "traces": results}
+    out = {"calibration": str(calibration_path), "gpu": doc["gpu"], "traces": results}
+    if "refit_advised" in doc:
+        out["note"] = doc["refit_advised"]
+    return out
 
 
 def report_text(doc):
