@@ -640,12 +640,14 @@ def calibration_report_html(doc: dict, series: dict) -> str:
             if name != "stderr":
                 err = doc[block]["stderr"].get(name)
                 rows.append([block, name, _num(value), _num(err) if err else "held"])
-    held = [[r["trace"], _num(r["power_mape_pct"]), _num(r["temp_rmse_k"]), _num(r["temp_max_error_k"]),
-             str(r["samples"])] for r in doc["held_out"]]
+    held = [[r["trace"], _num(r["power_mape_pct"]),
+             "-" if r.get("power_mape_load_pct") is None else _num(r["power_mape_load_pct"]),
+             _num(r["temp_rmse_k"]), _num(r["temp_max_error_k"]), str(r["samples"])] for r in doc["held_out"]]
     body = [f"<h1>GPU calibration: {_e(doc['gpu'])}</h1>",
             f"<p>{_e(doc['made_by'])}. Cooling when traced: {_e(doc['cooling'])}.</p>",
             "<h2>Held-out errors</h2>",
-            _table(["trace", "power MAPE %", "temperature RMSE K", "max error K", "samples"], held, num_cols=(1, 2, 3, 4)),
+            _table(["trace", "power MAPE %", "at load (util ≥ 50 %)", "temperature RMSE K", "max error K", "samples"],
+                   held, num_cols=(1, 2, 3, 4, 5)),
             "<h2>Fitted parameters</h2>",
             _table(["block", "parameter", "value", "± 1σ"], rows, num_cols=(2, 3)),
             "<h2>Traces</h2>"]

@@ -80,7 +80,9 @@ def _bound_case(name, value, high, unit, gap, tolerance):
 
 def _trace_cases(gpu, path):
     e = _fitted(path)[3]
-    label = f"{gpu} {path.name}, {e['samples']} held-out samples"
+    load = (f"{e['load_samples']} at load: {e['power_mape_load_pct']:.1f} % power MAPE" if e["load_samples"]
+            else "none at load")
+    label = f"{gpu} {path.name}, {e['samples']} held-out samples ({load})"
     gap = _gap(path)
     return [_bound_case(f"{label}: power MAPE", e["power_mape_pct"], POWER_BOUND_PCT, "%", gap, "issue 6 bound"),
             _bound_case(f"{label}: temperature RMSE", e["temp_rmse_k"], TEMP_BOUND_K, "K", gap, "issue 6 bound")]

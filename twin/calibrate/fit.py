@@ -71,6 +71,7 @@ GPU_IDLE_REASON = 0x1  # [V] NVML nvmlClocksEventReasonGpuIdle: "nothing is runn
 IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idle state (H800/H20 idle at 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755)
 UTIL_LAG_MAX_S = 1.0  # [V] s: NVML's utilisation sample period is 1/6 to 1 s (nvmlDeviceGetUtilizationRates)
 UTIL_LAG_STARTS_S = (0.1, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
+LOAD_UTIL = 0.5  # [M] samples at or above this utilisation count as load in the errors' load MAPE
 FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
 THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
@@ -409,7 +410,8 @@ def fit_coolant(frame, thermal_params, share=FIT_SHARE):
 
 def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, coupled=False):
     """Power MAPE [%] and temperature RMSE / max error [K] of the kernels on a trace's held-out part (or
-    the whole trace with held_out=False). The model runs from the trace's first sample: the temperature
+    the whole trace with held_out=False), and the power MAPE of its samples at load (utilisation at least
+    LOAD_UTIL; None without any): a trace that idles most of the time can hide a poor fit under load. The model runs from the trace's first sample: the temperature
     driven by the measured power and the power by the measured temperature; with coupled=True each by
     the model's own other, the way the simulator runs them."""
     x = trace_arrays(frame, power_params.get("max_clock_mhz"), power_params.get("power_limit_w", np.inf))
@@ -422,9 +424,13 @@ def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, 
         model_p = sensed_power_w(power_params, x)
         model_t = temperature_model_c(thermal_params, x["t"], x["p_heat"], x["temp"][0])
     err_t = model_t[part] - x["temp"][part]
-    return {"power_mape_pct": float(np.mean(np.abs(model_p[part] / x["p"][part] - 1.0)) * 100.0),
+    err_p = np.abs(model_p[part] / x["p"][part] - 1.0) * 100.0
+    load = x["util"][part] >= LOAD_UTIL
+    return {"power_mape_pct": float(np.mean(err_p)),
+            "power_mape_load_pct": float(np.mean(err_p[load])) if load.any() else None,
             "temp_rmse_k": float(np.sqrt(np.mean(err_t**2))), "temp_max_error_k": float(np.max(np.abs(err_t))),
-            "samples": int(err_t.shape[0]), "duration_s": float(x["t"][part][-1] - x["t"][part][0])}
+            "samples": int(err_t.shape[0]), "load_samples": int(load.sum()),
+            "duration_s": float(x["t"][part][-1] - x["t"][part][0])}
 
 
 def _coupled(power_params, thermal_params, x):

@@ -66,6 +66,7 @@ def check(calibration_path, paths, timezone="UTC"):
         coupled = fit.errors(t.frame, power, doc["thermal"], held_out=False, coupled=True)
         alone = fit.errors(t.frame, power, doc["thermal"], held_out=False)
         results.append({"trace": t.label, "power_mape_pct": coupled["power_mape_pct"],
+                        "power_mape_load_pct": coupled["power_mape_load_pct"],
                         "temp_rmse_k": coupled["temp_rmse_k"], "temp_max_error_k": coupled["temp_max_error_k"],
                         "power_mape_pct_at_measured_temp": alone["power_mape_pct"],
                         "temp_rmse_k_at_measured_power": alone["temp_rmse_k"],
@@ -88,8 +89,11 @@ def report_text(doc):
             err = doc[block]["stderr"].get(name)
             lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else ""))
     lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
-    lines.append(f"    {'trace':44s} {'power MAPE %':>12s} {'T RMSE K':>9s} {'T max K':>8s} {'samples':>8s}")
+    lines.append(f"    {'trace':44s} {'power MAPE %':>12s} {'at load %':>9s} {'T RMSE K':>9s} {'T max K':>8s} "
+                 f"{'samples':>8s}")
     for row in doc["held_out"]:
-        lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} {row['temp_rmse_k']:9.2f} "
+        load = row.get("power_mape_load_pct")
+        lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} "
+                     f"{'-' if load is None else f'{load:.2f}':>9s} {row['temp_rmse_k']:9.2f} "
                      f"{row['temp_max_error_k']:8.2f} {row['samples']:8d}")
     return "\n".join(lines)
