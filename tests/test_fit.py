@@ -149,3 +149,18 @@ def test_power_and_temperature_solved_together_start_as_the_temperature_model_do
     x = trace_arrays(frame, 1980.0)
     temp, p = _coupled(power, truth_t, x)
     np.testing.assert_allclose(temperature_model_c(truth_t, x["t"], p, x["temp"][0]), temp, atol=1e-9)
+
+
+def test_a_parameter_the_fit_leaves_on_its_bound_is_named_in_the_report():
+    from twin.calibrate.fit import _least_squares
+    from twin.calibrate.session import report_text
+
+    params, _, at_bound = _least_squares(lambda p: np.array([p["a"] - 5.0, p["b"] - 0.5]), ("a", "b"), [(0.5, 0.2)],
+                                         (0.0, 0.0), (1.0, 1.0), set())
+    assert params["a"] == pytest.approx(1.0) and params["b"] == pytest.approx(0.5) and at_bound == ("a",)
+    doc = {"gpu": "H100-PCIe", "cooling": "air", "held_out": [],
+           "power": {"v_floor": 1.0, "idle_w": 45.0, "stderr": {"v_floor": 0.1, "idle_w": 1.0}, "at_bound": ["v_floor"]},
+           "thermal": {"tau_s": 2.0, "stderr": {"tau_s": 0.1}, "at_bound": []}}
+    lines = report_text(doc).splitlines()
+    assert "on its search bound" in next(line for line in lines if "v_floor" in line)
+    assert "on its search bound" not in next(line for line in lines if "idle_w" in line)

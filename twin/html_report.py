@@ -636,10 +636,12 @@ def calibration_report_html(doc: dict, series: dict) -> str:
     a plot of measured against simulated power and temperature."""
     rows = []
     for block in ("power", "thermal"):
+        bound = doc[block].get("at_bound", [])
         for name, value in doc[block].items():
-            if name != "stderr":
+            if name not in ("stderr", "at_bound"):
                 err = doc[block]["stderr"].get(name)
-                rows.append([block, name, _num(value), _num(err) if err else "held"])
+                rows.append([block, name + (" (on its search bound)" if name in bound else ""), _num(value),
+                             _num(err) if err else "held"])
     held = [[r["trace"], _num(r["power_mape_pct"]),
              "-" if r.get("power_mape_load_pct") is None else _num(r["power_mape_load_pct"]),
              _num(r["temp_rmse_k"]), _num(r["temp_max_error_k"]), str(r["samples"])] for r in doc["held_out"]]

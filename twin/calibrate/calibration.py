@@ -7,6 +7,7 @@ takes from it (`gpu: {model: H100-PCIe, calibration: calib.yaml}`) in place of t
         (power_window_s and util_lag_s describe the trace's sensors, not the GPU: --check uses them,
         a scenario does not)
     thermal: {r_k_per_w, tau_s, sink_r_k_per_w, sink_tau_s, coolant_c, stderr: {...}}
+        (at_bound in each block: parameters the fit left on a search bound, which the traces do not pin down)
     held_out: [{trace, dynamic_w, coolant_c, power_mape_pct, temp_rmse_k, temp_max_error_k, samples}, ...]
         (each trace's own switching power and inlet temperature: those belong to the work and the room,
         the rest to the card; the card's dynamic_w is the heaviest trace's)
@@ -59,8 +60,10 @@ def document(gpu, cooling, power_fit, thermal_fit, held_out, traces):
     """The calibration as a dict (the YAML's content)."""
     return _plain({
         "gpu": gpu, "cooling": cooling,
-        "power": {**{k: power_fit.params[k] for k in POWER_FIELDS}, "stderr": power_fit.stderr},
-        "thermal": {**{k: thermal_fit.params[k] for k in THERMAL_FIELDS}, "stderr": thermal_fit.stderr},
+        "power": {**{k: power_fit.params[k] for k in POWER_FIELDS}, "stderr": power_fit.stderr,
+                  "at_bound": list(power_fit.at_bound)},
+        "thermal": {**{k: thermal_fit.params[k] for k in THERMAL_FIELDS}, "stderr": thermal_fit.stderr,
+                    "at_bound": list(thermal_fit.at_bound)},
         "held_out": held_out, "traces": traces,
         "made_by": "python -m twin calibrate (twin/calibrate/fit.py): the simulator's own GPU kernels, "
                    f"least squares on the first {FIT_SHARE:.0%} of each trace, errors on the rest",

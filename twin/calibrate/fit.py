@@ -90,6 +90,7 @@ class Fit:
     stderr: dict
     fit_rows: int
     held_out_rows: int
+    at_bound: tuple = ()  # parameters the fit left on a search bound: the traces do not pin them down
 
 
 def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
@@ -249,8 +250,8 @@ def _stderr(result, names):
 
 
 def _least_squares(residual, names, starts, lower, upper, fixed):
-    """least_squares over the free parameters from each start, the lowest cost kept; fixed parameters keep
-    their start value and a zero standard error."""
+    """(params, stderr, names of free parameters left on a bound): least_squares over the free parameters from
+    each start, the lowest cost kept; fixed parameters keep their start value and a zero standard error."""
     from scipy.optimize import least_squares
 
     free = [i for i, n in enumerate(names) if n not in fixed]
@@ -269,7 +270,7 @@ def _least_squares(residual, names, starts, lower, upper, fixed):
     result, params = best
     stderr = {n: 0.0 for n in names}
     stderr.update(_stderr(result, [names[i] for i in free]))
-    return params, stderr
+    return params, stderr, tuple(names[i] for i, active in zip(free, result.active_mask) if active)
 
 
 def _binned(x, bin_s=FIT_BIN_S):
@@ -347,7 +348,7 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     lags = (0.0,) if "util_lag_s" in fixed else UTIL_LAG_STARTS_S
     starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if "memory_weight" in fixed else 0.5, lag, *dyn0)
               for v_floor in V_FLOOR_STARTS for lag in lags]
-    params, stderr = _least_squares(residual, names, starts, (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts),
+    params, stderr, at_bound = _least_squares(residual, names, starts, (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts),
                                     (IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S)
                                     + (DYNAMIC_W_MAX,) * len(parts), fixed)
     dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
@@ -358,7 +359,12 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     stderr["dynamic_w"] = dynamic_err[heaviest]
     if len(parts) > 1:
         params["trace_dynamic_w"] = dynamic
-    return Fit(params, stderr, fit_rows, held_rows)
+    return Fit(params, stderr, fit_rows, held_rows, _trace_names(at_bound))
+
+
+def _trace_names(names):
+    """Parameter names as the calibration file writes them: a trace's own 'dynamic_w/2' as 'trace_dynamic_w[2]'."""
+    return tuple(f"trace_{n.split('/')[0]}[{n.split('/')[1]}]" if "/" in n else n for n in names)
 
 
 def fit_thermal(frames, share=FIT_SHARE):
@@ -380,18 +386,21 @@ def fit_thermal(frames, share=FIT_SHARE):
     starts = [(0.03, 5.0, 0.05, tau, *cool0) for tau in SINK_TAU_STARTS_S]
     lower = (DIE_R_K_PER_W[0], DIE_TAU_S[0], 0.0, SINK_TAU_S[0]) + (COOLANT_C[0],) * len(parts)
     upper = (DIE_R_K_PER_W[1], DIE_TAU_S[1], DIE_R_K_PER_W[1], SINK_TAU_S[1]) + (COOLANT_C[1],) * len(parts)
-    params, stderr = _least_squares(residual, names, starts, lower, upper, set())
+    params, stderr, at_bound = _least_squares(residual, names, starts, lower, upper, set())
     if params["sink_tau_s"] < params["tau_s"]:  # the Foster terms are interchangeable: the slow one is the sink
+        swap = {"r_k_per_w": "sink_r_k_per_w", "tau_s": "sink_tau_s", "sink_r_k_per_w": "r_k_per_w",
+                "sink_tau_s": "tau_s"}
         for a, b in (("r_k_per_w", "sink_r_k_per_w"), ("tau_s", "sink_tau_s")):
             params[a], params[b] = params[b], params[a]
             stderr[a], stderr[b] = stderr[b], stderr[a]
+        at_bound = tuple(swap.get(n, n) for n in at_bound)
     coolant = [params.pop(f"coolant_c/{k}") for k in range(len(parts))]
     coolant_err = [stderr.pop(f"coolant_c/{k}") for k in range(len(parts))]
     params["coolant_c"] = float(np.median(coolant))
     stderr["coolant_c"] = float(np.median(coolant_err))
     if len(parts) > 1:
         params["trace_coolant_c"] = coolant
-    return Fit(params, stderr, fit_rows, held_rows)
+    return Fit(params, stderr, fit_rows, held_rows, _trace_names(at_bound))
 
 
 def fit_coolant(frame, thermal_params, share=FIT_SHARE):
@@ -403,7 +412,7 @@ def fit_coolant(frame, thermal_params, share=FIT_SHARE):
     def residual(params):
         return temperature_model_c({**thermal_params, **params}, x["t"], x["p_heat"], x["temp"][0]) - x["temp"]
 
-    params, _ = _least_squares(residual, ("coolant_c",), [(float(np.min(x["temp"])) - 2.0,)], (COOLANT_C[0],),
+    params, _, _ = _least_squares(residual, ("coolant_c",), [(float(np.min(x["temp"])) - 2.0,)], (COOLANT_C[0],),
                                (COOLANT_C[1],), set())
     return params["coolant_c"]
 

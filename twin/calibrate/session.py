@@ -83,11 +83,14 @@ def report_text(doc):
              f"fitted on the first {fit.FIT_SHARE:.0%} of each trace"]
     for block in ("power", "thermal"):
         lines.append(f"  {block}:")
+        bound = doc[block].get("at_bound", [])
         for name, value in doc[block].items():
-            if name == "stderr":
+            if name in ("stderr", "at_bound"):
                 continue
             err = doc[block]["stderr"].get(name)
-            lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else ""))
+            lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else "")
+                         + ("  (on its search bound: the traces do not pin it down)" if name in bound else ""))
+        lines += [f"    {name} is on its search bound" for name in bound if name not in doc[block]]
     lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
     lines.append(f"    {'trace':44s} {'power MAPE %':>12s} {'at load %':>9s} {'T RMSE K':>9s} {'T max K':>8s} "
                  f"{'samples':>8s}")
