@@ -33,9 +33,9 @@ What is fitted is what is simulated (DESIGN.md):
   power.draw.instant where the trace has it (the heat of the moment, not the sensor's 1 s mean);
   fitted: R and tau of each term, and T_cool, the coolant or inlet temperature, which no trace logs.
   At a trace's first sample the faster term is taken as settled at that sample's power (it settles
-  within seconds) and the rest of the rise over the coolant is the slower term's (never below zero). A trace that starts soon after earlier work
-  thus starts with a warm sink that is still cooling; the H100 PCIe burst2 files start this way,
-  at 55 C and 54 W.
+  within seconds) and the rest of the rise over the coolant is the slower term's (never below zero).
+  A trace that starts soon after earlier work thus starts with a warm sink that is still cooling; the
+  H100 PCIe burst2 files start this way, at 55 C and 54 W.
 
 Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out. The
 model runs through the whole trace from its first sample (thermal state and sensor window carried
@@ -67,8 +67,10 @@ LEAK_PRIORS = {"leak_fraction": (_MODEL["leak_fraction"], 0.2),  # [M] sd around
 PRIOR_RESIDUAL = 0.2  # [M] a prior's one-sigma miss weighs as a 20 % power residual on one sample (100 samples at 2 %)
 IDLE_OVER_LOWEST = 1.2  # [M] idle power is at most 1.2x the lowest power the trace shows (its 2nd percentile)
 V_FLOOR_STARTS = (0.0, 0.5, 0.8)  # [M] voltage floors the power fit starts from (the cost has local minima)
-GPU_IDLE_REASON = 0x1  # [V] NVML nvmlClocksEventReasonGpuIdle: "nothing is running on the GPU and the clocks are dropping to idle"
-IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idle state (H800/H20 idle at 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755)
+GPU_IDLE_REASON = 0x1  # [V] NVML nvmlClocksEventReasonGpuIdle: "nothing is running on the GPU and the
+                       # clocks are dropping to idle"
+IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idle state (H800 and H20 idle at
+                        # 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755: gpu_traces)
 UTIL_LAG_MAX_S = 1.0  # [V] s: NVML's utilisation sample period is 1/6 to 1 s (nvmlDeviceGetUtilizationRates)
 UTIL_LAG_STARTS_S = (0.1, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
 LOAD_UTIL = 0.5  # [M] samples at or above this utilisation count as load in the errors' load MAPE
@@ -348,9 +350,10 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     lags = (0.0,) if "util_lag_s" in fixed else UTIL_LAG_STARTS_S
     starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if "memory_weight" in fixed else 0.5, lag, *dyn0)
               for v_floor in V_FLOOR_STARTS for lag in lags]
-    params, stderr, at_bound = _least_squares(residual, names, starts, (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts),
-                                    (IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S)
-                                    + (DYNAMIC_W_MAX,) * len(parts), fixed)
+    lower = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts)
+    upper = ((IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S)
+             + (DYNAMIC_W_MAX,) * len(parts))
+    params, stderr, at_bound = _least_squares(residual, names, starts, lower, upper, fixed)
     dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     heaviest = int(np.argmax(dynamic))
@@ -413,16 +416,17 @@ def fit_coolant(frame, thermal_params, share=FIT_SHARE):
         return temperature_model_c({**thermal_params, **params}, x["t"], x["p_heat"], x["temp"][0]) - x["temp"]
 
     params, _, _ = _least_squares(residual, ("coolant_c",), [(float(np.min(x["temp"])) - 2.0,)], (COOLANT_C[0],),
-                               (COOLANT_C[1],), set())
+                                  (COOLANT_C[1],), set())
     return params["coolant_c"]
 
 
 def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, coupled=False):
     """Power MAPE [%] and temperature RMSE / max error [K] of the kernels on a trace's held-out part (or
     the whole trace with held_out=False), and the power MAPE of its samples at load (utilisation at least
-    LOAD_UTIL; None without any): a trace that idles most of the time can hide a poor fit under load. The model runs from the trace's first sample: the temperature
-    driven by the measured power and the power by the measured temperature; with coupled=True each by
-    the model's own other, the way the simulator runs them."""
+    LOAD_UTIL; None without any): a trace that idles most of the time can hide a poor fit under load.
+    The model runs from the trace's first sample: the temperature driven by the measured power and the
+    power by the measured temperature; with coupled=True each by the model's own other, the way the
+    simulator runs them."""
     x = trace_arrays(frame, power_params.get("max_clock_mhz"), power_params.get("power_limit_w", np.inf))
     part = split(x["t"].shape[0], share)[1] if held_out else slice(0, x["t"].shape[0])
     if x["t"][part].shape[0] < 2:
@@ -447,10 +451,10 @@ def _coupled(power_params, thermal_params, x):
     activity, clock and power limit and its first temperature: gpu.power_w at each interval's starting
     die temperature, then the two RC nodes over the interval."""
     pp, tp = power_params, thermal_params
-    temp, p = _coupled_kernel(x["t"], trace_activity(pp, x), x["phi"], x["limit_w"], pp["idle_w"], pp["clock_w"], pp["dynamic_w"],
-                              pp["v_floor"], pp["leak_fraction"], pp["leak_per_k"], pp["leak_ref_temp_c"],
-                              tp["r_k_per_w"], tp["tau_s"], tp["sink_r_k_per_w"], tp["sink_tau_s"], tp["coolant_c"],
-                              x["temp"][0])
+    temp, p = _coupled_kernel(x["t"], trace_activity(pp, x), x["phi"], x["limit_w"], pp["idle_w"], pp["clock_w"],
+                              pp["dynamic_w"], pp["v_floor"], pp["leak_fraction"], pp["leak_per_k"],
+                              pp["leak_ref_temp_c"], tp["r_k_per_w"], tp["tau_s"], tp["sink_r_k_per_w"],
+                              tp["sink_tau_s"], tp["coolant_c"], x["temp"][0])
     return temp, as_sensed(x["t"], p, power_params.get("power_window_s", POWER_WINDOW_S))
 
 
