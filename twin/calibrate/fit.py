@@ -66,13 +66,14 @@ LEAK_PRIORS = {"leak_fraction": (_MODEL["leak_fraction"], 0.2),  # [M] sd around
                "leak_per_k": (_MODEL["leak_per_k"], 0.01)}      # [V] REFERENCE.md 1.3: 0.01-0.03 /K
 PRIOR_RESIDUAL = 0.2  # [M] a prior's one-sigma miss weighs as a 20 % power residual on one sample (100 samples at 2 %)
 IDLE_OVER_LOWEST = 1.2  # [M] idle power is at most 1.2x the lowest power the trace shows (its 2nd percentile)
-V_FLOOR_STARTS = (0.0, 0.5, 0.8)  # [M] voltage floors the power fit starts from (the cost has local minima)
+V_FLOOR_STARTS = (0.0, 0.3, 0.5, 0.7, 0.9)  # [M] voltage floors the power fit starts from: one trace at one or two
+                                             # clocks rarely pins v_floor, and its cost has several minima
 GPU_IDLE_REASON = 0x1  # [V] NVML nvmlClocksEventReasonGpuIdle: "nothing is running on the GPU and the
                        # clocks are dropping to idle"
 IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idle state (H800 and H20 idle at
                         # 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755: gpu_traces)
 UTIL_LAG_MAX_S = 1.0  # [V] s: NVML's utilisation sample period is 1/6 to 1 s (nvmlDeviceGetUtilizationRates)
-UTIL_LAG_STARTS_S = (0.1, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
+UTIL_LAG_STARTS_S = (0.1, 0.25, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
 LOAD_UTIL = 0.5  # [M] samples at or above this utilisation count as load in the errors' load MAPE
 FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
