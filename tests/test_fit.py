@@ -8,8 +8,9 @@ from twin.calibrate.fit import errors, fit_power, fit_thermal, power_model_w
 from twin.physics import gpu
 
 
-def _synthetic_trace(seed=0):
-    """Idle -> load -> idle cycles at several clock caps, drawn by the kernels themselves plus sensor noise."""
+def _synthetic_trace(seed=0, sink_r_k_per_w=0.03, coolant_c=28.0):
+    """Idle -> load -> idle cycles at several clock caps, drawn by the kernels themselves plus sensor noise;
+    the heat sink has 2,000 J/K (60 s at the default 0.03 K/W)."""
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.uniform(0.9, 1.3, 3000))
     load = ((t // 120) % 2 == 1).astype(float)
@@ -19,7 +20,8 @@ def _synthetic_trace(seed=0):
     phi = np.where((load == 0) & ~ready, 0.0, clock / 1980.0)  # at idle clocks the clock tree is gated (fit.trace_arrays)
     truth_p = {"idle_w": 72.0, "clock_w": 40.0, "dynamic_w": 560.0, "v_floor": 0.7, "leak_fraction": 0.3,
                "leak_per_k": 0.02}
-    truth_t = {"r_k_per_w": 0.02, "tau_s": 3.0, "sink_r_k_per_w": 0.03, "sink_tau_s": 60.0, "coolant_c": 28.0}
+    truth_t = {"r_k_per_w": 0.02, "tau_s": 3.0, "sink_r_k_per_w": sink_r_k_per_w,
+               "sink_tau_s": 2000.0 * sink_r_k_per_w, "coolant_c": coolant_c}
     temp = np.empty_like(t)
     power = np.empty_like(t)
     temp[0] = sink = 31.0
@@ -164,3 +166,19 @@ def test_a_parameter_the_fit_leaves_on_its_bound_is_named_in_the_report():
     lines = report_text(doc).splitlines()
     assert "on its search bound" in next(line for line in lines if "v_floor" in line)
     assert "on its search bound" not in next(line for line in lines if "idle_w" in line)
+
+
+def test_a_card_fitted_on_two_sessions_keeps_each_sessions_air_flow():
+    """Two traces of one card whose fans moved different air (sink resistance 0.03 and 0.06 K/W, one heat
+    sink of 2,000 J/K) and whose rooms differ: the joint fit finds each session's resistance and inlet,
+    and the shared heat capacity; for_trace gives each trace its own."""
+    from twin.calibrate.fit import for_trace
+
+    (a, _, _), (b, _, truth_b) = _synthetic_trace(3), _synthetic_trace(4, sink_r_k_per_w=0.06, coolant_c=24.0)
+    thermal = fit_thermal([a, b])
+    sink_r = thermal.params["trace_sink_r_k_per_w"]
+    assert sink_r[0] == pytest.approx(0.03, rel=0.15) and sink_r[1] == pytest.approx(0.06, rel=0.15)
+    assert thermal.params["trace_coolant_c"][1] == pytest.approx(24.0, abs=1.0)
+    assert thermal.params["sink_tau_s"] / thermal.params["sink_r_k_per_w"] == pytest.approx(2000.0, rel=0.2)
+    second = for_trace(thermal.params, 1)
+    assert second["sink_r_k_per_w"] == sink_r[1] and second["sink_tau_s"] == pytest.approx(truth_b["sink_tau_s"], rel=0.2)

@@ -8,9 +8,11 @@ takes from it (`gpu: {model: H100-PCIe, calibration: calib.yaml}`) in place of t
         a scenario does not)
     thermal: {r_k_per_w, tau_s, sink_r_k_per_w, sink_tau_s, coolant_c, stderr: {...}}
         (at_bound in each block: parameters the fit left on a search bound, which the traces do not pin down)
-    held_out: [{trace, dynamic_w, coolant_c, power_mape_pct, temp_rmse_k, temp_max_error_k, samples}, ...]
-        (each trace's own switching power and inlet temperature: those belong to the work and the room,
-        the rest to the card; the card's dynamic_w is the heaviest trace's)
+    held_out: [{trace, dynamic_w, coolant_c, sink_r_k_per_w, power_mape_pct, power_mape_load_pct, temp_rmse_k,
+                temp_max_error_k, samples, load_samples}, ...]
+        (each trace's own switching power, inlet temperature and sink resistance: those belong to the work,
+        the room and the session's air or liquid flow, the rest to the card; the card's dynamic_w is the
+        heaviest trace's, its sink_r_k_per_w the traces' median)
     traces: [{file, sha256, samples, gpu}, ...]
 
 The thermal resistances are those of the card as it was cooled when traced (its own fan and heat

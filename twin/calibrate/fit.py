@@ -314,12 +314,17 @@ def _weights(parts):
 
 
 def for_trace(params, k):
-    """The parameters of trace k of a joint fit: the card's, with that trace's workload and coolant."""
+    """The parameters of trace k of a joint fit: the card's, with that trace's workload, coolant and sink
+    resistance (the sink's heat capacity kept: its time constant scales with the resistance)."""
     out = dict(params)
     if "trace_dynamic_w" in params:
         out["dynamic_w"] = params["trace_dynamic_w"][k]
     if "trace_coolant_c" in params:
         out["coolant_c"] = params["trace_coolant_c"][k]
+    if "trace_sink_r_k_per_w" in params:
+        r = params["trace_sink_r_k_per_w"][k]
+        out["sink_tau_s"] = max(r * params["sink_tau_s"] / params["sink_r_k_per_w"], SINK_TAU_S[0])
+        out["sink_r_k_per_w"] = r
     return out
 
 
@@ -373,24 +378,23 @@ def _trace_names(names):
 
 def fit_thermal(frames, share=FIT_SHARE):
     """Fit the die (and sink) RC nodes on the first share of one trace or several, driven by the measured
-    power; the resistances and time constants belong to the card and its cooler and are shared, the
-    coolant (inlet) temperature, which no trace logs, is one per trace (trace_coolant_c; coolant_c is
-    their median)."""
+    power. The die term and the heat sink's heat capacity belong to the card and are shared. Each trace
+    has its own coolant (inlet) temperature, which no trace logs (trace_coolant_c; coolant_c is their
+    median), and, fitted together, its own sink-to-coolant resistance (trace_sink_r_k_per_w; the sink's
+    time constant follows as R C): that resistance is set by the air or liquid flow of the session, and
+    a server's fan speed is not in an NVML trace (the H100 PCIe gemm traces alone fit 0.03-0.12 K/W)."""
     parts, fit_rows, held_rows, _ = _fit_parts(frames, share)
-    measured = np.concatenate([x["temp"] for x in parts])
-    weights = _weights(parts)
-    names = THERMAL_NAMES[:4] + tuple(f"coolant_c/{k}" for k in range(len(parts)))
+    if len(parts) > 1:
+        return _fit_thermal_sessions(parts, fit_rows, held_rows)
+    x = parts[0]
 
     def residual(params):
-        model = [temperature_model_c({**params, "coolant_c": params[f"coolant_c/{k}"]}, x["t"], x["p_heat"], x["temp"][0])
-                 for k, x in enumerate(parts)]
-        return (np.concatenate(model) - measured) * weights
+        return temperature_model_c(params, x["t"], x["p_heat"], x["temp"][0]) - x["temp"]
 
-    cool0 = [float(np.min(x["temp"])) - 2.0 for x in parts]
-    starts = [(0.03, 5.0, 0.05, tau, *cool0) for tau in SINK_TAU_STARTS_S]
-    lower = (DIE_R_K_PER_W[0], DIE_TAU_S[0], 0.0, SINK_TAU_S[0]) + (COOLANT_C[0],) * len(parts)
-    upper = (DIE_R_K_PER_W[1], DIE_TAU_S[1], DIE_R_K_PER_W[1], SINK_TAU_S[1]) + (COOLANT_C[1],) * len(parts)
-    params, stderr, at_bound = _least_squares(residual, names, starts, lower, upper, set())
+    starts = [(0.03, 5.0, 0.05, tau, float(np.min(x["temp"])) - 2.0) for tau in SINK_TAU_STARTS_S]
+    lower = (DIE_R_K_PER_W[0], DIE_TAU_S[0], 0.0, SINK_TAU_S[0], COOLANT_C[0])
+    upper = (DIE_R_K_PER_W[1], DIE_TAU_S[1], DIE_R_K_PER_W[1], SINK_TAU_S[1], COOLANT_C[1])
+    params, stderr, at_bound = _least_squares(residual, THERMAL_NAMES, starts, lower, upper, set())
     if params["sink_tau_s"] < params["tau_s"]:  # the Foster terms are interchangeable: the slow one is the sink
         swap = {"r_k_per_w": "sink_r_k_per_w", "tau_s": "sink_tau_s", "sink_r_k_per_w": "r_k_per_w",
                 "sink_tau_s": "tau_s"}
@@ -398,12 +402,44 @@ def fit_thermal(frames, share=FIT_SHARE):
             params[a], params[b] = params[b], params[a]
             stderr[a], stderr[b] = stderr[b], stderr[a]
         at_bound = tuple(swap.get(n, n) for n in at_bound)
-    coolant = [params.pop(f"coolant_c/{k}") for k in range(len(parts))]
-    coolant_err = [stderr.pop(f"coolant_c/{k}") for k in range(len(parts))]
-    params["coolant_c"] = float(np.median(coolant))
-    stderr["coolant_c"] = float(np.median(coolant_err))
-    if len(parts) > 1:
-        params["trace_coolant_c"] = coolant
+    return Fit(params, stderr, fit_rows, held_rows, at_bound)
+
+
+def _fit_thermal_sessions(parts, fit_rows, held_rows):
+    """fit_thermal of several traces: die R and tau and the sink's heat capacity shared, the sink
+    resistance and the coolant per trace. The die is held the faster term (tau at most SINK_TAU_S[0])."""
+    n = len(parts)
+    measured = np.concatenate([x["temp"] for x in parts])
+    weights = _weights(parts)
+    names = ("r_k_per_w", "tau_s", "sink_c_j_per_k") + tuple(f"sink_r_k_per_w/{k}" for k in range(n)) \
+        + tuple(f"coolant_c/{k}" for k in range(n))
+
+    def session(p, k):
+        r = p[f"sink_r_k_per_w/{k}"]
+        return {"r_k_per_w": p["r_k_per_w"], "tau_s": p["tau_s"], "sink_r_k_per_w": r,
+                "sink_tau_s": max(r * p["sink_c_j_per_k"], SINK_TAU_S[0]), "coolant_c": p[f"coolant_c/{k}"]}
+
+    def residual(p):
+        model = [temperature_model_c(session(p, k), x["t"], x["p_heat"], x["temp"][0]) for k, x in enumerate(parts)]
+        return (np.concatenate(model) - measured) * weights
+
+    cool0 = [float(np.min(x["temp"])) - 2.0 for x in parts]
+    starts = [(0.03, 2.0, tau / 0.05, *(0.05,) * n, *cool0) for tau in SINK_TAU_STARTS_S]
+    lower = (DIE_R_K_PER_W[0], DIE_TAU_S[0], SINK_TAU_S[0] / DIE_R_K_PER_W[1]) + (DIE_R_K_PER_W[0],) * n \
+        + (COOLANT_C[0],) * n
+    upper = (DIE_R_K_PER_W[1], SINK_TAU_S[0], SINK_TAU_S[1] / DIE_R_K_PER_W[0]) + (DIE_R_K_PER_W[1],) * n \
+        + (COOLANT_C[1],) * n
+    p, err, at_bound = _least_squares(residual, names, starts, lower, upper, set())
+    sink_r = [p[f"sink_r_k_per_w/{k}"] for k in range(n)]
+    coolant = [p[f"coolant_c/{k}"] for k in range(n)]
+    typical_r = float(np.median(sink_r))
+    params = {"r_k_per_w": p["r_k_per_w"], "tau_s": p["tau_s"], "sink_r_k_per_w": typical_r,
+              "sink_tau_s": typical_r * p["sink_c_j_per_k"], "coolant_c": float(np.median(coolant)),
+              "trace_sink_r_k_per_w": sink_r, "trace_coolant_c": coolant}
+    stderr = {"r_k_per_w": err["r_k_per_w"], "tau_s": err["tau_s"],
+              "sink_r_k_per_w": float(np.median([err[f"sink_r_k_per_w/{k}"] for k in range(n)])),
+              "sink_tau_s": typical_r * err["sink_c_j_per_k"],
+              "coolant_c": float(np.median([err[f"coolant_c/{k}"] for k in range(n)]))}
     return Fit(params, stderr, fit_rows, held_rows, _trace_names(at_bound))
 
 

@@ -49,7 +49,7 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
     for k, t in enumerate(loaded):
         p_k, t_k = fit.for_trace(power.params, k), fit.for_trace(thermal.params, k)
         held_out.append({"trace": t.label, "dynamic_w": p_k["dynamic_w"], "coolant_c": t_k["coolant_c"],
-                         **fit.errors(t.frame, p_k, t_k)})
+                         "sink_r_k_per_w": t_k["sink_r_k_per_w"], **fit.errors(t.frame, p_k, t_k)})
         series[t.label] = _series(t, p_k, t_k)
     sources = [{"file": t.label, "sha256": calibration.sha256(t.path), "samples": len(t.frame),
                 "repairs": t.repairs} for t in loaded]
