@@ -182,3 +182,17 @@ def test_a_card_fitted_on_two_sessions_keeps_each_sessions_air_flow():
     assert thermal.params["sink_tau_s"] / thermal.params["sink_r_k_per_w"] == pytest.approx(2000.0, rel=0.2)
     second = for_trace(thermal.params, 1)
     assert second["sink_r_k_per_w"] == sink_r[1] and second["sink_tau_s"] == pytest.approx(truth_b["sink_tau_s"], rel=0.2)
+
+
+def test_parameters_on_their_bounds_are_named_as_the_calibration_file_has_them(monkeypatch):
+    """A switching power the search range cannot hold is flagged as the card's dynamic_w (a single trace's is
+    the card's), and a value within 1e-3 of its bound counts as on it (least_squares marks only 1e-8)."""
+    from twin.calibrate import fit as fitting
+
+    assert fitting._on_bound(["a", "b", "c"], [0.99992, 0.5, -19.9999997], [0.0, 0.0, -20.0], [1.0, 1.0, 80.0]) \
+        == ("a", "c")
+    monkeypatch.setattr(fitting, "DYNAMIC_W_MAX", 100.0)  # the synthetic card's is 560 W
+    frame, _, _ = _synthetic_trace()
+    power = fit_power(frame, 1980.0)
+    assert power.params["dynamic_w"] == pytest.approx(100.0) and "dynamic_w" in power.at_bound
+    assert power.trace_at_bound == (("dynamic_w",),)

@@ -634,6 +634,8 @@ def _trace_plot(label: str, s: dict, k: int) -> str:
 def calibration_report_html(doc: dict, series: dict) -> str:
     """The `twin calibrate` page: fitted parameters with standard errors, held-out errors, and per trace
     a plot of measured against simulated power and temperature."""
+    from twin.calibrate.fit import LOAD_UTIL
+
     rows = []
     for block in ("power", "thermal"):
         bound = doc[block].get("at_bound", [])
@@ -642,13 +644,15 @@ def calibration_report_html(doc: dict, series: dict) -> str:
                 err = doc[block]["stderr"].get(name)
                 rows.append([block, name + (" (on its search bound)" if name in bound else ""), _num(value),
                              _num(err) if err else "held"])
-    held = [[r["trace"], _num(r["power_mape_pct"]),
+    held = [[r["trace"] + (f" ({', '.join(r['at_bound'])} on the search bound)" if r.get("at_bound") else ""),
+             _num(r["power_mape_pct"]),
              "-" if r.get("power_mape_load_pct") is None else _num(r["power_mape_load_pct"]),
              _num(r["temp_rmse_k"]), _num(r["temp_max_error_k"]), str(r["samples"])] for r in doc["held_out"]]
     body = [f"<h1>GPU calibration: {_e(doc['gpu'])}</h1>",
             f"<p>{_e(doc['made_by'])}. Cooling when traced: {_e(doc['cooling'])}.</p>",
             "<h2>Held-out errors</h2>",
-            _table(["trace", "power MAPE %", "at load (util ≥ 50 %)", "temperature RMSE K", "max error K", "samples"],
+            _table(["trace", "power MAPE %", f"at load (util ≥ {LOAD_UTIL:.0%})", "temperature RMSE K", "max error K",
+                    "samples"],
                    held, num_cols=(1, 2, 3, 4, 5)),
             "<h2>Fitted parameters</h2>",
             _table(["block", "parameter", "value", "± 1σ"], rows, num_cols=(2, 3)),

@@ -85,6 +85,9 @@ DIE_R_K_PER_W = (1e-4, 1.0)   # K/W, each Foster term
 DIE_TAU_S = (0.1, 600.0)      # s, the fast term (NVML's temperature resolves no faster than ~0.1 s)
 SINK_TAU_S = (5.0, 7200.0)    # s, the slow term
 COOLANT_C = (-20.0, 80.0)     # C, inlet air or liquid supply
+SESSION_R_SPREAD = np.log(2.0)  # [M] one sigma of a session's sink resistance about the card's: a factor 2 (the
+                                # H100 PCIe gemm traces fitted alone span 0.03-0.12 K/W)
+SESSION_PRIOR_K = 1.0  # [M] that sigma weighs as a 1 K miss on one sample: weak wherever the trace pins R down
 
 
 @dataclass
@@ -93,7 +96,8 @@ class Fit:
     stderr: dict
     fit_rows: int
     held_out_rows: int
-    at_bound: tuple = ()  # parameters the fit left on a search bound: the traces do not pin them down
+    at_bound: tuple = ()  # the card's parameters the fit left on a search bound: the traces do not pin them down
+    trace_at_bound: tuple = ()  # per trace of a joint fit, its own parameters left on a bound
 
 
 def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
@@ -260,7 +264,7 @@ def _least_squares(residual, names, starts, lower, upper, fixed):
     free = [i for i, n in enumerate(names) if n not in fixed]
     best = None
     for x0 in starts:
-        full = np.array(x0, float)
+        full = np.clip(np.array(x0, float), lower, upper)  # a start outside the search range begins at its edge
 
         def expand(v, full=full):
             full[free] = v
@@ -273,7 +277,20 @@ def _least_squares(residual, names, starts, lower, upper, fixed):
     result, params = best
     stderr = {n: 0.0 for n in names}
     stderr.update(_stderr(result, [names[i] for i in free]))
-    return params, stderr, tuple(names[i] for i, active in zip(free, result.active_mask) if active)
+    return params, stderr, _on_bound([names[i] for i in free], result.x, [lower[i] for i in free],
+                                     [upper[i] for i in free])
+
+
+def _on_bound(names, values, lower, upper):
+    """The names whose value sits on its search bound, to 1e-3 of the bound (or of 1e-3 of the range where the
+    bound is 0): least_squares' own active set marks only those within its xtol of 1e-8."""
+    out = []
+    for name, v, lo, hi in zip(names, values, lower, upper):
+        for bound in (lo, hi):
+            if np.isfinite(bound) and abs(v - bound) <= 1e-3 * max(abs(bound), 1e-3 * (hi - lo)):
+                out.append(name)
+                break
+    return tuple(out)
 
 
 def _binned(x, bin_s=FIT_BIN_S):
@@ -323,7 +340,7 @@ def for_trace(params, k):
         out["coolant_c"] = params["trace_coolant_c"][k]
     if "trace_sink_r_k_per_w" in params:
         r = params["trace_sink_r_k_per_w"][k]
-        out["sink_tau_s"] = max(r * params["sink_tau_s"] / params["sink_r_k_per_w"], SINK_TAU_S[0])
+        out["sink_tau_s"] = _sink_tau_s(r, params["sink_c_j_per_k"])
         out["sink_r_k_per_w"] = r
     return out
 
@@ -368,12 +385,19 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     stderr["dynamic_w"] = dynamic_err[heaviest]
     if len(parts) > 1:
         params["trace_dynamic_w"] = dynamic
-    return Fit(params, stderr, fit_rows, held_rows, _trace_names(at_bound))
+    card_bound, trace_bound = _split_bound(at_bound, len(parts))
+    if f"dynamic_w/{heaviest}" in at_bound:  # the card's dynamic_w is the heaviest trace's
+        card_bound += ("dynamic_w",)
+    return Fit(params, stderr, fit_rows, held_rows, card_bound, trace_bound)
 
 
-def _trace_names(names):
-    """Parameter names as the calibration file writes them: a trace's own 'dynamic_w/2' as 'trace_dynamic_w[2]'."""
-    return tuple(f"trace_{n.split('/')[0]}[{n.split('/')[1]}]" if "/" in n else n for n in names)
+def _split_bound(names, n_traces, rename=None):
+    """(card names, per-trace names) of a fit's parameters on a bound: 'coolant_c/2' is trace 2's coolant_c;
+    rename maps fitted names to the calibration file's."""
+    rename = rename or {}
+    card = tuple(rename.get(n, n) for n in names if "/" not in n)
+    per_trace = tuple(tuple(n.split("/")[0] for n in names if n.endswith(f"/{k}")) for k in range(n_traces))
+    return card, per_trace
 
 
 def fit_thermal(frames, share=FIT_SHARE):
@@ -402,12 +426,19 @@ def fit_thermal(frames, share=FIT_SHARE):
             params[a], params[b] = params[b], params[a]
             stderr[a], stderr[b] = stderr[b], stderr[a]
         at_bound = tuple(swap.get(n, n) for n in at_bound)
-    return Fit(params, stderr, fit_rows, held_rows, at_bound)
+    return Fit(params, stderr, fit_rows, held_rows, at_bound, ((),))
+
+
+def _sink_tau_s(r_k_per_w, c_j_per_k):
+    """The heat sink's time constant R C, held to the sink's search range (SINK_TAU_S)."""
+    return min(max(r_k_per_w * c_j_per_k, SINK_TAU_S[0]), SINK_TAU_S[1])
 
 
 def _fit_thermal_sessions(parts, fit_rows, held_rows):
     """fit_thermal of several traces: die R and tau and the sink's heat capacity shared, the sink
-    resistance and the coolant per trace. The die is held the faster term (tau at most SINK_TAU_S[0])."""
+    resistance and the coolant per trace. The die is held the faster term (tau at most SINK_TAU_S[0]).
+    A weak prior keeps the sessions' resistances near their geometric mean: where a trace cannot tell
+    its resistance from its inlet temperature (steady power throughout), it takes the others'."""
     n = len(parts)
     measured = np.concatenate([x["temp"] for x in parts])
     weights = _weights(parts)
@@ -417,11 +448,13 @@ def _fit_thermal_sessions(parts, fit_rows, held_rows):
     def session(p, k):
         r = p[f"sink_r_k_per_w/{k}"]
         return {"r_k_per_w": p["r_k_per_w"], "tau_s": p["tau_s"], "sink_r_k_per_w": r,
-                "sink_tau_s": max(r * p["sink_c_j_per_k"], SINK_TAU_S[0]), "coolant_c": p[f"coolant_c/{k}"]}
+                "sink_tau_s": _sink_tau_s(r, p["sink_c_j_per_k"]), "coolant_c": p[f"coolant_c/{k}"]}
 
     def residual(p):
         model = [temperature_model_c(session(p, k), x["t"], x["p_heat"], x["temp"][0]) for k, x in enumerate(parts)]
-        return (np.concatenate(model) - measured) * weights
+        log_r = np.log([p[f"sink_r_k_per_w/{k}"] for k in range(n)])
+        spread = SESSION_PRIOR_K * (log_r - log_r.mean()) / SESSION_R_SPREAD  # sessions of one card stay alike
+        return np.concatenate(((np.concatenate(model) - measured) * weights, spread))
 
     cool0 = [float(np.min(x["temp"])) - 2.0 for x in parts]
     starts = [(0.03, 2.0, tau / 0.05, *(0.05,) * n, *cool0) for tau in SINK_TAU_STARTS_S]
@@ -434,13 +467,13 @@ def _fit_thermal_sessions(parts, fit_rows, held_rows):
     coolant = [p[f"coolant_c/{k}"] for k in range(n)]
     typical_r = float(np.median(sink_r))
     params = {"r_k_per_w": p["r_k_per_w"], "tau_s": p["tau_s"], "sink_r_k_per_w": typical_r,
-              "sink_tau_s": typical_r * p["sink_c_j_per_k"], "coolant_c": float(np.median(coolant)),
-              "trace_sink_r_k_per_w": sink_r, "trace_coolant_c": coolant}
+              "sink_tau_s": _sink_tau_s(typical_r, p["sink_c_j_per_k"]), "coolant_c": float(np.median(coolant)),
+              "sink_c_j_per_k": p["sink_c_j_per_k"], "trace_sink_r_k_per_w": sink_r, "trace_coolant_c": coolant}
     stderr = {"r_k_per_w": err["r_k_per_w"], "tau_s": err["tau_s"],
               "sink_r_k_per_w": float(np.median([err[f"sink_r_k_per_w/{k}"] for k in range(n)])),
               "sink_tau_s": typical_r * err["sink_c_j_per_k"],
               "coolant_c": float(np.median([err[f"coolant_c/{k}"] for k in range(n)]))}
-    return Fit(params, stderr, fit_rows, held_rows, _trace_names(at_bound))
+    return Fit(params, stderr, fit_rows, held_rows, *_split_bound(at_bound, n, {"sink_c_j_per_k": "sink_tau_s"}))
 
 
 def fit_coolant(frame, thermal_params, share=FIT_SHARE):

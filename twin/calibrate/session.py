@@ -49,7 +49,8 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
     for k, t in enumerate(loaded):
         p_k, t_k = fit.for_trace(power.params, k), fit.for_trace(thermal.params, k)
         held_out.append({"trace": t.label, "dynamic_w": p_k["dynamic_w"], "coolant_c": t_k["coolant_c"],
-                         "sink_r_k_per_w": t_k["sink_r_k_per_w"], **fit.errors(t.frame, p_k, t_k)})
+                         "sink_r_k_per_w": t_k["sink_r_k_per_w"], **fit.errors(t.frame, p_k, t_k),
+                         "at_bound": list(power.trace_at_bound[k] + thermal.trace_at_bound[k])})
         series[t.label] = _series(t, p_k, t_k)
     sources = [{"file": t.label, "sha256": calibration.sha256(t.path), "samples": len(t.frame),
                 "repairs": t.repairs} for t in loaded]
@@ -90,13 +91,15 @@ def report_text(doc):
             err = doc[block]["stderr"].get(name)
             lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else "")
                          + ("  (on its search bound: the traces do not pin it down)" if name in bound else ""))
-        lines += [f"    {name} is on its search bound" for name in bound if name not in doc[block]]
     lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
+    notes = []
     lines.append(f"    {'trace':44s} {'power MAPE %':>12s} {'at load %':>9s} {'T RMSE K':>9s} {'T max K':>8s} "
                  f"{'samples':>8s}")
     for row in doc["held_out"]:
         load = row.get("power_mape_load_pct")
+        if row.get("at_bound"):
+            notes.append(f"    {row['trace']}: its own {', '.join(row['at_bound'])} on the search bound")
         lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} "
                      f"{'-' if load is None else f'{load:.2f}':>9s} {row['temp_rmse_k']:9.2f} "
                      f"{row['temp_max_error_k']:8.2f} {row['samples']:8d}")
-    return "\n".join(lines)
+    return "\n".join(lines + notes)
