@@ -32,6 +32,8 @@ What is fitted is what is simulated (DESIGN.md):
   integrated exactly over each (irregular) sample interval with the power held, driven by
   power.draw.instant where the trace has it (the heat of the moment, not the sensor's 1 s mean);
   fitted: R and tau of each term, and T_cool, the coolant or inlet temperature, which no trace logs.
+  Several traces fitted together share the die term and the heat sink's heat capacity; each has its own
+  T_cool and sink resistance (its session's air or liquid flow), held near the others' by a weak prior.
   At a trace's first sample the faster term is taken as settled at that sample's power (it settles
   within seconds) and the rest of the rise over the coolant is the slower term's (never below zero).
   A trace that starts soon after earlier work thus starts with a warm sink that is still cooling; the
