@@ -28,12 +28,12 @@ import yaml
 
 from twin import catalog
 from twin.report import write_file
-from twin.calibrate.fit import FIT_SHARE, UTIL_LAG_MAX_S
+from twin.calibrate.fit import FIT_SHARE, THERMAL_NAMES, UTIL_LAG_MAX_S
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
                 "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s", "util_lag_s")
 POWER_DEFAULTS = {"util_lag_s": 0.0}  # files written before the utilisation lag was fitted had none
-THERMAL_FIELDS = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
+THERMAL_FIELDS = THERMAL_NAMES  # the Foster network's fitted parameters (calibrate/fit.py)
 COOLING = ("air", "liquid")
 
 

@@ -196,9 +196,17 @@ def catalog_power_w(gpu, utilization, die_temp_c):
     return power_model_w(params, utilization, 1.0, np.broadcast_to(np.asarray(die_temp_c, float), utilization.shape))
 
 
-def as_sensed(t_s, power_w, window_s=POWER_WINDOW_S):
+def as_sensed(t_s, power_w, window_s=POWER_WINDOW_S, median_dt_s=None):
     """Power as the sensor reports it: its trailing-window mean where samples come faster than the window."""
-    return trailing_mean(t_s, power_w, window_s) if np.median(np.diff(t_s)) < window_s else power_w
+    median_dt_s = np.median(np.diff(t_s)) if median_dt_s is None else median_dt_s
+    return trailing_mean(t_s, power_w, window_s) if median_dt_s < window_s else power_w
+
+
+def _median_dt_s(x):
+    """A trace's median sampling interval, worked out once per trace (a fit asks for it at every step)."""
+    if "median_dt_s" not in x:
+        x["median_dt_s"] = float(np.median(np.diff(x["t"])))
+    return x["median_dt_s"]
 
 
 def sensed_power_w(params, x, temp_c=None):
@@ -206,8 +214,9 @@ def sensed_power_w(params, x, temp_c=None):
     temperature, held to the trace's power limit, averaged over the sensor's window."""
     p = power_model_w(params, trace_activity(params, x), x["phi"], x["temp"] if temp_c is None else temp_c)
     window_s = params.get("power_window_s", POWER_WINDOW_S)
-    sensed = as_sensed(x["t"], np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p), window_s)
-    if x.get("bin_means", False) and window_s > np.median(np.diff(x["t"])):
+    held = np.where(np.isfinite(x["limit_w"]), np.minimum(p, x["limit_w"]), p)
+    sensed = as_sensed(x["t"], held, window_s, _median_dt_s(x))
+    if x.get("bin_means", False) and window_s > _median_dt_s(x):
         # a bin holds the mean of the readings over it; the window mean of a power held per bin is linear
         # across a bin, so its mean over the bin is that of its values at the bin's two ends
         sensed = 0.5 * (sensed + np.concatenate((sensed[:1], sensed[:-1])))
