@@ -39,6 +39,13 @@ What is fitted is what is simulated (DESIGN.md):
   A trace that starts soon after earlier work thus starts with a warm sink that is still cooling; the
   H100 PCIe burst2 files start this way, at 55 C and 54 W.
 
+The power fit weighs each operating state of a trace (clock-gated idle, clocked idle and ramps, load) alike,
+however long the fit part dwelt in it, and, in a second step, each state by the inverse of how closely the
+first fit followed it (two-step feasible weighted least squares): on the H100 PCIe burst2 files 12-21 % of the
+samples at 100 % utilisation sit at ready-idle power (kernel gaps that NVML's counter cannot see), and the
+H800 random-data GEMM stages scatter +-20 %; neither may pull the idle and clock-tree power that the idle
+states pin to a fraction of a per cent. Both steps start from every start point (the weights move the minima).
+
 Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out. The
 model runs through the whole trace from its first sample (thermal state and sensor window carried
 across the split) and the errors reported are those on the held-out part. Parameter uncertainty is the standard error from the
@@ -76,7 +83,12 @@ IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idl
                         # 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755: gpu_traces)
 UTIL_LAG_MAX_S = 1.0  # [V] s: NVML's utilisation sample period is 1/6 to 1 s (nvmlDeviceGetUtilizationRates)
 UTIL_LAG_STARTS_S = (0.1, 0.25, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
-LOAD_UTIL = 0.5  # [M] samples at or above this utilisation count as load in the errors' load MAPE
+LOAD_UTIL = 0.5  # [M] samples at or above this utilisation count as load in the errors' load MAPE and the
+                 # power fit's operating states
+STATE_MIN_SAMPLES = 2  # [M] an operating state with fewer (binned) samples in a trace's fit part keeps a sample's
+                       # plain weight: a few transitional samples are not a state to balance
+STATE_SCATTER_FLOOR = 0.005  # [M] the smallest relative scatter a state is weighted by (0.5 %; gated idle is
+                             # followed to 0.06 % on H100 PCIe run0823), so that no state weighs without limit
 FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
 THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
@@ -341,6 +353,31 @@ def _weights(parts):
     return np.concatenate([np.full(int(n), np.sqrt(sizes.sum() / (len(sizes) * n))) for n in sizes])
 
 
+def _states(x):
+    """Each sample's operating state: 0 clock-gated idle, 1 clocked below LOAD_UTIL (ready idle, ramps), 2 load."""
+    return np.where(x["phi"] == 0.0, 0, np.where(x["util"] >= LOAD_UTIL, 2, 1))
+
+
+def _state_weights(states, misses=None):
+    """Per-sample residual weights within one trace (mean square 1, so the trace keeps its say): every operating
+    state with at least STATE_MIN_SAMPLES samples gets the same total say, whatever share of the fit part it
+    held (the card's parameters split across the states: idle and leakage show gated, the clock tree ready,
+    the switching power at load; how long the fit part dwelt in each is the schedule's, not the card's); with
+    the first fit's relative misses, each state is further weighted by the inverse of their RMS (floored at
+    STATE_SCATTER_FLOOR): the inverse-variance weights of feasible generalised least squares."""
+    w = np.ones(states.shape[0])
+    counts = {s: np.count_nonzero(states == s) for s in (0, 1, 2)}
+    present = [s for s, n in counts.items() if n >= STATE_MIN_SAMPLES]
+    for s in (0, 1, 2):
+        m = states == s
+        if s in present:
+            w[m] = np.sqrt(states.shape[0] / (len(present) * counts[s]))
+        if misses is not None and counts[s]:
+            scatter = misses[m] if s in present else misses  # too few samples for a state's own scatter
+            w[m] /= max(float(np.sqrt(np.mean(scatter**2))), STATE_SCATTER_FLOOR)
+    return w / np.sqrt(np.mean(w**2))
+
+
 def for_trace(params, k):
     """The parameters of trace k of a joint fit: the card's, with that trace's workload, coolant and sink
     resistance (the sink's heat capacity kept: its time constant scales with the resistance)."""
@@ -358,7 +395,7 @@ def for_trace(params, k):
 
 def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE, power_window_s=POWER_WINDOW_S):
     """Fit the power law on the first share of one trace or of several together (relative residuals:
-    MAPE-like, every trace weighted alike). Idle, clock-tree, voltage-floor, leakage and memory-weight
+    MAPE-like, every trace weighted alike, and within a trace its operating states: _state_weights). Idle, clock-tree, voltage-floor, leakage and memory-weight
     parameters belong to the card and are shared; the switching power dynamic_w belongs to the work the
     trace ran (GEMM precision and input data change it at the same NVML counters), so each trace has its
     own (trace_dynamic_w) and the card's dynamic_w is the largest: activity 1 is the heaviest work seen.
@@ -366,18 +403,21 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     docstring) and is 0 otherwise."""
     parts, fit_rows, held_rows, f_max = _fit_parts(frames, share, max_clock_mhz, power_limit_w)
     measured = np.concatenate([x["p"] for x in parts])
-    weights = _weights(parts)
+    states = [_states(x) for x in parts]
+    weights = _weights(parts) * np.concatenate([_state_weights(s) for s in states])
     card = ("idle_w", "clock_w", "v_floor", "leak_fraction", "leak_per_k", "memory_weight", "util_lag_s")
     names = card + tuple(f"dynamic_w/{k}" for k in range(len(parts)))
     fixed = set() if any(np.isfinite(x["mem_util"]).any() for x in parts) else {"memory_weight"}
     p_low = np.percentile(measured, 2)
     dyn0 = [max(np.percentile(x["p"], 99.5) - p_low, 1.0) for x in parts]
 
+    def misses(p):
+        return [sensed_power_w({**p, "dynamic_w": p[f"dynamic_w/{k}"], "power_window_s": power_window_s}, x)
+                / x["p"] - 1.0 for k, x in enumerate(parts)]
+
     def residual(p):
-        model = [sensed_power_w({**p, "dynamic_w": p[f"dynamic_w/{k}"], "power_window_s": power_window_s}, x)
-                 for k, x in enumerate(parts)]
         prior = [PRIOR_RESIDUAL * (p[name] - mean) / sd for name, (mean, sd) in LEAK_PRIORS.items()]
-        return np.concatenate(((np.concatenate(model) / measured - 1.0) * weights, prior))
+        return np.concatenate((np.concatenate(misses(p)) * weights, prior))
 
     if not any(np.median(np.diff(x["t"])) <= 0.5 * UTIL_LAG_MAX_S for x in parts):
         fixed = fixed | {"util_lag_s"}  # no trace samples every 0.5 s or faster: no lag resolved
@@ -387,7 +427,13 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     lower = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts)
     upper = ((IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S)
              + (DYNAMIC_W_MAX,) * len(parts))
-    params, stderr, at_bound = _least_squares(residual, names, starts, lower, upper, fixed)
+    params, _, _ = _least_squares(residual, names, starts, lower, upper, fixed)
+    # second step (feasible weighted least squares): each state weighted by how closely the first fit could
+    # follow it, so that the scatter of one state (GEMM data patterns, kernel gaps at full utilisation) does
+    # not pull parameters another state pins down; from every start again, as the weights move the minima
+    weights = _weights(parts) * np.concatenate([_state_weights(s, r) for s, r in zip(states, misses(params))])
+    params, stderr, at_bound = _least_squares(residual, names, [[params[n] for n in names], *starts], lower, upper,
+                                              fixed)
     dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     heaviest = int(np.argmax(dynamic))
