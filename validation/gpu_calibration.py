@@ -10,6 +10,15 @@ not the card, is fitted anew on the other trace's fit part. The same work is the
 ~1.5x in switching power at the same NVML counters) and precision (fp16, fp8 fast or normal mode:
 other logic switching); the H800 DVFS sweeps run the same GEMM stages whatever precision their file
 names carry (the stages draw the same power in every file), so there the data pattern alone decides.
+Nor is a burst with gaps the same work as one without: the H100 PCIe burst2 files spend 12-21 % of their
+samples at 100 % utilisation at ready-idle power (the SM clock back at its top, nothing switching), every
+other fast trace 0.3 % or less, so at the same counters they draw 15-40 % less on average
+(_ready_share_at_full_util).
+
+Card of other work: the card's parameters fitted on a folder's longest trace predict each trace that ran other
+work, with that work's switching power and the session's inlet temperature and heat-sink resistance (its air
+flow) fitted on the trace's fit part: what a joint fit gives each trace its own, so what calibrating a new
+workload on a calibrated card takes.
 
 Card calibration: all traces of a folder fitted together (card parameters shared, each trace's
 switching power, inlet temperature and sink resistance, the session's air flow, its own), judged on
@@ -44,9 +53,11 @@ SHORT_TRACE = ("a trace under 2 minutes (20-63 s bursts): the fit part holds the
                "H100 bursts and 0.4 s on the fall, and the idle after a burst is not the idle before it (burst2 "
                "fast_mode maxpower: 88 W at 54 C and util 0 after, 85 W at 51 C and util 0.01-0.03 before)")
 SHORT_TRACE_S = 120.0  # [M] s: shorter than about twice the heat-sink time constants fitted (35-65 s)
-OTHER_RUN = ("burst2 is only assumed to be the card of the burst_ files (shared/data PROVENANCE.md), and at the same "
-             "data and precision it fits a switching power 21-23 % lower (dynamic_w 251 against 316 W for normal "
-             "allzero, 208 against 271 W for fast_mode allzero), so these pairs may not be the same card or work")
+FULL_UTIL = 0.99     # [M] samples at 100 % NVML utilisation (its counter reads whole per cent)
+READY_MARGIN = 1.3   # [M] instantaneous power under 1.3x ready idle is a GPU with nothing switching (the H100 PCIe GEMMs
+                     # draw 2.5-4.5x ready idle: gpu_traces)
+GAPPED_SHARE = 0.05  # [M] a trace with 5 % or more of its full-utilisation samples at ready power runs gapped bursts: the
+                     # burst2 files 12-21 %, every other H100, A100 and H20 file 0.3 % or less (_ready_share_at_full_util)
 NEAR_FLOOR = ("the trace's own fit is under half the issue's bound and the other trace's parameters stay within "
               "the bound: 1.5x an error that small is below what separates two sessions of one card")
 SAME_STAGES = ("h800_sxm_700w_dvfs_gemm",)  # folders whose files run one GEMM stage sequence (see the docstring)
@@ -60,12 +71,6 @@ def _stem(path):
 
 def _gap(path):
     return SHORT_TRACE if _seconds(path) < SHORT_TRACE_S else KNOWN_GAPS.get(_stem(path), "")
-
-
-def _other_run(donor, target):
-    """The reason a pair spans the burst_ and burst2 runs, whose card PROVENANCE.md only assumes the same."""
-    runs = {_stem(p).split("_")[0] for p in (donor, target)}
-    return OTHER_RUN if runs == {"burst", "burst2"} else ""
 
 
 def _precision(path):
@@ -103,8 +108,30 @@ def _pattern(path):
 
 
 def _work(path):
-    """What a trace ran: its data pattern, and its precision unless its folder runs one stage sequence."""
-    return _pattern(path) if path.parent.name in SAME_STAGES else (_pattern(path), _precision(path))
+    """What a trace ran: its data pattern, its precision unless its folder runs one stage sequence, and whether
+    its bursts hold gaps that NVML's utilisation does not see (_gapped)."""
+    kind = _pattern(path) if path.parent.name in SAME_STAGES else (_pattern(path), _precision(path))
+    return kind, _gapped(path)
+
+
+@cache
+def _ready_share_at_full_util(path):
+    """The share of a trace's samples at 100 % utilisation whose instantaneous power is within READY_MARGIN of
+    its ready idle (the median at util 0 and the top 5 % of its SM clock): kernels resident, nothing switching.
+    0 where the trace cannot show it: no instantaneous power, or samples slower than twice per NVML utilisation
+    period (the H800 logs' 1.1-1.3 s), whose utilisation spans the gaps of the sample's own interval."""
+    frame = _fitted(path)[0]
+    slow = frame["time_utc"].diff().dt.total_seconds().median() > 0.5 * fit.UTIL_LAG_MAX_S
+    if slow or "power_instant_w" not in frame or frame["power_instant_w"].isna().all():
+        return 0.0
+    power = frame["power_instant_w"].fillna(frame["power_w"])
+    ready = power[(frame["util"] == 0.0) & (frame["sm_clock_mhz"] >= 0.95 * frame["sm_clock_mhz"].max())].median()
+    full = frame["util"] >= FULL_UTIL
+    return float((power[full] < READY_MARGIN * ready).mean()) if full.any() and ready > 0 else 0.0
+
+
+def _gapped(path):
+    return _ready_share_at_full_util(path) >= GAPPED_SHARE
 
 
 def _seconds(path):
@@ -112,26 +139,52 @@ def _seconds(path):
     return (t.iloc[-1] - t.iloc[0]).total_seconds()
 
 
+def _longest_first(paths):
+    return sorted(paths, key=lambda p: (-_seconds(p), p.name))
+
+
 def _cross_cases(gpu, paths):
     """Within each group of traces that ran the same work, longest first, each trace's held-out part
     predicted by the fit of the one before it (the longer trace, whose fit part holds more of the slow
     heat-sink response), against its own fit."""
-    out = []
     groups = {}
-    for path in sorted(paths, key=lambda p: (-_seconds(p), p.name)):
+    for path in _longest_first(paths):
         groups.setdefault(_work(path), []).append(path)
+    out = []
     for donor, target in (pair for same in groups.values() for pair in itertools.pairwise(same)):
         _, power, thermal, _ = _fitted(donor)
-        frame, _, _, own = _fitted(target)
-        room = {**thermal.params, "coolant_c": fit.fit_coolant(frame, thermal.params)}  # the session's inlet
-        cross = fit.errors(frame, power.params, room)
-        for key, bound, unit, what in (("power_mape_pct", POWER_BOUND_PCT, "%", "power MAPE"),
-                                       ("temp_rmse_k", TEMP_BOUND_K, "K", "temperature RMSE")):
-            high = CROSS_FACTOR * own[key]
-            floor = NEAR_FLOOR if own[key] < bound / 2.0 and cross[key] <= bound else ""
-            out.append(Case(f"{gpu} cross-trace {_stem(donor)} -> {_stem(target)}: {what}", SOURCE,
-                            f"own fit {own[key]:.3g}", cross[key], 0.0, high, f"<= {CROSS_FACTOR}x own fit", unit,
-                            _other_run(donor, target) or _gap(target) or _gap(donor) or floor, GAP_FACTOR * high))
+        frame = _fitted(target)[0]
+        room = fit.fit_session(frame, thermal.params)  # the session's inlet
+        out += _pair_cases(f"{gpu} cross-trace", donor, target, fit.errors(frame, power.params, room))
+    return out
+
+
+def _transfer_cases(gpu, paths):
+    """The card's parameters fitted on the folder's longest trace predict each trace that ran other work, with
+    only that work's switching power and the session's inlet fitted on the trace's fit part: what a joint fit
+    gives each trace its own (fit.fit_power), so what a card calibrated on one workload needs of a new one."""
+    donor, *others = _longest_first(paths)
+    _, power, thermal, _ = _fitted(donor)
+    out = []
+    for target in (p for p in others if _work(p) != _work(donor)):
+        frame = _fitted(target)[0]
+        work = {**power.params, "dynamic_w": fit.fit_workload(frame, power.params)}
+        room = fit.fit_session(frame, thermal.params, air_flow=True)
+        out += _pair_cases(f"{gpu} card of other work", donor, target, fit.errors(frame, work, room))
+    return out
+
+
+def _pair_cases(label, donor, target, cross):
+    """A target's held-out errors under a donor's parameters against 1.5x those of the target's own fit."""
+    own = _fitted(target)[3]
+    out = []
+    for key, bound, unit, what in (("power_mape_pct", POWER_BOUND_PCT, "%", "power MAPE"),
+                                   ("temp_rmse_k", TEMP_BOUND_K, "K", "temperature RMSE")):
+        high = CROSS_FACTOR * own[key]
+        floor = NEAR_FLOOR if own[key] < bound / 2.0 and cross[key] <= bound else ""
+        out.append(Case(f"{label} {_stem(donor)} -> {_stem(target)}: {what}", SOURCE, f"own fit {own[key]:.3g}",
+                        cross[key], 0.0, high, f"<= {CROSS_FACTOR}x own fit", unit,
+                        _gap(target) or _gap(donor) or floor, GAP_FACTOR * high))
     return out
 
 
@@ -161,5 +214,6 @@ def cases():
         for path in paths:
             out += _trace_cases(gpu, path)
         out += _cross_cases(gpu, paths)
+        out += _transfer_cases(gpu, paths)
         out += _card_cases(gpu, paths)
     return out

@@ -533,18 +533,51 @@ def _fit_thermal_sessions(parts, fit_rows, held_rows):
     return Fit(params, stderr, fit_rows, held_rows, *_split_bound(at_bound, n, {"sink_c_j_per_k": "sink_tau_s"}))
 
 
-def fit_coolant(frame, thermal_params, share=FIT_SHARE):
-    """The coolant (inlet) temperature of one trace's session, fitted on its first share with the card's
-    thermal parameters held: the room is the session's, the resistances the card's."""
-    parts = _fit_parts(frame, share)[0]
-    x = parts[0]
+def fit_session(frame, thermal_params, share=FIT_SHARE, air_flow=False):
+    """The card's thermal parameters in one trace's session, fitted on its first share with the die held: the
+    coolant (inlet) temperature, and with air_flow the sink-to-coolant resistance too (the session's air or
+    liquid flow; the sink's heat capacity held, so its time constant scales with it), kept near the card's
+    by the joint fit's prior (SESSION_R_SPREAD): what a joint fit gives each trace its own (fit_thermal)."""
+    x = _fit_parts(frame, share)[0][0]
+    card_r = thermal_params.get("sink_r_k_per_w", 0.0)
+    heat_capacity = thermal_params.get("sink_tau_s", 1.0) / card_r if card_r > 0.0 else 0.0
+    air_flow = air_flow and card_r > 0.0
+
+    def session(params):
+        out = {**thermal_params, **params}
+        if air_flow:
+            out["sink_tau_s"] = _sink_tau_s(params["sink_r_k_per_w"], heat_capacity)
+        return out
 
     def residual(params):
-        return temperature_model_c({**thermal_params, **params}, x["t"], x["p_heat"], x["temp"][0]) - x["temp"]
+        miss = temperature_model_c(session(params), x["t"], x["p_heat"], x["temp"][0]) - x["temp"]
+        if not air_flow:
+            return miss
+        spread = SESSION_PRIOR_K * np.log(params["sink_r_k_per_w"] / card_r) / SESSION_R_SPREAD
+        return np.append(miss, spread)
 
-    params, _, _ = _least_squares(residual, ("coolant_c",), [(float(np.min(x["temp"])) - 2.0,)], (COOLANT_C[0],),
-                                  (COOLANT_C[1],), set())
-    return params["coolant_c"]
+    names, start = ("coolant_c",), [float(np.min(x["temp"])) - 2.0]
+    lower, upper = [COOLANT_C[0]], [COOLANT_C[1]]
+    if air_flow:
+        names, start = names + ("sink_r_k_per_w",), start + [card_r]
+        lower, upper = lower + [DIE_R_K_PER_W[0]], upper + [DIE_R_K_PER_W[1]]
+    params, _, _ = _least_squares(residual, names, [start], lower, upper, set())
+    return session(params)
+
+
+def fit_workload(frame, power_params, share=FIT_SHARE):
+    """The switching power dynamic_w of one trace's work, fitted on its first share with the card's other power
+    parameters held: what a joint fit frees per trace (fit_power), for a card calibrated on other work. Every
+    sample weighs alike: the one parameter is the load's, and balancing the states would let the idle ones,
+    which it barely moves, pull it."""
+    x = _fit_parts(frame, share, power_params.get("max_clock_mhz"), power_params.get("power_limit_w", np.inf))[0][0]
+
+    def residual(params):
+        return sensed_power_w({**power_params, **params}, x) / x["p"] - 1.0
+
+    params, _, _ = _least_squares(residual, ("dynamic_w",), [(power_params["dynamic_w"],)], (0.0,), (DYNAMIC_W_MAX,),
+                                  set())
+    return params["dynamic_w"]
 
 
 def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, coupled=False):
