@@ -213,3 +213,27 @@ def test_each_operating_state_has_the_same_say_in_the_power_fit_and_the_steadier
     assert say2[0] / say2[1] == pytest.approx((0.02 / STATE_SCATTER_FLOOR) ** 2)  # 0.1 % counts as the floor
     lone = _state_weights(np.array([0] + [2] * 99))  # one gated sample is not a state of its own
     assert lone[0] == pytest.approx(lone[1], rel=0.01)  # not sqrt(50) times: half the say
+
+
+def test_new_work_on_a_calibrated_card_needs_only_its_switching_power():
+    from twin.calibrate.fit import fit_workload
+
+    frame, truth_p, _ = _synthetic_trace()
+    card = {**fit_power(frame, 1980.0).params, "dynamic_w": 300.0}  # calibrated on lighter work
+    assert fit_workload(frame, card) == pytest.approx(truth_p["dynamic_w"], rel=0.03)
+
+
+def test_a_session_with_other_air_flow_refits_its_inlet_and_sink_resistance():
+    from twin.calibrate.fit import fit_session
+
+    frame, _, truth_t = _synthetic_trace(sink_r_k_per_w=0.06, coolant_c=24.0)  # half the air flow, a cooler room
+    card = {"r_k_per_w": truth_t["r_k_per_w"], "tau_s": truth_t["tau_s"], "sink_r_k_per_w": 0.03,
+            "sink_tau_s": 60.0, "coolant_c": 28.0}  # the card as fitted in another session: 2,000 J/K
+    session = fit_session(frame, card, air_flow=True)
+    assert session["sink_r_k_per_w"] == pytest.approx(0.06, rel=0.1)
+    assert session["sink_tau_s"] == pytest.approx(120.0, rel=0.1)  # the heat capacity is the card's
+    assert session["coolant_c"] == pytest.approx(24.0, abs=1.0)
+    inlet_only = fit_session(frame, card)
+    assert inlet_only["sink_r_k_per_w"] == 0.03
+    e = errors(frame, fit_power(frame, 1980.0).params, session)
+    assert e["temp_rmse_k"] < errors(frame, fit_power(frame, 1980.0).params, inlet_only)["temp_rmse_k"]
