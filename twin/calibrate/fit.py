@@ -44,7 +44,8 @@ however long the fit part dwelt in it, and, in a second step, each state by the 
 first fit followed it (two-step feasible weighted least squares): on the H100 PCIe burst2 files 12-21 % of the
 samples at 100 % utilisation sit at ready-idle power (kernel gaps that NVML's counter cannot see), and the
 H800 random-data GEMM stages scatter +-20 %; neither may pull the idle and clock-tree power that the idle
-states pin to a fraction of a per cent. Both steps start from every start point (the weights move the minima).
+states pin to a fraction of a per cent. The second step starts from every minimum of the first (the weights
+move the minima).
 
 Each trace is split by time: the first FIT_SHARE of its samples fit, the rest are held out. The
 model runs through the whole trace from its first sample (thermal state and sensor window carried
@@ -279,9 +280,10 @@ def _stderr(result, names):
         return {n: float("nan") for n in names}
 
 
-def _least_squares(residual, names, starts, lower, upper, fixed):
+def _least_squares(residual, names, starts, lower, upper, fixed, minima=None):
     """(params, stderr, names of free parameters left on a bound): least_squares over the free parameters from
-    each start, the lowest cost kept; fixed parameters keep their start value and a zero standard error."""
+    each start, the lowest cost kept; fixed parameters keep their start value and a zero standard error. Each
+    start's minimum, as (cost, params), is appended to minima where given."""
     from scipy.optimize import least_squares
 
     free = [i for i, n in enumerate(names) if n not in fixed]
@@ -295,8 +297,11 @@ def _least_squares(residual, names, starts, lower, upper, fixed):
 
         result = least_squares(lambda v: residual(expand(v)), x0=full[free],
                                bounds=([lower[i] for i in free], [upper[i] for i in free]))
+        found = {n: float(v) for n, v in expand(result.x).items()}
+        if minima is not None:
+            minima.append((float(result.cost), found))
         if best is None or result.cost < best[0].cost:
-            best = (result, {n: float(v) for n, v in expand(result.x).items()})
+            best = (result, found)
     result, params = best
     stderr = {n: 0.0 for n in names}
     stderr.update(_stderr(result, [names[i] for i in free]))
@@ -427,13 +432,14 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     lower = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts)
     upper = ((IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S)
              + (DYNAMIC_W_MAX,) * len(parts))
-    params, _, _ = _least_squares(residual, names, starts, lower, upper, fixed)
+    minima = []
+    params, _, _ = _least_squares(residual, names, starts, lower, upper, fixed, minima)
     # second step (feasible weighted least squares): each state weighted by how closely the first fit could
     # follow it, so that the scatter of one state (GEMM data patterns, kernel gaps at full utilisation) does
-    # not pull parameters another state pins down; from every start again, as the weights move the minima
+    # not pull parameters another state pins down; from every first-step minimum, as the weights move them
     weights = _weights(parts) * np.concatenate([_state_weights(s, r) for s, r in zip(states, misses(params))])
-    params, stderr, at_bound = _least_squares(residual, names, [[params[n] for n in names], *starts], lower, upper,
-                                              fixed)
+    params, stderr, at_bound = _least_squares(residual, names, [[p[n] for n in names] for _, p in minima], lower,
+                                              upper, fixed)
     dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     heaviest = int(np.argmax(dynamic))
