@@ -46,8 +46,8 @@ TEMP_BOUND_K = 2.0      # issue 6 acceptance
 CROSS_FACTOR = 1.5      # issue 6 acceptance
 PATTERNS = ("allzero", "random", "maxpower")  # GEMM input data: switching power differs ~1.5x between them
 DATA_PHASE = ("the file runs the random-data GEMM stages first and the all-zero-data stages last, so the held-out "
-              "load stages are a switching activity the fit part never shows (predicted 14-23 % high), and no NVML "
-              "counter sees data patterns; the file's MAPE passes or fails on its idle samples (2.3-2.8 %)")
+              "load stages are a switching activity the fit part never shows (predicted 14-26 % high), and no NVML "
+              "counter sees data patterns; the file's MAPE passes or fails on its idle samples (1.4-1.9 %)")
 SHORT_TRACE = ("a trace under 2 minutes (20-63 s bursts): the fit part holds the rise of a burst, the held-out part "
                "its fall and the idle after it. NVML utilisation trails the power by about 0.2 s on the rise of the "
                "H100 bursts and 0.4 s on the fall, and the idle after a burst is not the idle before it (burst2 "
@@ -58,8 +58,8 @@ READY_MARGIN = 1.3   # [M] instantaneous power under 1.3x ready idle is a GPU wi
                      # draw 2.5-4.5x ready idle: gpu_traces)
 GAPPED_SHARE = 0.05  # [M] a trace with 5 % or more of its full-utilisation samples at ready power runs gapped bursts: the
                      # burst2 files 12-21 %, every other H100, A100 and H20 file 0.3 % or less (_ready_share_at_full_util)
-NEAR_FLOOR = ("the trace's own fit is under half the issue's bound and the other trace's parameters stay within "
-              "the bound: 1.5x an error that small is below what separates two sessions of one card")
+NEAR_FLOOR = ("the trace's own fit is under half the issue's bound and the other trace's parameters keep it within "
+              "the bound: the 1.5x is a ratio of two small errors")
 SAME_STAGES = ("h800_sxm_700w_dvfs_gemm",)  # folders whose files run one GEMM stage sequence (see the docstring)
 GAP_FACTOR = 3.0  # [M] a known gap fails the command beyond 3x its bound
 KNOWN_GAPS = {"random_gemm_bf16": DATA_PHASE, "random_gemm_fp16_half": DATA_PHASE, "random_gemm_tf32": DATA_PHASE}
