@@ -27,6 +27,13 @@ def test_each_option_has_help_text(command):
             assert flag in out.stdout
 
 
+def test_no_command_help_shows_format_escapes():
+    """argparse %-formats option help but prints descriptions as written: a '%%' there reaches the user."""
+    sub = build_parser()._subparsers._group_actions[0].choices
+    for command, parser in sub.items():
+        assert "%%" not in parser.format_help(), command
+
+
 def test_progress_bar_appears_after_its_delay_and_closes():
     from twin.cli import _LazyProgress
     bar = _LazyProgress("simulating", enabled=True, delay_s=0.0)

@@ -90,7 +90,7 @@ def build_parser():
     cal = sub.add_parser(
         "calibrate", help="fit the twin's GPU (or rack) kernels to your own measurements",
         description="Fit the simulator's GPU power and thermal kernels to nvidia-smi / DCGM / canonical traces "
-                    "(the first 60 %% of each trace fits, the rest is held out), print the fit report, write the "
+                    "(the first 60 % of each trace fits, the rest is held out), print the fit report, write the "
                     "calibration YAML (reference it from a scenario: gpu: {model: NAME, calibration: FILE}) and an "
                     "HTML page of measured vs simulated power and temperature. --check evaluates an existing "
                     "calibration on other traces without refitting; --rack fits server overhead, fan law and heat "
