@@ -56,6 +56,11 @@ def test_check_evaluates_another_trace_without_refitting(calibrated, capsys):
     (row,) = doc["traces"]
     assert row["trace"] == "trace1.csv" and row["power_mape_pct"] < 2.0 and row["temp_rmse_k"] < 1.5
     assert {"temp_max_error_k", "samples"} <= set(row)
+    assert main(["calibrate", "--check", str(out), str(traces[1])]) == 0
+    header, columns, line = capsys.readouterr().out.splitlines()
+    assert "no refit" in header and "at load %" in columns and "at measured power" in columns
+    assert line.split()[0] == "trace1.csv" and float(line.split()[1]) == pytest.approx(row["power_mape_pct"], abs=0.01)
+    assert float(line.split()[2]) == pytest.approx(row["power_mape_load_pct"], abs=0.01)
 
 
 def test_a_scenario_with_a_calibration_runs_the_calibrated_gpu(calibrated, tmp_path):

@@ -400,9 +400,7 @@ def cmd_calibrate(args):
             result = session.check(args.check, args.traces, args.timezone)
             if "note" in result:
                 print(f"note: {result['note']}", file=sys.stderr)
-            print(json.dumps(result, indent=2) if args.json else "\n".join(
-                f"{r['trace']}: power MAPE {r['power_mape_pct']:.2f} %, temperature RMSE {r['temp_rmse_k']:.2f} K, "
-                f"max {r['temp_max_error_k']:.2f} K ({r['samples']} samples)" for r in result["traces"]))
+            print(json.dumps(result, indent=2) if args.json else session.check_text(result))
             return 0
         if args.gpu is None or args.out is None:
             return _bad_input(["calibrate: --gpu MODEL and --out FILE are needed to fit (or --check CALIB)"])

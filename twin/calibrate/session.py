@@ -103,3 +103,18 @@ def report_text(doc):
                      f"{'-' if load is None else f'{load:.2f}':>9s} {row['temp_rmse_k']:9.2f} "
                      f"{row['temp_max_error_k']:8.2f} {row['samples']:8d}")
     return "\n".join(lines + notes)
+
+
+def check_text(result):
+    """The --check table: per trace, the coupled power MAPE (all and at load) and temperature errors, and the
+    temperature RMSE at the measured power, which tells a thermal miss from one carried over from the power."""
+    lines = [f"calibration {result['calibration']} ({result['gpu']}), no refit: power and temperature solved "
+             f"together over each whole trace",
+             f"    {'trace':44s} {'power MAPE %':>12s} {'at load %':>9s} {'T RMSE K':>9s} {'T max K':>8s} "
+             f"{'T RMSE K at measured power':>26s} {'samples':>8s}"]
+    for row in result["traces"]:
+        load = row["power_mape_load_pct"]
+        lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} "
+                     f"{'-' if load is None else f'{load:.2f}':>9s} {row['temp_rmse_k']:9.2f} "
+                     f"{row['temp_max_error_k']:8.2f} {row['temp_rmse_k_at_measured_power']:26.2f} {row['samples']:8d}")
+    return "\n".join(lines)
