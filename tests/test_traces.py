@@ -85,8 +85,11 @@ def test_the_canonical_form_reads_back_unchanged(tmp_path):
     ("timestamp,power.draw [W]\n2024-01-01 00:00:00,56 V\n", "unknown unit 'v'"),
     ("timestamp,power.draw [W]\n", "no data rows"),
     ("timestamp,power.draw [W]\nyesterday,56 W\n", "no readable timestamp"),
+    ("timestamp,power.draw [W],power.draw [W]\n2024-01-01 00:00:00,56 W,57 W\n", "appear more than once"),
+    ("timestamp,power.draw [W]\n2024-01-01 00:00:00," + "5" * 200_000 + "\n", "not CSV text"),
 ])
 def test_what_cannot_be_repaired_is_refused_with_what_and_where(tmp_path, text, message):
+    """Each is refused with a TraceError naming the file and what is wrong, never a csv or pandas traceback."""
     with pytest.raises(TraceError, match=message):
         read_trace(_write(tmp_path, text))
 
@@ -161,3 +164,19 @@ def test_fuzzed_dcgm_text_never_crashes_with_anything_but_a_clear_error(lines):
         except TraceError:
             return
     assert list(frame.columns) == list(CANONICAL)
+
+
+def test_a_damaged_gzip_body_is_refused(tmp_path):
+    import gzip
+    raw = bytearray(gzip.compress(b"timestamp,power.draw [W]\n" * 50))
+    raw[20:30] = b"\xff" * 10
+    path = tmp_path / "trace.csv.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(TraceError, match="damaged gzip"):
+        read_trace(path)
+
+
+def test_old_mac_line_endings_read_as_lines(tmp_path):
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"timestamp,power.draw [W]\r2024-01-01 00:00:00,56 W\r2024-01-01 00:00:01,57 W\r")
+    assert read_trace(path)[0]["power_w"].tolist() == [56.0, 57.0]

@@ -62,9 +62,10 @@ def _text(path):
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         import gzip
+        import zlib
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise TraceError(f"{path}: a damaged gzip file ({exc})") from None
     return raw.decode("utf-8", errors="replace")
 
@@ -91,11 +92,18 @@ def read_trace(path, timezone="UTC"):
 def _csv_rows(path, text):
     """(frame of strings with stripped headers, indexed by file line number; number of lines skipped as
     unreadable)."""
-    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
-    rows = [(reader.line_num, r) for r in reader if any(cell.strip() for cell in r)]
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    try:
+        rows = [(reader.line_num, r) for r in reader if any(cell.strip() for cell in r)]
+    except csv.Error as exc:  # a stray carriage return inside a field, an over-long field
+        raise TraceError(f"{path}: line {reader.line_num}: not CSV text ({exc})") from None
     if len(rows) < 2:
         raise TraceError(f"{path}: no data rows (a header and at least one sample are needed)")
     header = [h.strip() for h in rows[0][1]]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise TraceError(f"{path}: line {rows[0][0]}: column(s) {', '.join(map(repr, repeated))} appear more than "
+                         f"once in the header; each field may appear once")
     good = [(line, r) for line, r in rows[1:] if len(r) == len(header)]
     if not good:
         raise TraceError(f"{path}: no row has the header's {len(header)} columns")
