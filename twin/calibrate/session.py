@@ -78,6 +78,20 @@ def check(calibration_path, paths, timezone="UTC"):
     return out
 
 
+def _error_table(rows, extra=()):
+    """The per-trace error lines of the fit report and --check: trace, power MAPE (all and at load), temperature
+    RMSE and max error, each (heading, key) of extra, then the sample count."""
+    lines = [f"    {'trace':44s} {'power MAPE %':>12s} {'at load %':>9s} {'T RMSE K':>9s} {'T max K':>8s} "
+             + "".join(f"{heading:>{len(heading)}s} " for heading, _ in extra) + f"{'samples':>8s}"]
+    for row in rows:
+        load = row.get("power_mape_load_pct")
+        lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} "
+                     f"{'-' if load is None else f'{load:.2f}':>9s} {row['temp_rmse_k']:9.2f} "
+                     f"{row['temp_max_error_k']:8.2f} "
+                     + "".join(f"{row[key]:{len(heading)}.2f} " for heading, key in extra) + f"{row['samples']:8d}")
+    return lines
+
+
 def report_text(doc):
     """The fit report: parameters with standard errors, and the held-out errors per trace."""
     lines = [f"GPU {doc['gpu']} ({doc['cooling']}-cooled when traced); "
@@ -92,29 +106,15 @@ def report_text(doc):
             lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else "")
                          + ("  (on its search bound: the traces do not pin it down)" if name in bound else ""))
     lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
-    notes = []
-    lines.append(f"    {'trace':44s} {'power MAPE %':>12s} {'at load %':>9s} {'T RMSE K':>9s} {'T max K':>8s} "
-                 f"{'samples':>8s}")
-    for row in doc["held_out"]:
-        load = row.get("power_mape_load_pct")
-        if row.get("at_bound"):
-            notes.append(f"    {row['trace']}: its own {', '.join(row['at_bound'])} on the search bound")
-        lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} "
-                     f"{'-' if load is None else f'{load:.2f}':>9s} {row['temp_rmse_k']:9.2f} "
-                     f"{row['temp_max_error_k']:8.2f} {row['samples']:8d}")
-    return "\n".join(lines + notes)
+    notes = [f"    {row['trace']}: its own {', '.join(row['at_bound'])} on the search bound"
+             for row in doc["held_out"] if row.get("at_bound")]
+    return "\n".join(lines + _error_table(doc["held_out"]) + notes)
 
 
 def check_text(result):
     """The --check table: per trace, the coupled power MAPE (all and at load) and temperature errors, and the
     temperature RMSE at the measured power, which tells a thermal miss from one carried over from the power."""
     lines = [f"calibration {result['calibration']} ({result['gpu']}), no refit: power and temperature solved "
-             f"together over each whole trace",
-             f"    {'trace':44s} {'power MAPE %':>12s} {'at load %':>9s} {'T RMSE K':>9s} {'T max K':>8s} "
-             f"{'T RMSE K at measured power':>26s} {'samples':>8s}"]
-    for row in result["traces"]:
-        load = row["power_mape_load_pct"]
-        lines.append(f"    {row['trace'][:44]:44s} {row['power_mape_pct']:12.2f} "
-                     f"{'-' if load is None else f'{load:.2f}':>9s} {row['temp_rmse_k']:9.2f} "
-                     f"{row['temp_max_error_k']:8.2f} {row['temp_rmse_k_at_measured_power']:26.2f} {row['samples']:8d}")
-    return "\n".join(lines)
+             f"together over each whole trace"]
+    extra = (("T RMSE K at measured power", "temp_rmse_k_at_measured_power"),)
+    return "\n".join(lines + _error_table(result["traces"], extra))

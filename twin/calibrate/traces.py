@@ -95,7 +95,7 @@ def _csv_rows(path, text):
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     try:
         rows = [(reader.line_num, r) for r in reader if any(cell.strip() for cell in r)]
-    except csv.Error as exc:  # a stray carriage return inside a field, an over-long field
+    except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters)
         raise TraceError(f"{path}: line {reader.line_num}: not CSV text ({exc})") from None
     if len(rows) < 2:
         raise TraceError(f"{path}: no data rows (a header and at least one sample are needed)")
