@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.calibrate.traces import CANONICAL, TraceError, read_trace
+from twin.calibrate.traces import BOUNDS, CANONICAL, TraceError, read_trace
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpu_traces" / "yqg9651_cuda_test"
 
@@ -66,6 +66,22 @@ def test_dcgm_exporter_samples_become_the_canonical_frame(tmp_path):
     assert len(frame) == 3
 
 
+def test_iso_stamps_with_their_own_offsets_are_converted_to_utc(tmp_path):
+    text = "timestamp,power.draw [W]\n2024-01-01T08:00:00+08:00,56 W\n2024-01-01T01:00:01+01:00,57 W\n2024-01-01T00:00:02Z,58 W\n"
+    frame, _ = read_trace(_write(tmp_path, text), timezone="America/New_York")  # the stamps' own offsets win
+    assert frame["time_utc"].tolist() == list(pd.date_range("2024-01-01", periods=3, freq="s", tz="UTC"))
+
+
+def test_dcgm_stamps_out_of_range_are_refused_and_repeats_with_other_values_reported(tmp_path):
+    with pytest.raises(TraceError, match="line 2: timestamp 99999999999999999 is not milliseconds since 1970"):
+        read_trace(_write(tmp_path, 'DCGM_FI_DEV_GPU_TEMP{gpu="0"} 40 1700000000000\n'
+                                    'DCGM_FI_DEV_POWER_USAGE{gpu="0"} 5 99999999999999999\n', "a.prom"))
+    text = "\n".join(f'DCGM_FI_DEV_POWER_USAGE{{gpu="0"}} {w} 1700000000000' for w in (100, 120, 120))
+    frame, repairs = read_trace(_write(tmp_path, text, "b.prom"))
+    assert frame["power_w"].tolist() == [120.0]
+    assert "1 sample(s) repeating a field's timestamp with another value dropped (last kept)" in repairs
+
+
 def test_the_canonical_form_reads_back_unchanged(tmp_path):
     frame, _ = read_trace(_write(tmp_path, SMI))
     frame.to_parquet(tmp_path / "c.parquet")
@@ -82,7 +98,12 @@ def test_the_canonical_form_reads_back_unchanged(tmp_path):
     ("timestamp,power.draw [W]\n2024-01-01 00:00:00,56150 W\n", "power_w = 56150 outside 0..5000"),
     ("timestamp,temperature.gpu\n2024-01-01 00:00:00,160\n", "temp_c = 160 outside"),
     ("timestamp,power.draw [W]\n2024-01-01 00:00:00,fifty W\n", "line 2: power.draw \\[W\\] = .fifty W. is not a number with a unit"),
-    ("timestamp,power.draw [W]\n2024-01-01 00:00:00,56 V\n", "unknown unit 'v'"),
+    ("timestamp,power.draw [W]\n2024-01-01 00:00:00,56 V\n", "unit 'v' is not one of power_w's \\(allowed: w, mw, kw\\)"),
+    ("timestamp,power.draw [W]\n2024-01-01 00:00:00,345 MHz\n", "line 2: power.draw \\[W\\] = '345 MHz': unit 'mhz' is not one of power_w's"),
+    ("timestamp,clocks.sm\n2024-01-01 00:00:00,345 W\n", "unit 'w' is not one of sm_clock_mhz's \\(allowed: mhz, ghz, khz\\)"),
+    ("timestamp,temperature.gpu\n2024-01-01 00:00:00,95 F\n", "unit 'f' is not one of temp_c's \\(allowed: c\\)"),
+    ("timestamp,power.draw [W]\n2024-01-01T00:00:00+08:00,56 W\n2024-01-01 00:00:01,57 W\n",
+     "line 3: timestamp '2024-01-01 00:00:01': some stamps carry a UTC offset and some do not"),
     ("timestamp,power.draw [W]\n", "no data rows"),
     ("timestamp,power.draw [W]\nyesterday,56 W\n", "no readable timestamp"),
     ("timestamp,power.draw [W],power.draw [W]\n2024-01-01 00:00:00,56 W,57 W\n", "appear more than once"),
@@ -105,15 +126,47 @@ COLUMNS = {
     "utilization.gpu [%]": lambda i, rng: f"{rng.integers(0, 101)} %",
     "clocks.current.sm [MHz]": lambda i, rng: f"{rng.integers(200, 2000)} MHz",
     "power.limit [W]": lambda i, rng: f"{rng.choice([350, 700])}.00 W",
+    "clocks_event_reasons.active": lambda i, rng: f"0x{rng.integers(0, 2**12):016x}",
     "pstate": lambda i, rng: "P0",
 }
-JUNK = ["[N/A]", "", "N/A", "nan", "-", "12 W W", "inf", "[Not Supported]", "0x1g", "999999 W", "\"", "1e400"]
+# Cells a damaged or foreign log may hold: missing markers, numbers with any unit (right, wrong, none,
+# doubled), non-numbers, stamps with and without UTC offsets, control characters, an over-long field.
+JUNK = ["[N/A]", "", "N/A", "nan", "-", "12 W W", "inf", "-inf", "[Not Supported]", "0x1g", "999999 W", "\"",
+        "1e400", "345 MHz", "56.15 W", "40 C", "3 %", "1.9 GHz", "56150 mW", "0.3 kW", "12 °C", "7 V", "12 F",
+        "2024-01-01T00:00:00Z", "2024-01-01T00:00:00+08:00", "2024/03/01 00:00:00", "\r", "\x00", "\ufffd", "é",
+        "5" * 200_000]
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=8, unique=True), st.integers(0, 40),
-       st.integers(0, 2**32 - 1), st.floats(0.0, 0.3), st.booleans(), st.booleans())
-def test_fuzzed_traces_never_crash_with_anything_but_a_clear_error(columns, n_rows, seed, junk_share, shuffle, truncate):
+def _fuzz_path(folder, name, text_or_bytes):
+    path = Path(folder) / name
+    (path.write_bytes if isinstance(text_or_bytes, bytes) else path.write_text)(text_or_bytes)
+    return path
+
+
+def _read_or_clear_error(path):
+    """The reader's result, or None where it refused with a TraceError that starts with the file name."""
+    try:
+        frame, repairs = read_trace(path)
+    except TraceError as exc:
+        assert str(exc).startswith(str(path)), exc
+        return None
+    assert list(frame.columns) == list(CANONICAL) and len(frame) > 0
+    assert frame["time_utc"].notna().all() and str(frame["time_utc"].dt.tz) == "UTC"
+    for column, (lo, hi) in BOUNDS.items():
+        assert frame[column].dropna().between(lo, hi).all(), column
+    assert not frame.duplicated(["gpu", "time_utc"]).any()
+    assert all(isinstance(r, str) for r in repairs)
+    return frame
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=9), st.integers(0, 40),
+       st.integers(0, 2**32 - 1), st.floats(0.0, 0.3), st.booleans(), st.booleans(),
+       st.sampled_from(["\n", "\r\n", "\r"]), st.lists(st.binary(min_size=1, max_size=4), max_size=3))
+def test_fuzzed_nvidia_smi_logs_never_crash_with_anything_but_a_clear_error(columns, n_rows, seed, junk_share, shuffle,
+                                                                             truncate, newline, garbage):
+    """Random column subsets (repeats allowed), junk cells and units, shuffled rows, a truncated end, any line
+    ending, and raw bytes spliced in anywhere (binary noise, NUL, invalid UTF-8)."""
     import tempfile
 
     rng = np.random.default_rng(seed)
@@ -124,20 +177,68 @@ def test_fuzzed_traces_never_crash_with_anything_but_a_clear_error(columns, n_ro
         rows.append(", ".join(cells))
     if shuffle:
         rng.shuffle(rows)
-    text = ", ".join(columns) + "\n" + "\n".join(rows) + "\n"
-    if truncate and len(text) > 10:
-        text = text[: int(rng.integers(1, len(text)))]
+    raw = (", ".join(columns) + newline + newline.join(rows) + newline).encode()
+    if truncate and len(raw) > 10:
+        raw = raw[: int(rng.integers(1, len(raw)))]
+    for chunk in garbage:
+        at = int(rng.integers(0, len(raw) + 1))
+        raw = raw[:at] + chunk + raw[at:]
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "fuzz.csv"
-        path.write_text(text)
-        try:
-            frame, repairs = read_trace(path)
-        except TraceError as exc:
-            assert str(exc).startswith(str(path)), exc
-            return
-    assert list(frame.columns) == list(CANONICAL) and len(frame) > 0
-    assert frame["power_w"].dropna().between(0, 5000).all() and frame["util"].dropna().between(0, 1).all()
-    assert isinstance(repairs, list)
+        _read_or_clear_error(_fuzz_path(folder, "fuzz.csv", raw))
+
+
+CANONICAL_VALUES = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
+                             st.sampled_from(["", "x", "1.5", "[N/A]", "2024-01-01", "0x1"]))
+STAMPS = st.one_of(st.none(), st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01 00:00:01", "2024-01-01T08:00:02+08:00",
+                                               "yesterday", "", "99999999999999", "1700000000000"]),
+                   st.datetimes(timezones=st.none()).map(str))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(list(CANONICAL) + ["extra"]), max_size=8, unique=True),
+       st.lists(st.tuples(STAMPS, st.sampled_from(["0", "1", "GPU-a", ""]), st.lists(CANONICAL_VALUES, min_size=9,
+                                                                                    max_size=9)), max_size=12),
+       st.booleans())
+def test_fuzzed_canonical_csv_and_parquet_never_crash_with_anything_but_a_clear_error(columns, rows, as_parquet):
+    """twin's own form with missing columns, values of any type, out-of-range and non-finite numbers."""
+    import tempfile
+
+    if "time_utc" in columns or "gpu" in columns:
+        columns = ["time_utc", "gpu"] + [c for c in columns if c not in ("time_utc", "gpu")]
+    data = {c: [] for c in columns}
+    for stamp, gpu, values in rows:
+        for k, c in enumerate(columns):
+            data[c].append(stamp if c == "time_utc" else gpu if c == "gpu" else values[k % len(values)])
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object).astype(str) for c, v in data.items()})
+    with tempfile.TemporaryDirectory() as folder:
+        if as_parquet:
+            path = Path(folder) / "fuzz.parquet"
+            frame.to_parquet(path)
+        else:
+            path = _fuzz_path(folder, "fuzz.csv", frame.to_csv(index=False) if columns else "time_utc,gpu\n")
+        _read_or_clear_error(path)
+
+
+DCGM_NAMES = ["DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_SM_CLOCK",
+              "DCGM_FI_DEV_MEMORY_TEMP", "DCGM_FI_DEV_UNKNOWN_FIELD", "DCGM_FI_"]
+DCGM_LINE = st.tuples(st.sampled_from(DCGM_NAMES), st.sampled_from(['gpu="0"', 'gpu="1",UUID="GPU-b"', 'UUID="GPU-c"', "",
+                                                                    'gpu="0"', 'gpu=0']),
+                      st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(str), st.sampled_from(["x", "", "1e400"])),
+                      st.one_of(st.none(), st.integers(0, 10**20), st.integers(1_700_000_000_000, 1_700_000_010_000)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(DCGM_LINE.map(lambda t: f"{t[0]}{{{t[1]}}} {t[2]}" + ("" if t[3] is None else f" {t[3]}")),
+                          st.text(max_size=60), st.sampled_from(["# HELP DCGM_FI_DEV_POWER_USAGE W", "# TYPE x gauge"])),
+                max_size=30),
+       st.sampled_from(["\n", "\r\n"]))
+def test_fuzzed_dcgm_text_never_crashes_with_anything_but_a_clear_error(lines, newline):
+    """Exporter samples with wrong fields, labels, values and timestamps (absent, out of range, repeated)."""
+    import tempfile
+
+    text = "DCGM_FI_DEV_POWER_USAGE" + newline + newline.join(lines)
+    with tempfile.TemporaryDirectory() as folder:
+        _read_or_clear_error(_fuzz_path(folder, "fuzz.prom", text))
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data not present")
@@ -147,23 +248,6 @@ def test_every_shared_trace_folder_reads(folder):
     path = sorted((SHARED / folder).glob("*.csv*"))[0]
     frame, _ = read_trace(path)
     assert len(frame) > 50 and frame["power_w"].notna().mean() > 0.95 and frame["temp_c"].notna().mean() > 0.95
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from(list('DCGM_FI_DEVPOWERUSAGTMP{}="0gpu,.1234567890 e-+\n')),
-                        max_size=80), max_size=30))
-def test_fuzzed_dcgm_text_never_crashes_with_anything_but_a_clear_error(lines):
-    import tempfile
-
-    text = "DCGM_FI_DEV_POWER_USAGE\n" + "\n".join(lines)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "fuzz.prom"
-        path.write_text(text)
-        try:
-            frame, _ = read_trace(path)
-        except TraceError:
-            return
-    assert list(frame.columns) == list(CANONICAL)
 
 
 def test_a_damaged_gzip_body_is_refused(tmp_path):

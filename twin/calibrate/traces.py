@@ -45,8 +45,16 @@ DCGM_FIELDS = {
     "DCGM_FI_DEV_GPU_UTIL": "util", "DCGM_FI_DEV_MEM_COPY_UTIL": "mem_util", "DCGM_FI_DEV_SM_CLOCK": "sm_clock_mhz",
     "DCGM_FI_DEV_POWER_MGMT_LIMIT": "power_limit_w", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "throttle_reasons",
 }
-# unit written in a cell or header -> (canonical unit, factor)
-UNITS = {"w": 1.0, "mw": 1e-3, "kw": 1e3, "mhz": 1.0, "ghz": 1e3, "khz": 1e-3, "%": 0.01, "c": 1.0}
+# unit written in a cell or header -> factor to the canonical unit, per kind of quantity: "345 MHz" in a
+# power column is a unit error, not 345 W. A bare number is taken in the canonical unit.
+POWER_UNITS = {"w": 1.0, "mw": 1e-3, "kw": 1e3}
+UNITS = {"power_w": POWER_UNITS, "power_instant_w": POWER_UNITS, "power_limit_w": POWER_UNITS,
+         "temp_c": {"c": 1.0}, "mem_temp_c": {"c": 1.0}, "util": {"%": 0.01}, "mem_util": {"%": 0.01},
+         "sm_clock_mhz": {"mhz": 1.0, "ghz": 1e3, "khz": 1e-3}}
+BARE = {"util": 0.01, "mem_util": 0.01}  # nvidia-smi writes utilisation in percent even without the '%'
+# Plausible DCGM millisecond stamps: 2000-01-01 .. 2100-01-01 UTC.
+DCGM_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
+UTC_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 MISSING = re.compile(r"^\s*\[?\s*(n/?a|not supported|unknown|gpu is lost|no data)\s*\]?\s*$", re.IGNORECASE)
 NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z%°]*)\s*$")
 
@@ -129,15 +137,14 @@ def _numbers(path, column, cells, header_unit, target):
         if not m:
             raise TraceError(f"{path}: line {line}: {column} = {cell!r} is not a number with a unit")
         unit = (m.group(2) or header_unit or "").lower().replace("°", "")
-        if target in ("util", "mem_util") and unit in ("", "%"):
-            factor = 0.01
-        elif unit in ("", None):
-            factor = 1.0
-        elif unit in UNITS:
-            factor = UNITS[unit]
+        allowed = UNITS[target]
+        if not unit:
+            factor = BARE.get(target, 1.0)
+        elif unit in allowed:
+            factor = allowed[unit]
         else:
-            raise TraceError(f"{path}: line {line}: {column} = {cell!r}: unknown unit '{unit}' "
-                             f"(allowed: {', '.join(u for u in UNITS)})")
+            raise TraceError(f"{path}: line {line}: {column} = {cell!r}: unit '{unit}' is not one of {target}'s "
+                             f"(allowed: {', '.join(allowed)})")
         out[k] = float(m.group(1)) * factor
     return out
 
@@ -163,8 +170,7 @@ def _nvidia_smi(path, text, timezone):
         raise TraceError(f"{path}: no 'timestamp' column (query it with --query-gpu=timestamp,...); "
                          f"columns: {', '.join(raw.columns)}")
     frame = pd.DataFrame(index=raw.index)
-    stamps = pd.to_datetime(raw[fields["timestamp"][0]].str.strip(), format="mixed", errors="coerce")
-    frame["time_utc"] = stamps
+    frame["time_utc"], zoned = _stamps(path, raw[fields["timestamp"][0]])
     gpu_field = "index" if "index" in fields else "uuid" if "uuid" in fields else "pci.bus_id" if "pci.bus_id" in fields else None
     frame["gpu"] = raw[fields[gpu_field][0]].str.strip() if gpu_field else "0"
     found = []
@@ -188,18 +194,33 @@ def _nvidia_smi(path, text, timezone):
     if bad_stamps:
         repairs.append(f"{bad_stamps} row(s) with an unreadable timestamp dropped")
         frame = frame[frame["time_utc"].notna()]
-    try:
-        frame["time_utc"] = frame["time_utc"].dt.tz_localize(timezone).dt.tz_convert("UTC")
-    except Exception as exc:  # an unknown zone or a nonexistent local time
-        raise TraceError(f"{path}: timestamps cannot be read in time zone '{timezone}' ({exc})") from None
+    if not zoned:
+        try:
+            frame["time_utc"] = frame["time_utc"].dt.tz_localize(timezone).dt.tz_convert("UTC")
+        except Exception as exc:  # an unknown zone or a nonexistent local time
+            raise TraceError(f"{path}: timestamps cannot be read in time zone '{timezone}' ({exc})") from None
     return _tidy(path, frame, repairs)
+
+
+def _stamps(path, cells):
+    """(stamps, whether they carried their own UTC offset). nvidia-smi writes local time without an offset;
+    ISO stamps with 'Z' or '+08:00' are converted from their own offset. A file mixing the two is refused:
+    which zone the bare ones are in cannot be known."""
+    cells = cells.str.strip()
+    zoned = cells.str.contains(UTC_OFFSET)
+    if zoned.any() and not zoned.all():
+        bare = zoned.index[~zoned][0] if zoned.iloc[0] else zoned.index[zoned][0]
+        raise TraceError(f"{path}: line {bare}: timestamp {cells[bare]!r}: some stamps carry a UTC offset and "
+                         f"some do not; write all in one form")
+    stamps = pd.to_datetime(cells, format="mixed", errors="coerce", utc=bool(zoned.all()))
+    return stamps, bool(zoned.all())
 
 
 def _dcgm(path, text):
     """Prometheus text samples: NAME{labels} value timestamp_ms."""
     pattern = re.compile(r'^(DCGM_FI_[A-Z0-9_]+)\{([^}]*)\}\s+(\S+)(?:\s+(\d+))?\s*$')
     records, skipped, no_stamp = [], 0, 0
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith("DCGM_FI_"):
             continue
         m = pattern.match(line.strip())
@@ -215,11 +236,16 @@ def _dcgm(path, text):
         except ValueError:
             skipped += 1
             continue
-        records.append((int(m.group(4)), labels.get("gpu", labels.get("UUID", "0")), DCGM_FIELDS[m.group(1)], value))
+        ms = int(m.group(4))
+        if not DCGM_MS_RANGE[0] <= ms <= DCGM_MS_RANGE[1]:
+            raise TraceError(f"{path}: line {number}: timestamp {ms} is not milliseconds since 1970 between the "
+                             f"years 2000 and 2100")
+        records.append((ms, labels.get("gpu", labels.get("UUID", "0")), DCGM_FIELDS[m.group(1)], value))
     if not records:
         raise TraceError(f"{path}: no DCGM samples with timestamps (lines 'DCGM_FI_DEV_POWER_USAGE{{gpu=\"0\",...}} "
                          f"123.4 1690000000000'); {no_stamp} sample(s) without a timestamp")
     long = pd.DataFrame(records, columns=["ms", "gpu", "field", "value"])
+    repeated = long.duplicated(["ms", "gpu", "field"], keep="last") & ~long.duplicated(keep="last")
     frame = long.pivot_table(index=["ms", "gpu"], columns="field", values="value", aggfunc="last").reset_index()
     frame["time_utc"] = pd.to_datetime(frame["ms"], unit="ms", utc=True)
     for column in ("util", "mem_util"):
@@ -231,6 +257,9 @@ def _dcgm(path, text):
     repairs = [f"{skipped} unreadable DCGM line(s) skipped"] if skipped else []
     if no_stamp:
         repairs.append(f"{no_stamp} sample(s) without a timestamp skipped")
+    if repeated.any():
+        repairs.append(f"{int(repeated.sum())} sample(s) repeating a field's timestamp with another value "
+                       f"dropped (last kept)")
     return _tidy(path, frame[list(CANONICAL)], repairs)
 
 
@@ -243,6 +272,8 @@ def _canonical_table(path, frame):
     for column in VALUES:
         out[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
     repairs = []
+    if out["time_utc"].isna().all():
+        raise TraceError(f"{path}: no readable time_utc (expected ISO 8601 UTC, e.g. 2024-01-01T00:00:00.100Z)")
     if out["time_utc"].isna().any():
         repairs.append(f"{int(out['time_utc'].isna().sum())} row(s) with an unreadable time_utc dropped")
         out = out[out["time_utc"].notna()]
