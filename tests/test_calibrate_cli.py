@@ -99,6 +99,39 @@ def test_bad_calibrate_input_exits_2_and_writes_nothing(calibrated, tmp_path, mo
     assert not (tmp_path / "x.yaml").exists()
 
 
+def _unfittable(frame, case):
+    """The synthetic trace made unusable for a fit in one way."""
+    frame = frame.copy()
+    if case == "idle":
+        frame["util"], frame["power_w"], frame["sm_clock_mhz"] = 0.0, 70.0, 345.0
+    elif case == "clock_0":
+        frame["sm_clock_mhz"] = 0.0
+    elif case == "no_util":
+        frame["util"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("case, says", [
+    ("idle", "trace.csv: 0 sample(s) at load (utilisation >= 50%) in the fitted first 60%; at least 20 are needed"),
+    ("clock_0", "trace.csv: sm_clock_mhz (clocks.current.sm) is 0 in every sample"),
+    ("no_util", "trace.csv: no value of util (utilization.gpu): the fit needs power, temperature, utilisation"),
+])
+def test_a_trace_the_kernels_cannot_be_fitted_to_is_refused_naming_it_and_what_it_lacks(tmp_path, capsys, case, says):
+    """Before: an idle trace wrote a calibration with NaN uncertainties; a 0 clock said 'Residuals are not
+    finite'; no utilisation 'only 0 samples have ...' without the file."""
+    trace = tmp_path / "trace.csv"
+    frame = _unfittable(_synthetic_trace(0)[0], case)
+    if case == "no_util":
+        _write_smi(frame.fillna(0.0), trace)
+        lines = trace.read_text().splitlines()
+        trace.write_text("\n".join(line.rsplit(",", 2)[0] + "," + line.rsplit(",", 1)[1] for line in lines) + "\n")
+    else:
+        _write_smi(frame, trace)
+    assert main(["calibrate", str(trace), "--gpu", "H100-SXM", "--out", str(tmp_path / "x.yaml")]) == 2
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "x.yaml").exists() and not (tmp_path / "x.html").exists()
+
+
 def test_a_rack_calibration_sets_the_halls_host_power(tmp_path):
     from twin import pipeline
     from twin.scenario import load_scenario

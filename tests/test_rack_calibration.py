@@ -7,6 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twin import catalog
 from twin.calibrate.fit import catalog_power_w
@@ -183,6 +185,48 @@ def test_bad_rack_files_are_refused_naming_file_line_and_what_is_allowed(tmp_pat
     with pytest.raises(RackDataError, match=pattern) as err:
         read_rack_csv(path)
     assert f"{case}.csv" in str(err.value)
+
+
+def test_binary_and_over_long_rack_files_are_refused_naming_the_file(tmp_path):
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"timestamp,rack\x00\xff\xfe,pdu\n\x89PNG\x00\n")
+    with pytest.raises(RackDataError, match=r"binary.csv: byte \d+ is not UTF-8 text"):
+        read_rack_csv(binary)
+    long = tmp_path / "long.csv"
+    long.write_text(_example_lines()[0] + "\n" + "r" * 200_000 + "\n")
+    with pytest.raises(RackDataError, match="long.csv: line 2: not CSV text"):
+        read_rack_csv(long)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 12),
+                          st.sampled_from(["", "NaN", "x", "-1", "1e400", "inf", "\"", "2025-03-04T08:00:00Z", "r07",
+                                           "é", "\x00", "1,2", "99999999"])), max_size=6),
+       st.lists(st.integers(0, 20), max_size=4), st.booleans(), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_fuzzed_rack_files_never_crash_with_anything_but_a_clear_error(edits, dropped, shuffle, newline):
+    """Cells overwritten with junk, lines dropped (the header too), lines shuffled, any line ending."""
+    import tempfile
+
+    lines = _example_lines()
+    header = lines[0].split(",")
+    for row, column, value in edits:
+        if row < len(lines):
+            cells = lines[row].split(",")
+            cells[column % len(header) % len(cells)] = value
+            lines[row] = ",".join(cells)
+    lines = [line for k, line in enumerate(lines) if k not in dropped]
+    if shuffle:
+        lines = lines[::-1]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.csv"
+        path.write_bytes(newline.join(lines).encode())
+        try:
+            frame = read_rack_csv(path)
+        except RackDataError as exc:
+            assert str(exc).startswith(str(path)), exc
+            return
+    assert all(g.is_monotonic_increasing for _, g in frame.groupby("rack")["time_utc"])
+    assert frame["pdu_power_w"].gt(0).all() and (frame["rack"] != "").all()
 
 
 def test_shuffled_lines_are_sorted_and_reported_and_naive_or_offset_stamps_are_utc(tmp_path):

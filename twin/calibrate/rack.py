@@ -117,7 +117,14 @@ def _lines(path):
     if not path.is_file():
         raise RackDataError(f"{path}: rack measurement file not found")
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        lines = [(k, row) for k, row in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in row)]
+        reader = csv.reader(fh)
+        try:
+            lines = [(k, row) for k, row in enumerate(reader, start=1) if any(c.strip() for c in row)]
+        except UnicodeDecodeError as exc:
+            raise RackDataError(f"{path}: byte {exc.start} is not UTF-8 text: a rack measurement file is a "
+                                f"UTF-8 CSV (a binary or other-encoded file?)") from None
+        except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters)
+            raise RackDataError(f"{path}: line {reader.line_num}: not CSV text ({exc})") from None
     if len(lines) < 2:
         raise RackDataError(f"{path}: no data lines (a header and at least one line of measurements are needed)")
     return lines
@@ -188,6 +195,9 @@ def read_rack_csv(path):
         raise RackDataError(f"{path}: line {line_no[k]}: timestamp {raw['timestamp'].iloc[k]!r} is not an ISO 8601 "
                             f"time (e.g. 2025-03-04T08:00:00Z; without an offset it is read as UTC)")
     frame = pd.DataFrame({"time_utc": stamps, "rack": raw["rack"].str.strip()})
+    if (frame["rack"] == "").any():
+        k = int(np.argmax((frame["rack"] == "").to_numpy()))
+        raise RackDataError(f"{path}: line {line_no[k]}: the rack column is empty; every line names its rack")
     for column, sources in SOURCES.items():
         source, factor = next(((c, f) for c, f in sources if c in header), (None, 1.0))
         if source is None:

@@ -29,6 +29,46 @@ def load(paths, timezone="UTC"):
     return out
 
 
+# canonical column -> the nvidia-smi field that logs it, for telling a user what to add to --query-gpu
+FIT_COLUMNS = {"power_w": "power.draw", "temp_c": "temperature.gpu", "util": "utilization.gpu",
+               "sm_clock_mhz": "clocks.current.sm"}
+MIN_LOAD_SAMPLES = 20  # [M] samples at load (utilisation >= fit.LOAD_UTIL) in the fit parts, all traces together:
+                       # fewer leave the dynamic power and the thermal resistance undetermined (NaN uncertainty)
+
+
+def drivable(loaded):
+    """ValueError naming the trace and what it lacks where the kernels cannot be driven by it: a column
+    absent or empty, fewer than 20 complete samples, or an SM clock that never leaves 0."""
+    for t in loaded:
+        present = {c: int(t.frame[c].notna().sum()) for c in FIT_COLUMNS}
+        empty = [f"{c} ({FIT_COLUMNS[c]})" for c, n in present.items() if n == 0]
+        if empty:
+            raise ValueError(f"{t.label}: no value of {', '.join(empty)}: the fit needs power, temperature, "
+                             f"utilisation and SM clock (nvidia-smi --query-gpu=timestamp,"
+                             f"{','.join(FIT_COLUMNS.values())})")
+        complete = int(t.frame[list(FIT_COLUMNS)].notna().all(axis=1).sum())
+        if complete < 20:
+            raise ValueError(f"{t.label}: only {complete} samples have power, temperature, utilisation and SM "
+                             f"clock together (at least 20 are needed to fit)")
+        if not (t.frame["sm_clock_mhz"] > 0).any():
+            raise ValueError(f"{t.label}: sm_clock_mhz ({FIT_COLUMNS['sm_clock_mhz']}) is 0 in every sample: the "
+                             f"clock fraction the power model is driven by cannot be formed")
+
+
+def fittable(loaded):
+    """drivable, and load somewhere in the fitted parts: ValueError otherwise."""
+    drivable(loaded)
+    at_load = 0
+    for t in loaded:
+        util = t.frame["util"].dropna().to_numpy()
+        at_load += int((util[fit.split(util.shape[0])[0]] >= fit.LOAD_UTIL).sum())
+    if at_load < MIN_LOAD_SAMPLES:
+        raise ValueError(f"{', '.join(t.label for t in loaded)}: {at_load} sample(s) at load (utilisation >= "
+                         f"{fit.LOAD_UTIL:.0%}) in the fitted first {fit.FIT_SHARE:.0%}; at least "
+                         f"{MIN_LOAD_SAMPLES} are needed to fit the dynamic power and thermal resistance: record "
+                         f"through idle, load and cool-down")
+
+
 def _series(trace, power_params, thermal_params):
     """Measured and simulated power and temperature through a trace, for the report's plot."""
     x = fit.trace_arrays(trace.frame, power_params["max_clock_mhz"], power_params["power_limit_w"])
@@ -42,6 +82,7 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
     if gpu not in catalog.gpu_names():
         raise ValueError(f"unknown GPU '{gpu}'; allowed: {', '.join(catalog.gpu_names())}")
     loaded = load(paths, timezone)
+    fittable(loaded)
     frames = [t.frame for t in loaded]
     power = fit.fit_power(frames, **fit.card(gpu))
     thermal = fit.fit_thermal(frames)
@@ -62,8 +103,9 @@ def check(calibration_path, paths, timezone="UTC"):
     own utilisation, clocks and power limit, power and temperature solved together as the simulator does."""
     doc = calibration.read(calibration_path)
     power = doc["power"]
-    results = []
-    for t in load(paths, timezone):
+    results, loaded = [], load(paths, timezone)
+    drivable(loaded)
+    for t in loaded:
         coupled = fit.errors(t.frame, power, doc["thermal"], held_out=False, coupled=True)
         alone = fit.errors(t.frame, power, doc["thermal"], held_out=False)
         results.append({"trace": t.label, "power_mape_pct": coupled["power_mape_pct"],
