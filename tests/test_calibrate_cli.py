@@ -99,6 +99,29 @@ def test_bad_calibrate_input_exits_2_and_writes_nothing(calibrated, tmp_path, mo
     assert not (tmp_path / "x.yaml").exists()
 
 
+def test_the_readers_repairs_are_shown_in_the_report_the_page_and_check(calibrated, tmp_path, capsys):
+    _, traces, _ = calibrated
+    lines = traces[0].read_text().splitlines()
+    damaged = tmp_path / "damaged.csv"
+    damaged.write_text("\n".join(lines[:100] + lines[95:100] + lines[100:] + ["2024/01/01 00:0"]) + "\n")
+    out = tmp_path / "d.yaml"
+    capsys.readouterr()
+    assert main(["calibrate", str(damaged), "--gpu", "H100-SXM", "--out", str(out)]) == 0
+    said = ("damaged.csv: 1 truncated or malformed line(s) skipped", "damaged.csv: rows out of time order: sorted",
+            "damaged.csv: 5 exact duplicate row(s) dropped")
+    report = capsys.readouterr().out
+    assert "repairs made in reading the traces:" in report and all(s in report for s in said)
+    page = (tmp_path / "d.html").read_text()
+    assert all(f"<li>{s}</li>" in page for s in said)
+    assert main(["calibrate", "--check", str(out), str(damaged)]) == 0
+    checked = capsys.readouterr().out
+    assert all(s in checked for s in said)
+    assert main(["calibrate", "--check", str(out), str(damaged), str(traces[1]), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["traces"]
+    assert [len(r["repairs"]) for r in rows] == [3, 0]
+    assert "<p>None: every line was read as written.</p>" in (traces[0].parent / "calib.html").read_text()
+
+
 def _unfittable(frame, case):
     """The synthetic trace made unusable for a fit in one way."""
     frame = frame.copy()

@@ -635,6 +635,7 @@ def calibration_report_html(doc: dict, series: dict) -> str:
     """The `twin calibrate` page: fitted parameters with standard errors, held-out errors, and per trace
     a plot of measured against simulated power and temperature."""
     from twin.calibrate.fit import LOAD_UTIL
+    from twin.calibrate.session import repair_lines
 
     rows = []
     for block in ("power", "thermal"):
@@ -658,6 +659,10 @@ def calibration_report_html(doc: dict, series: dict) -> str:
             _table(["block", "parameter", "value", "± 1σ"], rows, num_cols=(2, 3)),
             "<h2>Traces</h2>"]
     body += [_trace_plot(label, s, k) for k, (label, s) in enumerate(series.items())]
+    repairs = repair_lines(doc.get("traces", []), "file")
+    body += ["<h2>Repairs made in reading the traces</h2>",
+             "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in repairs) + "</ul>" if repairs
+             else "<p>None: every line was read as written.</p>"]
     return _page(f"twin calibration {doc['gpu']}", body)
 
 

@@ -108,7 +108,7 @@ def check(calibration_path, paths, timezone="UTC"):
     for t in loaded:
         coupled = fit.errors(t.frame, power, doc["thermal"], held_out=False, coupled=True)
         alone = fit.errors(t.frame, power, doc["thermal"], held_out=False)
-        results.append({"trace": t.label, "power_mape_pct": coupled["power_mape_pct"],
+        results.append({"trace": t.label, "repairs": t.repairs, "power_mape_pct": coupled["power_mape_pct"],
                         "power_mape_load_pct": coupled["power_mape_load_pct"],
                         "temp_rmse_k": coupled["temp_rmse_k"], "temp_max_error_k": coupled["temp_max_error_k"],
                         "power_mape_pct_at_measured_temp": alone["power_mape_pct"],
@@ -118,6 +118,23 @@ def check(calibration_path, paths, timezone="UTC"):
     if "refit_advised" in doc:
         out["note"] = doc["refit_advised"]
     return out
+
+
+def repair_lines(rows, key):
+    """'file: what was repaired' for each repair the reader made, once per file (its GPUs share them)."""
+    seen, out = set(), []
+    for row in rows:
+        name = row[key].split("#")[0]
+        for repair in row.get("repairs", []):
+            if (name, repair) not in seen:
+                seen.add((name, repair))
+                out.append(f"{name}: {repair}")
+    return out
+
+
+def _repairs_block(rows, key):
+    lines = repair_lines(rows, key)
+    return ["  repairs made in reading the traces:"] + [f"    {line}" for line in lines] if lines else []
 
 
 def _error_table(rows, extra=()):
@@ -150,7 +167,7 @@ def report_text(doc):
     lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
     notes = [f"    {row['trace']}: its own {', '.join(row['at_bound'])} on the search bound"
              for row in doc["held_out"] if row.get("at_bound")]
-    return "\n".join(lines + _error_table(doc["held_out"]) + notes)
+    return "\n".join(lines + _error_table(doc["held_out"]) + notes + _repairs_block(doc.get("traces", []), "file"))
 
 
 def check_text(result):
@@ -159,4 +176,4 @@ def check_text(result):
     lines = [f"calibration {result['calibration']} ({result['gpu']}), no refit: power and temperature solved "
              f"together over each whole trace"]
     extra = (("T RMSE K at measured power", "temp_rmse_k_at_measured_power"),)
-    return "\n".join(lines + _error_table(result["traces"], extra))
+    return "\n".join(lines + _error_table(result["traces"], extra) + _repairs_block(result["traces"], "trace"))
