@@ -180,6 +180,21 @@ def test_a_rack_calibration_sets_the_halls_host_power(tmp_path):
     assert not np.allclose(frames["catalog"]["host_power_w"], frames["rack"]["host_power_w"], rtol=0.01)
 
 
+def test_a_rack_calibration_writes_a_page_of_measured_and_modelled_power_and_shows_its_repairs(tmp_path, capsys):
+    lines = (Path(__file__).parent / "data" / "rack_pdu_example.csv").read_text().splitlines()
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("\n".join([lines[0], *lines[1:][::-1]]) + "\n")
+    out = tmp_path / "rack.yaml"
+    assert main(["calibrate", "--rack", str(shuffled), "--gpu", "H100-SXM", "--servers-per-rack", "4",
+                 "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "repaired in reading shuffled.csv: lines out of time order: sorted" in said and "rack.html" in said
+    assert yaml.safe_load(out.read_text())["rack"]["repairs"] == ["lines out of time order: sorted"]
+    page = (tmp_path / "rack.html").read_text()
+    assert page.count("<svg") == 1 and "Rack r07: PDU power" in page and "heat captured" in page
+    assert "<li>lines out of time order: sorted</li>" in page and "held out: PDU power MAPE" in page
+
+
 @pytest.mark.parametrize("hall, says", [
     ({"gpu": {"model": "A100-SXM", "calibration": "{calib}"}}, "calibrates H100-SXM, but the hall's gpu model is A100-SXM"),
     ({"gpu": {"model": "H100-SXM", "calibration": "nowhere.yaml"}}, "gpu calibration file 'nowhere.yaml' not found"),

@@ -433,10 +433,18 @@ def _calibrate_rack(args):
 
     if args.servers_per_rack is None or len(args.traces) != 1:
         return _bad_input(["calibrate --rack: give one rack CSV and --servers-per-rack N"])
+    from twin import report
+    from twin.html_report import rack_calibration_html
+
     fitted = rack.fit_rack(rack.read_rack_csv(args.traces[0]), args.gpu, args.servers_per_rack)
-    doc = rack.to_calibration_dict(fitted)
+    doc, text = rack.to_calibration_dict(fitted), rack.rack_report(fitted)
+    page = rack_calibration_html(fitted, text)  # built before anything is written
     calibration.write(args.out, doc)
-    print(json.dumps(doc, indent=2) if args.json else rack.rack_report(fitted))
+    html = args.out.with_suffix(".html")
+    report.write_file(html, page)
+    print(json.dumps(doc, indent=2) if args.json else text)
+    if not args.json:
+        print(f"wrote {args.out} and {html}")
     return 0
 
 

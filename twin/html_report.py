@@ -666,6 +666,40 @@ def calibration_report_html(doc: dict, series: dict) -> str:
     return _page(f"twin calibration {doc['gpu']}", body)
 
 
+def _rack_plot(label: str, s: dict, k: int) -> str:
+    """Measured vs modelled rack PDU power and captured heat through one rack's rows; the fit part shaded."""
+    panels = [("pdu_power_w", "model_pdu_power_w", "PDU kW")] + (
+        [("heat_w", "model_heat_w", "heat kW")] if s["heat_w"] is not None else [])
+    fig = Figure(figsize=(9.0, 2.3 * len(panels) + 0.4))
+    axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True))
+    step = max(1, s["t_s"].shape[0] // MAX_POINTS)
+    t = s["t_s"][::step] / 3600.0
+    for ax, (measured, model, unit) in zip(axes, panels):
+        ax.axvspan(t[0], s["fit_until_s"] / 3600.0, color="#eeeeee", lw=0)
+        ax.plot(t, s[measured][::step] / 1e3, color="#4e79a7", lw=1.0, label="measured")
+        ax.plot(t, s[model][::step] / 1e3, color="#e15759", lw=1.0, ls="--", label="twin (calibrated)")
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper right", fontsize=8, frameon=False)
+    axes[-1].set_xlabel("hours from the rack's first line (grey: the part fitted)")
+    fig.tight_layout()
+    return _figure(_svg(fig, f"rack{k}", f"measured and modelled rack power, {label}"),
+                   f"Rack {_e(label)}: PDU power, measured and modelled by the fitted server law"
+                   + (", and the heat captured, measured and the fitted fraction of PDU power." if len(panels) > 1
+                      else "."))
+
+
+def rack_calibration_html(fit, report_text: str) -> str:
+    """The `twin calibrate --rack` page: the fit report and, per rack, measured against modelled power and heat."""
+    body = [f"<h1>Rack calibration: {fit.servers_per_rack} × {_e(fit.gpu)} per rack</h1>",
+            f"<pre>{_e(report_text)}</pre>", "<h2>Racks</h2>"]
+    body += [_rack_plot(label, s, k) for k, (label, s) in enumerate(fit.series.items())]
+    body += ["<h2>Repairs made in reading the file</h2>",
+             "<ul>" + "".join(f"<li>{_e(r)}</li>" for r in fit.repairs) + "</ul>" if fit.repairs
+             else "<p>None: every line was read as written.</p>"]
+    return _page(f"twin rack calibration {fit.gpu}", body)
+
+
 def _variant_label(row, axes):
     return ", ".join(f"{a}={row[f'axis:{a}']}" for a in axes)
 

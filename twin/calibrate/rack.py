@@ -109,6 +109,8 @@ class RackFit:
     fit_rows: int
     notes: list = field(default_factory=list)
     source: list = field(default_factory=list)
+    repairs: list = field(default_factory=list)  # what read_rack_csv repaired (lines sorted, ...)
+    series: dict = field(default_factory=dict)   # per rack: measured and modelled PDU power and heat, for the page
 
 
 def _lines(path):
@@ -304,7 +306,7 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
     n_gpus = server["gpus_per_server"]
     psu_rating_w = server["psu_count"] * server["psu_rating_w"]
     coefficients = server_conversion_coefficients(spec, distribution)
-    source = list(frame.attrs.get("source", []))
+    source, repairs = list(frame.attrs.get("source", [])), list(frame.attrs.get("repairs", []))
     where = ", ".join(source) or "rack frame"
     frame = frame.sort_values(["rack", "time_utc"], kind="stable").reset_index(drop=True)
     fit_rows = _fit_mask(frame["rack"], share)
@@ -374,7 +376,18 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
     if heat_w is not None:
         held_out["heat_capture_rmse_w"] = float(np.sqrt(np.mean((fraction * power_w[held] - heat_w[held]) ** 2)))
         held_out["heat_capture_fraction_rmse"] = float(np.sqrt(np.mean((heat_w[held] / power_w[held] - fraction) ** 2)))
-    return RackFit(gpu, servers_per_rack, side, params, stderr, held_out, int(fit_rows.sum()), notes, source)
+    everywhere = np.ones(len(frame), dtype=bool)
+    model_all_w = model_w(result.x, everywhere)
+    series = {}
+    for rack_id, rows in frame.groupby("rack").indices.items():
+        t = frame["time_utc"].iloc[rows]
+        series[str(rack_id)] = {
+            "t_s": (t - t.iloc[0]).dt.total_seconds().to_numpy(), "pdu_power_w": power_w[rows],
+            "model_pdu_power_w": model_all_w[rows], "heat_w": None if heat_w is None else heat_w[rows],
+            "model_heat_w": fraction * power_w[rows], "fit_until_s": float(((t - t.iloc[0]).dt.total_seconds()
+                                                                            .to_numpy()[fit_rows[rows]]).max())}
+    return RackFit(gpu, servers_per_rack, side, params, stderr, held_out, int(fit_rows.sum()), notes, source,
+                   repairs, series)
 
 
 def hall_host_w(fit):
@@ -407,6 +420,7 @@ def rack_report(fit):
     out.append(f"as scenario hall fields (wall power, catalog PSUs, fans at reference speed): "
                f"host_idle_w {idle_w:.0f} W, host_max_w {max_w:.0f} W")
     out += [f"  - {note}" for note in fit.notes]
+    out += [f"  repaired in reading {sources}: {repair}" for repair in fit.repairs]
     return "\n".join(out)
 
 
@@ -427,5 +441,6 @@ def to_calibration_dict(fit):
         block["air_capture_fraction"] = _plain(p["air_capture_fraction"])
     block.update(hall_host_idle_w=float(idle_w), hall_host_max_w=float(max_w),
                  stderr={n: _plain(v) for n, v in fit.stderr.items()},
-                 held_out={n: _plain(v) for n, v in fit.held_out.items()}, source=list(fit.source))
+                 held_out={n: _plain(v) for n, v in fit.held_out.items()}, source=list(fit.source),
+                 repairs=list(fit.repairs))
     return {"rack": block}
