@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from twin import catalog
 from twin.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -84,6 +85,16 @@ def test_a_scenario_with_a_calibration_runs_the_calibrated_gpu(calibrated, tmp_p
     power_change = np.abs(b["gpu_power_w"] / a["gpu_power_w"] - 1.0)
     temp_change = np.abs(b["gpu_die_temp_c"] - a["gpu_die_temp_c"])
     assert power_change.max() > 0.003 and temp_change.max() > 2.0, (power_change.max(), temp_change.max())
+    # Each run's die rises over its inlet by its own thermal path: over a day the RC stores next to nothing, so
+    # mean rise / mean GPU power is the series resistance, die + heat sink from the calibration, the catalog's
+    # rise at TDP / TDP without it.
+    thermal = yaml.safe_load(out.read_text())["thermal"]
+    spec = catalog.load("gpus")["H100-SXM"]
+    gpus = base["facility"]["halls"][0]["rack_count"] * base["facility"]["halls"][0]["servers_per_rack"] * spec["server"]["gpus_per_server"]
+    for run, resistance_k_per_w in ((a, catalog.load("cooling")["air"]["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]),
+                                    (b, thermal["r_k_per_w"] + thermal["sink_r_k_per_w"])):
+        rise_k = (run["gpu_die_temp_c"] - run["server_inlet_temp_c"]).mean()
+        assert rise_k / (run["gpu_power_w"].mean() / gpus) == pytest.approx(resistance_k_per_w, rel=0.01)
 
 
 @pytest.mark.parametrize("argv, says", [
