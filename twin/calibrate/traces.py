@@ -80,7 +80,8 @@ def _text(path):
 
 def read_trace(path, timezone="UTC"):
     """(canonical frame, list of repairs made) of a trace file; timezone: that of nvidia-smi's
-    local timestamps (ignored for DCGM and canonical files, which are UTC)."""
+    local timestamps (ignored for stamps that carry their own UTC offset, and for DCGM and canonical
+    files, which are UTC)."""
     path = Path(path)
     if path.suffix == ".parquet":
         try:
