@@ -133,6 +133,42 @@ def test_the_readers_repairs_are_shown_in_the_report_the_page_and_check(calibrat
     assert "<p>None: every line was read as written.</p>" in (traces[0].parent / "calib.html").read_text()
 
 
+@pytest.mark.parametrize("field, value, says", [
+    ("clock_w", 10 ** 400, "power.clock_w = 1000000000000000000000000000000000000000 is not a finite number"),
+    ("idle_w", float("inf"), "power.idle_w = inf is not a finite number"),
+    ("max_clock_mhz", 0, "power.max_clock_mhz = 0 is out of its physical range (> 0)"),
+    ("power_limit_w", -100, "power.power_limit_w = -100 is out of its physical range (> 0)"),
+    ("coolant_c", 1e6, "thermal.coolant_c = 1e+06 is out of its physical range (>= -40 and <= 150)"),
+])
+def test_a_calibration_with_an_impossible_value_is_refused_naming_field_and_range(calibrated, tmp_path, capsys,
+                                                                                   field, value, says):
+    """Before: a 400-digit integer crashed with OverflowError, infinities and a 0 clock were accepted."""
+    _, traces, out = calibrated
+    doc = yaml.safe_load(out.read_text())
+    doc["thermal" if field == "coolant_c" else "power"][field] = value
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    assert main(["calibrate", "--check", str(bad), str(traces[1])]) == 2
+    assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("out, says", [
+    ("folder", "is a folder; --out names the calibration file"),
+    ("page_folder/calib.yaml", "calib.html is a folder"),
+    ("{trace}", "is one of the input files; writing it would replace the measurements"),
+])
+def test_an_out_path_that_cannot_be_written_is_refused_before_fitting(calibrated, tmp_path, capsys, out, says):
+    _, traces, _ = calibrated
+    trace = tmp_path / "trace.csv"
+    trace.write_bytes(traces[0].read_bytes())
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "page_folder" / "calib.html").mkdir(parents=True)
+    target = str(trace) if out == "{trace}" else str(tmp_path / out)
+    assert main(["calibrate", str(trace), "--gpu", "H100-SXM", "--out", target]) == 2
+    assert says in capsys.readouterr().err
+    assert trace.read_bytes() == traces[0].read_bytes() and not (tmp_path / "page_folder" / "calib.yaml").exists()
+
+
 def _unfittable(frame, case):
     """The synthetic trace made unusable for a fit in one way."""
     frame = frame.copy()
@@ -142,6 +178,8 @@ def _unfittable(frame, case):
         frame["sm_clock_mhz"] = 0.0
     elif case == "no_util":
         frame["util"] = np.nan
+    elif case == "milliwatts_as_watts":
+        frame["power_w"] = frame["power_w"] / 1000.0
     return frame
 
 
@@ -149,6 +187,7 @@ def _unfittable(frame, case):
     ("idle", "trace.csv: 0 sample(s) at load (utilisation >= 50%) in the fitted first 60%; at least 20 are needed"),
     ("clock_0", "trace.csv: sm_clock_mhz (clocks.current.sm) is 0 in every sample"),
     ("no_util", "trace.csv: no value of util (utilization.gpu): the fit needs power, temperature, utilisation"),
+    ("milliwatts_as_watts", "trace.csv: power_w (power.draw) is 0.0"),
 ])
 def test_a_trace_the_kernels_cannot_be_fitted_to_is_refused_naming_it_and_what_it_lacks(tmp_path, capsys, case, says):
     """Before: an idle trace wrote a calibration with NaN uncertainties; a 0 clock said 'Residuals are not
@@ -250,4 +289,4 @@ def test_a_calibration_written_before_the_utilisation_lag_still_checks(calibrate
     doc["power"]["util_lag_s"] = 5.0
     old.write_text(yaml.safe_dump(doc))
     assert main(["calibrate", "--check", str(old), str(traces[1])]) == 2
-    assert "power.util_lag_s is out of its physical range" in capsys.readouterr().err
+    assert "power.util_lag_s = " in (err := capsys.readouterr().err) and "is out of its physical range (>= 0 and <= " in err

@@ -187,6 +187,32 @@ def test_bad_rack_files_are_refused_naming_file_line_and_what_is_allowed(tmp_pat
     assert f"{case}.csv" in str(err.value)
 
 
+def test_heat_beyond_the_pdu_power_or_gpus_beyond_it_are_refused_naming_the_file(tmp_path):
+    """Before: scipy's 'Initial guess is outside of provided bounds'."""
+    lines = EXAMPLE.read_text().splitlines()
+    header = lines[0].split(",")
+    for name, column, value, says in (("kw.csv", "pdu_power_kw", "1.0", "the liquid side carries 18.2x the PDU power as heat"),
+                                      ("gpu.csv", "gpu_power_w", "900000", "GPU power exceeds the PDU power on")):
+        rows = [lines[0]] + [",".join(value if header[k] == column else c for k, c in enumerate(line.split(",")))
+                             for line in lines[1:]]
+        path = tmp_path / name
+        path.write_text("\n".join(rows) + "\n")
+        with pytest.raises(RackDataError, match=f"{name}: {says}"):
+            fit_rack(read_rack_csv(path), "H100-SXM", 4)
+
+
+def test_a_loop_that_carries_no_heat_is_noted(tmp_path):
+    lines = EXAMPLE.read_text().splitlines()
+    header = lines[0].split(",")
+    supply, back = header.index("supply_c"), header.index("return_c")
+    rows = [lines[0]] + [",".join(c if k != back else line.split(",")[supply] for k, c in enumerate(line.split(",")))
+                         for line in lines[1:]]
+    path = tmp_path / "stuck.csv"
+    path.write_text("\n".join(rows) + "\n")
+    fitted = fit_rack(read_rack_csv(path), "H100-SXM", 4)
+    assert any("the liquid side carries 0.0% of the PDU power" in note for note in fitted.notes)
+
+
 def test_binary_and_over_long_rack_files_are_refused_naming_the_file(tmp_path):
     binary = tmp_path / "binary.csv"
     binary.write_bytes(b"timestamp,rack\x00\xff\xfe,pdu\n\x89PNG\x00\n")

@@ -106,6 +106,7 @@ def test_the_canonical_form_reads_back_unchanged(tmp_path):
      "line 3: timestamp '2024-01-01 00:00:01': some stamps carry a UTC offset and some do not"),
     ("timestamp,power.draw [W]\n", "no data rows"),
     ("timestamp,power.draw [W]\nyesterday,56 W\n", "no readable timestamp"),
+    ("timestamp,power.draw [W]\nnow,56 W\ntoday,57 W\n", "no readable timestamp"),
     ("timestamp,power.draw [W],power.draw [W]\n2024-01-01 00:00:00,56 W,57 W\n", "appear more than once"),
     ("timestamp,power.draw [W]\n2024-01-01 00:00:00," + "5" * 200_000 + "\n", "not CSV text"),
 ])
@@ -248,6 +249,20 @@ def test_every_shared_trace_folder_reads(folder):
     path = sorted((SHARED / folder).glob("*.csv*"))[0]
     frame, _ = read_trace(path)
     assert len(frame) > 50 and frame["power_w"].notna().mean() > 0.95 and frame["temp_c"].notna().mean() > 0.95
+
+
+def test_utf16_and_byte_order_marked_logs_read_and_oversized_bitmasks_are_missing(tmp_path):
+    """Before: a BOM glued itself to 'timestamp', UTF-16 read as noise, a 300-digit bitmask raised OverflowError."""
+    text = "timestamp,power.draw [W],clocks_event_reasons.active\n2024-01-01 00:00:00,56 W,0x" + "f" * 300 + "\n"
+    for name, raw in (("bom.csv", text.encode("utf-8-sig")), ("utf16.csv", text.encode("utf-16"))):
+        frame, _ = read_trace(_fuzz_path(tmp_path, name, raw))
+        assert frame["power_w"].tolist() == [56.0] and frame["throttle_reasons"].isna().all()
+
+
+def test_a_canonical_time_utc_of_numbers_is_refused(tmp_path):
+    pd.DataFrame({"time_utc": np.arange(30.0), "gpu": "0", "power_w": 60.0}).to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(TraceError, match="t.parquet: time_utc holds numbers, not times"):
+        read_trace(tmp_path / "t.parquet")
 
 
 def test_a_damaged_gzip_body_is_refused(tmp_path):

@@ -387,8 +387,7 @@ def cmd_validate(args):
 
 
 def cmd_calibrate(args):
-    import json
-
+    from twin import report
     from twin.calibrate import calibration, session
     from twin.calibrate.rack import RackDataError
     from twin.calibrate.traces import TraceError
@@ -400,12 +399,13 @@ def cmd_calibrate(args):
             result = session.check(args.check, args.traces, args.timezone)
             if "note" in result:
                 print(f"note: {result['note']}", file=sys.stderr)
-            print(json.dumps(result, indent=2) if args.json else session.check_text(result))
+            print(report.to_json(result) if args.json else session.check_text(result))
             return 0
         if args.gpu is None or args.out is None:
             return _bad_input(["calibrate: --gpu MODEL and --out FILE are needed to fit (or --check CALIB)"])
-        if not args.out.parent.is_dir():
-            return _bad_input([f"calibrate: --out folder {args.out.parent} does not exist"])
+        refused = _unwritable_outputs(args.out, args.traces)
+        if refused:
+            return _bad_input([refused])
         if args.rack:
             return _calibrate_rack(args)
         doc, series = session.calibrate(args.traces, args.gpu, args.cooling, args.timezone)
@@ -413,36 +413,65 @@ def cmd_calibrate(args):
         return _bad_input([str(exc)])
     except ValueError as exc:
         return _bad_input([f"calibrate: {exc}"])
-    from twin import report
     from twin.html_report import calibration_report_html
 
     page = calibration_report_html(doc, series)  # built before anything is written
-    calibration.write(args.out, doc)
     html = args.out.with_suffix(".html")
-    report.write_file(html, page)
-    print(json.dumps(doc, indent=2) if args.json else session.report_text(doc))
+    failed = _write_pair(args.out, lambda: calibration.write(args.out, doc), html, page)
+    if failed:
+        return _bad_input([failed])
+    print(report.to_json(doc) if args.json else session.report_text(doc))
     if not args.json:
         print(f"wrote {args.out} and {html}")
     return 0
 
 
-def _calibrate_rack(args):
-    import json
+def _unwritable_outputs(out, inputs):
+    """Why the calibration YAML at `out` and its HTML page beside it cannot be written, or ''."""
+    if not out.parent.is_dir():
+        return f"calibrate: --out folder {out.parent} does not exist"
+    inputs = {Path(p).resolve() for p in inputs}
+    for path in (out, out.with_suffix(".html")):
+        if path.is_dir():
+            return f"calibrate: {path} is a folder; --out names the calibration file to write (and its .html page)"
+        if path.resolve() in inputs:
+            return f"calibrate: {path} is one of the input files; writing it would replace the measurements"
+    return ""
 
+
+def _write_pair(out, write_yaml, html, page):
+    """Write the calibration YAML and its page, both or neither; the error text where a write failed, else ''."""
+    from twin import report
+
+    before = out.read_bytes() if out.is_file() else None
+    try:
+        write_yaml()
+        report.write_file(html, page)
+    except OSError as exc:
+        try:  # put back what was there: a YAML without its page is a half-written result
+            out.unlink(missing_ok=True) if before is None else report.write_file(out, before.decode("utf-8", "replace"))
+        except OSError:
+            pass
+        return f"calibrate: cannot write {exc.filename or out}: {exc.strerror or exc}"
+    return ""
+
+
+def _calibrate_rack(args):
+    from twin import report
     from twin.calibrate import calibration, rack
+    from twin.html_report import rack_calibration_html
 
     if args.servers_per_rack is None or len(args.traces) != 1:
         return _bad_input(["calibrate --rack: give one rack CSV and --servers-per-rack N"])
-    from twin import report
-    from twin.html_report import rack_calibration_html
 
     fitted = rack.fit_rack(rack.read_rack_csv(args.traces[0]), args.gpu, args.servers_per_rack)
     doc, text = rack.to_calibration_dict(fitted), rack.rack_report(fitted)
     page = rack_calibration_html(fitted, text)  # built before anything is written
-    calibration.write(args.out, doc)
     html = args.out.with_suffix(".html")
-    report.write_file(html, page)
-    print(json.dumps(doc, indent=2) if args.json else text)
+    failed = _write_pair(args.out, lambda: calibration.write(args.out, doc), html, page)
+    if failed:
+        return _bad_input([failed])
+    print(report.to_json(doc) if args.json else text)
     if not args.json:
         print(f"wrote {args.out} and {html}")
     return 0

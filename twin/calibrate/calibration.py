@@ -111,19 +111,31 @@ def read(path, expect_gpu=None):
                                     "lag; refit it (twin calibrate) for the current model")
         for field in fields:
             value = section.get(field)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
-                raise CalibrationError(f"{path}: {block}.{field} = {value!r} is not a number")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
+                raise CalibrationError(f"{path}: {block}.{field} = {repr(value)[:40]} is not a finite number")
     p, t = doc["power"], doc["thermal"]
-    checks = [("power.idle_w", p["idle_w"] > 0), ("power.clock_w", p["clock_w"] >= 0),
-              ("power.dynamic_w", p["dynamic_w"] > 0), ("power.v_floor", 0 <= p["v_floor"] <= 1),
-              ("power.leak_fraction", 0 <= p["leak_fraction"] <= 1), ("power.leak_per_k", 0 <= p["leak_per_k"] <= 0.2),
-              ("power.memory_weight", 0 <= p["memory_weight"] <= 1), ("power.util_lag_s", 0 <= p["util_lag_s"] <= UTIL_LAG_MAX_S), ("thermal.r_k_per_w", t["r_k_per_w"] > 0),
-              ("thermal.tau_s", t["tau_s"] > 0), ("thermal.sink_r_k_per_w", t["sink_r_k_per_w"] >= 0),
-              ("thermal.sink_tau_s", t["sink_tau_s"] > 0)]
-    for name, ok in checks:
-        if not ok:
-            raise CalibrationError(f"{path}: {name} is out of its physical range")
+    ranges = [("power", "idle_w", 0, None, False), ("power", "clock_w", 0, None, True),
+              ("power", "dynamic_w", 0, None, False), ("power", "v_floor", 0, 1, True),
+              ("power", "leak_fraction", 0, 1, True), ("power", "leak_per_k", 0, 0.2, True),
+              ("power", "memory_weight", 0, 1, True), ("power", "util_lag_s", 0, UTIL_LAG_MAX_S, True),
+              ("power", "max_clock_mhz", 0, None, False), ("power", "power_limit_w", 0, None, False),
+              ("power", "power_window_s", 0, None, True), ("power", "leak_ref_temp_c", -40, 150, True),
+              ("thermal", "r_k_per_w", 0, None, False), ("thermal", "tau_s", 0, None, False),
+              ("thermal", "sink_r_k_per_w", 0, None, True), ("thermal", "sink_tau_s", 0, None, False),
+              ("thermal", "coolant_c", -40, 150, True)]
+    for block, name, low, high, low_allowed in ranges:
+        value = doc[block][name]
+        if (value < low if low_allowed else value <= low) or (high is not None and value > high):
+            allowed = f"{'>=' if low_allowed else '>'} {low:g}" + ("" if high is None else f" and <= {high:g}")
+            raise CalibrationError(f"{path}: {block}.{name} = {value:g} is out of its physical range ({allowed})")
     return doc
+
+
+def _finite(value):
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer wider than a float
+        return False
 
 
 RACK_FIELDS = ("host_idle_w", "host_max_w", "fan_speed_at_ref", "fan_speed_per_k", "fan_max_w", "liquid_fraction")
@@ -139,7 +151,7 @@ def read_rack(path, expect_gpu=None):
         raise CalibrationError(f"{path}: calibrates racks of {block.get('gpu')}, but the hall's gpu is {expect_gpu}")
     for field in RACK_FIELDS:
         value = block.get(field)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value) or value < 0:
             raise CalibrationError(f"{path}: rack.{field} = {value!r} is not a non-negative number")
     if block["host_idle_w"] > block["host_max_w"] or block["liquid_fraction"] > 1.0:
         raise CalibrationError(f"{path}: rack.host_idle_w exceeds host_max_w, or liquid_fraction exceeds 1")

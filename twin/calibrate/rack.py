@@ -55,6 +55,8 @@ from twin.sim.plant import server_conversion_coefficients
 CANONICAL = ("time_utc", "rack", "pdu_power_w", "inlet_c", "outlet_c", "airflow_m3_per_s", "supply_c", "return_c",
              "flow_m3_per_s", "gpu_util", "gpu_power_w")
 # canonical column <- (CSV column, factor to the canonical unit), the first present wins
+HEAT_OVER_POWER_MAX = 1.5  # [M] measured heat over PDU power: above 1 only by sensor error and loop lag
+HEAT_OVER_POWER_LOW = 0.05  # [M] under 5 % a liquid or air side carries next to none of the rack's heat: worth a note
 SOURCES = {
     "pdu_power_w": (("pdu_power_w", 1.0), ("pdu_power_kw", 1e3)),
     "inlet_c": (("inlet_c", 1.0),),
@@ -281,8 +283,16 @@ def _heat_capture(frame, fit_rows, rho_cp_j_per_m3_k, notes, where):
     p, q = power_w[fit_rows], heat_w[fit_rows]
     # Weights 1/P make the estimate the energy ratio sum(q) / sum(P): what the twin's energy balance needs,
     # and unbiased by the loop's lag, which moves heat between rows but not out of the sum.
+    ratio = q.sum() / p.sum()
+    if not 0.0 <= ratio <= HEAT_OVER_POWER_MAX:
+        raise RackDataError(f"{where}: the {side} side carries {ratio:.3g}x the PDU power as heat over the fitted "
+                            f"rows (allowed 0..{HEAT_OVER_POWER_MAX:g}): flow or temperatures in other units, or "
+                            f"PDU power in kW written as W?")
+    if ratio < HEAT_OVER_POWER_LOW:
+        notes.append(f"the {side} side carries {ratio:.1%} of the PDU power as heat: a loop that carries almost "
+                     f"nothing, or return and supply temperatures that do not differ (sensors swapped or stuck?)")
     weight = 1.0 / np.sqrt(p * p.mean())
-    result = least_squares(lambda v: (v[0] * p - q) * weight, x0=[q.sum() / p.sum()], bounds=([0.0], [1.5]))
+    result = least_squares(lambda v: (v[0] * p - q) * weight, x0=[ratio], bounds=([0.0], [HEAT_OVER_POWER_MAX]))
     return side, float(result.x[0]), _stderr(result, ["f"])["f"], heat_w
 
 
@@ -347,6 +357,11 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
                      f"fan_max (ds/dT)^3 and s_ref / ds/dT are identifiable")
 
     power_w = frame["pdu_power_w"].to_numpy(float)
+    over = gpu_w > power_w
+    if over.mean() > 0.5:
+        raise RackDataError(f"{where}: GPU power exceeds the PDU power on {int(over.sum())} of {len(frame)} rows "
+                            f"(median {np.median(gpu_w):.4g} W GPU, {np.median(power_w):.4g} W PDU); the PDU feeds the "
+                            f"GPUs: units (kW as W), or a PDU that feeds only part of the rack?")
     gpu_per_server_w = gpu_w / servers_per_rack
     names = ["host_idle_w", "host_max_w"] + (["fan_speed_at_ref", "fan_speed_per_k"] if fan_free else [])
     x0 = [server["host_idle_w"], server["host_max_w"], fans["speed_at_ref"], fans["speed_per_k"]][:len(names)]

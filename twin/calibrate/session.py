@@ -4,6 +4,7 @@ check an existing calibration on other traces without refitting."""
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 
 from twin import catalog
 from twin.calibrate import calibration, fit, traces
@@ -32,6 +33,7 @@ def load(paths, timezone="UTC"):
 # canonical column -> the nvidia-smi field that logs it, for telling a user what to add to --query-gpu
 FIT_COLUMNS = {"power_w": "power.draw", "temp_c": "temperature.gpu", "util": "utilization.gpu",
                "sm_clock_mhz": "clocks.current.sm"}
+MIN_IDLE_W = 5.0  # [M] W, under any data-center GPU's idle board power (A100/H100/H800/H20 traces: 35-75 W)
 MIN_LOAD_SAMPLES = 20  # [M] samples at load (utilisation >= fit.LOAD_UTIL) in the fit parts, all traces together:
                        # fewer leave the dynamic power and the thermal resistance undetermined (NaN uncertainty)
 
@@ -46,10 +48,15 @@ def drivable(loaded):
             raise ValueError(f"{t.label}: no value of {', '.join(empty)}: the fit needs power, temperature, "
                              f"utilisation and SM clock (nvidia-smi --query-gpu=timestamp,"
                              f"{','.join(FIT_COLUMNS.values())})")
-        complete = int(t.frame[list(FIT_COLUMNS)].notna().all(axis=1).sum())
-        if complete < 20:
-            raise ValueError(f"{t.label}: only {complete} samples have power, temperature, utilisation and SM "
-                             f"clock together (at least 20 are needed to fit)")
+        complete = t.frame[list(FIT_COLUMNS)].notna().all(axis=1) & (t.frame["power_w"] > 0)
+        if complete.sum() < 20:
+            raise ValueError(f"{t.label}: only {int(complete.sum())} samples have power (above 0 W), temperature, "
+                             f"utilisation and SM clock together (at least 20 are needed to fit)")
+        lowest_w = float(np.percentile(t.frame["power_w"][complete], 2))
+        if lowest_w < MIN_IDLE_W:
+            raise ValueError(f"{t.label}: power_w ({FIT_COLUMNS['power_w']}) is {lowest_w:.3g} W or less on 2 % of "
+                             f"the samples; no GPU board idles under {MIN_IDLE_W:g} W (the H100 PCIe traces idle at "
+                             f"~47 W): power in kW or mW written as W?")
         if not (t.frame["sm_clock_mhz"] > 0).any():
             raise ValueError(f"{t.label}: sm_clock_mhz ({FIT_COLUMNS['sm_clock_mhz']}) is 0 in every sample: the "
                              f"clock fraction the power model is driven by cannot be formed")

@@ -54,6 +54,7 @@ UNITS = {"power_w": POWER_UNITS, "power_instant_w": POWER_UNITS, "power_limit_w"
 BARE = {"util": 0.01, "mem_util": 0.01}  # nvidia-smi writes utilisation in percent even without the '%'
 # Plausible DCGM millisecond stamps: 2000-01-01 .. 2100-01-01 UTC.
 DCGM_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
+RELATIVE_DAYS = ("now", "today", "tomorrow", "yesterday")
 UTC_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 MISSING = re.compile(r"^\s*\[?\s*(n/?a|not supported|unknown|gpu is lost|no data)\s*\]?\s*$", re.IGNORECASE)
 NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z%°]*)\s*$")
@@ -75,7 +76,9 @@ def _text(path):
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
             raise TraceError(f"{path}: a damaged gzip file ({exc})") from None
-    return raw.decode("utf-8", errors="replace")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark (Windows PowerShell redirection)
+        return raw.decode("utf-16", errors="replace")
+    return raw.decode("utf-8-sig", errors="replace")
 
 
 def read_trace(path, timezone="UTC"):
@@ -156,7 +159,7 @@ def _bitmask(cells):
         cell = (cell or "").strip()
         try:
             out[k] = float(int(cell, 16) if cell.lower().startswith("0x") else int(cell))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a bitmask, or wider than any NVML mask
             continue
     return out
 
@@ -214,6 +217,7 @@ def _stamps(path, cells):
         raise TraceError(f"{path}: line {bare}: timestamp {cells[bare]!r}: some stamps carry a UTC offset and "
                          f"some do not; write all in one form")
     stamps = pd.to_datetime(cells, format="mixed", errors="coerce", utc=bool(zoned.all()))
+    stamps[cells.str.lower().isin(RELATIVE_DAYS)] = pd.NaT  # pandas reads 'now' as the clock at reading time
     return stamps, bool(zoned.all())
 
 
@@ -268,6 +272,8 @@ def _canonical_table(path, frame):
     missing = [c for c in ("time_utc", "gpu") if c not in frame.columns]
     if missing:
         raise TraceError(f"{path}: canonical trace without {', '.join(missing)}; columns: {', '.join(map(str, frame.columns))}")
+    if pd.api.types.is_numeric_dtype(frame["time_utc"]):
+        raise TraceError(f"{path}: time_utc holds numbers, not times; write UTC times (ISO 8601 or a timestamp column)")
     out = pd.DataFrame({"time_utc": pd.to_datetime(frame["time_utc"], utc=True, errors="coerce", format="mixed"),
                         "gpu": frame["gpu"].astype(str)})
     for column in VALUES:
