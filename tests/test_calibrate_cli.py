@@ -3,6 +3,7 @@ through the CLI; the calibration is checked on a second trace without refitting;
 references it runs with the calibrated GPU instead of the catalog's."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -136,16 +137,18 @@ def test_the_readers_repairs_are_shown_in_the_report_the_page_and_check(calibrat
 @pytest.mark.parametrize("field, value, says", [
     ("clock_w", 10 ** 400, "power.clock_w = 1000000000000000000000000000000000000000 is not a finite number"),
     ("idle_w", float("inf"), "power.idle_w = inf is not a finite number"),
-    ("max_clock_mhz", 0, "power.max_clock_mhz = 0 is out of its physical range (> 0)"),
-    ("power_limit_w", -100, "power.power_limit_w = -100 is out of its physical range (> 0)"),
+    ("max_clock_mhz", 0, "power.max_clock_mhz = 0 is out of its physical range (> 0 and <= 5000)"),
+    ("power_limit_w", -100, "power.power_limit_w = -100 is out of its physical range (> 0 and <= 5000)"),
     ("coolant_c", 1e6, "thermal.coolant_c = 1e+06 is out of its physical range (>= -40 and <= 150)"),
+    ("r_k_per_w", 1000.0, "thermal.r_k_per_w = 1000 is out of its physical range (> 0 and <= 1)"),
+    ("dynamic_w", 1e6, "power.dynamic_w = 1e+06 is out of its physical range (> 0 and <= 5000)"),
 ])
 def test_a_calibration_with_an_impossible_value_is_refused_naming_field_and_range(calibrated, tmp_path, capsys,
                                                                                    field, value, says):
     """Before: a 400-digit integer crashed with OverflowError, infinities and a 0 clock were accepted."""
     _, traces, out = calibrated
     doc = yaml.safe_load(out.read_text())
-    doc["thermal" if field == "coolant_c" else "power"][field] = value
+    doc["thermal" if field in ("coolant_c", "r_k_per_w") else "power"][field] = value
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(doc))
     assert main(["calibrate", "--check", str(bad), str(traces[1])]) == 2
@@ -169,6 +172,24 @@ def test_an_out_path_that_cannot_be_written_is_refused_before_fitting(calibrated
     assert trace.read_bytes() == traces[0].read_bytes() and not (tmp_path / "page_folder" / "calib.yaml").exists()
 
 
+@pytest.mark.parametrize("field, value, says", [
+    ("heat_side", "oil", "rack.heat_side = 'oil'; allowed: air, liquid"),
+    ("fan_speed_at_ref", 50.0, "rack.fan_speed_at_ref = 50 is a fraction (allowed 0..1)"),
+    ("host_idle_w", 1e9, "rack.host_idle_w = 1e+09 exceeds host_max_w"),
+])
+def test_a_rack_calibration_with_an_impossible_value_is_refused(tmp_path, field, value, says):
+    from twin.calibrate import calibration
+
+    out = tmp_path / "rack.yaml"
+    assert main(["calibrate", "--rack", str(Path(__file__).parent / "data" / "rack_pdu_example.csv"), "--gpu",
+                 "H100-SXM", "--servers-per-rack", "4", "--out", str(out)]) == 0
+    doc = yaml.safe_load(out.read_text())
+    doc["rack"][field] = value
+    out.write_text(yaml.safe_dump(doc))
+    with pytest.raises(calibration.CalibrationError, match=re.escape(says)):
+        calibration.read_rack(out, "H100-SXM")
+
+
 def _unfittable(frame, case):
     """The synthetic trace made unusable for a fit in one way."""
     frame = frame.copy()
@@ -178,6 +199,8 @@ def _unfittable(frame, case):
         frame["sm_clock_mhz"] = 0.0
     elif case == "no_util":
         frame["util"] = np.nan
+    elif case == "util_as_fraction":
+        frame["util"] = frame["util"] / 100.0
     elif case == "milliwatts_as_watts":
         frame["power_w"] = frame["power_w"] / 1000.0
     return frame
@@ -188,6 +211,7 @@ def _unfittable(frame, case):
     ("clock_0", "trace.csv: sm_clock_mhz (clocks.current.sm) is 0 in every sample"),
     ("no_util", "trace.csv: no value of util (utilization.gpu): the fit needs power, temperature, utilisation"),
     ("milliwatts_as_watts", "trace.csv: power_w (power.draw) is 0.0"),
+    ("util_as_fraction", "(utilisation peaks at 1%: a column logged as a 0-1 fraction?"),
 ])
 def test_a_trace_the_kernels_cannot_be_fitted_to_is_refused_naming_it_and_what_it_lacks(tmp_path, capsys, case, says):
     """Before: an idle trace wrote a calibration with NaN uncertainties; a 0 clock said 'Residuals are not

@@ -265,6 +265,14 @@ def test_a_canonical_time_utc_of_numbers_is_refused(tmp_path):
         read_trace(tmp_path / "t.parquet")
 
 
+def test_a_file_compressed_twice_is_refused_as_binary(tmp_path):
+    import gzip
+    path = tmp_path / "twice.csv.gz"
+    path.write_bytes(gzip.compress(gzip.compress(b"timestamp,power.draw [W]\n2024-01-01 00:00:00,56 W\n")))
+    with pytest.raises(TraceError, match="twice.csv.gz: binary content, not a text log"):
+        read_trace(path)
+
+
 def test_a_damaged_gzip_body_is_refused(tmp_path):
     import gzip
     raw = bytearray(gzip.compress(b"timestamp,power.draw [W]\n" * 50))

@@ -644,7 +644,7 @@ def calibration_report_html(doc: dict, series: dict) -> str:
             if name not in ("stderr", "at_bound"):
                 err = doc[block]["stderr"].get(name)
                 rows.append([block, name + (" (on its search bound)" if name in bound else ""), _num(value),
-                             _num(err) if err else "held"])
+                             "held" if not err else "undetermined" if err != err else _num(err)])
     held = [[r["trace"] + (f" ({', '.join(r['at_bound'])} on the search bound)" if r.get("at_bound") else ""),
              _num(r["power_mape_pct"]),
              "-" if r.get("power_mape_load_pct") is None else _num(r["power_mape_load_pct"]),

@@ -28,13 +28,18 @@ import yaml
 
 from twin import catalog
 from twin.report import write_file
+from twin.calibrate import fit
 from twin.calibrate.fit import FIT_SHARE, THERMAL_NAMES, UTIL_LAG_MAX_S
+from twin.calibrate.traces import BOUNDS
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
                 "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s", "util_lag_s")
 POWER_DEFAULTS = {"util_lag_s": 0.0}  # files written before the utilisation lag was fitted had none
 THERMAL_FIELDS = THERMAL_NAMES  # the Foster network's fitted parameters (calibrate/fit.py)
 COOLING = ("air", "liquid")
+BOARD_POWER_MAX_W = BOUNDS["power_w"][1]   # W, the trace reader's plausible range
+CLOCK_MAX_MHZ = BOUNDS["sm_clock_mhz"][1]  # MHz, the same
+POWER_WINDOW_MAX_S = 10.0  # [M] s: sensors average over 1 s (Hopper power.draw) or less; 10x that is no power sensor
 
 
 class CalibrationError(ValueError):
@@ -114,15 +119,16 @@ def read(path, expect_gpu=None):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
                 raise CalibrationError(f"{path}: {block}.{field} = {repr(value)[:40]} is not a finite number")
     p, t = doc["power"], doc["thermal"]
-    ranges = [("power", "idle_w", 0, None, False), ("power", "clock_w", 0, None, True),
-              ("power", "dynamic_w", 0, None, False), ("power", "v_floor", 0, 1, True),
-              ("power", "leak_fraction", 0, 1, True), ("power", "leak_per_k", 0, 0.2, True),
+    # the fit's own search box (calibrate/fit.py): a value outside it was not fitted, and runs away when simulated
+    ranges = [("power", "idle_w", 0, BOARD_POWER_MAX_W, False), ("power", "clock_w", 0, fit.CLOCK_W_MAX, True),
+              ("power", "dynamic_w", 0, fit.DYNAMIC_W_MAX, False), ("power", "v_floor", 0, 1, True),
+              ("power", "leak_fraction", 0, 1, True), ("power", "leak_per_k", 0, fit.LEAK_PER_K_MAX, True),
               ("power", "memory_weight", 0, 1, True), ("power", "util_lag_s", 0, UTIL_LAG_MAX_S, True),
-              ("power", "max_clock_mhz", 0, None, False), ("power", "power_limit_w", 0, None, False),
-              ("power", "power_window_s", 0, None, True), ("power", "leak_ref_temp_c", -40, 150, True),
-              ("thermal", "r_k_per_w", 0, None, False), ("thermal", "tau_s", 0, None, False),
-              ("thermal", "sink_r_k_per_w", 0, None, True), ("thermal", "sink_tau_s", 0, None, False),
-              ("thermal", "coolant_c", -40, 150, True)]
+              ("power", "max_clock_mhz", 0, CLOCK_MAX_MHZ, False), ("power", "power_limit_w", 0, BOARD_POWER_MAX_W, False),
+              ("power", "power_window_s", 0, POWER_WINDOW_MAX_S, True), ("power", "leak_ref_temp_c", -40, 150, True),
+              ("thermal", "r_k_per_w", 0, fit.DIE_R_K_PER_W[1], False), ("thermal", "tau_s", 0, fit.DIE_TAU_S[1], False),
+              ("thermal", "sink_r_k_per_w", 0, fit.DIE_R_K_PER_W[1], True),
+              ("thermal", "sink_tau_s", 0, fit.SINK_TAU_S[1], False), ("thermal", "coolant_c", -40, 150, True)]
     for block, name, low, high, low_allowed in ranges:
         value = doc[block][name]
         if (value < low if low_allowed else value <= low) or (high is not None and value > high):
@@ -153,8 +159,14 @@ def read_rack(path, expect_gpu=None):
         value = block.get(field)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value) or value < 0:
             raise CalibrationError(f"{path}: rack.{field} = {value!r} is not a non-negative number")
-    if block["host_idle_w"] > block["host_max_w"] or block["liquid_fraction"] > 1.0:
-        raise CalibrationError(f"{path}: rack.host_idle_w exceeds host_max_w, or liquid_fraction exceeds 1")
+    if block["host_idle_w"] > block["host_max_w"]:
+        raise CalibrationError(f"{path}: rack.host_idle_w = {block['host_idle_w']:g} exceeds host_max_w = "
+                               f"{block['host_max_w']:g}")
+    for field in ("liquid_fraction", "fan_speed_at_ref"):
+        if block[field] > 1.0:
+            raise CalibrationError(f"{path}: rack.{field} = {block[field]:g} is a fraction (allowed 0..1)")
+    if block.get("heat_side") not in COOLING:
+        raise CalibrationError(f"{path}: rack.heat_side = {block.get('heat_side')!r}; allowed: {', '.join(COOLING)}")
     return block
 
 

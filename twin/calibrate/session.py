@@ -69,11 +69,14 @@ def fittable(loaded):
     for t in loaded:
         util = t.frame["util"].dropna().to_numpy()
         at_load += int((util[fit.split(util.shape[0])[0]] >= fit.LOAD_UTIL).sum())
+    peak = max(float(t.frame["util"].max()) for t in loaded)
+    fraction_hint = (f" (utilisation peaks at {peak:.0%}: a column logged as a 0-1 fraction? nvidia-smi and DCGM write "
+                     f"percent)" if 0.0 < peak <= 0.01 else "")
     if at_load < MIN_LOAD_SAMPLES:
         raise ValueError(f"{', '.join(t.label for t in loaded)}: {at_load} sample(s) at load (utilisation >= "
                          f"{fit.LOAD_UTIL:.0%}) in the fitted first {fit.FIT_SHARE:.0%}; at least "
                          f"{MIN_LOAD_SAMPLES} are needed to fit the dynamic power and thermal resistance: record "
-                         f"through idle, load and cool-down")
+                         f"through idle, load and cool-down{fraction_hint}")
 
 
 def _series(trace, power_params, thermal_params):
@@ -169,7 +172,8 @@ def report_text(doc):
             if name in ("stderr", "at_bound"):
                 continue
             err = doc[block]["stderr"].get(name)
-            lines.append(f"    {name:16s} {value:12.5g}" + (f"  ± {err:.3g}" if err else "")
+            spread = "" if not err else "  ± ? (undetermined: the traces do not pin it down)" if err != err else f"  ± {err:.3g}"
+            lines.append(f"    {name:16s} {value:12.5g}" + spread
                          + ("  (on its search bound: the traces do not pin it down)" if name in bound else ""))
     lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
     notes = [f"    {row['trace']}: its own {', '.join(row['at_bound'])} on the search bound"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 CANONICAL = ("time_utc", "gpu", "power_w", "power_instant_w", "temp_c", "mem_temp_c", "util", "mem_util",
              "sm_clock_mhz", "power_limit_w", "throttle_reasons")
@@ -57,7 +59,7 @@ DCGM_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
 RELATIVE_DAYS = ("now", "today", "tomorrow", "yesterday")
 UTC_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 MISSING = re.compile(r"^\s*\[?\s*(n/?a|not supported|unknown|gpu is lost|no data)\s*\]?\s*$", re.IGNORECASE)
-NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z%°]*)\s*$")
+NUMBER = r"^\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-zA-Z%°]*)\s*$"
 
 
 class TraceError(ValueError):
@@ -78,6 +80,8 @@ def _text(path):
             raise TraceError(f"{path}: a damaged gzip file ({exc})") from None
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark (Windows PowerShell redirection)
         return raw.decode("utf-16", errors="replace")
+    if raw[:2] == b"\x1f\x8b" or b"\x00" in raw[:4096]:
+        raise TraceError(f"{path}: binary content, not a text log (a file compressed twice, or not a trace?)")
     return raw.decode("utf-8-sig", errors="replace")
 
 
@@ -132,25 +136,30 @@ def _field(header):
 
 def _numbers(path, column, cells, header_unit, target):
     """Cells (a Series indexed by file line) like '56.15 W', '345 MHz', '0 %', '[N/A]' -> floats in
-    canonical units (NaN where missing)."""
-    out = np.full(len(cells), np.nan)
-    for k, (line, cell) in enumerate(cells.items()):
-        if cell is None or MISSING.match(cell) or not cell.strip():
-            continue
-        m = NUMBER.match(cell)
-        if not m:
-            raise TraceError(f"{path}: line {line}: {column} = {cell!r} is not a number with a unit")
-        unit = (m.group(2) or header_unit or "").lower().replace("°", "")
-        allowed = UNITS[target]
-        if not unit:
-            factor = BARE.get(target, 1.0)
-        elif unit in allowed:
-            factor = allowed[unit]
-        else:
-            raise TraceError(f"{path}: line {line}: {column} = {cell!r}: unit '{unit}' is not one of {target}'s "
-                             f"(allowed: {', '.join(allowed)})")
-        out[k] = float(m.group(1)) * factor
-    return out
+    canonical units (NaN where missing). Column-wise: a 500,000-line log reads in seconds."""
+    text = cells.astype(object).where(cells.notna(), "").astype(str)
+    array = pa.array(text.to_numpy(), type=pa.string())  # RE2 in Arrow: no Python call per cell
+    missing = pd.Series(pc.fill_null(pc.or_(pc.match_substring_regex(array, r"^\s*$"),
+                                            pc.match_substring_regex(array, MISSING.pattern, ignore_case=True)),
+                                    False).to_numpy(zero_copy_only=False), index=text.index)
+    groups = pc.extract_regex(array, NUMBER)
+    parts = pd.DataFrame({0: pc.struct_field(groups, "number").to_pandas(),
+                          1: pc.struct_field(groups, "unit").to_pandas()}).set_index(text.index)
+    bad = ~missing & parts[0].isna()
+    if bad.any():
+        line = bad.index[bad.to_numpy()][0]
+        raise TraceError(f"{path}: line {line}: {column} = {text[line]!r} is not a number with a unit")
+    units = parts[1].fillna("").str.lower().str.replace("°", "", regex=False)
+    units = units.where(units != "", (header_unit or "").lower().replace("°", ""))
+    allowed = UNITS[target]
+    factors = units.map({"": BARE.get(target, 1.0), **allowed})
+    unknown = ~missing & factors.isna()
+    if unknown.any():
+        line = unknown.index[unknown.to_numpy()][0]
+        raise TraceError(f"{path}: line {line}: {column} = {text[line]!r}: unit '{units[line]}' is not one of "
+                         f"{target}'s (allowed: {', '.join(allowed)})")
+    values = pd.to_numeric(parts[0], errors="coerce").to_numpy(float) * factors.to_numpy(float)
+    return np.where(missing.to_numpy(), np.nan, values)
 
 
 def _bitmask(cells):
