@@ -415,15 +415,7 @@ def cmd_calibrate(args):
         return _bad_input([f"calibrate: {exc}"])
     from twin.html_report import calibration_report_html
 
-    page = calibration_report_html(doc, series)  # built before anything is written
-    html = args.out.with_suffix(".html")
-    failed = _write_pair(args.out, lambda: calibration.write(args.out, doc), html, page)
-    if failed:
-        return _bad_input([failed])
-    print(report.to_json(doc) if args.json else session.report_text(doc))
-    if not args.json:
-        print(f"wrote {args.out} and {html}")
-    return 0
+    return _write_calibration(args, doc, session.report_text(doc), calibration_report_html(doc, series))
 
 
 def _unwritable_outputs(out, inputs):
@@ -439,42 +431,38 @@ def _unwritable_outputs(out, inputs):
     return ""
 
 
-def _write_pair(out, write_yaml, html, page):
-    """Write the calibration YAML and its page, both or neither; the error text where a write failed, else ''."""
+def _write_calibration(args, doc, text, page):
+    """Write the calibration YAML and its HTML page, both or neither (a failed write puts back what was there),
+    then print the report, or the document with --json; the exit code."""
     from twin import report
+    from twin.calibrate import calibration
 
+    out, html = args.out, args.out.with_suffix(".html")
     before = out.read_bytes() if out.is_file() else None
     try:
-        write_yaml()
+        calibration.write(out, doc)
         report.write_file(html, page)
     except OSError as exc:
-        try:  # put back what was there: a YAML without its page is a half-written result
+        try:  # a YAML without its page is a half-written result
             out.unlink(missing_ok=True) if before is None else report.write_file(out, before.decode("utf-8", "replace"))
         except OSError:
             pass
-        return f"calibrate: cannot write {exc.filename or out}: {exc.strerror or exc}"
-    return ""
+        return _bad_input([f"calibrate: cannot write {exc.filename or out}: {exc.strerror or exc}"])
+    print(report.to_json(doc) if args.json else text)
+    if not args.json:
+        print(f"wrote {out} and {html}")
+    return 0
 
 
 def _calibrate_rack(args):
-    from twin import report
-    from twin.calibrate import calibration, rack
+    from twin.calibrate import rack
     from twin.html_report import rack_calibration_html
 
     if args.servers_per_rack is None or len(args.traces) != 1:
         return _bad_input(["calibrate --rack: give one rack CSV and --servers-per-rack N"])
-
     fitted = rack.fit_rack(rack.read_rack_csv(args.traces[0]), args.gpu, args.servers_per_rack)
     doc, text = rack.to_calibration_dict(fitted), rack.rack_report(fitted)
-    page = rack_calibration_html(fitted, text)  # built before anything is written
-    html = args.out.with_suffix(".html")
-    failed = _write_pair(args.out, lambda: calibration.write(args.out, doc), html, page)
-    if failed:
-        return _bad_input([failed])
-    print(report.to_json(doc) if args.json else text)
-    if not args.json:
-        print(f"wrote {args.out} and {html}")
-    return 0
+    return _write_calibration(args, doc, text, rack_calibration_html(fitted, text))
 
 
 def cmd_sweep(args):

@@ -659,11 +659,15 @@ def calibration_report_html(doc: dict, series: dict) -> str:
             _table(["block", "parameter", "value", "± 1σ"], rows, num_cols=(2, 3)),
             "<h2>Traces</h2>"]
     body += [_trace_plot(label, s, k) for k, (label, s) in enumerate(series.items())]
-    repairs = repair_lines(doc.get("traces", []), "file")
-    body += ["<h2>Repairs made in reading the traces</h2>",
-             "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in repairs) + "</ul>" if repairs
-             else "<p>None: every line was read as written.</p>"]
+    body += _repairs_section("the traces", repair_lines(doc.get("traces", []), "file"))
     return _page(f"twin calibration {doc['gpu']}", body)
+
+
+def _repairs_section(what: str, lines: list) -> list:
+    """What the reader repaired in reading the input, one item a repair."""
+    return [f"<h2>Repairs made in reading {_e(what)}</h2>",
+            "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>" if lines
+            else "<p>None: every line was read as written.</p>"]
 
 
 def _rack_plot(label: str, s: dict, k: int) -> str:
@@ -694,9 +698,7 @@ def rack_calibration_html(fit, report_text: str) -> str:
     body = [f"<h1>Rack calibration: {fit.servers_per_rack} × {_e(fit.gpu)} per rack</h1>",
             f"<pre>{_e(report_text)}</pre>", "<h2>Racks</h2>"]
     body += [_rack_plot(label, s, k) for k, (label, s) in enumerate(fit.series.items())]
-    body += ["<h2>Repairs made in reading the file</h2>",
-             "<ul>" + "".join(f"<li>{_e(r)}</li>" for r in fit.repairs) + "</ul>" if fit.repairs
-             else "<p>None: every line was read as written.</p>"]
+    body += _repairs_section("the file", fit.repairs)
     return _page(f"twin rack calibration {fit.gpu}", body)
 
 

@@ -28,8 +28,8 @@ import yaml
 
 from twin import catalog
 from twin.report import write_file
-from twin.calibrate import fit
-from twin.calibrate.fit import FIT_SHARE, THERMAL_NAMES, UTIL_LAG_MAX_S
+from twin.calibrate.fit import (CLOCK_W_MAX, DIE_R_K_PER_W, DIE_TAU_S, DYNAMIC_W_MAX, FIT_SHARE, LEAK_PER_K_MAX,
+                                SINK_TAU_S, THERMAL_NAMES, UTIL_LAG_MAX_S)
 from twin.calibrate.traces import BOUNDS
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
@@ -120,15 +120,15 @@ def read(path, expect_gpu=None):
                 raise CalibrationError(f"{path}: {block}.{field} = {repr(value)[:40]} is not a finite number")
     p, t = doc["power"], doc["thermal"]
     # the fit's own search box (calibrate/fit.py): a value outside it was not fitted, and runs away when simulated
-    ranges = [("power", "idle_w", 0, BOARD_POWER_MAX_W, False), ("power", "clock_w", 0, fit.CLOCK_W_MAX, True),
-              ("power", "dynamic_w", 0, fit.DYNAMIC_W_MAX, False), ("power", "v_floor", 0, 1, True),
-              ("power", "leak_fraction", 0, 1, True), ("power", "leak_per_k", 0, fit.LEAK_PER_K_MAX, True),
+    ranges = [("power", "idle_w", 0, BOARD_POWER_MAX_W, False), ("power", "clock_w", 0, CLOCK_W_MAX, True),
+              ("power", "dynamic_w", 0, DYNAMIC_W_MAX, False), ("power", "v_floor", 0, 1, True),
+              ("power", "leak_fraction", 0, 1, True), ("power", "leak_per_k", 0, LEAK_PER_K_MAX, True),
               ("power", "memory_weight", 0, 1, True), ("power", "util_lag_s", 0, UTIL_LAG_MAX_S, True),
               ("power", "max_clock_mhz", 0, CLOCK_MAX_MHZ, False), ("power", "power_limit_w", 0, BOARD_POWER_MAX_W, False),
               ("power", "power_window_s", 0, POWER_WINDOW_MAX_S, True), ("power", "leak_ref_temp_c", -40, 150, True),
-              ("thermal", "r_k_per_w", 0, fit.DIE_R_K_PER_W[1], False), ("thermal", "tau_s", 0, fit.DIE_TAU_S[1], False),
-              ("thermal", "sink_r_k_per_w", 0, fit.DIE_R_K_PER_W[1], True),
-              ("thermal", "sink_tau_s", 0, fit.SINK_TAU_S[1], False), ("thermal", "coolant_c", -40, 150, True)]
+              ("thermal", "r_k_per_w", 0, DIE_R_K_PER_W[1], False), ("thermal", "tau_s", 0, DIE_TAU_S[1], False),
+              ("thermal", "sink_r_k_per_w", 0, DIE_R_K_PER_W[1], True),
+              ("thermal", "sink_tau_s", 0, SINK_TAU_S[1], False), ("thermal", "coolant_c", -40, 150, True)]
     for block, name, low, high, low_allowed in ranges:
         value = doc[block][name]
         if (value < low if low_allowed else value <= low) or (high is not None and value > high):

@@ -358,7 +358,7 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
 
     power_w = frame["pdu_power_w"].to_numpy(float)
     over = gpu_w > power_w
-    if over.mean() > 0.5:
+    if over.mean() > 0.5:  # most rows: a unit or wiring mistake, not the odd row where the PDU meter lags
         raise RackDataError(f"{where}: GPU power exceeds the PDU power on {int(over.sum())} of {len(frame)} rows "
                             f"(median {np.median(gpu_w):.4g} W GPU, {np.median(power_w):.4g} W PDU); the PDU feeds the "
                             f"GPUs: units (kW as W), or a PDU that feeds only part of the rack?")
@@ -391,16 +391,15 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
     if heat_w is not None:
         held_out["heat_capture_rmse_w"] = float(np.sqrt(np.mean((fraction * power_w[held] - heat_w[held]) ** 2)))
         held_out["heat_capture_fraction_rmse"] = float(np.sqrt(np.mean((heat_w[held] / power_w[held] - fraction) ** 2)))
-    everywhere = np.ones(len(frame), dtype=bool)
-    model_all_w = model_w(result.x, everywhere)
+    model_all_w = model_w(result.x, np.ones(len(frame), dtype=bool))
     series = {}
     for rack_id, rows in frame.groupby("rack").indices.items():
         t = frame["time_utc"].iloc[rows]
+        t_s = (t - t.iloc[0]).dt.total_seconds().to_numpy()
         series[str(rack_id)] = {
-            "t_s": (t - t.iloc[0]).dt.total_seconds().to_numpy(), "pdu_power_w": power_w[rows],
-            "model_pdu_power_w": model_all_w[rows], "heat_w": None if heat_w is None else heat_w[rows],
-            "model_heat_w": fraction * power_w[rows], "fit_until_s": float(((t - t.iloc[0]).dt.total_seconds()
-                                                                            .to_numpy()[fit_rows[rows]]).max())}
+            "t_s": t_s, "pdu_power_w": power_w[rows], "model_pdu_power_w": model_all_w[rows],
+            "heat_w": None if heat_w is None else heat_w[rows], "model_heat_w": fraction * power_w[rows],
+            "fit_until_s": float(t_s[fit_rows[rows]].max())}
     return RackFit(gpu, servers_per_rack, side, params, stderr, held_out, int(fit_rows.sum()), notes, source,
                    repairs, series)
 

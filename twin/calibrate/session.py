@@ -33,7 +33,8 @@ def load(paths, timezone="UTC"):
 # canonical column -> the nvidia-smi field that logs it, for telling a user what to add to --query-gpu
 FIT_COLUMNS = {"power_w": "power.draw", "temp_c": "temperature.gpu", "util": "utilization.gpu",
                "sm_clock_mhz": "clocks.current.sm"}
-MIN_IDLE_W = 5.0  # [M] W, under any data-center GPU's idle board power (A100/H100/H800/H20 traces: 35-75 W)
+MIN_IDLE_W = 5.0  # [M] W, far under any data-center GPU's idle board power (the shared A100/H100/H800/H20 traces'
+                  # 2nd-percentile power: 50-81 W)
 MIN_LOAD_SAMPLES = 20  # [M] samples at load (utilisation >= fit.LOAD_UTIL) in the fit parts, all traces together:
                        # fewer leave the dynamic power and the thermal resistance undetermined (NaN uncertainty)
 
@@ -55,8 +56,8 @@ def drivable(loaded):
         lowest_w = float(np.percentile(t.frame["power_w"][complete], 2))
         if lowest_w < MIN_IDLE_W:
             raise ValueError(f"{t.label}: power_w ({FIT_COLUMNS['power_w']}) is {lowest_w:.3g} W or less on 2 % of "
-                             f"the samples; no GPU board idles under {MIN_IDLE_W:g} W (the H100 PCIe traces idle at "
-                             f"~47 W): power in kW or mW written as W?")
+                             f"the samples; no GPU board idles under {MIN_IDLE_W:g} W (the shared traces' lowest 2 %: "
+                             f"50-81 W): power in kW or mW written as W?")
         if not (t.frame["sm_clock_mhz"] > 0).any():
             raise ValueError(f"{t.label}: sm_clock_mhz ({FIT_COLUMNS['sm_clock_mhz']}) is 0 in every sample: the "
                              f"clock fraction the power model is driven by cannot be formed")

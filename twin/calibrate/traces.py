@@ -58,7 +58,7 @@ BARE = {"util": 0.01, "mem_util": 0.01}  # nvidia-smi writes utilisation in perc
 DCGM_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
 RELATIVE_DAYS = ("now", "today", "tomorrow", "yesterday")
 UTC_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-MISSING = re.compile(r"^\s*\[?\s*(n/?a|not supported|unknown|gpu is lost|no data)\s*\]?\s*$", re.IGNORECASE)
+MISSING = r"^\s*\[?\s*(n/?a|not supported|unknown|gpu is lost|no data)\s*\]?\s*$"  # matched ignoring case
 NUMBER = r"^\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-zA-Z%°]*)\s*$"
 
 
@@ -139,26 +139,26 @@ def _numbers(path, column, cells, header_unit, target):
     canonical units (NaN where missing). Column-wise: a 500,000-line log reads in seconds."""
     text = cells.astype(object).where(cells.notna(), "").astype(str)
     array = pa.array(text.to_numpy(), type=pa.string())  # RE2 in Arrow: no Python call per cell
-    missing = pd.Series(pc.fill_null(pc.or_(pc.match_substring_regex(array, r"^\s*$"),
-                                            pc.match_substring_regex(array, MISSING.pattern, ignore_case=True)),
-                                    False).to_numpy(zero_copy_only=False), index=text.index)
+    missing = pd.Series(pc.or_(pc.match_substring_regex(array, r"^\s*$"),
+                               pc.match_substring_regex(array, MISSING, ignore_case=True)).to_numpy(zero_copy_only=False),
+                        index=text.index)
     groups = pc.extract_regex(array, NUMBER)
-    parts = pd.DataFrame({0: pc.struct_field(groups, "number").to_pandas(),
-                          1: pc.struct_field(groups, "unit").to_pandas()}).set_index(text.index)
-    bad = ~missing & parts[0].isna()
+    number = pd.Series(pc.struct_field(groups, "number").to_pandas().to_numpy(), index=text.index)
+    unit = pd.Series(pc.struct_field(groups, "unit").to_pandas().to_numpy(), index=text.index)
+    bad = ~missing & number.isna()
     if bad.any():
-        line = bad.index[bad.to_numpy()][0]
+        line = bad.idxmax()
         raise TraceError(f"{path}: line {line}: {column} = {text[line]!r} is not a number with a unit")
-    units = parts[1].fillna("").str.lower().str.replace("°", "", regex=False)
-    units = units.where(units != "", (header_unit or "").lower().replace("°", ""))
+    unit = unit.fillna("").str.lower().str.replace("°", "", regex=False)
+    unit = unit.where(unit != "", (header_unit or "").lower().replace("°", ""))
     allowed = UNITS[target]
-    factors = units.map({"": BARE.get(target, 1.0), **allowed})
-    unknown = ~missing & factors.isna()
+    factor = unit.map({"": BARE.get(target, 1.0), **allowed})
+    unknown = ~missing & factor.isna()
     if unknown.any():
-        line = unknown.index[unknown.to_numpy()][0]
-        raise TraceError(f"{path}: line {line}: {column} = {text[line]!r}: unit '{units[line]}' is not one of "
+        line = unknown.idxmax()
+        raise TraceError(f"{path}: line {line}: {column} = {text[line]!r}: unit '{unit[line]}' is not one of "
                          f"{target}'s (allowed: {', '.join(allowed)})")
-    values = pd.to_numeric(parts[0], errors="coerce").to_numpy(float) * factors.to_numpy(float)
+    values = pd.to_numeric(number, errors="coerce").to_numpy(float) * factor.to_numpy(float)
     return np.where(missing.to_numpy(), np.nan, values)
 
 
@@ -225,9 +225,10 @@ def _stamps(path, cells):
         bare = zoned.index[~zoned][0] if zoned.iloc[0] else zoned.index[zoned][0]
         raise TraceError(f"{path}: line {bare}: timestamp {cells[bare]!r}: some stamps carry a UTC offset and "
                          f"some do not; write all in one form")
-    stamps = pd.to_datetime(cells, format="mixed", errors="coerce", utc=bool(zoned.all()))
+    all_zoned = bool(zoned.all())
+    stamps = pd.to_datetime(cells, format="mixed", errors="coerce", utc=all_zoned)
     stamps[cells.str.lower().isin(RELATIVE_DAYS)] = pd.NaT  # pandas reads 'now' as the clock at reading time
-    return stamps, bool(zoned.all())
+    return stamps, all_zoned
 
 
 def _dcgm(path, text):
