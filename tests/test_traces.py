@@ -1,5 +1,6 @@
 """GPU trace readers: nvidia-smi CSV in any shape, DCGM exporter text, canonical files; fuzzed input."""
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -160,17 +161,25 @@ def _read_or_clear_error(path):
     return frame
 
 
+# Strategies weighted so that a good share of examples reads (where the frame's invariants are checked),
+# the rest exercising refusals: a clean log half the time, junk and raw bytes the other half.
+CLEAN_OR_DAMAGED = st.sampled_from([0.0, 0.0, 0.0, 0.01, 0.05, 0.3])
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=9), st.integers(0, 40),
-       st.integers(0, 2**32 - 1), st.floats(0.0, 0.3), st.booleans(), st.booleans(),
-       st.sampled_from(["\n", "\r\n", "\r"]), st.lists(st.binary(min_size=1, max_size=4), max_size=3))
+@given(st.lists(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=9), st.integers(1, 40),
+       st.integers(0, 2**32 - 1), CLEAN_OR_DAMAGED, st.booleans(), st.booleans(),
+       st.sampled_from(["\n", "\r\n", "\r"]),
+       st.one_of(st.just([]), st.lists(st.binary(min_size=1, max_size=4), max_size=3)), st.booleans())
 def test_fuzzed_nvidia_smi_logs_never_crash_with_anything_but_a_clear_error(columns, n_rows, seed, junk_share, shuffle,
-                                                                             truncate, newline, garbage):
+                                                                             truncate, newline, garbage, led):
     """Random column subsets (repeats allowed), junk cells and units, shuffled rows, a truncated end, any line
     ending, and raw bytes spliced in anywhere (binary noise, NUL, invalid UTF-8)."""
     import tempfile
 
     rng = np.random.default_rng(seed)
+    if led:  # the columns every usable log has, first, as nvidia-smi writes them
+        columns = ["timestamp", "power.draw [W]"] + [c for c in columns if c not in ("timestamp", "power.draw [W]")]
     rows = []
     for i in range(n_rows):
         cells = [COLUMNS[c](i, rng) for c in columns]
@@ -188,23 +197,28 @@ def test_fuzzed_nvidia_smi_logs_never_crash_with_anything_but_a_clear_error(colu
         _read_or_clear_error(_fuzz_path(folder, "fuzz.csv", raw))
 
 
-CANONICAL_VALUES = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
-                             st.sampled_from(["", "x", "1.5", "[N/A]", "2024-01-01", "0x1"]))
-STAMPS = st.one_of(st.none(), st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01 00:00:01", "2024-01-01T08:00:02+08:00",
-                                               "yesterday", "", "99999999999999", "1700000000000"]),
+PLAUSIBLE = st.floats(0.0, 1.0)  # inside every canonical column's bounds
+CANONICAL_VALUES = st.one_of(PLAUSIBLE, PLAUSIBLE, PLAUSIBLE, st.none(), st.floats(allow_nan=True, allow_infinity=True),
+                             st.integers(-10**6, 10**6), st.sampled_from(["", "x", "1.5", "[N/A]", "2024-01-01", "0x1"]))
+RECENT = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(str)
+STAMPS = st.one_of(RECENT, RECENT, RECENT, st.none(),
+                   st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01 00:00:01", "2024-01-01T08:00:02+08:00",
+                                    "yesterday", "", "99999999999999", "1700000000000"]),
                    st.datetimes(timezones=st.none()).map(str))
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(list(CANONICAL) + ["extra"]), max_size=8, unique=True),
-       st.lists(st.tuples(STAMPS, st.sampled_from(["0", "1", "GPU-a", ""]), st.lists(CANONICAL_VALUES, min_size=9,
-                                                                                    max_size=9)), max_size=12),
-       st.booleans())
-def test_fuzzed_canonical_csv_and_parquet_never_crash_with_anything_but_a_clear_error(columns, rows, as_parquet):
+       st.one_of(st.lists(st.tuples(RECENT, st.sampled_from(["0", "1"]), st.lists(PLAUSIBLE, min_size=9, max_size=9)),
+                          min_size=1, max_size=12),  # a clean file
+                 st.lists(st.tuples(STAMPS, st.sampled_from(["0", "1", "GPU-a", ""]),
+                                    st.lists(CANONICAL_VALUES, min_size=9, max_size=9)), min_size=1, max_size=12)),
+       st.booleans(), st.booleans())
+def test_fuzzed_canonical_csv_and_parquet_never_crash_with_anything_but_a_clear_error(columns, rows, as_parquet, keyed):
     """twin's own form with missing columns, values of any type, out-of-range and non-finite numbers."""
     import tempfile
 
-    if "time_utc" in columns or "gpu" in columns:
+    if keyed or "time_utc" in columns or "gpu" in columns:
         columns = ["time_utc", "gpu"] + [c for c in columns if c not in ("time_utc", "gpu")]
     data = {c: [] for c in columns}
     for stamp, gpu, values in rows:
@@ -224,14 +238,15 @@ DCGM_NAMES = ["DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_GP
               "DCGM_FI_DEV_MEMORY_TEMP", "DCGM_FI_DEV_UNKNOWN_FIELD", "DCGM_FI_"]
 DCGM_LINE = st.tuples(st.sampled_from(DCGM_NAMES), st.sampled_from(['gpu="0"', 'gpu="1",UUID="GPU-b"', 'UUID="GPU-c"', "",
                                                                     'gpu="0"', 'gpu=0']),
-                      st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(str), st.sampled_from(["x", "", "1e400"])),
-                      st.one_of(st.none(), st.integers(0, 10**20), st.integers(1_700_000_000_000, 1_700_000_010_000)))
+                      st.one_of(*[st.floats(0.0, 1.0).map(str)] * 3, st.floats(allow_nan=True, allow_infinity=True).map(str),
+                                st.sampled_from(["x", "", "1e400"])),
+                      st.one_of(*[st.integers(1_700_000_000_000, 1_700_000_010_000)] * 3, st.none(), st.integers(0, 10**20)))
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(DCGM_LINE.map(lambda t: f"{t[0]}{{{t[1]}}} {t[2]}" + ("" if t[3] is None else f" {t[3]}")),
                           st.text(max_size=60), st.sampled_from(["# HELP DCGM_FI_DEV_POWER_USAGE W", "# TYPE x gauge"])),
-                max_size=30),
+                min_size=1, max_size=30),
        st.sampled_from(["\n", "\r\n"]))
 def test_fuzzed_dcgm_text_never_crashes_with_anything_but_a_clear_error(lines, newline):
     """Exporter samples with wrong fields, labels, values and timestamps (absent, out of range, repeated)."""
