@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from twin import catalog
+from twin.errors import InputError
 from twin.sites import bundled_site_names
 
 _AIR = catalog.load("cooling")["air"]
@@ -663,12 +664,8 @@ class Scenario(_Model):
 
 # ---------------------------------------------------------------- loading and errors
 
-class ScenarioError(Exception):
+class ScenarioError(InputError):
     """Every problem found in a scenario file, each naming file, line, field and what is allowed."""
-
-    def __init__(self, problems):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 def _did_you_mean(value, options):

@@ -41,6 +41,7 @@ import pandas as pd
 import yaml
 
 from twin.compare import CONTRIBUTIONS, KPIS, TOTALS
+from twin.errors import InputError
 from twin.pipeline import execute, reference_components
 from twin.scenario import ScenarioError, load_scenario_text
 
@@ -59,12 +60,8 @@ MAX_VARIANTS = 100_000  # [M] a guard against a range with a step of the wrong s
 RESULT_COLUMNS = ("saiq_index", "saiq_raw", *CONTRIBUTIONS, *KPIS, *TOTALS)
 
 
-class SweepError(ValueError):
+class SweepError(InputError, ValueError):
     """A sweep file that cannot be run, with every problem (file, field, what is allowed)."""
-
-    def __init__(self, problems):
-        super().__init__("\n".join(problems))
-        self.problems = list(problems)
 
 
 @dataclass

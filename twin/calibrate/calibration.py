@@ -31,6 +31,7 @@ from twin.report import write_file
 from twin.calibrate.fit import (CLOCK_W_MAX, DIE_R_K_PER_W, DIE_TAU_S, DYNAMIC_W_MAX, FIT_SHARE, LEAK_PER_K_MAX,
                                 SINK_TAU_S, THERMAL_NAMES, UTIL_LAG_MAX_S)
 from twin.calibrate.traces import BOUNDS
+from twin.errors import InputError
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
                 "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s", "util_lag_s")
@@ -42,7 +43,7 @@ CLOCK_MAX_MHZ = BOUNDS["sm_clock_mhz"][1]  # MHz, the same
 POWER_WINDOW_MAX_S = 10.0  # [M] s: sensors average over 1 s (Hopper power.draw) or less; 10x that is no power sensor
 
 
-class CalibrationError(ValueError):
+class CalibrationError(InputError, ValueError):
     """A calibration file that cannot be used, with the file and the field."""
 
 

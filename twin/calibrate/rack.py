@@ -50,6 +50,7 @@ from twin.physics.rack import (
     host_power_linear_w,
     wall_power_w,
 )
+from twin.errors import InputError
 from twin.sim.plant import server_conversion_coefficients
 
 CANONICAL = ("time_utc", "rack", "pdu_power_w", "inlet_c", "outlet_c", "airflow_m3_per_s", "supply_c", "return_c",
@@ -96,7 +97,7 @@ PARAM_UNITS = {"host_idle_w": "W", "host_max_w": "W", "fan_speed_at_ref": "", "f
                "fan_max_w": "W", "liquid_fraction": "", "air_capture_fraction": ""}
 
 
-class RackDataError(ValueError):
+class RackDataError(InputError, ValueError):
     """Rack measurements that cannot be used, with the file, the line or column and what is allowed."""
 
 

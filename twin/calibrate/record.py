@@ -26,13 +26,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.calibrate.traces import CANONICAL
+from twin.errors import InputError
 
 METADATA_KEY = b"twin.record"
 DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*$", re.IGNORECASE)
 SECONDS_PER_UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-class RecordError(Exception):
+class RecordError(InputError):
     """Recording is impossible here (no nvidia-ml-py, no driver, no GPU) or NVML failed mid-run."""
 
 

@@ -24,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from twin.errors import InputError
+
 CANONICAL = ("time_utc", "gpu", "power_w", "power_instant_w", "temp_c", "mem_temp_c", "util", "mem_util",
              "sm_clock_mhz", "power_limit_w", "throttle_reasons")
 VALUES = CANONICAL[2:]
@@ -62,7 +64,7 @@ MISSING = r"^\s*\[?\s*(n/?a|not supported|unknown|gpu is lost|no data)\s*\]?\s*$
 NUMBER = r"^\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-zA-Z%°]*)\s*$"
 
 
-class TraceError(ValueError):
+class TraceError(InputError, ValueError):
     """A trace that cannot be read, with what is wrong and where."""
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twin.errors import InputError
+
 HOURS_PER_YEAR = 8760
 GRID_COLUMNS = ("timestamp_utc", "carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
 # Plausible bounds; outside them the unit is almost surely wrong (e.g. kg/kWh or USD/MWh).
@@ -19,7 +21,7 @@ GRID_BOUNDS = {
 }
 
 
-class SiteDataError(ValueError):
+class SiteDataError(InputError, ValueError):
     """A weather or grid file that cannot be used, with the reason a user can act on."""
 
 

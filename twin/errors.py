@@ -1,0 +1,43 @@
+"""The one base class of every error a user can fix, and how its lines are kept readable.
+
+Each input family has its own subclass (scenario, weather and grid files, traces, calibrations,
+rack measurements, sweeps, recording, command-line outputs). The command line turns any of them
+into one line per problem, exit code 2; anything else is a bug (exit 1, traceback to a log file).
+"""
+
+import re
+
+VALUE_CHARS = 80     # a value echoed back in a message is cut to this many characters
+LINE_CHARS = 2000    # and no problem line is longer than this (long 'allowed:' lists fit)
+_QUOTED = re.compile(r"'([^'\n]{%d,})'|\"([^\"\n]{%d,})\"" % (VALUE_CHARS + 1, VALUE_CHARS + 1))
+_LONG_TOKEN = re.compile(r"\S{%d,}" % (2 * VALUE_CHARS + 1))
+
+
+def clip(text, limit=VALUE_CHARS):
+    """text cut to `limit` characters, saying how long it was."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 3]}... ({len(text):,} characters)"
+
+
+def clip_line(line):
+    """A problem line with every long quoted value (and any very long token) cut to VALUE_CHARS."""
+    line = str(line)
+    line = _QUOTED.sub(lambda m: repr(clip(m.group(1) if m.group(1) is not None else m.group(2))), line)
+    line = _LONG_TOKEN.sub(lambda m: clip(m.group(0)), line)
+    return line if len(line) <= LINE_CHARS else clip(line, LINE_CHARS)
+
+
+class InputError(Exception):
+    """Input a user can fix: one or more problems, each a line naming the file (and line), the field,
+    the value and what is allowed."""
+
+    def __init__(self, problems):
+        problems = [problems] if isinstance(problems, str) else list(problems)
+        self.problems = [clip_line(p) for p in problems] or ["bad input"]
+        super().__init__("\n".join(self.problems))
+
+
+class OutputError(InputError):
+    """An output path that cannot be written, or whose writing would destroy something of the user's."""
