@@ -1,24 +1,38 @@
 """Command line: python -m twin <command> ...
 
-Exit codes: 0 success, 2 bad input (scenario, site files, options), 1 unexpected failure.
+Exit codes: 0 success, 2 bad input (scenario, site files, traces, options, an output that would destroy a
+file), 1 a bug (the traceback goes to a log file named on the one line printed), 130 interrupted (Ctrl-C).
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
+from twin.errors import clip
+
+EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
-def _nonnegative_int(text):
+SEED_MAX = 2**63 - 1  # the scenario's seed field allows the same range (numpy's SeedSequence takes any)
+
+
+def _seed(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; seeds are 0 or greater")
+        raise argparse.ArgumentTypeError(f"'{clip(text)}' is not a whole number") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{clip(value)} is outside 0..2^63-1 ({SEED_MAX})")
     return value
+
+
+def _force(parser, what):
+    parser.add_argument("--force", action="store_true",
+                        help=f"replace {what} even when it holds files twin did not write there")
 
 
 def build_parser():
@@ -37,8 +51,10 @@ def build_parser():
                     "written atomically: an interrupted run leaves no partial results.")
     run.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/quickstart.yaml)")
     run.add_argument("--out", type=Path, default=None, metavar="DIR",
-                     help="results folder (default: results/<scenario name>); replaced if it exists")
-    run.add_argument("--seed", type=_nonnegative_int, default=None, metavar="N",
+                     help="results folder (default: results/<scenario name>); an earlier result of run there is "
+                          "replaced once the new one is complete, a folder of other files is refused")
+    _force(run, "the --out folder")
+    run.add_argument("--seed", type=_seed, default=None, metavar="N",
                      help="random seed overriding the scenario's 'seed' (demand noise); same seed, same results")
     run.add_argument("--json", action="store_true",
                      help="print summary.json to stdout instead of the table (exactly one JSON document)")
@@ -67,7 +83,8 @@ def build_parser():
     compare.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/siting.yaml)")
     compare.add_argument("--sites", metavar="A,B,C", help="comma-separated bundled site names (overrides the scenario's sites:)")
     compare.add_argument("--workers", type=int, default=None, metavar="N", help="parallel runs (default: all cores)")
-    _results_options(compare, "results/<scenario name>-compare; replaced if it exists", "comparison.json")
+    _results_options(compare, "results/<scenario name>-compare; an earlier comparison there is replaced",
+                     "comparison.json")
 
     fc = sub.add_parser(
         "forecast", help="year-by-year SAIQ of a design under named storylines",
@@ -77,7 +94,7 @@ def build_parser():
     fc.add_argument("scenario", type=Path, help="scenario YAML file")
     fc.add_argument("--years", default="2026-2035", metavar="FIRST-LAST", help="years to forecast (default 2026-2035)")
     fc.add_argument("--storylines", metavar="A,B", help="storylines to run (default: all in the catalog)")
-    _results_options(fc, "results/<scenario name>-forecast; replaced if it exists", "forecast.json")
+    _results_options(fc, "results/<scenario name>-forecast; an earlier forecast there is replaced", "forecast.json")
 
     validate = sub.add_parser(
         "validate", help="run the twin against published figures and real GPU traces",
@@ -104,6 +121,7 @@ def build_parser():
     cal.add_argument("--rack", action="store_true", help="the trace is a rack measurement CSV (README: rack calibration)")
     cal.add_argument("--servers-per-rack", type=int, metavar="N", help="servers in the measured rack (with --rack)")
     cal.add_argument("--json", action="store_true", help="print the result as one JSON document")
+    _force(cal, "--out and its page")
 
     sw = sub.add_parser(
         "sweep", help="run every variant of a sweep file, on this machine or a Dask cluster",
@@ -126,6 +144,7 @@ def build_parser():
     rec.add_argument("--out", type=Path, required=True, metavar="FILE.parquet", help="trace to write")
     rec.add_argument("--interval", type=float, default=0.1, metavar="S", help="seconds between samples (default 0.1)")
     rec.add_argument("--duration", default="10m", metavar="D", help="how long: 90s, 10m, 1h (default 10m)")
+    _force(rec, "an existing --out trace")
     return parser
 
 
@@ -134,6 +153,7 @@ def _results_options(parser, default_out, document):
     parser.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {default_out})")
     parser.add_argument("--json", action="store_true", help=f"print {document} to stdout instead of the table")
     parser.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    _force(parser, "the --out folder")
 
 
 class _LazyProgress:
@@ -208,7 +228,8 @@ def cmd_run(args):
         return code
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    out_dir = args.out or Path("results") / scenario.name
+    out_dir = _results_folder(args, "run", Path("results") / scenario.name, [args.scenario, *scenario.input_files()])
+    check_memory(scenario, args.scenario)
 
     from twin import report
     from twin.pipeline import execute_with_racks
@@ -227,6 +248,7 @@ def cmd_run(args):
 
 
 def cmd_check(args):
+    from twin.errors import InputError
     from twin.scenario import ScenarioError, load_scenario
 
     problems = []
@@ -236,9 +258,17 @@ def cmd_check(args):
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
+        from twin.memory import available_bytes, estimate_peak_bytes, gib
+
         gpus = sum(h.rack_count * h.servers_per_rack * h.server_spec()[0] for h in scenario.facility.halls)
+        need, have = estimate_peak_bytes(scenario), available_bytes()
         print(f"{path}: valid - '{scenario.name}', {scenario.n_steps:,} steps of {scenario.step}, "
-              f"{gpus:,} GPUs, {scenario.facility.cooling.type} cooling, site {scenario.site.name or scenario.site.weather_file}")
+              f"{gpus:,} GPUs, {scenario.facility.cooling.type} cooling, site {scenario.site.name or scenario.site.weather_file}; "
+              f"estimated peak memory {gib(need)}" + (f" ({gib(have)} available now)" if have else ""))
+        try:
+            check_memory(scenario, path)
+        except InputError as exc:
+            problems.extend(exc.problems)
     if problems:
         return _bad_input(problems)
     return 0
@@ -268,6 +298,16 @@ def cmd_sites(args):
     return 0
 
 
+def _results_folder(args, command, default, inputs):
+    """The folder `command` writes to (--out or the default), checked before any work: OutputError when
+    writing there would destroy something (outputs.check_results_folder)."""
+    from twin.outputs import check_results_folder
+
+    out_dir = args.out or default
+    check_results_folder(out_dir, command, args.force, inputs, create_parents=args.out is None)
+    return out_dir
+
+
 def _publish(args, out_dir, stem, table, document, html, show):
     """Write <stem>.parquet, <stem>.json and report.html atomically, then print the JSON document
     (--json) or the tables."""
@@ -277,7 +317,7 @@ def _publish(args, out_dir, stem, table, document, html, show):
         f"{stem}.parquet": lambda path: table.to_parquet(path, index=False),
         f"{stem}.json": lambda path: path.write_text(report.to_json(document) + "\n"),
         "report.html": lambda path: path.write_text(html),
-    })
+    }, stem if stem == "forecast" else "compare")
     if args.json:
         print(report.to_json(document))
     else:
@@ -315,7 +355,9 @@ def cmd_compare(args):
                            f"--sites a,b,c (python -m twin sites lists them)"])
     if args.workers is not None and args.workers < 1:
         return _bad_input([f"--workers {args.workers}: give 1 or more"])
-    out_dir = args.out or Path("results") / f"{scenario.name}-compare"
+    out_dir = _results_folder(args, "compare", Path("results") / f"{scenario.name}-compare",
+                              [args.scenario, *scenario.input_files()])
+    check_memory(scenario, args.scenario, min(args.workers or os.cpu_count() or 1, len(sites)))
 
     from twin import html_report, report
     from twin.compare import compare
@@ -355,7 +397,9 @@ def cmd_forecast(args):
                  for n in names or () if n not in known]
     if problems:
         return _bad_input(problems)
-    out_dir = args.out or Path("results") / f"{scenario.name}-forecast"
+    out_dir = _results_folder(args, "forecast", Path("results") / f"{scenario.name}-forecast",
+                              [args.scenario, *scenario.input_files()])
+    check_memory(scenario, args.scenario)
 
     from twin import html_report, report
     from twin.forecast import forecast
@@ -403,9 +447,7 @@ def cmd_calibrate(args):
             return 0
         if args.gpu is None or args.out is None:
             return _bad_input(["calibrate: --gpu MODEL and --out FILE are needed to fit (or --check CALIB)"])
-        refused = _unwritable_outputs(args.out, args.traces)
-        if refused:
-            return _bad_input([refused])
+        _check_calibration_outputs(args)
         if args.rack:
             return _calibrate_rack(args)
         doc, series = session.calibrate(args.traces, args.gpu, args.cooling, args.timezone)
@@ -418,17 +460,14 @@ def cmd_calibrate(args):
     return _write_calibration(args, doc, session.report_text(doc), calibration_report_html(doc, series))
 
 
-def _unwritable_outputs(out, inputs):
-    """Why the calibration YAML at `out` and its HTML page beside it cannot be written, or ''."""
-    if not out.parent.is_dir():
-        return f"calibrate: --out folder {out.parent} does not exist"
-    inputs = {Path(p).resolve() for p in inputs}
-    for path in (out, out.with_suffix(".html")):
-        if path.is_dir():
-            return f"calibrate: {path} is a folder; --out names the calibration file to write (and its .html page)"
-        if path.resolve() in inputs:
-            return f"calibrate: {path} is one of the input files; writing it would replace the measurements"
-    return ""
+def _check_calibration_outputs(args):
+    """OutputError unless the calibration YAML at --out and its HTML page beside it can be written without
+    replacing an input or a file twin did not write (--force allows the latter)."""
+    from twin.outputs import check_output_file, contains, starts_with
+
+    check_output_file(args.out, "calibration", args.force, args.traces, is_ours=starts_with("# twin calibration"))
+    check_output_file(args.out.with_suffix(".html"), "calibration page", args.force, args.traces,
+                      option="--out's page", is_ours=contains('<meta name="generator" content="twin">'))
 
 
 def _write_calibration(args, doc, text, page):
@@ -477,7 +516,7 @@ def cmd_sweep(args):
         spec = sweep.load_sweep(args.sweep)
     except (sweep.SweepError, ScenarioError) as exc:
         return _bad_input(exc.problems)
-    out_dir = args.out or Path("results") / f"{spec.name}-sweep"
+    out_dir = _results_folder(args, "sweep", Path("results") / f"{spec.name}-sweep", [args.sweep, spec.base])
     progress = _LazyProgress(f"{len(spec.variants)} variants", enabled=not args.no_progress and sys.stderr.isatty(),
                              delay_s=0.0)
     try:
@@ -491,6 +530,13 @@ def cmd_sweep(args):
     except (OSError, TimeoutError) as exc:
         return _bad_input([f"--cluster {args.cluster}: cannot reach the Dask scheduler ({exc})"]
                           if args.cluster else [f"{out_dir}: {exc}"])
+    except KeyboardInterrupt:
+        progress.close()
+        kept = len(sweep.done_ids(out_dir) & {v.variant_id for v in spec.variants})
+        print(f"interrupted: {kept} of {len(spec.variants)} variants are finished and kept in {out_dir}/variants; "
+              f"the other {len(spec.variants) - kept} were cancelled. Run the same command again to finish them.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         progress.close()
     table, key = sweep.ranked(frame)
@@ -507,10 +553,13 @@ def cmd_sweep(args):
 def cmd_record(args):
     from twin.calibrate.record import RecordError, parse_duration, record
 
+    from twin.outputs import check_output_file
+
     try:
         duration_s = parse_duration(args.duration)
         if not 0.001 <= args.interval <= 3600.0:
             raise ValueError(f"--interval {args.interval} s: allowed 0.001 to 3600")
+        check_output_file(args.out, "trace (an earlier recording is measurements)", args.force)
         summary = record(args.out, args.interval, duration_s)
     except (RecordError, ValueError) as exc:
         return _bad_input([f"record: {exc}"])
@@ -518,12 +567,51 @@ def cmd_record(args):
     return 0
 
 
+def check_memory(scenario, source, parallel=1):
+    """InputError when the run's estimated peak memory does not fit this machine (twin.memory)."""
+    from twin.memory import check_fits
+
+    check_fits(scenario, source, parallel)
+
+
+def _crash_log(exc):
+    """Write the traceback of an unexpected exception to a log file; its path."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    handle, path = tempfile.mkstemp(prefix=f"twin-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as fh:
+        fh.write(f"twin {' '.join(map(str, sys.argv[1:]))}\n{text}")
+    return path
+
+
 def main(argv=None):
+    """Run one command; bad input of any kind is one line per problem and exit 2, Ctrl-C exit 130,
+    anything else a bug: one line naming the log that holds its traceback, exit 1."""
+    from twin.errors import InputError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    return {"run": cmd_run, "check": cmd_check, "sites": cmd_sites, "compare": cmd_compare,
-            "forecast": cmd_forecast, "validate": cmd_validate, "calibrate": cmd_calibrate,
-            "record": cmd_record, "sweep": cmd_sweep}[args.command](args)
+    command = {"run": cmd_run, "check": cmd_check, "sites": cmd_sites, "compare": cmd_compare,
+               "forecast": cmd_forecast, "validate": cmd_validate, "calibrate": cmd_calibrate,
+               "record": cmd_record, "sweep": cmd_sweep}[args.command]
+    try:
+        return command(args)
+    except InputError as exc:
+        return _bad_input(exc.problems)
+    except KeyboardInterrupt:
+        print("interrupted: stopped before any result was written; earlier results are as they were",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        try:
+            where = f"the traceback is in {_crash_log(exc)}"
+        except OSError:
+            where = "no log could be written"
+        print(f"error: this is a bug in twin, not in your input ({type(exc).__name__}: {clip(exc)}); {where}. "
+              f"Please report it with that file.", file=sys.stderr)
+        return EXIT_BUG

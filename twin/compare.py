@@ -5,13 +5,11 @@ reference; without a reference the ranking is by SAIQ raw.
 """
 
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_all_start_methods, get_context
 
 import pandas as pd
 
 from twin.metrics import SAIQ_UNITS
+from twin.parallel import run_tasks
 from twin.pipeline import execute, reference_components
 from twin.sites.index import site_entry
 
@@ -56,24 +54,17 @@ def compare(scenario, sites, workers=None, on_done=None):
     """Run the scenario's design at each site -> (comparison frame ranked best first,
     monthly PUE frame [month x site], meta dict, {site: summary})."""
     reference = reference_components(scenario)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(sites)))
     results = {}
-    if workers == 1:
-        for site in sites:
-            name, summary, monthly = _run_site(scenario, site, reference)
-            results[name] = (summary, monthly)
-            if on_done:
-                on_done(len(results), len(sites))
-    else:
-        # fork shares the parent's compiled kernels; where there is none (Windows), the default start method
-        context = get_context("fork") if "fork" in get_all_start_methods() else None
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(_run_site, scenario, site, reference) for site in sites]
-            for future in as_completed(futures):
-                name, summary, monthly = future.result()
-                results[name] = (summary, monthly)
-                if on_done:
-                    on_done(len(results), len(sites))
+
+    def done(site, result, error):
+        if error is not None:
+            raise error
+        name, summary, monthly = result
+        results[name] = (summary, monthly)
+        if on_done:
+            on_done(len(results), len(sites))
+
+    run_tasks(_run_site, [(site, (scenario, site, reference)) for site in sites], workers, done)
     ranked_by = "saiq_index" if reference is not None else "saiq_raw"
     table = pd.DataFrame([_row(site, results[site][0]) for site in sites])
     table = table.sort_values([ranked_by, "site"], kind="stable").reset_index(drop=True)

@@ -7,10 +7,10 @@ into one line per problem, exit code 2; anything else is a bug (exit 1, tracebac
 
 import re
 
-VALUE_CHARS = 80     # a value echoed back in a message is cut to this many characters
+VALUE_CHARS = 80     # a value echoed back in a message is cut to this many characters (clip, where it is shown)
+TOKEN_CHARS = 400    # the net under that: any unbroken run of characters longer than this is cut (no path is)
 LINE_CHARS = 2000    # and no problem line is longer than this (long 'allowed:' lists fit)
-_QUOTED = re.compile(r"'([^'\n]{%d,})'|\"([^\"\n]{%d,})\"" % (VALUE_CHARS + 1, VALUE_CHARS + 1))
-_LONG_TOKEN = re.compile(r"\S{%d,}" % (2 * VALUE_CHARS + 1))
+_LONG_TOKEN = re.compile(r"\S{%d,}" % (TOKEN_CHARS + 1))
 
 
 def clip(text, limit=VALUE_CHARS):
@@ -22,10 +22,8 @@ def clip(text, limit=VALUE_CHARS):
 
 
 def clip_line(line):
-    """A problem line with every long quoted value (and any very long token) cut to VALUE_CHARS."""
-    line = str(line)
-    line = _QUOTED.sub(lambda m: repr(clip(m.group(1) if m.group(1) is not None else m.group(2))), line)
-    line = _LONG_TOKEN.sub(lambda m: clip(m.group(0)), line)
+    """A problem line with any very long token (a value a message forgot to clip) cut, and at most LINE_CHARS."""
+    line = _LONG_TOKEN.sub(lambda m: clip(m.group(0), VALUE_CHARS), str(line))
     return line if len(line) <= LINE_CHARS else clip(line, LINE_CHARS)
 
 

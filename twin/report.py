@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from twin.metrics import METRICS
+from twin.outputs import MARKER, marker_text
 
 
 def _json_safe(obj):
@@ -39,10 +40,13 @@ def summary_json(summary):
     return to_json(summary)
 
 
-def write_folder(out_dir, writers):
-    """Write a results folder atomically: each writer(path) fills one file of a temporary sibling,
-    which then replaces out_dir, so a crash or an interrupt never leaves a half-written folder."""
+def write_folder(out_dir, writers, command):
+    """Write a results folder of `command` atomically: each writer(path) fills one file of a temporary
+    sibling, which then replaces out_dir, so a crash or an interrupt never leaves a half-written folder
+    and an earlier result stays whole until the new one is complete. The folder's marker names the
+    command (outputs.check_results_folder reads it before a later run replaces the folder)."""
     out_dir = Path(out_dir)
+    writers = {**writers, MARKER: lambda path: path.write_text(marker_text(command))}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     umask = os.umask(0)
@@ -96,7 +100,7 @@ def write_results(out_dir, frame, summary, racks=None):
     }
     if racks is not None and len(racks):
         writers["racks.parquet"] = parquet(racks)
-    return write_folder(out_dir, writers)
+    return write_folder(out_dir, writers, "run")
 
 
 def comparison_document(table, monthly_pue, meta, summaries):

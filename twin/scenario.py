@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from twin import catalog
-from twin.errors import InputError
+from twin.errors import InputError, clip
 from twin.sites import bundled_site_names
 
 _AIR = catalog.load("cooling")["air"]
@@ -653,6 +653,13 @@ class Scenario(_Model):
                                  f"an air-cooled facility has: chiller")
         return self
 
+    def input_files(self):
+        """The files this scenario reads besides itself: a results folder must never hold one."""
+        files = [self.site.weather_file, self.site.grid_file, self.saiq.reference and self.saiq.reference.scenario]
+        for hall in self.facility.halls:
+            files += [hall.gpu_calibration, hall.rack_calibration]
+        return [Path(f) for f in files if f]
+
     @property
     def step_s(self):
         return parse_duration_s(self.step)
@@ -752,7 +759,7 @@ def _format_error(err, source, root):
         return f"{where}: required field is missing"
     msg = err["msg"].removeprefix("Value error, ")
     value = err.get("input")
-    shown = "" if isinstance(value, (dict, list)) else f" = {value!r}"
+    shown = "" if isinstance(value, (dict, list)) else f" = {clip(repr(value))}"
     return f"{where}{shown}: {msg}"
 
 

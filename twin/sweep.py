@@ -30,10 +30,8 @@ import os
 import re
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +40,8 @@ import yaml
 
 from twin.compare import CONTRIBUTIONS, KPIS, TOTALS
 from twin.errors import InputError
+from twin.outputs import MARKER, marker_text
+from twin.parallel import run_tasks
 from twin.pipeline import execute, reference_components
 from twin.scenario import ScenarioError, load_scenario_text
 
@@ -305,6 +305,8 @@ def run(sweep, out_dir, workers=None, cluster=None, on_done=None):
         client = cluster if isinstance(cluster, Client) else Client(cluster, timeout=CONNECT_TIMEOUT)
     try:
         (out_dir / "variants").mkdir(parents=True, exist_ok=True)
+        if not (out_dir / MARKER).exists():
+            (out_dir / MARKER).write_text(marker_text("sweep"))
         with _locked(out_dir):
             for stale in (out_dir / "variants").glob(".tmp-*"):  # left by a killed run: never a finished variant
                 shutil.rmtree(stale, ignore_errors=True)
@@ -336,27 +338,9 @@ def run(sweep, out_dir, workers=None, cluster=None, on_done=None):
     return read_results(out_dir, sweep)
 
 
-def _outcome(future):
-    try:
-        return future.result(), None
-    except Exception as exc:  # the variant's own failure: reported with it, the others go on
-        return None, exc
-
-
 def _run_local(todo, reference, workers, finish):
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-    if workers == 1:
-        for variant in todo:
-            try:
-                finish(variant, (run_variant(variant.scenario, reference), None))
-            except Exception as exc:
-                finish(variant, (None, exc))
-        return
-    context = get_context("fork") if "fork" in get_all_start_methods() else None
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(run_variant, v.scenario, reference): v for v in todo}
-        for future in as_completed(futures):
-            finish(futures[future], _outcome(future))
+    run_tasks(run_variant, [(v, (v.scenario, reference)) for v in todo], workers,
+              lambda variant, row, error: finish(variant, (row, error)))
 
 
 @contextmanager
@@ -388,8 +372,19 @@ def _run_dask(todo, reference, client, finish):
     for variant in todo:  # pure=False: a variant is run, never answered from another client's cache
         futures[client.submit(run_variant, variant.scenario, reference, pure=False,
                               key=f"twin-variant-{variant.variant_id}-{os.getpid()}")] = variant
-    for future in dask_completed(futures):
-        finish(futures[future], _outcome(future))
+    try:
+        for future in dask_completed(futures):
+            finish(futures[future], _outcome(future))
+    except BaseException:
+        client.cancel(list(futures))  # Ctrl-C or a failed write: the cluster stops this sweep's variants
+        raise
+
+
+def _outcome(future):
+    try:
+        return future.result(), None
+    except Exception as exc:  # the variant's own failure: reported with it, the others go on
+        return None, exc
 
 
 def ranked(frame):

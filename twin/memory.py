@@ -1,0 +1,69 @@
+"""A run's peak memory, estimated before it starts, and the refusal of one this machine cannot hold.
+
+A run keeps every step in memory (the ledger, the per-step frame with its accounting columns, the
+drivers per hall, the per-rack series) and writes the results at the end, so its peak grows linearly
+with steps. The coefficients are measured peak resident set sizes (/usr/bin/time -v) of
+`python -m twin run` on the quickstart design; see benchmarks/memory.py, which re-measures them.
+"""
+
+import os
+
+from twin.errors import InputError
+
+# [M] measured with benchmarks/memory.py (Linux x86-64, Python 3.11, numpy 2, pandas 2, 2026-12): peak RSS of
+# a 7-day run at 60 s 382 MB, 28 d at 10 s 575 MB, 56 d at 10 s 767 MB, 112 d at 10 s 1,064 MB (614-796
+# bytes per step between them); four halls instead of one +32 MB over 241,920 steps; rack series per
+# step +58 MB over as many rows. The coefficients round each figure up.
+BASE_BYTES = 380e6                # the interpreter, numpy, pandas, numba and the compiled kernels
+BYTES_PER_STEP = 800.0            # per step of a one-hall run with hourly rack series
+BYTES_PER_HALL_STEP = 50.0        # per step and further hall (drivers, per-hall series)
+BYTES_PER_RACK_ROW = 260.0        # per row of racks.parquet (period x hall) kept in memory and written
+USABLE_SHARE = 0.8                # refuse above this share of the memory available now: the OS and the
+                                  # page cache need the rest, and the estimate is not exact
+
+
+def estimate_peak_bytes(scenario):
+    """Estimated peak resident memory of one run of `scenario` (and its SAIQ reference run, which is
+    smaller or alike and runs first) in bytes."""
+    steps = scenario.n_steps
+    halls = len(scenario.facility.halls)
+    period_steps = {"hourly": max(1, 3600 // scenario.step_s), "step": 1}.get(scenario.results.rack_series)
+    rack_rows = 0 if period_steps is None else -(-steps // period_steps) * halls
+    return BASE_BYTES + steps * (BYTES_PER_STEP + BYTES_PER_HALL_STEP * (halls - 1)) + rack_rows * BYTES_PER_RACK_ROW
+
+
+def available_bytes():
+    """Memory available to a new process now (Linux MemAvailable, else physical memory), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def gib(n_bytes):
+    return f"{n_bytes / 2**30:,.1f} GiB"
+
+
+def check_fits(scenario, source, parallel=1, available=None):
+    """InputError with the estimate and the ways out when `parallel` runs of the scenario side by side
+    would need more than USABLE_SHARE of the memory available."""
+    available = available_bytes() if available is None else available
+    need = estimate_peak_bytes(scenario) * parallel
+    if available is None or need <= USABLE_SHARE * available:
+        return
+    side = f" x {parallel} runs side by side" if parallel > 1 else ""
+    fixes = ["a coarser step (e.g. step: 60s)", "a shorter duration"]
+    if scenario.results.rack_series == "step":
+        fixes.insert(0, "results: {rack_series: hourly} or none")
+    if parallel > 1:
+        fixes.append("fewer --workers")
+    raise InputError(f"{source}: duration {scenario.duration} at step {scenario.step}: {scenario.n_steps:,} need an estimated "
+                     f"{gib(need)} of memory{side}, more than this machine has available ({gib(available)}, of "
+                     f"which twin uses at most {USABLE_SHARE:.0%}); use {', '.join(fixes)}")
