@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from twin import catalog
+from twin import catalog, yaml_input
 from twin.errors import InputError, clip
 from twin.sites import bundled_site_names
 
@@ -43,7 +43,9 @@ def parse_duration_s(text):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict: a boolean is not a number (rack_count: true was 1 rack), a float is not a count (2.5 racks), a
+    # string is not a number; paths and times keep pydantic's conversion from YAML strings (strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 def _existing_file(value, info: ValidationInfo, what):
@@ -60,8 +62,8 @@ def _existing_file(value, info: ValidationInfo, what):
 class Site(_Model):
     """Where the facility stands: a bundled site, or the user's own weather and grid files."""
     name: Optional[str] = Field(None, description="bundled site name (python -m twin sites lists them)")
-    weather_file: Optional[Path] = Field(None, description="EPW weather file replacing the bundled weather")
-    grid_file: Optional[Path] = Field(None, description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh "
+    weather_file: Optional[Path] = Field(None, strict=False, description="EPW weather file replacing the bundled weather")
+    grid_file: Optional[Path] = Field(None, strict=False, description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh "
                                                          "and optionally water_l_per_kwh (README: bring your own site)")
     renewable_contract_fraction: float = Field(0.0, ge=0.0, le=1.0,
                                                description="share of energy matched by renewable contracts (PPAs/RECs); gives REF")
@@ -93,14 +95,14 @@ class Site(_Model):
 
 class Hall(_Model):
     """A hall of identical racks of GPU servers."""
-    name: str = "hall-1"
+    name: str = Field("hall-1", min_length=1, max_length=64, description="names the hall in results and training")
     rack_count: int = Field(ge=1, le=100_000, description="racks in the hall")
     servers_per_rack: int = Field(ge=1, le=64)
     gpus_per_server: Optional[int] = Field(None, ge=1, le=72, description="default: the GPU's typical server")
     gpu: str = Field(description="GPU model from twin/catalog/gpus.yaml, or {model: NAME, calibration: FILE} to "
                                  "take its power and thermal parameters from a `twin calibrate` file")
-    gpu_calibration: Optional[Path] = Field(None, description="set by gpu: {model, calibration}")
-    rack_calibration: Optional[Path] = Field(None, description="a `twin calibrate --rack` file: host power, server "
+    gpu_calibration: Optional[Path] = Field(None, strict=False, description="set by gpu: {model, calibration}")
+    rack_calibration: Optional[Path] = Field(None, strict=False, description="a `twin calibrate --rack` file: host power, server "
                                                                "fan law and liquid heat share of this hall's racks")
     host_idle_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at idle")
     host_max_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at full load")
@@ -286,9 +288,18 @@ class OnSiteSupply(_Model):
         0.85, gt=0.0, le=1.0, description="NREL Annual Technology Baseline, utility-scale Li-ion: 85 %")
 
 
+YEARS = (1900, 2200)  # [M] a planning horizon: weather, grids and prices exist for no year outside it
+
+
+def _plausible_year(value):
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"year {value.year} is outside {YEARS[0]}..{YEARS[1]}")
+    return value
+
+
 class _Window(_Model):
     """A stretch of the run: from start (UTC unless an offset is given) for duration."""
-    start: dt.datetime = Field(description="date and time it begins, UTC unless an offset is given, e.g. 2023-07-20T14:00")
+    start: dt.datetime = Field(strict=False, description="date and time it begins, UTC unless an offset is given, e.g. 2023-07-20T14:00")
     duration: Annotated[str, Field(description="e.g. '1h'")]
 
     @field_validator("duration", mode="before")
@@ -296,6 +307,11 @@ class _Window(_Model):
     def _duration_string(cls, value):
         parse_duration_s(value)
         return value
+
+    @field_validator("start")
+    @classmethod
+    def _plausible_time(cls, value):
+        return _plausible_year(value)
 
     @property
     def duration_s(self):
@@ -316,6 +332,17 @@ class Facility(_Model):
     grid_connection_mw: Optional[float] = Field(None, gt=0.0, le=1e5, description="most the facility may draw from the "
                                                 "grid; GPUs are power-capped to stay below it")
     demand_response: list[DemandResponse] = Field(default_factory=list, max_length=10_000)
+
+    @field_validator("halls")
+    @classmethod
+    def _unique_hall_names(cls, halls):
+        seen = {}
+        for k, hall in enumerate(halls):
+            if hall.name in seen:
+                raise ValueError(f"halls[{k}].name '{clip(hall.name)}' is also the name of halls[{seen[hall.name]}]; "
+                                 f"each hall needs its own name (results and training refer to halls by name)")
+            seen[hall.name] = k
+        return halls
 
     @model_validator(mode="after")
     def _liquid_gpus_need_liquid(self):
@@ -478,7 +505,7 @@ class SaiqComponents(_Model):
 
 class SaiqReference(_Model):
     """What the SAIQ index compares with: a reference scenario file, or its four components."""
-    scenario: Optional[Path] = None
+    scenario: Optional[Path] = Field(None, strict=False)
     components: Optional[SaiqComponents] = None
 
     @field_validator("scenario")
@@ -546,8 +573,13 @@ class Scenario(_Model):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
-                raise ValueError(f"'{value}' is not an ISO date (YYYY-MM-DD)") from None
+                raise ValueError(f"'{clip(value)}' is not an ISO date (YYYY-MM-DD)") from None
         return value
+
+    @field_validator("start")
+    @classmethod
+    def _plausible_start(cls, value):
+        return _plausible_year(value)
 
     @field_validator("duration", "step", mode="before")
     @classmethod
@@ -698,6 +730,26 @@ def _node_at(root, loc):
     return node, True
 
 
+def _path_at(node, mark, path=()):
+    """The dotted field path of the key or value that starts at a YAML mark, or None."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            here = path + (str(key.value),) if isinstance(key, yaml.ScalarNode) else path
+            if key.start_mark.index == mark.index or value.start_mark.index == mark.index:
+                return ".".join(here).replace(".[", "[")
+            found = _path_at(value, mark, here)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for k, item in enumerate(node.value):
+            if item.start_mark.index == mark.index:
+                return ".".join(path + (f"[{k}]",)).replace(".[", "[")
+            found = _path_at(item, mark, path + (f"[{k}]",))
+            if found:
+                return found
+    return None
+
+
 def _key_line(root, loc):
     """1-based line of the key (or the nearest enclosing node) at loc."""
     if not loc:
@@ -759,7 +811,14 @@ def _format_error(err, source, root):
         return f"{where}: required field is missing"
     msg = err["msg"].removeprefix("Value error, ")
     value = err.get("input")
-    shown = "" if isinstance(value, (dict, list)) else f" = {clip(repr(value))}"
+    if isinstance(value, bool) and err["type"] in ("int_type", "float_type"):
+        msg = f"a number is needed here, not the boolean {str(value).lower()}"
+    elif isinstance(value, float) and err["type"] == "int_type":
+        msg = "a whole number is needed here"
+    elif isinstance(value, str) and err["type"] in ("int_type", "float_type"):
+        msg = "a number is needed here, not text (write it without quotes or units)"
+    text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)
+    shown = "" if isinstance(value, (dict, list)) else f" = {clip(text)}"
     return f"{where}{shown}: {msg}"
 
 
@@ -776,18 +835,21 @@ def _drop_misspelt_missing(errors):
 
 def load_scenario_text(text, source="<scenario>", base_dir=None):
     """Parse and validate scenario YAML text; raises ScenarioError listing every problem."""
+    root = None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml_input.load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f"{mark.line + 1}" if mark else "?"
-        raise ScenarioError([f"{source}:{line}: YAML syntax error: {exc.problem or exc}"]) from None
+        line, _, problem = yaml_input.problem_line(exc).partition(": ")
+        path = _path_at(root, exc.problem_mark) if root is not None and exc.problem_mark else None
+        raise ScenarioError([f"{source}:{line}: {path + ': ' if path else ''}{problem}"]) from None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
         raise ScenarioError([f"{source}: not readable as YAML: {exc}"]) from None
     if not isinstance(data, dict):
         raise ScenarioError([f"{source}:1: a scenario is a YAML mapping of keys (name, start, site, ...), "
                              f"not {type(data).__name__}"])
+    if {"base", "axes"} <= set(data):
+        raise ScenarioError([f"{source}:1: this is a sweep file (base, axes): run it with python -m twin sweep"])
     context = {"base_dir": Path(base_dir) if base_dir is not None else Path(".")}
     try:
         return Scenario.model_validate(data, context=context)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from twin import yaml_input
 from twin.compare import CONTRIBUTIONS, KPIS, TOTALS
 from twin.errors import InputError
 from twin.outputs import MARKER, marker_text
@@ -139,10 +140,12 @@ def load_sweep(path):
     """Read and check a sweep file and every variant's scenario; SweepError lists every problem."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml_input.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SweepError([f"{path}: sweep file not found"]) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.MarkedYAMLError as exc:
+        raise SweepError([f"{path}:{yaml_input.problem_line(exc)}"]) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise SweepError([f"{path}: not a readable sweep YAML ({exc})"]) from None
     if not isinstance(doc, dict):
         raise SweepError([f"{path}: a sweep is a mapping with base, axes and optionally name, set, mode"])
@@ -154,8 +157,10 @@ def load_sweep(path):
         raise SweepError([f"{path}: base: the scenario file every variant starts from, e.g. base: quickstart.yaml"])
     base = (path.parent / doc["base"]).resolve()
     try:
-        base_data = yaml.safe_load(base.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        base_data = yaml_input.load(base.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        raise SweepError([f"{path}: base: {base}:{yaml_input.problem_line(exc)}"]) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise SweepError([f"{path}: base: cannot read scenario {base} ({exc})"]) from None
     if not isinstance(base_data, dict):
         raise SweepError([f"{path}: base: {base} is not a scenario (a YAML mapping of name, start, site, ...)"])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from twin import catalog
+from twin import catalog, yaml_input
 from twin.report import write_file
 from twin.calibrate.fit import (CLOCK_W_MAX, DIE_R_K_PER_W, DIE_TAU_S, DYNAMIC_W_MAX, FIT_SHARE, LEAK_PER_K_MAX,
                                 SINK_TAU_S, THERMAL_NAMES, UTIL_LAG_MAX_S)
@@ -88,10 +88,12 @@ def write(path, doc):
 def _yaml(path, what):
     """The parsed YAML of a calibration file, or CalibrationError naming it."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return yaml_input.load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CalibrationError(f"{path}: {what} file not found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.MarkedYAMLError as exc:
+        raise CalibrationError(f"{path}:{yaml_input.problem_line(exc)}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise CalibrationError(f"{path}: not a readable calibration YAML ({exc})") from None
 
 
