@@ -217,7 +217,7 @@ def _guarded(path, progress, work):
     except ScenarioError as exc:
         return None, _bad_input(exc.problems)
     except SiteDataError as exc:
-        return None, _bad_input([f"{path}: site: {exc}"])
+        return None, _bad_input([f"{path}: site: {problem}" for problem in exc.problems])
     finally:
         progress.close()
 
