@@ -64,6 +64,6 @@ def check_fits(scenario, source, parallel=1, available=None):
         fixes.insert(0, "results: {rack_series: hourly} or none")
     if parallel > 1:
         fixes.append("fewer --workers")
-    raise InputError(f"{source}: duration {scenario.duration} at step {scenario.step}: {scenario.n_steps:,} need an estimated "
+    raise InputError(f"{source}: duration {scenario.duration} at step {scenario.step}: {scenario.n_steps:,} steps need an estimated "
                      f"{gib(need)} of memory{side}, more than this machine has available ({gib(available)}, of "
                      f"which twin uses at most {USABLE_SHARE:.0%}); use {', '.join(fixes)}")
