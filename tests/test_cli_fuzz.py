@@ -188,6 +188,8 @@ def damaged_epw(draw):
     lines = list(EPW)
     for _ in range(draw(st.integers(1, 4))):
         op = draw(st.sampled_from(["cell", "cell", "header", "drop", "repeat", "cut", "hot"]))
+        if not lines:
+            break
         if op in ("cell", "header"):
             k = 0 if op == "header" else draw(st.integers(8, len(lines) - 1)) if len(lines) > 8 else 0
             parts = lines[k].split(",")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from twin.errors import clip
+from twin.errors import clip, one_line
 
 EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
@@ -35,8 +35,15 @@ def _force(parser, what):
                         help=f"replace {what} even when it holds files twin did not write there")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a refused value's line breaks escaped: its error stays one line."""
+
+    def error(self, message):
+        super().error(one_line(message))
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m twin",
         description="twin: a digital twin of AI data centers. Simulates GPU racks, cooling, power chain and "
                     "grid for a scenario and reports PUE, WUE, CUE, REF, ERF and SAIQ per token.",

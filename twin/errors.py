@@ -21,9 +21,16 @@ def clip(text, limit=VALUE_CHARS):
     return f"{text[:limit - 3]}... ({len(text):,} characters)"
 
 
+def one_line(text):
+    """text with its line breaks and other control characters written as escapes: a value a user typed
+    may hold them, and a problem is one line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
 def clip_line(line):
-    """A problem line with any very long token (a value a message forgot to clip) cut, and at most LINE_CHARS."""
-    line = _LONG_TOKEN.sub(lambda m: clip(m.group(0), VALUE_CHARS), str(line))
+    """A problem as one line, with any very long token (a value a message forgot to clip) cut, and at most
+    LINE_CHARS."""
+    line = _LONG_TOKEN.sub(lambda m: clip(m.group(0), VALUE_CHARS), one_line(line))
     return line if len(line) <= LINE_CHARS else clip(line, LINE_CHARS)
 
 
