@@ -524,6 +524,11 @@ def cmd_sweep(args):
     except (sweep.SweepError, ScenarioError) as exc:
         return _bad_input(exc.problems)
     out_dir = _results_folder(args, "sweep", Path("results") / f"{spec.name}-sweep", [args.sweep, spec.base])
+    if args.cluster is None:  # a cluster's workers have their own memory
+        from twin.memory import estimate_peak_bytes
+
+        largest = max(spec.variants, key=lambda v: estimate_peak_bytes(v.scenario)).scenario
+        check_memory(largest, args.sweep, min(args.workers or os.cpu_count() or 1, len(spec.variants)))
     progress = _LazyProgress(f"{len(spec.variants)} variants", enabled=not args.no_progress and sys.stderr.isatty(),
                              delay_s=0.0)
     try:

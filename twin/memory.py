@@ -58,7 +58,7 @@ def check_fits(scenario, source, parallel=1, available=None):
     need = estimate_peak_bytes(scenario) * parallel
     if available is None or need <= USABLE_SHARE * available:
         return
-    side = f" x {parallel} runs side by side" if parallel > 1 else ""
+    side = f" ({parallel} runs side by side)" if parallel > 1 else ""
     fixes = ["a coarser step (e.g. step: 60s)", "a shorter duration"]
     if scenario.results.rack_series == "step":
         fixes.insert(0, "results: {rack_series: hourly} or none")
