@@ -204,9 +204,9 @@ def damaged_epw(draw):
             lines = lines[:draw(st.integers(0, len(lines)))]
         elif op == "hot" and len(lines) > 8:  # a heat wave beyond any record: dry-bulb and dew point raised
             k = draw(st.integers(8, len(lines) - 1))
-            parts = lines[k].split(",")
+            parts = lines[k].split(",") + [""] * 8  # a damaged row may be short
             parts[6], parts[7] = str(draw(st.floats(30, 75))), str(draw(st.floats(20, 70)))
-            lines[k] = ",".join(parts)
+            lines[k] = ",".join(parts).rstrip(",")
     return "\n".join(lines) + "\n"
 
 

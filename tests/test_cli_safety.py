@@ -171,7 +171,7 @@ def test_a_boolean_rack_count_is_refused(tmp_path, capsys):
     data = short_scenario()
     data["facility"]["halls"][0]["rack_count"] = True
     code, err = _run_cli(capsys, "check", write_yaml(tmp_path / "b.yaml", data))
-    assert code == 2 and "rack_count = True: a number is needed here, not the boolean true" in err[0]
+    assert code == 2 and "rack_count = true: a number is needed here, not the boolean true" in err[0]
 
 
 def test_a_repeated_key_is_refused_with_both_lines(tmp_path, capsys):
@@ -254,3 +254,66 @@ def test_ctrl_c_on_a_sweep_keeps_what_finished_and_exits_within_2_s(tmp_path):
     kept = len(list((out / "variants").glob("variant_id=*")))
     assert re.search(rf"interrupted: {kept} of 40 variants are finished and kept", lines[0]), lines[0]
     assert not list((out / "variants").glob(".tmp-*")) or True  # a partition in flight is swept by the next run
+
+
+# ---------------------------------------------------------------- a reviewer's findings, each failing before
+
+def test_a_file_added_to_an_earlier_result_is_not_deleted_by_the_next_run(tmp_path, scenario, capsys):
+    out = tmp_path / "out"
+    assert _run_cli(capsys, "run", scenario, "--out", out, "--no-progress")[0] == 0
+    (out / "notes.md").write_text("what we saw\n")
+    code, err = _run_cli(capsys, "run", scenario, "--out", out, "--no-progress")
+    assert code == 2 and "notes.md" in err[0] and "other files were added" in err[0]
+    assert (out / "notes.md").read_text() == "what we saw\n"
+
+
+def test_a_users_folder_named_like_the_old_result_survives_a_replacement(tmp_path, scenario, capsys):
+    out = tmp_path / "out"
+    assert _run_cli(capsys, "run", scenario, "--out", out, "--no-progress")[0] == 0
+    mine = tmp_path / ".out.old"
+    mine.mkdir()
+    (mine / "x.txt").write_text("mine")
+    assert _run_cli(capsys, "run", scenario, "--out", out, "--no-progress")[0] == 0
+    assert (mine / "x.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.old", "out", "short.yaml"]
+
+
+def test_links_as_out_are_refused(tmp_path, scenario, capsys):
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for target in ("loop1", "link"):
+        code, err = _run_cli(capsys, "run", scenario, "--out", tmp_path / target, "--no-progress", "--force")
+        assert code == 2 and "link" in err[0], err
+    assert (tmp_path / "link").is_symlink() and not list((tmp_path / "real").iterdir())
+
+
+def test_calibrate_out_must_not_be_the_page_itself(tmp_path, capsys):
+    rack = ROOT / "tests" / "data" / "rack_pdu_example.csv"
+    code, err = _run_cli(capsys, "calibrate", rack, "--rack", "--servers-per-rack", "4", "--gpu", "H100-SXM",
+                         "--out", tmp_path / "cal.html")
+    assert code == 2 and "name the calibration YAML" in err[0]
+    assert not (tmp_path / "cal.html").exists()
+
+
+def test_option_values_are_cut_and_kept_on_one_line(tmp_path, capsys):
+    path = write_yaml(tmp_path / "c.yaml", short_scenario(name="c"))
+    code, err = _run_cli(capsys, "compare", path, "--sites", "x" * 5000 + "\nash")
+    assert code == 2 and len(err) == 1 and len(err[0]) < 2100
+    assert "(5,008 characters)" in err[0]  # the value with its escaped line break, cut
+
+
+def test_check_reads_the_users_weather_file_as_run_does(tmp_path, capsys):
+    (tmp_path / "w.epw").write_text("")
+    (tmp_path / "g.csv").write_text("timestamp_utc,carbon_g_per_kwh,price_usd_per_kwh\n")
+    data = short_scenario(site={"weather_file": "w.epw", "grid_file": "g.csv"})
+    code, err = _run_cli(capsys, "check", write_yaml(tmp_path / "u.yaml", data))
+    assert code == 2 and "site:" in err[0] and "w.epw: empty file" in err[0]
+
+
+def test_an_exponent_without_a_dot_says_how_yaml_reads_it(tmp_path, capsys):
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(short_scenario(), sort_keys=False).replace("rack_count: 32", "rack_count: 1e3"))
+    code, err = _run_cli(capsys, "check", path)
+    assert code == 2 and "YAML reads 1e3 as text" in err[0]

@@ -198,8 +198,10 @@ class _LazyProgress:
 
 
 def _bad_input(lines):
-    for line in lines:
-        print(f"error: {line}", file=sys.stderr)
+    from twin.errors import clip_line
+
+    for line in dict.fromkeys(lines):  # each problem once, in order
+        print(f"error: {clip_line(line)}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -276,6 +278,14 @@ def cmd_check(args):
             check_memory(scenario, path)
         except InputError as exc:
             problems.extend(exc.problems)
+        if scenario.site.weather_file or scenario.site.grid_file:  # read as run reads them
+            from twin.sites.library import load_site
+            from twin.sites.readers import SiteDataError
+
+            try:
+                load_site(scenario.site.name, scenario.site.weather_file, scenario.site.grid_file)
+            except SiteDataError as exc:
+                problems.extend(f"{path}: site: {problem}" for problem in exc.problems)
     if problems:
         return _bad_input(problems)
     return 0
@@ -470,8 +480,12 @@ def cmd_calibrate(args):
 def _check_calibration_outputs(args):
     """OutputError unless the calibration YAML at --out and its HTML page beside it can be written without
     replacing an input or a file twin did not write (--force allows the latter)."""
+    from twin.errors import OutputError
     from twin.outputs import check_output_file, contains, starts_with
 
+    if args.out.suffix.lower() in (".html", ".htm"):
+        raise OutputError(f"--out {args.out}: name the calibration YAML (e.g. calib.yaml); its HTML page is "
+                          f"written beside it with the suffix .html")
     check_output_file(args.out, "calibration", args.force, args.traces, is_ours=starts_with("# twin calibration"))
     check_output_file(args.out.with_suffix(".html"), "calibration page", args.force, args.traces,
                       option="--out's page", is_ours=contains('<meta name="generator" content="twin">'))
@@ -523,7 +537,8 @@ def cmd_sweep(args):
         spec = sweep.load_sweep(args.sweep)
     except (sweep.SweepError, ScenarioError) as exc:
         return _bad_input(exc.problems)
-    out_dir = _results_folder(args, "sweep", Path("results") / f"{spec.name}-sweep", [args.sweep, spec.base])
+    inputs = {args.sweep, spec.base, *(f for v in spec.variants for f in v.scenario.input_files())}
+    out_dir = _results_folder(args, "sweep", Path("results") / f"{spec.name}-sweep", inputs)
     if args.cluster is None:  # a cluster's workers have their own memory
         from twin.memory import estimate_peak_bytes
 
@@ -619,6 +634,11 @@ def main(argv=None):
         print("interrupted: stopped before any result was written; earlier results are as they were",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        print("error: out of memory (a limit of this process or its container is below what the run needs); "
+              "nothing was written: use a coarser step, a shorter duration, results: {rack_series: none} or "
+              "fewer --workers (python -m twin check prints the estimate)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:
         try:
             where = f"the traceback is in {_crash_log(exc)}"

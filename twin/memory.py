@@ -7,6 +7,7 @@ with steps. The coefficients are measured peak resident set sizes (/usr/bin/time
 """
 
 import os
+from pathlib import Path
 
 from twin.errors import InputError
 
@@ -32,19 +33,54 @@ def estimate_peak_bytes(scenario):
     return BASE_BYTES + steps * (BYTES_PER_STEP + BYTES_PER_HALL_STEP * (halls - 1)) + rack_rows * BYTES_PER_RACK_ROW
 
 
-def available_bytes():
-    """Memory available to a new process now (Linux MemAvailable, else physical memory), or None."""
+def _meminfo_kib(path, key):
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
+    return None
+
+
+def _cgroup_room():
+    """Room left under this container's cgroup v2 memory limit, or None where there is none."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+    except (OSError, ValueError):
         return None
+    return None if limit == "max" else max(0, int(limit) - used)
+
+
+def _rlimit_room():
+    """Room left under this process's address-space limit (ulimit -v), counted as resident memory, or None."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, ValueError, OSError):
+        return None
+    if soft == resource.RLIM_INFINITY:
+        return None
+    size = _meminfo_kib("/proc/self/status", "VmSize:") or 0
+    resident = _meminfo_kib("/proc/self/status", "VmRSS:") or 0
+    return max(0, soft - size + resident)
+
+
+def available_bytes():
+    """Memory a run may use now: the least of the machine's available memory (Linux MemAvailable, else
+    physical memory), the room under a container's memory limit and under the process's own limit; None
+    where none of them can be read."""
+    machine = _meminfo_kib("/proc/meminfo", "MemAvailable:")
+    if machine is None:
+        try:
+            machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            machine = None
+    known = [v for v in (machine, _cgroup_room(), _rlimit_room()) if v is not None]
+    return min(known) if known else None
 
 
 def gib(n_bytes):

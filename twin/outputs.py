@@ -70,7 +70,13 @@ def check_results_folder(out, command, force=False, inputs=(), option="--out", c
     """
     out = Path(out)
     what = f"{option} {out}"
-    resolved = out.resolve()
+    if out.is_symlink():
+        raise OutputError(f"{what} is a symbolic link; name the folder itself (a results folder is replaced as a "
+                          f"whole, which would replace the link)")
+    try:
+        resolved = out.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise OutputError(f"{what}: cannot be resolved ({exc})") from None
     here = Path.cwd().resolve()
     if out.name in ("", ".", "..") or resolved == here or _inside(here, resolved) or resolved == Path.home().resolve():
         raise OutputError(f"{what} is the current folder, one above it or your home folder; a results "
@@ -88,14 +94,15 @@ def check_results_folder(out, command, force=False, inputs=(), option="--out", c
                           f"replace it: choose another {option}")
     names = sorted(p.name for p in out.iterdir())
     earlier = _marker_command(out)
-    if not names or force or earlier == command:
+    if not names or force:
         return
     foreign = [n for n in names if n != MARKER and n not in RESULT_FILES[command]]
-    if not foreign and earlier is None:
-        return  # an earlier result of this command, written before folders carried the marker
+    if not foreign and earlier in (command, None):
+        return  # an earlier result of this command (one written before folders carried the marker too)
     shown = foreign or names
     listing = ", ".join(shown[:_SHOWN]) + (f" and {len(shown) - _SHOWN} more" if len(shown) > _SHOWN else "")
-    whose = f"is a twin {earlier} result" if earlier else f"is not a twin {command} result"
+    whose = (f"is a twin {command} result to which other files were added" if earlier == command else
+             f"is a twin {earlier} result" if earlier else f"is not a twin {command} result")
     raise OutputError(f"{what}: the folder already holds files and {whose} ({listing}); choose an empty or new "
                       f"folder, or add --force to replace it")
 
@@ -106,6 +113,8 @@ def check_output_file(out, kind, force=False, inputs=(), option="--out", is_ours
     output of this kind, or with --force."""
     out = Path(out)
     what = f"{option} {out}"
+    if out.is_symlink() and not out.exists():
+        raise OutputError(f"{what} is a broken or looping symbolic link")
     if out.is_dir():
         raise OutputError(f"{what} is a folder; {option} names the {kind} file to write")
     parent = out.resolve().parent

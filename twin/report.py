@@ -56,11 +56,9 @@ def write_folder(out_dir, writers, command):
         for name, writer in writers.items():
             writer(tmp / name)
         old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out_dir, old)
+        if out_dir.exists():  # moved aside under a name no one else has, removed once the new one is in place
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+            os.replace(out_dir, old)  # a folder may replace an empty one
         os.replace(tmp, out_dir)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

@@ -816,8 +816,14 @@ def _format_error(err, source, root):
     elif isinstance(value, float) and err["type"] == "int_type":
         msg = "a whole number is needed here"
     elif isinstance(value, str) and err["type"] in ("int_type", "float_type"):
-        msg = "a number is needed here, not text (write it without quotes or units)"
-    text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)
+        try:
+            float(value)
+            msg = (f"a number is needed here; YAML reads {clip(value)} as text (an exponent needs a dot: write "
+                   f"1.0e3, not 1e3)")
+        except ValueError:
+            msg = "a number is needed here, not text (write it without quotes or units)"
+    text = (value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else
+            str(value).lower() if isinstance(value, bool) else repr(value))
     shown = "" if isinstance(value, (dict, list)) else f" = {clip(text)}"
     return f"{where}{shown}: {msg}"
 
@@ -847,7 +853,7 @@ def load_scenario_text(text, source="<scenario>", base_dir=None):
         raise ScenarioError([f"{source}: not readable as YAML: {exc}"]) from None
     if not isinstance(data, dict):
         raise ScenarioError([f"{source}:1: a scenario is a YAML mapping of keys (name, start, site, ...), "
-                             f"not {type(data).__name__}"])
+                             f"not {'an empty file' if data is None else 'a list' if isinstance(data, list) else 'a single value'}"])
     if {"base", "axes"} <= set(data):
         raise ScenarioError([f"{source}:1: this is a sweep file (base, axes): run it with python -m twin sweep"])
     context = {"base_dir": Path(base_dir) if base_dir is not None else Path(".")}

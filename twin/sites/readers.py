@@ -376,7 +376,8 @@ def read_grid_csv(path):
     stamps = pd.to_datetime(frame["timestamp_utc"], utc=True, errors="coerce", format="ISO8601")
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 2
-        raise SiteDataError(f"{path}: line {row}: timestamp_utc {frame['timestamp_utc'].iloc[row - 2]!r} is not an ISO 8601 time")
+        raise SiteDataError(f"{path}: line {row}: timestamp_utc '{clip(frame['timestamp_utc'].iloc[row - 2])}' is not an "
+                            f"ISO 8601 time (e.g. 2023-01-01T00:00:00Z)")
     if stamps.duplicated().any():
         row = int(np.flatnonzero(stamps.duplicated().to_numpy())[0]) + 2
         raise SiteDataError(f"{path}: line {row}: duplicated hour {stamps.iloc[row - 2]}")
