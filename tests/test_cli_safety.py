@@ -317,3 +317,37 @@ def test_an_exponent_without_a_dot_says_how_yaml_reads_it(tmp_path, capsys):
     path.write_text(yaml.safe_dump(short_scenario(), sort_keys=False).replace("rack_count: 32", "rack_count: 1e3"))
     code, err = _run_cli(capsys, "check", path)
     assert code == 2 and "YAML reads 1e3 as text" in err[0]
+
+
+def test_checks_across_fields_point_at_the_field_they_name(tmp_path, capsys):
+    text = yaml.safe_dump(short_scenario(), sort_keys=False)
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("step: 300s", "step: 2d"))
+    code, err = _run_cli(capsys, "check", path)
+    line = text.splitlines().index("step: 300s") + 1
+    assert code == 2 and err[0].startswith(f"error: {path}:{line}: step: step '2d' must be between 1s and 1h"), err
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"saiq": {"weights": {"w1": 0, "w2": 0, "w3": 0, "w4": 0}}}, "w1..w4 are all 0"),
+    ({"faults": {"cooling_outages": [{"unit": "chiller", "start": "2023-04-27T06:00:00", "duration": "0s"}]}},
+     "'0s' is no time at all"),
+    ({"name": "my run/1"}, "letters, digits, '.', '_' and '-'"),
+])
+def test_inputs_that_mean_nothing_are_refused(tmp_path, capsys, change, says):
+    code, err = _run_cli(capsys, "check", write_yaml(tmp_path / "m.yaml", short_scenario(**change)))
+    assert code == 2 and says in err[0], err
+
+
+def test_a_sweep_reruns_a_variant_whose_grid_file_changed(tmp_path):
+    from twin.sweep import variant_id
+    from twin.scenario import load_scenario
+
+    grid = tmp_path / "g.csv"
+    grid.write_text("a")
+    (tmp_path / "w.epw").write_text("b")
+    path = write_yaml(tmp_path / "s.yaml", short_scenario(site={"name": "ashburn-va", "grid_file": "g.csv"}))
+    scenario = load_scenario(path)
+    before = variant_id(scenario, None)
+    grid.write_text("c")
+    assert variant_id(scenario, None) != before

@@ -321,7 +321,8 @@ def _results_folder(args, command, default, inputs):
     from twin.outputs import check_results_folder
 
     out_dir = args.out or default
-    check_results_folder(out_dir, command, args.force, inputs, create_parents=args.out is None)
+    check_results_folder(out_dir, command, args.force, inputs, create_parents=args.out is None,
+                         option="--out" if args.out else "the default results folder")
     return out_dir
 
 

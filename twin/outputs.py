@@ -82,7 +82,7 @@ def check_results_folder(out, command, force=False, inputs=(), option="--out", c
         raise OutputError(f"{what} is the current folder, one above it or your home folder; a results "
                           f"folder is replaced as a whole: name a new one, e.g. {option} results/{command}")
     if out.exists() and not out.is_dir():
-        raise OutputError(f"{what} is a file, not a folder; {option} names the folder the results go to")
+        raise OutputError(f"{what} is a file, not a folder; move it, or give --out a folder for the results")
     if not resolved.parent.is_dir() and not create_parents:
         raise OutputError(f"{what}: the folder {resolved.parent} does not exist; create it or choose another {option}")
     _probe_writable(_nearest_existing(resolved.parent), what)

@@ -54,8 +54,10 @@ def _existing_file(value, info: ValidationInfo, what):
     base = (info.context or {}).get("base_dir", Path("."))
     path = Path(value)
     path = path if path.is_absolute() else Path(base) / path
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{what} '{clip(value)}' is not a regular file ({path.resolve()} is a folder or a device)")
     if not path.is_file():
-        raise ValueError(f"{what} '{value}' not found (looked for {path.resolve()})")
+        raise ValueError(f"{what} '{clip(value)}' not found (looked for {path.resolve()})")
     return path
 
 
@@ -305,7 +307,8 @@ class _Window(_Model):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration_string(cls, value):
-        parse_duration_s(value)
+        if parse_duration_s(value) <= 0:
+            raise ValueError(f"'{clip(value)}' is no time at all; a window lasts at least 1s")
         return value
 
     @field_validator("start")
@@ -494,6 +497,12 @@ class SaiqWeights(_Model):
     w2: float = Field(1.0, ge=0.0, le=1e12, description="weight of MWh/token")
     w3: float = Field(1.0, ge=0.0, le=1e12, description="weight of tCO2e/token")
     w4: float = Field(1.0, ge=0.0, le=1e12, description="weight of m3 water/token")
+
+    @model_validator(mode="after")
+    def _some_weight(self):
+        if not (self.w1 or self.w2 or self.w3 or self.w4):
+            raise ValueError("w1..w4 are all 0: SAIQ would be 0 for any design; give at least one a positive weight")
+        return self
 
 
 class SaiqComponents(_Model):
@@ -730,6 +739,23 @@ def _node_at(root, loc):
     return node, True
 
 
+_FIELD_PATH = re.compile(r"[A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*")
+
+
+def _mentioned_loc(root, loc, msg):
+    """loc, or the location of the first field that a model-level message names below it and that the
+    YAML holds (a check of step against duration names 'step': its line, not the top level's)."""
+    node, found = _node_at(root, loc)
+    if not found or not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return loc
+    for match in _FIELD_PATH.finditer(msg.removeprefix("Value error, ")):
+        parts = tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", match.group(0)) if p)
+        for base in (loc[:k] for k in range(len(loc), -1, -1)):  # the message may name it from a parent
+            if _node_at(root, base + parts)[1]:
+                return base + parts
+    return loc
+
+
 def _path_at(node, mark, path=()):
     """The dotted field path of the key or value that starts at a YAML mark, or None."""
     if isinstance(node, yaml.MappingNode):
@@ -799,6 +825,8 @@ def _format_error(err, source, root):
                        else f"required field is missing; allowed: {allowed}")}
         tagged = err["loc"]
     loc = _without_tags(tagged)
+    if err["type"] == "value_error" and root is not None:  # a check across fields: point at the one it names
+        loc = _mentioned_loc(root, loc, err["msg"])
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
     line = _key_line(root, loc) if root is not None else 1
     where = f"{source}:{line}: {path}"
@@ -813,6 +841,10 @@ def _format_error(err, source, root):
     value = err.get("input")
     if isinstance(value, bool) and err["type"] in ("int_type", "float_type"):
         msg = f"a number is needed here, not the boolean {str(value).lower()}"
+    elif err["type"] == "string_type":
+        msg = f"text is needed here, not {'a list' if isinstance(value, list) else 'a mapping' if isinstance(value, dict) else 'a number' if isinstance(value, (int, float)) else 'nothing'}"
+    elif err["type"] == "string_pattern_mismatch" and loc == ("name",):
+        msg = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters (it names the results folder)"
     elif isinstance(value, float) and err["type"] == "int_type":
         msg = "a whole number is needed here"
     elif isinstance(value, str) and err["type"] in ("int_type", "float_type"):

@@ -133,7 +133,10 @@ def variant_id(scenario, reference):
     against, so a restart reuses a result only for exactly the run that made it ('v' keeps the id a string
     when it is read back as a partition name)."""
     text = scenario.model_dump_json() + json.dumps(reference, sort_keys=True, default=str)
-    return "v" + hashlib.sha256(text.encode()).hexdigest()[:15]
+    digest = hashlib.sha256(text.encode())
+    for path in scenario.input_files():  # an edited weather or grid file makes another run
+        digest.update(Path(path).read_bytes())
+    return "v" + digest.hexdigest()[:15]
 
 
 def load_sweep(path):

@@ -366,7 +366,7 @@ def read_grid_csv(path):
     if not path.is_file():
         raise SiteDataError(f"{path}: grid file not found")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, skip_blank_lines=False)  # row k stays on file line k + 2
     except Exception as exc:
         raise SiteDataError(f"{path}: not a readable CSV ({exc})") from None
     missing = [c for c in GRID_COLUMNS[:3] if c not in frame.columns]
