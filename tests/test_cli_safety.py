@@ -33,6 +33,14 @@ def _snapshot(folder):
     return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _check_edited(capsys, path, old, new):
+    """(exit code, stderr lines) of check on the short scenario's YAML text with `old` replaced by `new`."""
+    text = yaml.safe_dump(short_scenario(), sort_keys=False)
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return _run_cli(capsys, "check", path)
+
+
 @pytest.fixture
 def scenario(tmp_path):
     return write_yaml(tmp_path / "short.yaml", short_scenario(name="short"))
@@ -160,9 +168,7 @@ def test_dates_outside_1900_2200_are_refused_by_check_and_run(tmp_path, capsys, 
 
 
 def test_an_impossible_date_names_its_line_and_field(tmp_path, capsys):
-    path = tmp_path / "feb.yaml"
-    path.write_text(yaml.safe_dump(short_scenario(), sort_keys=False).replace("start: 2023-04-27", "start: 2023-02-30"))
-    code, err = _run_cli(capsys, "check", path)
+    code, err = _check_edited(capsys, tmp_path / "feb.yaml", "start: 2023-04-27", "start: 2023-02-30")
     assert code == 2 and len(err) == 1
     assert re.match(r".*feb\.yaml:3: start: '2023-02-30' is not a real date", err[0]), err
 
@@ -175,10 +181,7 @@ def test_a_boolean_rack_count_is_refused(tmp_path, capsys):
 
 
 def test_a_repeated_key_is_refused_with_both_lines(tmp_path, capsys):
-    text = yaml.safe_dump(short_scenario(), sort_keys=False)
-    path = tmp_path / "dup.yaml"
-    path.write_text(text.replace("seed: 42\n", "seed: 42\nseed: 7\n"))
-    code, err = _run_cli(capsys, "check", path)
+    code, err = _check_edited(capsys, tmp_path / "dup.yaml", "seed: 42\n", "seed: 42\nseed: 7\n")
     assert code == 2 and re.search(r"dup\.yaml:3: seed: key 'seed' is repeated \(first on line 2\)", err[0]), err
 
 
@@ -313,18 +316,14 @@ def test_check_reads_the_users_weather_file_as_run_does(tmp_path, capsys):
 
 
 def test_an_exponent_without_a_dot_says_how_yaml_reads_it(tmp_path, capsys):
-    path = tmp_path / "e.yaml"
-    path.write_text(yaml.safe_dump(short_scenario(), sort_keys=False).replace("rack_count: 32", "rack_count: 1e3"))
-    code, err = _run_cli(capsys, "check", path)
+    code, err = _check_edited(capsys, tmp_path / "e.yaml", "rack_count: 32", "rack_count: 1e3")
     assert code == 2 and "YAML reads 1e3 as text" in err[0]
 
 
 def test_checks_across_fields_point_at_the_field_they_name(tmp_path, capsys):
-    text = yaml.safe_dump(short_scenario(), sort_keys=False)
     path = tmp_path / "s.yaml"
-    path.write_text(text.replace("step: 300s", "step: 2d"))
-    code, err = _run_cli(capsys, "check", path)
-    line = text.splitlines().index("step: 300s") + 1
+    code, err = _check_edited(capsys, path, "step: 300s", "step: 2d")
+    line = yaml.safe_dump(short_scenario(), sort_keys=False).splitlines().index("step: 300s") + 1
     assert code == 2 and err[0].startswith(f"error: {path}:{line}: step: step '2d' must be between 1s and 1h"), err
 
 
