@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from conftest import SCENARIOS
 from twin.cli import main
 
-EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 SHORT = {"duration": "1d", "step": "1h"}
 BUNDLED = {p.name: yaml.safe_load(p.read_text()) for p in sorted(SCENARIOS.glob("*.yaml"))}
