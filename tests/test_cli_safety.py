@@ -350,3 +350,20 @@ def test_a_sweep_reruns_a_variant_whose_grid_file_changed(tmp_path):
     before = variant_id(scenario, None)
     grid.write_text("c")
     assert variant_id(scenario, None) != before
+
+
+def test_every_input_family_has_its_own_error_under_one_base():
+    from twin.calibrate.calibration import CalibrationError
+    from twin.calibrate.rack import RackDataError
+    from twin.calibrate.record import RecordError
+    from twin.calibrate.traces import TraceError
+    from twin.errors import InputError, OutputError
+    from twin.scenario import ScenarioError
+    from twin.sites.readers import GridError, WeatherError
+    from twin.sweep import SweepError
+
+    families = [ScenarioError, WeatherError, GridError, TraceError, CalibrationError, RackDataError, SweepError,
+                RecordError, OutputError]
+    assert len(set(families)) == len(families)
+    assert all(issubclass(f, InputError) for f in families)
+    assert InputError(["a", "b"]).problems == ["a", "b"] and InputError("one").problems == ["one"]

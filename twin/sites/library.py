@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from twin.physics.psychro import wetbulb_from_dewpoint_c
 from twin.sites.index import SITES_DIR, site_entry
-from twin.sites.readers import HOURS_PER_YEAR, WEATHER_COLUMNS, SiteDataError, read_grid_csv, read_weather
+from twin.sites.readers import HOURS_PER_YEAR, WEATHER_COLUMNS, GridError, SiteDataError, read_grid_csv, read_weather
 
 GRID_SERIES = ("carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
 
@@ -70,7 +70,7 @@ def load_site(name=None, weather_file=None, grid_file=None):
     if grid_file is not None:
         grid = read_grid_csv(grid_file)
         if "water_l_per_kwh" not in grid and (frame is None or "water_l_per_kwh" not in frame):
-            raise SiteDataError(f"{grid_file}: no water_l_per_kwh column, and no bundled site 'name' to take the grid "
+            raise GridError(f"{grid_file}: no water_l_per_kwh column, and no bundled site 'name' to take the grid "
                                 f"water factor from; add the column or name a site of the same grid")
         sources.update({c.split("_")[0]: f"user grid file {grid_file}" for c in grid.columns})
         meta["price_basis"] = "user"

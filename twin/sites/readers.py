@@ -25,6 +25,14 @@ class SiteDataError(InputError, ValueError):
     """A weather or grid file that cannot be used, with the reason a user can act on."""
 
 
+class WeatherError(SiteDataError):
+    """A weather file (EPW, TMY3) that cannot be used: unreadable, incomplete or physically impossible."""
+
+
+class GridError(SiteDataError):
+    """A grid CSV (carbon, price, water per hour) that cannot be used."""
+
+
 def hour_of_year_index(day_of_year, hour_of_day, utc_offset_h):
     """UTC hour-of-year [0, 8760) of local-standard-time stamps (day 1..365, hour 0..24).
 
@@ -147,7 +155,7 @@ def _numbers(path, kind, first_line, columns, labels):
             cell = raw.iloc[i]
             what = "is empty" if cell is None or (isinstance(cell, float) and np.isnan(cell)) or not str(cell).strip() \
                 else f"= '{clip(str(cell).strip())}' is not a number"
-            raise SiteDataError(f"{path}: line {first_line + i}: {kind} {labels[col]} {what} ({int(bad.sum())} such cell(s))")
+            raise WeatherError(f"{path}: line {first_line + i}: {kind} {labels[col]} {what} ({int(bad.sum())} such cell(s))")
         lo, hi = WEATHER_BOUNDS[col]
         bad = ~((values >= lo) & (values <= hi))
         if bad.any():
@@ -155,7 +163,7 @@ def _numbers(path, kind, first_line, columns, labels):
             value = float(values[i])
             what = ("a missing-value marker" if value in MISSING_MARKERS
                     else "out of range (check the unit)")
-            raise SiteDataError(f"{path}: line {first_line + i}: {col} has {int(bad.sum())} missing or out-of-range values "
+            raise WeatherError(f"{path}: line {first_line + i}: {col} has {int(bad.sum())} missing or out-of-range values "
                                 f"(first here: {kind} {labels[col]} = {_fmt(value)}, {what}); allowed {lo:g}..{hi:g}")
         out[col] = values
     return out
@@ -174,19 +182,19 @@ def _weather_frame(path, kind, month, day, hour, utc_offset_h, columns, first_li
     bad = ~(day_ok & hour_ok)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise SiteDataError(f"{path}: line {first_line + i}: {kind} month/day/hour {_fmt(month[i])}/{_fmt(day[i])}/"
+        raise WeatherError(f"{path}: line {first_line + i}: {kind} month/day/hour {_fmt(month[i])}/{_fmt(day[i])}/"
                             f"{_fmt(hour[i])} is not a date of a 365-day year with hour 1..24 (hour-ending)")
     day_of_year = pd.to_datetime(dict(year=2001, month=month.astype(int), day=day.astype(int))).dt.day_of_year.to_numpy()
     idx = hour_of_year_index(day_of_year, hour.astype(int), utc_offset_h)
     if np.unique(idx).size != HOURS_PER_YEAR:
         first = int(np.flatnonzero(pd.Series(idx).duplicated().to_numpy())[0])
-        raise SiteDataError(f"{path}: line {first_line + first}: {kind} hours do not cover each hour of the year once "
+        raise WeatherError(f"{path}: line {first_line + first}: {kind} hours do not cover each hour of the year once "
                             f"(month/day/hour {_fmt(month[first])}/{_fmt(day[first])}/{_fmt(hour[first])} repeats an "
                             f"earlier row)")
     frame = pd.DataFrame(_numbers(path, kind, first_line, columns, labels))
     problems = plausibility_problems(frame, lambda i: f"{path}: line {first_line + i}")
     if problems:
-        raise SiteDataError(problems)
+        raise WeatherError(problems)
     frame.index = idx
     frame = frame.sort_index()
     fraction = float(np.mod(-utc_offset_h, 1.0))  # stamps at UTC h + fraction in a half-hour zone
@@ -206,14 +214,14 @@ def _epw_text(path):
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise SiteDataError(f"{path}: weather file not found") from None
+        raise WeatherError(f"{path}: weather file not found") from None
     except OSError as exc:
-        raise SiteDataError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+        raise WeatherError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     if not raw.strip():
-        raise SiteDataError(f"{path}: empty file; an EPW has {EPW_HEADER_LINES} header lines then "
+        raise WeatherError(f"{path}: empty file; an EPW has {EPW_HEADER_LINES} header lines then "
                             f"{HOURS_PER_YEAR:,} hourly rows")
     if b"\0" in raw[:4096]:
-        raise SiteDataError(f"{path}: a binary file, not an EPW (text: {EPW_HEADER_LINES} header lines then "
+        raise WeatherError(f"{path}: a binary file, not an EPW (text: {EPW_HEADER_LINES} header lines then "
                             f"{HOURS_PER_YEAR:,} hourly rows)")
     try:
         text = raw.decode("utf-8-sig")
@@ -228,7 +236,7 @@ def _epw_text(path):
 def _epw_location(path, line):
     fields = [f.strip() for f in line.split(",")]
     if fields[0].upper() != "LOCATION" or len(fields) < 10:
-        raise SiteDataError(f"{path}: line 1: '{clip(line)}' is not an EPW LOCATION line; allowed: LOCATION,city,"
+        raise WeatherError(f"{path}: line 1: '{clip(line)}' is not an EPW LOCATION line; allowed: LOCATION,city,"
                             f"state,country,source,WMO,latitude,longitude,time zone,elevation")
     meta = {}
     for i, (name, lo, hi) in EPW_LOCATION_FIELDS.items():
@@ -237,7 +245,7 @@ def _epw_location(path, line):
         except ValueError:
             value = float("nan")
         if not lo <= value <= hi:  # also NaN
-            raise SiteDataError(f"{path}: line 1: LOCATION field {i + 1} {name} = '{clip(fields[i])}'; allowed "
+            raise WeatherError(f"{path}: line 1: LOCATION field {i + 1} {name} = '{clip(fields[i])}'; allowed "
                                 f"{lo:g}..{hi:g}" + (" (hours from UTC)" if name == "time zone" else
                                                      " (m)" if name == "elevation" else " (degrees)"))
         meta[name] = value
@@ -261,17 +269,17 @@ def read_epw(path):
     path = Path(path)
     lines = _epw_text(path)
     if len(lines) < EPW_HEADER_LINES:
-        raise SiteDataError(f"{path}: {len(lines)} lines; an EPW has {EPW_HEADER_LINES} header lines then "
+        raise WeatherError(f"{path}: {len(lines)} lines; an EPW has {EPW_HEADER_LINES} header lines then "
                             f"{HOURS_PER_YEAR:,} hourly rows")
     fields, location = _epw_location(path, lines[0])
     rows = lines[EPW_HEADER_LINES:]
     if len(rows) != HOURS_PER_YEAR:
-        raise SiteDataError(f"{path}: EPW has {len(rows)} hourly rows; a full year of {HOURS_PER_YEAR} is required")
+        raise WeatherError(f"{path}: EPW has {len(rows)} hourly rows; a full year of {HOURS_PER_YEAR} is required")
     cells = [row.split(",") for row in rows]
     short = [i for i, c in enumerate(cells) if len(c) < 16]
     if short:
         i = short[0]
-        raise SiteDataError(f"{path}: line {EPW_HEADER_LINES + 1 + i}: {len(cells[i])} comma-separated fields "
+        raise WeatherError(f"{path}: line {EPW_HEADER_LINES + 1 + i}: {len(cells[i])} comma-separated fields "
                             f"('{clip(rows[i])}'); an EPW data row has 35 (at least the first 16 are read)")
     col = lambda k: [c[k].strip() for c in cells]  # noqa: E731  (0-based field index)
     frame = _weather_frame(path, "EPW", col(1), col(2), col(3), location["time zone"], {
@@ -301,26 +309,26 @@ def read_tmy3(path):
 
     path = Path(path)
     if not path.is_file():
-        raise SiteDataError(f"{path}: weather file not found")
+        raise WeatherError(f"{path}: weather file not found")
     try:
         data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
     except Exception as exc:  # pvlib raises several types on malformed files
-        raise SiteDataError(f"{path}: not a readable TMY3 weather file ({exc})") from None
+        raise WeatherError(f"{path}: not a readable TMY3 weather file ({exc})") from None
     if len(data) != HOURS_PER_YEAR:
-        raise SiteDataError(f"{path}: TMY3 has {len(data)} hourly rows; a full year of {HOURS_PER_YEAR} is required")
+        raise WeatherError(f"{path}: TMY3 has {len(data)} hourly rows; a full year of {HOURS_PER_YEAR} is required")
     try:
         date = pd.to_datetime(data["Date (MM/DD/YYYY)"].to_numpy(), format="%m/%d/%Y")
         hh_mm = data["Time (HH:MM)"].astype(str).str.split(":", expand=True).astype(int)
     except Exception as exc:
-        raise SiteDataError(f"{path}: TMY3 Date/Time columns not in MM/DD/YYYY, HH:MM form ({exc})") from None
+        raise WeatherError(f"{path}: TMY3 Date/Time columns not in MM/DD/YYYY, HH:MM form ({exc})") from None
     if (hh_mm[1] != 0).any() or not hh_mm[0].between(1, 24).all():
-        raise SiteDataError(f"{path}: TMY3 times must be whole hours 01:00..24:00 (hour-ending)")
+        raise WeatherError(f"{path}: TMY3 times must be whole hours 01:00..24:00 (hour-ending)")
     if ((date.month == 2) & (date.day == 29)).any():
-        raise SiteDataError(f"{path}: TMY3 has a 29 February; a typical year of {HOURS_PER_YEAR} hours has none")
+        raise WeatherError(f"{path}: TMY3 has a 29 February; a typical year of {HOURS_PER_YEAR} hours has none")
     for key, (name, lo, hi) in {"latitude": EPW_LOCATION_FIELDS[6], "longitude": EPW_LOCATION_FIELDS[7],
                                 "TZ": EPW_LOCATION_FIELDS[8], "altitude": EPW_LOCATION_FIELDS[9]}.items():
         if not lo <= float(meta[key]) <= hi:
-            raise SiteDataError(f"{path}: line 1: {name} = {_fmt(float(meta[key]))}; allowed {lo:g}..{hi:g}")
+            raise WeatherError(f"{path}: line 1: {name} = {_fmt(float(meta[key]))}; allowed {lo:g}..{hi:g}")
     frame = _weather_frame(path, "TMY3", date.month, date.day, hh_mm[0].to_numpy(), float(meta["TZ"]), {
         "drybulb_c": data["temp_air"], "dewpoint_c": data["temp_dew"], "relhum_pct": data["relative_humidity"],
         "pressure_pa": pd.to_numeric(data["pressure"], errors="coerce").to_numpy(float) * 100.0,  # mbar -> Pa
@@ -364,37 +372,37 @@ def read_grid_csv(path):
     """
     path = Path(path)
     if not path.is_file():
-        raise SiteDataError(f"{path}: grid file not found")
+        raise GridError(f"{path}: grid file not found")
     try:
         frame = pd.read_csv(path, skip_blank_lines=False)  # row k stays on file line k + 2
     except Exception as exc:
-        raise SiteDataError(f"{path}: not a readable CSV ({exc})") from None
+        raise GridError(f"{path}: not a readable CSV ({exc})") from None
     missing = [c for c in GRID_COLUMNS[:3] if c not in frame.columns]
     if missing:
-        raise SiteDataError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(GRID_COLUMNS[:3])}, "
+        raise GridError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(GRID_COLUMNS[:3])}, "
                             f"optional: water_l_per_kwh")
     stamps = pd.to_datetime(frame["timestamp_utc"], utc=True, errors="coerce", format="ISO8601")
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 2
-        raise SiteDataError(f"{path}: line {row}: timestamp_utc '{clip(frame['timestamp_utc'].iloc[row - 2])}' is not an "
+        raise GridError(f"{path}: line {row}: timestamp_utc '{clip(frame['timestamp_utc'].iloc[row - 2])}' is not an "
                             f"ISO 8601 time (e.g. 2023-01-01T00:00:00Z)")
     if stamps.duplicated().any():
         row = int(np.flatnonzero(stamps.duplicated().to_numpy())[0]) + 2
-        raise SiteDataError(f"{path}: line {row}: duplicated hour {stamps.iloc[row - 2]}")
+        raise GridError(f"{path}: line {row}: duplicated hour {stamps.iloc[row - 2]}")
     if not stamps.is_monotonic_increasing:
         row = int(np.flatnonzero(np.diff(stamps.to_numpy()) < np.timedelta64(0, "s"))[0]) + 3
-        raise SiteDataError(f"{path}: line {row}: timestamp_utc goes back in time; rows must be in increasing order")
+        raise GridError(f"{path}: line {row}: timestamp_utc goes back in time; rows must be in increasing order")
     steps = np.diff(stamps.to_numpy())
     gaps = np.flatnonzero(steps != np.timedelta64(1, "h"))
     if gaps.size:
         i = gaps[0]
-        raise SiteDataError(f"{path}: line {i + 3}: gap or irregular step: {stamps.iloc[i + 1]:%Y-%m-%d %H:%M} follows "
+        raise GridError(f"{path}: line {i + 3}: gap or irregular step: {stamps.iloc[i + 1]:%Y-%m-%d %H:%M} follows "
                             f"{stamps.iloc[i]:%Y-%m-%d %H:%M} (line {i + 2}), {steps[i] / np.timedelta64(1, 'm'):g} min "
                             f"apart; hourly rows required")
     idx, keep, fraction = utc_hour_of_year(stamps)
     frame, idx = frame[keep], idx[keep]
     if len(frame) != HOURS_PER_YEAR:
-        raise SiteDataError(f"{path}: {len(frame)} hourly rows; one year of {HOURS_PER_YEAR} is required")
+        raise GridError(f"{path}: {len(frame)} hourly rows; one year of {HOURS_PER_YEAR} is required")
     columns = [c for c in GRID_COLUMNS[1:] if c in frame.columns]
     out = pd.DataFrame(index=idx)
     for col in columns:
@@ -402,14 +410,14 @@ def read_grid_csv(path):
         lo, hi = GRID_BOUNDS[col]
         hint = _unit_hint(col, values.dropna().to_numpy())
         if hint:
-            raise SiteDataError(f"{path}: column {col}: {hint}")
+            raise GridError(f"{path}: column {col}: {hint}")
         bad = ~values.between(lo, hi)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raw = frame[col].iloc[row]
             what = ("is missing (empty or not a number)" if pd.isna(values.iloc[row])
                     else f"= {str(raw)!r} is outside {lo}..{hi} (check the unit)")
-            raise SiteDataError(f"{path}: line {int(frame.index[row]) + 2}: {col} {what}")  # file line, 29 Feb counted
+            raise GridError(f"{path}: line {int(frame.index[row]) + 2}: {col} {what}")  # file line, 29 Feb counted
         out[col] = values.to_numpy(float)
     out = out.sort_index()
     return pd.DataFrame(on_whole_hours(out.to_numpy(), fraction), columns=out.columns)
