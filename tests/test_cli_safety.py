@@ -367,3 +367,23 @@ def test_every_input_family_has_its_own_error_under_one_base():
     assert len(set(families)) == len(families)
     assert all(issubclass(f, InputError) for f in families)
     assert InputError(["a", "b"]).problems == ["a", "b"] and InputError("one").problems == ["one"]
+
+
+def test_a_variant_that_meets_a_bug_is_one_line_and_the_others_are_kept(tmp_path, capsys, monkeypatch):
+    import twin.sweep
+
+    real = twin.sweep.run_variant
+
+    def flaky(scenario, reference):
+        if scenario.seed == 2:
+            raise ZeroDivisionError("variant two divided by zero")
+        return real(scenario, reference)
+    monkeypatch.setattr(twin.sweep, "run_variant", flaky)
+    monkeypatch.setattr(__import__("tempfile"), "tempdir", str(tmp_path))
+    write_yaml(tmp_path / "base.yaml", short_scenario(name="base"))
+    sweep = write_yaml(tmp_path / "s.yaml", {"base": "base.yaml", "axes": {"seed": [1, 2, 3]}})
+    code, err = _run_cli(capsys, "sweep", sweep, "--out", tmp_path / "out", "--workers", "1", "--no-progress")
+    assert code == 1 and len(err) == 1 and "2 of 3" not in err[0] and "1 of 3 variants failed" in err[0], err
+    log = Path(re.search(r"tracebacks in (\S+?)\.? ", err[0]).group(1))
+    assert "ZeroDivisionError: variant two divided by zero" in log.read_text()
+    assert len(list((tmp_path / "out" / "variants").glob("variant_id=*"))) == 2

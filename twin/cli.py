@@ -551,10 +551,16 @@ def cmd_sweep(args):
         frame = sweep.run(spec, out_dir, workers=args.workers, cluster=args.cluster, on_done=progress)
     except sweep.SweepError as exc:
         return _bad_input(exc.problems)
-    except sweep.SweepFailed as exc:
-        print(f"error: {len(exc.failures)} variant(s) failed; the others are written to {out_dir}/variants:\n{exc}",
-              file=sys.stderr)
-        return 1
+    except sweep.SweepFailed as exc:  # a bug met by some variants: one line, their tracebacks in a log
+        variant, first = exc.failures[0]
+        try:
+            where = f"tracebacks in {_crash_log(*(error for _, error in exc.failures))}"
+        except OSError:
+            where = "no log could be written"
+        print(f"error: this is a bug in twin: {len(exc.failures)} of {len(spec.variants)} variants failed (first: "
+              f"variant {variant.index}, {type(first).__name__}: {clip(first)}); the others are kept in "
+              f"{out_dir}/variants; {where}. Please report it with that file.", file=sys.stderr)
+        return EXIT_BUG
     except (OSError, TimeoutError) as exc:
         return _bad_input([f"--cluster {args.cluster}: cannot reach the Dask scheduler ({exc})"]
                           if args.cluster else [f"{out_dir}: {exc}"])
@@ -602,12 +608,12 @@ def check_memory(scenario, source, parallel=1):
     check_fits(scenario, source, parallel)
 
 
-def _crash_log(exc):
-    """Write the traceback of an unexpected exception to a log file; its path."""
+def _crash_log(*excs):
+    """Write the tracebacks of unexpected exceptions to a log file; its path."""
     import tempfile
     import traceback
 
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = "\n".join("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) for exc in excs)
     handle, path = tempfile.mkstemp(prefix=f"twin-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".log")
     with os.fdopen(handle, "w", encoding="utf-8") as fh:
         fh.write(f"twin {' '.join(map(str, sys.argv[1:]))}\n{text}")
