@@ -387,3 +387,13 @@ def test_a_variant_that_meets_a_bug_is_one_line_and_the_others_are_kept(tmp_path
     log = Path(re.search(r"tracebacks in (\S+?)\.? ", err[0]).group(1))
     assert "ZeroDivisionError: variant two divided by zero" in log.read_text()
     assert len(list((tmp_path / "out" / "variants").glob("variant_id=*"))) == 2
+
+
+def test_overlapping_outages_that_take_out_more_than_every_unit_are_refused(tmp_path, capsys):
+    outages = [{"unit": "chiller", "start": "2023-04-27T06:00:00", "duration": "4h", "fraction": 0.5},
+               {"unit": "chiller", "start": "2023-04-27T08:00:00", "duration": "4h", "fraction": 0.8}]
+    data = short_scenario(faults={"cooling_outages": outages})
+    code, err = _run_cli(capsys, "check", write_yaml(tmp_path / "o.yaml", data))
+    assert code == 2 and "cooling_outages[1] overlaps cooling_outages[0]: together they take 130% of the chiller" in err[0]
+    outages[1]["start"] = "2023-04-27T10:00:00"  # after the first is back
+    assert _run_cli(capsys, "check", write_yaml(tmp_path / "o.yaml", data))[0] == 0

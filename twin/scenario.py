@@ -692,7 +692,24 @@ class Scenario(_Model):
             if outage.unit in ("cdu", "dry_cooler") and self.facility.cooling.type == "air":
                 raise ValueError(f"faults.cooling_outages[{k}].unit '{outage.unit}' needs liquid cooling; "
                                  f"an air-cooled facility has: chiller")
+        self._outages_within_units()
         return self
+
+    def _outages_within_units(self):
+        """Cooling outages of one unit that overlap may together take out at most all of its units (the
+        plant's available count would go negative)."""
+        outages = self.faults.cooling_outages
+        spans = [(o.start.timestamp() if o.start.tzinfo else o.start.replace(tzinfo=dt.timezone.utc).timestamp(),
+                  o.duration_s) for o in outages]
+        for k, (at, _) in enumerate(spans):
+            active = [j for j, (start_j, dur_j) in enumerate(spans)
+                      if outages[j].unit == outages[k].unit and start_j <= at < start_j + dur_j]
+            share = sum(outages[j].fraction for j in active)
+            if share > 1.0 + 1e-9:
+                raise ValueError(f"faults.cooling_outages[{k}] overlaps "
+                                 f"{', '.join(f'cooling_outages[{j}]' for j in active if j != k)}: together they take "
+                                 f"{share:.0%} of the {outages[k].unit} units out at {outages[k].start.isoformat()}; "
+                                 f"allowed: at most 100 % at any time")
 
     def input_files(self):
         """The files this scenario reads besides itself: a results folder must never hold one."""
