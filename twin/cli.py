@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from twin import files
 from twin.errors import clip, one_line
 
 EXIT_BUG = 1
@@ -250,7 +251,7 @@ def cmd_run(args):
     frame, summary, racks = result
     report.write_results(out_dir, frame, summary, racks)
     if args.json:
-        print(report.summary_json(summary))
+        print(files.to_json(summary))
     else:
         report.print_summary(summary, out_dir)
     return 0
@@ -299,7 +300,7 @@ def cmd_sites(args):
     if args.name is None:
         rows = site_rows()
         if args.json:
-            print(report.to_json(rows))
+            print(files.to_json(rows))
         else:
             report.print_sites(rows)
         return 0
@@ -309,7 +310,7 @@ def cmd_sites(args):
         return _bad_input([f"unknown site '{args.name}'{_did_you_mean(args.name, names)}; allowed: {', '.join(names)}"])
     row, months = site_row(args.name), monthly_means(args.name)
     if args.json:
-        print(report.to_json({**row, "monthly": months}))
+        print(files.to_json({**row, "monthly": months}))
     else:
         report.print_site(row, months)
     return 0
@@ -329,15 +330,13 @@ def _results_folder(args, command, default, inputs):
 def _publish(args, out_dir, stem, table, document, html, show):
     """Write <stem>.parquet, <stem>.json and report.html atomically, then print the JSON document
     (--json) or the tables."""
-    from twin import report
-
-    report.write_folder(out_dir, {
+    files.write_folder(out_dir, {
         f"{stem}.parquet": lambda path: table.to_parquet(path, index=False),
-        f"{stem}.json": lambda path: path.write_text(report.to_json(document) + "\n"),
+        f"{stem}.json": lambda path: path.write_text(files.to_json(document) + "\n"),
         "report.html": lambda path: path.write_text(html),
     }, stem if stem == "forecast" else "compare")
     if args.json:
-        print(report.to_json(document))
+        print(files.to_json(document))
     else:
         show()
     return 0
@@ -449,7 +448,6 @@ def cmd_validate(args):
 
 
 def cmd_calibrate(args):
-    from twin import report
     from twin.calibrate import calibration, session
     from twin.calibrate.rack import RackDataError
     from twin.calibrate.traces import TraceError
@@ -461,7 +459,7 @@ def cmd_calibrate(args):
             result = session.check(args.check, args.traces, args.timezone)
             if "note" in result:
                 print(f"note: {result['note']}", file=sys.stderr)
-            print(report.to_json(result) if args.json else session.check_text(result))
+            print(files.to_json(result) if args.json else session.check_text(result))
             return 0
         if args.gpu is None or args.out is None:
             return _bad_input(["calibrate: --gpu MODEL and --out FILE are needed to fit (or --check CALIB)"])
@@ -495,21 +493,20 @@ def _check_calibration_outputs(args):
 def _write_calibration(args, doc, text, page):
     """Write the calibration YAML and its HTML page, both or neither (a failed write puts back what was there),
     then print the report, or the document with --json; the exit code."""
-    from twin import report
     from twin.calibrate import calibration
 
     out, html = args.out, args.out.with_suffix(".html")
     before = out.read_bytes() if out.is_file() else None
     try:
         calibration.write(out, doc)
-        report.write_file(html, page)
+        files.write_file(html, page)
     except OSError as exc:
         try:  # a YAML without its page is a half-written result
-            out.unlink(missing_ok=True) if before is None else report.write_file(out, before.decode("utf-8", "replace"))
+            out.unlink(missing_ok=True) if before is None else files.write_file(out, before.decode("utf-8", "replace"))
         except OSError:
             pass
         return _bad_input([f"calibrate: cannot write {exc.filename or out}: {exc.strerror or exc}"])
-    print(report.to_json(doc) if args.json else text)
+    print(files.to_json(doc) if args.json else text)
     if not args.json:
         print(f"wrote {out} and {html}")
     return 0
@@ -575,10 +572,10 @@ def cmd_sweep(args):
         progress.close()
     table, key = sweep.ranked(frame)
     document = sweep.summary_document(spec, table, key)
-    report.write_file(out_dir / "sweep.json", report.to_json(document) + "\n")
-    report.write_file(out_dir / "report.html", html_report.sweep_report_html(table, key, document))
+    files.write_file(out_dir / "sweep.json", files.to_json(document) + "\n")
+    files.write_file(out_dir / "report.html", html_report.sweep_report_html(table, key, document))
     if args.json:
-        print(report.to_json(document))
+        print(files.to_json(document))
     else:
         report.print_sweep(table, key, document, out_dir)
     return 0

@@ -27,11 +27,11 @@ from pathlib import Path
 import yaml
 
 from twin import catalog, yaml_input
-from twin.report import write_file
 from twin.calibrate.fit import (CLOCK_W_MAX, DIE_R_K_PER_W, DIE_TAU_S, DYNAMIC_W_MAX, FIT_SHARE, LEAK_PER_K_MAX,
                                 SINK_TAU_S, THERMAL_NAMES, UTIL_LAG_MAX_S)
 from twin.calibrate.traces import BOUNDS
 from twin.errors import InputError
+from twin.files import write_file
 
 POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
                 "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s", "util_lag_s")
@@ -121,7 +121,6 @@ def read(path, expect_gpu=None):
             value = section.get(field)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
                 raise CalibrationError(f"{path}: {block}.{field} = {repr(value)[:40]} is not a finite number")
-    p, t = doc["power"], doc["thermal"]
     # the fit's own search box (calibrate/fit.py): a value outside it was not fitted, and runs away when simulated
     ranges = [("power", "idle_w", 0, BOARD_POWER_MAX_W, False), ("power", "clock_w", 0, CLOCK_W_MAX, True),
               ("power", "dynamic_w", 0, DYNAMIC_W_MAX, False), ("power", "v_floor", 0, 1, True),
