@@ -178,7 +178,7 @@ def test_an_out_path_that_cannot_be_written_is_refused_before_fitting(calibrated
     ("host_idle_w", 1e9, "rack.host_idle_w = 1e+09 exceeds host_max_w"),
 ])
 def test_a_rack_calibration_with_an_impossible_value_is_refused(tmp_path, field, value, says):
-    from twin.calibrate import calibration
+    from twin.params import calibration
 
     out = tmp_path / "rack.yaml"
     assert main(["calibrate", "--rack", str(Path(__file__).parent / "data" / "rack_pdu_example.csv"), "--gpu",

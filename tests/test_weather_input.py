@@ -2,7 +2,6 @@
 line, the field, the value and what is allowed (exit 2, no traceback); the bundled sites' weather
 passes the same plausibility screen, and Phoenix's dew-point outliers are repaired at build time."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -448,7 +448,8 @@ def cmd_validate(args):
 
 
 def cmd_calibrate(args):
-    from twin.calibrate import calibration, session
+    from twin.calibrate import session
+    from twin.params.calibration import CalibrationError
     from twin.calibrate.rack import RackDataError
     from twin.calibrate.traces import TraceError
 
@@ -467,7 +468,7 @@ def cmd_calibrate(args):
         if args.rack:
             return _calibrate_rack(args)
         doc, series = session.calibrate(args.traces, args.gpu, args.cooling, args.timezone)
-    except (TraceError, RackDataError, calibration.CalibrationError) as exc:
+    except (TraceError, RackDataError, CalibrationError) as exc:
         return _bad_input([str(exc)])
     except ValueError as exc:
         return _bad_input([f"calibrate: {exc}"])

@@ -128,7 +128,7 @@ class Hall(_Model):
     @classmethod
     def _calibration_readable(cls, value, info: ValidationInfo):
         """The file exists and holds a usable calibration (calibrate/calibration.py) of the hall's GPU."""
-        from twin.calibrate import calibration
+        from twin.params import calibration
 
         gpu_file = info.field_name == "gpu_calibration"
         path = _existing_file(value, info, "gpu calibration file" if gpu_file else "rack calibration file")
@@ -362,7 +362,7 @@ class Facility(_Model):
         """A GPU calibration's thermal path is the card as it was cooled when traced (calibrate/calibration.py)."""
         for k, hall in enumerate(self.halls):
             if hall.gpu_calibration is not None:
-                from twin.calibrate.calibration import read
+                from twin.params.calibration import read
                 traced = read(hall.gpu_calibration)["cooling"]
                 here = "air" if self.cooling.type == "air" else "liquid"
                 if traced != here:

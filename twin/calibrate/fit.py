@@ -60,6 +60,8 @@ import pandas as pd
 from numba import njit
 
 from twin import catalog
+from twin.params.bounds import (CLOCK_W_MAX, COOLANT_C, DIE_R_K_PER_W, DIE_TAU_S, DYNAMIC_W_MAX, LEAK_PER_K_MAX,
+                                SINK_TAU_S, THERMAL_NAMES, UTIL_LAG_MAX_S)
 from twin.physics.gpu import LEAK_TEMP_CAP_C, temps_after_c
 from twin.physics.gpu import power_w as gpu_power_w
 
@@ -67,7 +69,6 @@ FIT_SHARE = 0.6  # [M] share of each trace, from its start, that fits; the rest 
 LEAK_REF_TEMP_C = catalog.load("gpu_model")["leak_ref_temp_c"]  # the temperature the leakage share a is defined at
 POWER_WINDOW_S = 1.0  # [V] s: nvidia-smi power.draw / DCGM POWER_USAGE average over the trailing second on Ampere
                       # (except GA100) and newer (NVML nvmlDeviceGetPowerUsage); catalog power_sensor_window_s
-LEAK_PER_K_MAX = 0.05  # [1/K] twice REFERENCE.md 1.3's 0.01-0.03 range: steeper is runaway, not leakage
 # Weak priors (maximum a posteriori): a trace that never shows the idle GPU at two temperatures cannot
 # tell leakage from idle power, and a free fit then extrapolates wildly; the priors hold such
 # parameters near the catalog's and cost nothing where the data decide.
@@ -82,7 +83,6 @@ GPU_IDLE_REASON = 0x1  # [V] NVML nvmlClocksEventReasonGpuIdle: "nothing is runn
                        # clocks are dropping to idle"
 IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idle state (H800 and H20 idle at
                         # 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755: gpu_traces)
-UTIL_LAG_MAX_S = 1.0  # [V] s: NVML's utilisation sample period is 1/6 to 1 s (nvmlDeviceGetUtilizationRates)
 UTIL_LAG_STARTS_S = (0.1, 0.25, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
 LOAD_UTIL = 0.5  # [M] samples at or above this utilisation count as load in the errors' load MAPE and the
                  # power fit's operating states
@@ -92,14 +92,6 @@ STATE_SCATTER_FLOOR = 0.005  # [M] the smallest relative scatter a state is weig
                              # followed to 0.06 % on H100 PCIe run0823), so that no state weighs without limit
 FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
-THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")
-# [M] search bounds: wide enough for any air- or liquid-cooled board of 50-1,500 W (catalog/gpus.yaml)
-CLOCK_W_MAX = 1000.0          # W, clock-tree power
-DYNAMIC_W_MAX = 5000.0        # W, switching power at full activity and clock
-DIE_R_K_PER_W = (1e-4, 1.0)   # K/W, each Foster term
-DIE_TAU_S = (0.1, 600.0)      # s, the fast term (NVML's temperature resolves no faster than ~0.1 s)
-SINK_TAU_S = (5.0, 7200.0)    # s, the slow term
-COOLANT_C = (-20.0, 80.0)     # C, inlet air or liquid supply
 SESSION_R_SPREAD = np.log(2.0)  # [M] one sigma of a session's sink resistance about the card's: a factor 2 (the
                                 # H100 PCIe gemm traces fitted alone span 0.03-0.12 K/W)
 SESSION_PRIOR_K = 1.0  # [M] that sigma weighs as a 1 K miss on one sample: weak wherever the trace pins R down

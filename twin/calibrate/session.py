@@ -8,6 +8,7 @@ import numpy as np
 
 from twin import catalog
 from twin.calibrate import calibration, fit, traces
+from twin.params.calibration import read as read_calibration
 
 
 @dataclass
@@ -112,7 +113,7 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
 def check(calibration_path, paths, timezone="UTC"):
     """Errors of an existing calibration on whole traces, no refitting: the kernels driven by each trace's
     own utilisation, clocks and power limit, power and temperature solved together as the simulator does."""
-    doc = calibration.read(calibration_path)
+    doc = read_calibration(calibration_path)
     power = doc["power"]
     results, loaded = [], load(paths, timezone)
     drivable(loaded)

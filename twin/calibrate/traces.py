@@ -25,13 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from twin.errors import InputError
+from twin.params.bounds import TRACE_BOUNDS as BOUNDS
 
 CANONICAL = ("time_utc", "gpu", "power_w", "power_instant_w", "temp_c", "mem_temp_c", "util", "mem_util",
              "sm_clock_mhz", "power_limit_w", "throttle_reasons")
 VALUES = CANONICAL[2:]
-# Plausible ranges in canonical units; outside them a value is a unit mistake, not a measurement.
-BOUNDS = {"power_w": (0.0, 5000.0), "power_instant_w": (0.0, 5000.0), "temp_c": (-40.0, 150.0), "mem_temp_c": (-40.0, 150.0), "util": (0.0, 1.0),
-          "mem_util": (0.0, 1.0), "sm_clock_mhz": (0.0, 5000.0), "power_limit_w": (0.0, 5000.0)}
 # nvidia-smi query fields -> canonical column, in order of preference (the first present wins).
 NVIDIA_SMI_FIELDS = {
     "power_w": ("power.draw", "power.draw.average", "power.draw.instant"),

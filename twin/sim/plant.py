@@ -8,7 +8,7 @@ plants sized on design heat), each derivation stated where it happens.
 import numpy as np
 
 from twin import catalog
-from twin.calibrate import calibration
+from twin.params import calibration
 from twin.physics import cooling, power, rack
 from twin.physics.facility import (A_CDU, A_CHILLERS, A_DRYCOOLER, S_AIR, S_LIQUID, Halls, OnSite, PowerChainParams,
                                    Prices)
