@@ -2,10 +2,12 @@
 
 import json
 
+from conftest import needs_shared
 from twin import validate
 from twin.cli import main
 
 
+@needs_shared
 def test_every_validation_case_passes(capsys):
     code = main(["validate", "--json"])
     doc = json.loads(capsys.readouterr().out)
