@@ -57,7 +57,7 @@ def test_record_without_a_driver_says_so_and_writes_nothing(tmp_path):
 
 def test_record_without_nvidia_ml_py_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", None)  # makes `import pynvml` raise ImportError
-    with pytest.raises(RecordError, match="pip install nvidia-ml-py"):
+    with pytest.raises(RecordError, match=r"pip install .twin\[nvml\]."):
         record(tmp_path / "trace.parquet")
 
 

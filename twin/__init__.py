@@ -1,3 +1,3 @@
 """twin: a digital twin of AI data centers that forecasts SAIQ per token."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

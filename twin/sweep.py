@@ -309,7 +309,10 @@ def run(sweep, out_dir, workers=None, cluster=None, on_done=None):
     out_dir = Path(out_dir)
     client = None
     if cluster is not None:  # reach the scheduler before anything is written
-        from distributed import Client
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SweepError(["--cluster needs Dask distributed: pip install 'twin[cluster]'"]) from None
         client = cluster if isinstance(cluster, Client) else Client(cluster, timeout=CONNECT_TIMEOUT)
     try:
         (out_dir / "variants").mkdir(parents=True, exist_ok=True)

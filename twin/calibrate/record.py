@@ -87,7 +87,7 @@ def record(out_path, interval_s=0.1, duration_s=600.0, progress=None):
     try:
         import pynvml
     except ImportError:
-        raise RecordError("twin record needs nvidia-ml-py (pip install nvidia-ml-py)") from None
+        raise RecordError("twin record needs nvidia-ml-py: pip install 'twin[nvml]'") from None
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLError as exc:
