@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from twin.metrics import saiq_components, saiq_counting, summarise, totals
+from twin.physics.facility import CAP_TOLERANCE
 from twin.scenario import ScenarioError, load_scenario
 from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim import scheduler
@@ -115,7 +116,7 @@ def grid_cap_summary(frame, step_s):
            "tokens_short_of_demand": float((frame["tokens_demanded"] - frame["tokens"]).clip(lower=0.0)[capped].sum())}
     for name, drawn, cap in (("grid", frame["grid_import_w"], frame["grid_cap_w"]), ("ups", ups_out, frame["ups_cap_w"])):
         excess = (drawn - cap).where(cap.notna(), 0.0)
-        over = excess > 0.001 * cap.fillna(np.inf)
+        over = excess > CAP_TOLERANCE * cap.fillna(np.inf)
         out[f"hours_over_{name}_cap"] = float(over.sum()) * step_s / 3600.0
         out[f"max_excess_{name}_mw"] = float(excess.clip(lower=0.0).max()) / 1e6
     out["hours_over_cap"] = out["hours_over_grid_cap"] + out["hours_over_ups_cap"]

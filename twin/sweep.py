@@ -58,7 +58,6 @@ CLUSTER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 
                   "distributed.admin.tick.interval": "500ms"}
 CONNECT_TIMEOUT = "10s"  # [M] reaching a Dask scheduler takes well under a second when it is there
 MAX_VARIANTS = 100_000  # [M] a guard against a range with a step of the wrong size
-RESULT_COLUMNS = ("saiq_index", "saiq_raw", *CONTRIBUTIONS, *KPIS, *TOTALS)
 
 
 class SweepError(InputError, ValueError):

@@ -66,6 +66,7 @@ C_SOLAR, C_BATT, C_IMPORT, C_TOKTRAIN, C_ITTRAIN, C_CAPF = (_I[c] for c in COLUM
 
 # Facility power cap: passes per step, and the meter watts per GPU watt assumed when lowering the limit
 MAX_CAP_PASSES = 6
+CAP_TOLERANCE = 0.001  # [M] a draw within 0.1 % of a cap holds it: the passes converge to about that
 CAP_MARGINAL_W_PER_GPU_W = 1.3  # [M] PSU ~1.05 x power chain ~1.05 x cooling ~1.2; the passes correct the rest
 UPS_MARGINAL_W_PER_GPU_W = 1.1  # [M] PSU ~1.05 x PDU; the passes correct the rest
 
@@ -267,8 +268,8 @@ def advance(i0, i1, dt_s, utilization, activity, productive, demand, drybulb_c, 
             state[S_BATTERY], solar_w[i] - solar_used_w, facility_w - solar_used_w, dt_s, onsite.battery_capacity_j,
             onsite.battery_power_w, onsite.battery_round_trip_efficiency)
         import_w = facility_w - solar_used_w - discharge_w
-        over_grid = import_w > cap_w[i] * 1.001
-        over_ups = ups_out_w > ups_cap_w[i] * 1.001
+        over_grid = import_w > cap_w[i] * (1.0 + CAP_TOLERANCE)
+        over_ups = ups_out_w > ups_cap_w[i] * (1.0 + CAP_TOLERANCE)
         if (over_grid or over_ups) and gpu_w > 0.0 and attempt < MAX_CAP_PASSES - 1:
             # Lower the GPUs' limit by the excess, taking each GPU watt as CAP_MARGINAL_W_PER_GPU_W at the
             # meter (PSU, power chain and cooling on top) or UPS_MARGINAL_W_PER_GPU_W at the UPS output, and

@@ -71,7 +71,6 @@ def efficiency(load_fraction, c0, c1, c2):
     return load_fraction / (load_fraction + c0 + c1 * load_fraction + c2 * load_fraction ** 2)
 
 
-REDUNDANCY = ("N", "N+1", "2N")
 
 
 def installed_rating_w(design_w, module_w, redundancy):

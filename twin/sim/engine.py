@@ -1,7 +1,7 @@
 """Runs one scenario: site series per step, the simpy environment, and the kernels between events.
 
-Events are few: a daily control boundary, and the start and end of every fault; job arrivals
-and control changes join them in later issues. Any event that changes the plant first brings
+Events are few: a daily control boundary, the start and end of every cooling or power outage,
+and training jobs' arrivals, ends, GPU failures and repairs (twin/sim/scheduler.py). Any event that changes the plant first brings
 the kernels up to its time (sync), so between two events one numba call advances every hall
 and the plant over all the steps in between.
 """

@@ -1,7 +1,7 @@
-"""Faults: units out of service for a while. Each outage is one simpy process with two events
-(down, back up); the plant state between them is whatever the kernels make of fewer units.
-
-Issue 5 adds GPU/server failures and repairs here.
+"""Faults: cooling units out of service for a while. Each outage is one simpy process with two events
+(down, back up); the plant state between them is whatever the kernels make of fewer units. UPS
+modules out are a power cap (twin/sim/engine.py); GPU failures and repairs are the scheduler's
+(twin/sim/scheduler.py).
 """
 
 import datetime as dt

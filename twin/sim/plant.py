@@ -12,8 +12,7 @@ from twin.params import calibration
 from twin.physics import cooling, power, rack
 from twin.physics.facility import (A_CDU, A_CHILLERS, A_DRYCOOLER, S_AIR, S_LIQUID, Halls, OnSite, PowerChainParams,
                                    Prices)
-
-SECONDS_PER_YEAR = 365.0 * 86400.0
+from twin.sim.accounting import SECONDS_PER_YEAR
 
 
 def cooling_settings(cfg):
