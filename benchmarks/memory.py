@@ -71,12 +71,26 @@ def main():
             path = Path(tmp) / f"{name}.yaml"
             path.write_text(scenario_yaml(base, name, duration, step, halls, racks))
             estimate = estimate_peak_bytes(load_scenario(path))
-            measured, wall_s = peak_rss_bytes([sys.executable, "-m", "twin", "run", str(path), "--out",
-                                               str(Path(tmp) / f"out-{name}"), "--no-progress", "--force"])
+            measured, wall_s = peak_rss_bytes(
+                [
+                    sys.executable,
+                    "-m",
+                    "twin",
+                    "run",
+                    str(path),
+                    "--out",
+                    str(Path(tmp) / f"out-{name}"),
+                    "--no-progress",
+                    "--force",
+                ]
+            )
             steps = load_scenario(path).n_steps
             rows.append((name, steps, measured, estimate, wall_s))
-            print(f"{name:>20} {steps:>10,} steps  measured {measured / 1e6:8.0f} MB  estimate {estimate / 1e6:8.0f} MB"
-                  f"  estimate/measured {estimate / measured:5.2f}  {wall_s:6.1f} s", flush=True)
+            print(
+                f"{name:>20} {steps:>10,} steps  measured {measured / 1e6:8.0f} MB  estimate {estimate / 1e6:8.0f} MB"
+                f"  estimate/measured {estimate / measured:5.2f}  {wall_s:6.1f} s",
+                flush=True,
+            )
     by_name = {r[0]: r for r in rows}
     for a, b in (("28d-10s", "56d-10s"), ("56d-10s", "112d-10s")):
         if a in by_name and b in by_name:

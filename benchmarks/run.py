@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "benchmarks" / "scenarios"
 RESULTS = ROOT / "benchmarks" / "results"
+
+
 def ceilings():
     """This machine's float64 GFLOP/s (best of 3 products of 2,048-square matrices, all cores) and copy
     bandwidth GB/s (best of 5 copies of 256 MB: read + write counted)."""
@@ -53,6 +55,8 @@ def ceilings():
         np.copyto(dst, src)
         copies.append(2 * src.nbytes / (time.perf_counter() - t))
     return {"cores": os.cpu_count(), "float64_gflops": max(flops) / 1e9, "copy_gb_per_s": max(copies) / 1e9}
+
+
 # [M] floating-point operations of one hall-step of physics/facility.advance, an estimate by reading the
 # kernels (not an operation-by-operation count; no hardware counters here), so the float64 ratio is
 # an order of magnitude: GPU power
@@ -90,8 +94,17 @@ def _simulation(name, machine):
     rows = len(frame)
     kernel_s = phases["kernel_and_events_s"]
     # bytes the kernel reads (per-step per-hall workload arrays and per-step site series) and writes (the ledger)
-    inputs = [sim.utilization, sim.activity, sim.productive, sim.demand, sim.price, sim.solar_w, sim.cap_w,
-              sim.ups_cap_w, *(sim.series[k] for k in ("drybulb_c", "wetbulb_c", "carbon_g_per_kwh", "water_l_per_kwh"))]
+    inputs = [
+        sim.utilization,
+        sim.activity,
+        sim.productive,
+        sim.demand,
+        sim.price,
+        sim.solar_w,
+        sim.cap_w,
+        sim.ups_cap_w,
+        *(sim.series[k] for k in ("drybulb_c", "wetbulb_c", "carbon_g_per_kwh", "water_l_per_kwh")),
+    ]
     moved = sim.ledger.values.nbytes + sum(a.nbytes for a in inputs)
     del sim, frame, inputs  # one run's memory at a time: the peak is a run's, not three runs'
     gc.collect()
@@ -99,9 +112,11 @@ def _simulation(name, machine):
     pipeline.execute(scenario)
     wall_s = time.perf_counter() - t3
     racks = sum(h.rack_count for h in scenario.facility.halls)
-    ratios = {"hall_steps_per_s": steps * halls / kernel_s,
-              "copy_bandwidth_ratio": moved / kernel_s / (machine["copy_gb_per_s"] * 1e9),
-              "float64_ratio": FLOPS_PER_HALL_STEP * steps * halls / kernel_s / (machine["float64_gflops"] * 1e9)}
+    ratios = {
+        "hall_steps_per_s": steps * halls / kernel_s,
+        "copy_bandwidth_ratio": moved / kernel_s / (machine["copy_gb_per_s"] * 1e9),
+        "float64_ratio": FLOPS_PER_HALL_STEP * steps * halls / kernel_s / (machine["float64_gflops"] * 1e9),
+    }
     return wall_s, steps * racks, phases, ratios, rows
 
 
@@ -136,8 +151,14 @@ def bench_events(machine):
     wall_s = time.perf_counter() - t0
     racks = sum(h.rack_count for h in scenario.facility.halls)
     training = summary["training"]
-    return {"wall_s": wall_s, "rack_steps_per_s": scenario.n_steps * racks / wall_s, "events": counted[0],
-            "events_per_s": counted[0] / wall_s, "jobs": training["jobs_arrived"], "gpu_failures": training["failures"]}
+    return {
+        "wall_s": wall_s,
+        "rack_steps_per_s": scenario.n_steps * racks / wall_s,
+        "events": counted[0],
+        "events_per_s": counted[0] / wall_s,
+        "jobs": training["jobs_arrived"],
+        "gpu_failures": training["failures"],
+    }
 
 
 def bench_sweep(machine):
@@ -151,11 +172,20 @@ def bench_sweep(machine):
     folder = Path(tempfile.mkdtemp(prefix="twin-bench-sweep-"))
     try:
         spec_path = folder / "sweep.yaml"
-        spec_path.write_text(json.dumps({  # JSON is YAML: 64 variants of the 10 MW hall, a year each at 60 s
-            "base": str(ROOT / "scenarios" / "hall-10mw.yaml"), "name": "bench", "set": {"duration": "1y", "step": "60s"},
-            "axes": {"site.name": ["ashburn-va", "phoenix-az", "stockholm-se", "singapore"],
-                     "facility.cooling": [{"type": "air"}, {"type": "direct_to_chip", "liquid_class": "W32"}],
-                     "seed": {"from": 1, "to": 8}}}))
+        spec_path.write_text(
+            json.dumps(
+                {  # JSON is YAML: 64 variants of the 10 MW hall, a year each at 60 s
+                    "base": str(ROOT / "scenarios" / "hall-10mw.yaml"),
+                    "name": "bench",
+                    "set": {"duration": "1y", "step": "60s"},
+                    "axes": {
+                        "site.name": ["ashburn-va", "phoenix-az", "stockholm-se", "singapore"],
+                        "facility.cooling": [{"type": "air"}, {"type": "direct_to_chip", "liquid_class": "W32"}],
+                        "seed": {"from": 1, "to": 8},
+                    },
+                }
+            )
+        )
         spec = sweep.load_sweep(spec_path)
         sweep.run_variant(spec.variants[0].scenario, spec.reference)  # warm the numba cache in this process
         t0 = time.perf_counter()
@@ -170,16 +200,25 @@ def bench_sweep(machine):
                 dask_s = time.perf_counter() - t1
                 workers_rss = client.run(_peak_rss_mb)
         columns = [c for c in serial.columns if c != "wall_s"]
-        equal = serial.sort_values("variant_id")[columns].reset_index(drop=True).equals(
-            parallel.sort_values("variant_id")[columns].reset_index(drop=True))
+        equal = (
+            serial.sort_values("variant_id")[columns]
+            .reset_index(drop=True)
+            .equals(parallel.sort_values("variant_id")[columns].reset_index(drop=True))
+        )
         racks = sum(h.rack_count for h in spec.variants[0].scenario.facility.halls)
         rack_steps = sum(v.scenario.n_steps for v in spec.variants) * racks
-        return {"wall_s": dask_s, "serial_s": serial_s, "speedup": serial_s / dask_s, "variants": len(spec.variants),
-                "results_equal": bool(equal), "rack_steps_per_s": rack_steps / dask_s,
-                "speedup_per_worker": serial_s / dask_s / 2,
-                "median_variant_s_serial": float(serial["wall_s"].median()),
-                "median_variant_s_dask": float(parallel["wall_s"].median()),
-                "peak_rss_mb_workers": max(workers_rss.values())}
+        return {
+            "wall_s": dask_s,
+            "serial_s": serial_s,
+            "speedup": serial_s / dask_s,
+            "variants": len(spec.variants),
+            "results_equal": bool(equal),
+            "rack_steps_per_s": rack_steps / dask_s,
+            "speedup_per_worker": serial_s / dask_s / 2,
+            "median_variant_s_serial": float(serial["wall_s"].median()),
+            "median_variant_s_dask": float(parallel["wall_s"].median()),
+            "peak_rss_mb_workers": max(workers_rss.values()),
+        }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -192,27 +231,37 @@ def run_one(name, machine):
 
 def _print(result):
     name = result["benchmark"]
-    line = (f"{name:18s} wall {result['wall_s']:7.2f} s  {result['rack_steps_per_s']:14,.0f} rack-steps/s  "
-            f"peak RSS {result['peak_rss_mb']:7.0f} MB")
+    line = (
+        f"{name:18s} wall {result['wall_s']:7.2f} s  {result['rack_steps_per_s']:14,.0f} rack-steps/s  "
+        f"peak RSS {result['peak_rss_mb']:7.0f} MB"
+    )
     if "hall_steps_per_s" in result:
-        line += (f"\n{'':18s} kernel+events {result['kernel_and_events_s']:.3f} s ({result['hall_steps_per_s']:,.0f} "
-                 f"hall-steps/s), build {result['build_s']:.3f} s, frame {result['frame_s']:.3f} s; kernel at "
-                 f"{result['float64_ratio']:.2%} of float64 peak, {result['copy_bandwidth_ratio']:.2%} of copy bandwidth")
+        line += (
+            f"\n{'':18s} kernel+events {result['kernel_and_events_s']:.3f} s ({result['hall_steps_per_s']:,.0f} "
+            f"hall-steps/s), build {result['build_s']:.3f} s, frame {result['frame_s']:.3f} s; kernel at "
+            f"{result['float64_ratio']:.2%} of float64 peak, {result['copy_bandwidth_ratio']:.2%} of copy bandwidth"
+        )
     if "events_per_s" in result:
-        line += f"\n{'':18s} {result['events']:,} simpy events, {result['events_per_s']:,.0f} events/s, " \
-                f"{result['jobs']:,} jobs, {result['gpu_failures']:,} GPU failures"
+        line += (
+            f"\n{'':18s} {result['events']:,} simpy events, {result['events_per_s']:,.0f} events/s, "
+            f"{result['jobs']:,} jobs, {result['gpu_failures']:,} GPU failures"
+        )
     if "speedup" in result:
-        line += (f"\n{'':18s} {result['variants']} variants: serial {result['serial_s']:.2f} s, Dask 2 workers "
-                 f"{result['wall_s']:.2f} s, speed-up {result['speedup']:.2f}x ({result['speedup_per_worker']:.0%} per "
-                 f"worker), median variant {result['median_variant_s_serial']:.2f} s serial and "
-                 f"{result['median_variant_s_dask']:.2f} s on Dask, workers' peak RSS {result['peak_rss_mb_workers']:.0f} MB, "
-                 f"results equal: {result['results_equal']}")
+        line += (
+            f"\n{'':18s} {result['variants']} variants: serial {result['serial_s']:.2f} s, Dask 2 workers "
+            f"{result['wall_s']:.2f} s, speed-up {result['speedup']:.2f}x ({result['speedup_per_worker']:.0%} per "
+            f"worker), median variant {result['median_variant_s_serial']:.2f} s serial and "
+            f"{result['median_variant_s_dask']:.2f} s on Dask, workers' peak RSS {result['peak_rss_mb_workers']:.0f} MB, "
+            f"results equal: {result['results_equal']}"
+        )
     print(line)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document with every result")
     parser.add_argument("--profile", action="store_true", help="also print where a warm year-100mw run spends its time")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one benchmark in this process
@@ -227,18 +276,29 @@ def main():
     RESULTS.mkdir(parents=True, exist_ok=True)
     machine = ceilings()
     if not args.json:
-        print(f"ceilings measured here: {machine['float64_gflops']:.0f} GFLOP/s float64, "
-              f"{machine['copy_gb_per_s']:.1f} GB/s copy, {machine['cores']} cores")
+        print(
+            f"ceilings measured here: {machine['float64_gflops']:.0f} GFLOP/s float64, "
+            f"{machine['copy_gb_per_s']:.1f} GB/s copy, {machine['cores']} cores"
+        )
     results = []
     for name in args.names or BENCHMARKS:
-        child = subprocess.run([sys.executable, __file__, "--one", name, "--machine", json.dumps(machine)],
-                               capture_output=True, text=True, cwd=ROOT)
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", name, "--machine", json.dumps(machine)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         if child.returncode != 0:
             print(f"{name}: failed\n{child.stderr}", file=sys.stderr)
             return 1
         result = json.loads(child.stdout.strip().splitlines()[-1])
-        result.update(when_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"), python=platform.python_version(),
-                      machine=platform.machine(), cpus=os.cpu_count(), ceilings=machine)
+        result.update(
+            when_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            python=platform.python_version(),
+            machine=platform.machine(),
+            cpus=os.cpu_count(),
+            ceilings=machine,
+        )
         with open(RESULTS / f"{name}.jsonl", "a") as fh:
             fh.write(json.dumps(result) + "\n")
         results.append(result)

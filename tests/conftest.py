@@ -17,8 +17,10 @@ if not os.environ.get("TWIN_HYPOTHESIS_EXPLORE"):
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 SHARED_DATA = ROOT.parent / "shared" / "data"  # the public data beside a checkout; a user's install has none
-needs_shared = pytest.mark.skipif(not (SHARED_DATA / "gpu_traces").is_dir(),
-                                  reason="../shared/data (the public GPU traces) is not beside this checkout")
+needs_shared = pytest.mark.skipif(
+    not (SHARED_DATA / "gpu_traces").is_dir(),
+    reason="../shared/data (the public GPU traces) is not beside this checkout",
+)
 
 
 def quickstart_dict():

@@ -24,8 +24,10 @@ def _write_smi(frame, path):
     """An nvidia-smi --format=csv log of a canonical frame (units in the cells, local stamps)."""
     lines = ["timestamp, power.draw [W], temperature.gpu, utilization.gpu [%], clocks.current.sm [MHz]"]
     for row in frame.itertuples():
-        lines.append(f"{row.time_utc:%Y/%m/%d %H:%M:%S.%f}, {row.power_w:.2f} W, {row.temp_c:.0f}, "
-                     f"{row.util * 100:.0f} %, {row.sm_clock_mhz:.0f} MHz")
+        lines.append(
+            f"{row.time_utc:%Y/%m/%d %H:%M:%S.%f}, {row.power_w:.2f} W, {row.temp_c:.0f}, "
+            f"{row.util * 100:.0f} %, {row.sm_clock_mhz:.0f} MHz"
+        )
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -74,8 +76,10 @@ def test_a_scenario_with_a_calibration_runs_the_calibrated_gpu(calibrated, tmp_p
     base["duration"] = "1d"
     base["saiq"]["reference"]["scenario"] = str(QUICKSTART.parent / base["saiq"]["reference"]["scenario"])
     runs = {}
-    for name, gpu in (("catalog", base["facility"]["halls"][0]["gpu"]),
-                      ("calibrated", {"model": "H100-SXM", "calibration": str(out)})):
+    for name, gpu in (
+        ("catalog", base["facility"]["halls"][0]["gpu"]),
+        ("calibrated", {"model": "H100-SXM", "calibration": str(out)}),
+    ):
         base["facility"]["halls"][0]["gpu"] = gpu
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(base))
         runs[name] = pipeline.simulate(load_scenario(tmp_path / f"{name}.yaml"))
@@ -91,18 +95,27 @@ def test_a_scenario_with_a_calibration_runs_the_calibrated_gpu(calibrated, tmp_p
     # rise at TDP / TDP without it.
     thermal = yaml.safe_load(out.read_text())["thermal"]
     spec = catalog.load("gpus")["H100-SXM"]
-    gpus = base["facility"]["halls"][0]["rack_count"] * base["facility"]["halls"][0]["servers_per_rack"] * spec["server"]["gpus_per_server"]
-    for run, resistance_k_per_w in ((a, catalog.load("cooling")["air"]["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]),
-                                    (b, thermal["r_k_per_w"] + thermal["sink_r_k_per_w"])):
+    gpus = (
+        base["facility"]["halls"][0]["rack_count"]
+        * base["facility"]["halls"][0]["servers_per_rack"]
+        * spec["server"]["gpus_per_server"]
+    )
+    for run, resistance_k_per_w in (
+        (a, catalog.load("cooling")["air"]["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]),
+        (b, thermal["r_k_per_w"] + thermal["sink_r_k_per_w"]),
+    ):
         rise_k = (run["gpu_die_temp_c"] - run["server_inlet_temp_c"]).mean()
         assert rise_k / (run["gpu_power_w"].mean() / gpus) == pytest.approx(resistance_k_per_w, rel=0.01)
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["calibrate", "missing.csv", "--gpu", "H100-SXM", "--out", "x.yaml"], "not found"),
-    (["calibrate", "{trace}", "--gpu", "H999", "--out", "x.yaml"], "unknown GPU"),
-    (["calibrate", "--check", "missing.yaml", "{trace}"], "calibration file not found"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["calibrate", "missing.csv", "--gpu", "H100-SXM", "--out", "x.yaml"], "not found"),
+        (["calibrate", "{trace}", "--gpu", "H999", "--out", "x.yaml"], "unknown GPU"),
+        (["calibrate", "--check", "missing.yaml", "{trace}"], "calibration file not found"),
+    ],
+)
 def test_bad_calibrate_input_exits_2_and_writes_nothing(calibrated, tmp_path, monkeypatch, capsys, argv, says):
     _, traces, _ = calibrated
     monkeypatch.chdir(tmp_path)
@@ -119,8 +132,11 @@ def test_the_readers_repairs_are_shown_in_the_report_the_page_and_check(calibrat
     out = tmp_path / "d.yaml"
     capsys.readouterr()
     assert main(["calibrate", str(damaged), "--gpu", "H100-SXM", "--out", str(out)]) == 0
-    said = ("damaged.csv: 1 truncated or malformed line(s) skipped", "damaged.csv: rows out of time order: sorted",
-            "damaged.csv: 5 exact duplicate row(s) dropped")
+    said = (
+        "damaged.csv: 1 truncated or malformed line(s) skipped",
+        "damaged.csv: rows out of time order: sorted",
+        "damaged.csv: 5 exact duplicate row(s) dropped",
+    )
     report = capsys.readouterr().out
     assert "repairs made in reading the traces:" in report and all(s in report for s in said)
     page = (tmp_path / "d.html").read_text()
@@ -134,17 +150,21 @@ def test_the_readers_repairs_are_shown_in_the_report_the_page_and_check(calibrat
     assert "<p>None: every line was read as written.</p>" in (traces[0].parent / "calib.html").read_text()
 
 
-@pytest.mark.parametrize("field, value, says", [
-    ("clock_w", 10 ** 400, "power.clock_w = 1000000000000000000000000000000000000000 is not a finite number"),
-    ("idle_w", float("inf"), "power.idle_w = inf is not a finite number"),
-    ("max_clock_mhz", 0, "power.max_clock_mhz = 0 is out of its physical range (> 0 and <= 5000)"),
-    ("power_limit_w", -100, "power.power_limit_w = -100 is out of its physical range (> 0 and <= 5000)"),
-    ("coolant_c", 1e6, "thermal.coolant_c = 1e+06 is out of its physical range (>= -40 and <= 150)"),
-    ("r_k_per_w", 1000.0, "thermal.r_k_per_w = 1000 is out of its physical range (> 0 and <= 1)"),
-    ("dynamic_w", 1e6, "power.dynamic_w = 1e+06 is out of its physical range (> 0 and <= 5000)"),
-])
-def test_a_calibration_with_an_impossible_value_is_refused_naming_field_and_range(calibrated, tmp_path, capsys,
-                                                                                   field, value, says):
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("clock_w", 10**400, "power.clock_w = 1000000000000000000000000000000000000000 is not a finite number"),
+        ("idle_w", float("inf"), "power.idle_w = inf is not a finite number"),
+        ("max_clock_mhz", 0, "power.max_clock_mhz = 0 is out of its physical range (> 0 and <= 5000)"),
+        ("power_limit_w", -100, "power.power_limit_w = -100 is out of its physical range (> 0 and <= 5000)"),
+        ("coolant_c", 1e6, "thermal.coolant_c = 1e+06 is out of its physical range (>= -40 and <= 150)"),
+        ("r_k_per_w", 1000.0, "thermal.r_k_per_w = 1000 is out of its physical range (> 0 and <= 1)"),
+        ("dynamic_w", 1e6, "power.dynamic_w = 1e+06 is out of its physical range (> 0 and <= 5000)"),
+    ],
+)
+def test_a_calibration_with_an_impossible_value_is_refused_naming_field_and_range(
+    calibrated, tmp_path, capsys, field, value, says
+):
     """Before: a 400-digit integer crashed with OverflowError, infinities and a 0 clock were accepted."""
     _, traces, out = calibrated
     doc = yaml.safe_load(out.read_text())
@@ -155,11 +175,14 @@ def test_a_calibration_with_an_impossible_value_is_refused_naming_field_and_rang
     assert says in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("out, says", [
-    ("folder", "is a folder; --out names the calibration file"),
-    ("page_folder/calib.yaml", "calib.html is a folder"),
-    ("{trace}", "is one of the input files; writing it would replace the measurements"),
-])
+@pytest.mark.parametrize(
+    "out, says",
+    [
+        ("folder", "is a folder; --out names the calibration file"),
+        ("page_folder/calib.yaml", "calib.html is a folder"),
+        ("{trace}", "is one of the input files; writing it would replace the measurements"),
+    ],
+)
 def test_an_out_path_that_cannot_be_written_is_refused_before_fitting(calibrated, tmp_path, capsys, out, says):
     _, traces, _ = calibrated
     trace = tmp_path / "trace.csv"
@@ -172,17 +195,34 @@ def test_an_out_path_that_cannot_be_written_is_refused_before_fitting(calibrated
     assert trace.read_bytes() == traces[0].read_bytes() and not (tmp_path / "page_folder" / "calib.yaml").exists()
 
 
-@pytest.mark.parametrize("field, value, says", [
-    ("heat_side", "oil", "rack.heat_side = 'oil'; allowed: air, liquid"),
-    ("fan_speed_at_ref", 50.0, "rack.fan_speed_at_ref = 50 is a fraction (allowed 0..1)"),
-    ("host_idle_w", 1e9, "rack.host_idle_w = 1e+09 exceeds host_max_w"),
-])
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("heat_side", "oil", "rack.heat_side = 'oil'; allowed: air, liquid"),
+        ("fan_speed_at_ref", 50.0, "rack.fan_speed_at_ref = 50 is a fraction (allowed 0..1)"),
+        ("host_idle_w", 1e9, "rack.host_idle_w = 1e+09 exceeds host_max_w"),
+    ],
+)
 def test_a_rack_calibration_with_an_impossible_value_is_refused(tmp_path, field, value, says):
     from twin.params import calibration
 
     out = tmp_path / "rack.yaml"
-    assert main(["calibrate", "--rack", str(Path(__file__).parent / "data" / "rack_pdu_example.csv"), "--gpu",
-                 "H100-SXM", "--servers-per-rack", "4", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                "--rack",
+                str(Path(__file__).parent / "data" / "rack_pdu_example.csv"),
+                "--gpu",
+                "H100-SXM",
+                "--servers-per-rack",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     doc = yaml.safe_load(out.read_text())
     doc["rack"][field] = value
     out.write_text(yaml.safe_dump(doc))
@@ -206,13 +246,16 @@ def _unfittable(frame, case):
     return frame
 
 
-@pytest.mark.parametrize("case, says", [
-    ("idle", "trace.csv: 0 sample(s) at load (utilisation >= 50%) in the fitted first 60%; at least 20 are needed"),
-    ("clock_0", "trace.csv: sm_clock_mhz (clocks.current.sm) is 0 in every sample"),
-    ("no_util", "trace.csv: no value of util (utilization.gpu): the fit needs power, temperature, utilisation"),
-    ("milliwatts_as_watts", "trace.csv: power_w (power.draw) is 0.0"),
-    ("util_as_fraction", "(utilisation peaks at 1%: a column logged as a 0-1 fraction?"),
-])
+@pytest.mark.parametrize(
+    "case, says",
+    [
+        ("idle", "trace.csv: 0 sample(s) at load (utilisation >= 50%) in the fitted first 60%; at least 20 are needed"),
+        ("clock_0", "trace.csv: sm_clock_mhz (clocks.current.sm) is 0 in every sample"),
+        ("no_util", "trace.csv: no value of util (utilization.gpu): the fit needs power, temperature, utilisation"),
+        ("milliwatts_as_watts", "trace.csv: power_w (power.draw) is 0.0"),
+        ("util_as_fraction", "(utilisation peaks at 1%: a column logged as a 0-1 fraction?"),
+    ],
+)
 def test_a_trace_the_kernels_cannot_be_fitted_to_is_refused_naming_it_and_what_it_lacks(tmp_path, capsys, case, says):
     """Before: an idle trace wrote a calibration with NaN uncertainties; a 0 clock said 'Residuals are not
     finite'; no utilisation 'only 0 samples have ...' without the file."""
@@ -235,8 +278,10 @@ def test_a_rack_calibration_sets_the_halls_host_power(tmp_path):
 
     rack_csv = Path(__file__).parent / "data" / "rack_pdu_example.csv"
     out = tmp_path / "rack_calib.yaml"
-    assert main(["calibrate", "--rack", str(rack_csv), "--gpu", "H100-SXM", "--servers-per-rack", "4",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["calibrate", "--rack", str(rack_csv), "--gpu", "H100-SXM", "--servers-per-rack", "4", "--out", str(out)])
+        == 0
+    )
     fitted = yaml.safe_load(out.read_text())["rack"]
     base = yaml.safe_load(QUICKSTART.read_text())
     base["duration"] = "1d"
@@ -259,8 +304,10 @@ def test_a_rack_calibration_writes_a_page_of_measured_and_modelled_power_and_sho
     shuffled = tmp_path / "shuffled.csv"
     shuffled.write_text("\n".join([lines[0], *lines[1:][::-1]]) + "\n")
     out = tmp_path / "rack.yaml"
-    assert main(["calibrate", "--rack", str(shuffled), "--gpu", "H100-SXM", "--servers-per-rack", "4",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["calibrate", "--rack", str(shuffled), "--gpu", "H100-SXM", "--servers-per-rack", "4", "--out", str(out)])
+        == 0
+    )
     said = capsys.readouterr().out
     assert "repaired in reading shuffled.csv: lines out of time order: sorted" in said and "rack.html" in said
     assert yaml.safe_load(out.read_text())["rack"]["repairs"] == ["lines out of time order: sorted"]
@@ -269,13 +316,22 @@ def test_a_rack_calibration_writes_a_page_of_measured_and_modelled_power_and_sho
     assert "<li>lines out of time order: sorted</li>" in page and "held out: PDU power MAPE" in page
 
 
-@pytest.mark.parametrize("hall, says", [
-    ({"gpu": {"model": "A100-SXM", "calibration": "{calib}"}}, "calibrates H100-SXM, but the hall's gpu model is A100-SXM"),
-    ({"gpu": {"model": "H100-SXM", "calibration": "nowhere.yaml"}}, "gpu calibration file 'nowhere.yaml' not found"),
-    ({"gpu": {"model": "H100-SXM", "calibrate": "{calib}"}}, "takes 'model' and optionally 'calibration'"),
-    ({"rack_calibration": "{calib}"}, "no 'rack' section"),
-    ({"gpu": {"model": "H100-SXM", "calibration": "{calib}"}, "gpu_calibration": "{calib}"}, "calibration once"),
-])
+@pytest.mark.parametrize(
+    "hall, says",
+    [
+        (
+            {"gpu": {"model": "A100-SXM", "calibration": "{calib}"}},
+            "calibrates H100-SXM, but the hall's gpu model is A100-SXM",
+        ),
+        (
+            {"gpu": {"model": "H100-SXM", "calibration": "nowhere.yaml"}},
+            "gpu calibration file 'nowhere.yaml' not found",
+        ),
+        ({"gpu": {"model": "H100-SXM", "calibrate": "{calib}"}}, "takes 'model' and optionally 'calibration'"),
+        ({"rack_calibration": "{calib}"}, "no 'rack' section"),
+        ({"gpu": {"model": "H100-SXM", "calibration": "{calib}"}, "gpu_calibration": "{calib}"}, "calibration once"),
+    ],
+)
 def test_a_scenario_with_an_unusable_calibration_is_refused_naming_the_field(calibrated, tmp_path, capsys, hall, says):
     _, _, out = calibrated
     base = yaml.safe_load(QUICKSTART.read_text())
@@ -313,4 +369,7 @@ def test_a_calibration_written_before_the_utilisation_lag_still_checks(calibrate
     doc["power"]["util_lag_s"] = 5.0
     old.write_text(yaml.safe_dump(doc))
     assert main(["calibrate", "--check", str(old), str(traces[1])]) == 2
-    assert "power.util_lag_s = " in (err := capsys.readouterr().err) and "is out of its physical range (>= 0 and <= " in err
+    assert (
+        "power.util_lag_s = " in (err := capsys.readouterr().err)
+        and "is out of its physical range (>= 0 and <= " in err
+    )

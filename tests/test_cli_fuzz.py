@@ -34,7 +34,9 @@ REFERENCE = {**BUNDLED["reference-legacy.yaml"], **SHORT}
 
 def _short(doc):
     doc = {**copy.deepcopy(doc), **SHORT}
-    for outage in (doc.get("faults") or {}).get("cooling_outages", []) + (doc.get("faults") or {}).get("power_outages", []):
+    for outage in (doc.get("faults") or {}).get("cooling_outages", []) + (doc.get("faults") or {}).get(
+        "power_outages", []
+    ):
         outage["start"] = f"{doc['start']}T06:00:00"
     if "demand_response" in doc.get("facility", {}):
         for window in doc["facility"]["demand_response"]:
@@ -46,12 +48,65 @@ SHORTENED = {name: _short(doc) for name, doc in BUNDLED.items()}
 
 # ---------------------------------------------------------------- values a user (or a mishap) puts in
 
-NUMBERS = st.sampled_from([0, -1, 1, 2, 2**31, 2**63 - 1, 2**63, -(2**63) - 1, 10**400, 1e308, -1e308, 1e-320, 0.5,
-                           float("nan"), float("inf"), float("-inf")])
-WORDS = st.sampled_from(["7d", "1y", "10y", "1s", "0s", "-5m", "60s", "1h", "15m", "2023-02-30", "9999-12-30",
-                         "1066-10-14", "2023-04-27", "2023-07-20T14:00", "H100-SXM", "H900", "air", "immersion",
-                         "direct_to_chip", "ashburn-va", "phoenix-az", "nowhere", "../x.epw", "/dev/null", "", " ",
-                         "null", "true", "NaN", "1e999", "hall-a", "llama-3.1-70b", "W32", "N+1", "fifo"])
+NUMBERS = st.sampled_from(
+    [
+        0,
+        -1,
+        1,
+        2,
+        2**31,
+        2**63 - 1,
+        2**63,
+        -(2**63) - 1,
+        10**400,
+        1e308,
+        -1e308,
+        1e-320,
+        0.5,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+    ]
+)
+WORDS = st.sampled_from(
+    [
+        "7d",
+        "1y",
+        "10y",
+        "1s",
+        "0s",
+        "-5m",
+        "60s",
+        "1h",
+        "15m",
+        "2023-02-30",
+        "9999-12-30",
+        "1066-10-14",
+        "2023-04-27",
+        "2023-07-20T14:00",
+        "H100-SXM",
+        "H900",
+        "air",
+        "immersion",
+        "direct_to_chip",
+        "ashburn-va",
+        "phoenix-az",
+        "nowhere",
+        "../x.epw",
+        "/dev/null",
+        "",
+        " ",
+        "null",
+        "true",
+        "NaN",
+        "1e999",
+        "hall-a",
+        "llama-3.1-70b",
+        "W32",
+        "N+1",
+        "fifo",
+    ]
+)
 HUGE = st.builds(lambda c, n: c * n, st.sampled_from(["x", "é", "\u202e", "0", " a"]), st.integers(1_000, 200_000))
 SCALARS = st.one_of(st.booleans(), st.none(), NUMBERS, st.integers(), st.floats(), WORDS, st.text(max_size=30), HUGE)
 VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(st.text(max_size=8), SCALARS, max_size=2))
@@ -103,11 +158,19 @@ def mutated_scenario(draw):
         lines.insert(k, lines[k])
     elif edit == "cut":
         text = "".join(lines)
-        lines = [text[:draw(st.integers(0, len(text)))]]
+        lines = [text[: draw(st.integers(0, len(text)))]]
     elif edit == "splice":
         text = "".join(lines)
         at = draw(st.integers(0, len(text)))
-        lines = [text[:at], draw(st.sampled_from(["\t", ":", "- ", "{", "]", "'", "\0", "\ufeff", "&a", "*a", "!!python/object:os.system ", "\udcff"])), text[at:]]
+        lines = [
+            text[:at],
+            draw(
+                st.sampled_from(
+                    ["\t", ":", "- ", "{", "]", "'", "\0", "\ufeff", "&a", "*a", "!!python/object:os.system ", "\udcff"]
+                )
+            ),
+            text[at:],
+        ]
     return name, "".join(lines)
 
 
@@ -168,19 +231,55 @@ def test_mutated_scenarios_exit_0_or_2_with_one_line_per_problem(case, command):
 
 # ---------------------------------------------------------------- weather files
 
+
 def _epw_lines():
-    header = ["LOCATION,FUZZ,-,XXX,test,000000,40.0,-77.0,-5.0,100.0", "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0",
-              "GROUND TEMPERATURES,0", "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,fuzz", "COMMENTS 2,fuzz",
-              "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31"]
-    rows = [f"2001,{day.month},{day.day},{hour},60,?,20.0,12.0,60,100000,0,0,300,200,100,50,"
-            "0,0,0,0,180,2.0,5,5,16.0,77777,9,999999999,40,0.1,0,88,0.2,0.0,0.0"
-            for day in pd.date_range("2001-01-01", periods=365, freq="D") for hour in range(1, 25)]
+    header = [
+        "LOCATION,FUZZ,-,XXX,test,000000,40.0,-77.0,-5.0,100.0",
+        "DESIGN CONDITIONS,0",
+        "TYPICAL/EXTREME PERIODS,0",
+        "GROUND TEMPERATURES,0",
+        "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0",
+        "COMMENTS 1,fuzz",
+        "COMMENTS 2,fuzz",
+        "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
+    ]
+    rows = [
+        f"2001,{day.month},{day.day},{hour},60,?,20.0,12.0,60,100000,0,0,300,200,100,50,"
+        "0,0,0,0,180,2.0,5,5,16.0,77777,9,999999999,40,0.1,0,88,0.2,0.0,0.0"
+        for day in pd.date_range("2001-01-01", periods=365, freq="D")
+        for hour in range(1, 25)
+    ]
     return header + rows
 
 
 EPW = _epw_lines()
-CELLS = st.one_of(st.sampled_from(["abc", "", "99.9", "999", "9999", "-9900", "70", "65", "-80", "1e9", "nan", "inf",
-                                   "12,5", " ", "0x10", "25", "31", "35", "101", "-1"]), st.text(max_size=12))
+CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "abc",
+            "",
+            "99.9",
+            "999",
+            "9999",
+            "-9900",
+            "70",
+            "65",
+            "-80",
+            "1e9",
+            "nan",
+            "inf",
+            "12,5",
+            " ",
+            "0x10",
+            "25",
+            "31",
+            "35",
+            "101",
+            "-1",
+        ]
+    ),
+    st.text(max_size=12),
+)
 
 
 @st.composite
@@ -201,7 +300,7 @@ def damaged_epw(draw):
             k = draw(st.integers(0, len(lines) - 1))
             lines.insert(k, lines[k])
         elif op == "cut":
-            lines = lines[:draw(st.integers(0, len(lines)))]
+            lines = lines[: draw(st.integers(0, len(lines)))]
         elif op == "hot" and len(lines) > 8:  # a heat wave beyond any record: dry-bulb and dew point raised
             k = draw(st.integers(8, len(lines) - 1))
             parts = lines[k].split(",") + [""] * 8  # a damaged row may be short
@@ -210,9 +309,14 @@ def damaged_epw(draw):
     return "\n".join(lines) + "\n"
 
 
-GRID = pd.DataFrame({"timestamp_utc": pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
-                     .strftime("%Y-%m-%dT%H:%M:%SZ"), "carbon_g_per_kwh": 400.0, "price_usd_per_kwh": 0.08,
-                     "water_l_per_kwh": 2.0}).to_csv(index=False)
+GRID = pd.DataFrame(
+    {
+        "timestamp_utc": pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "carbon_g_per_kwh": 400.0,
+        "price_usd_per_kwh": 0.08,
+        "water_l_per_kwh": 2.0,
+    }
+).to_csv(index=False)
 
 
 @FUZZ
@@ -231,21 +335,72 @@ def test_damaged_weather_files_exit_0_or_2(epw_text):
 
 # ---------------------------------------------------------------- command lines
 
-OPTION_VALUES = st.one_of(st.sampled_from(["0", "1", "-1", "2", "9223372036854775807", "9223372036854775808", "1e3",
-                                           "abc", "", "2026-2027", "2027-2026", "1900-2300", "ashburn-va",
-                                           "ashburn-va,phoenix-az", "nowhere", "ashburn-va,ashburn-va", "central",
-                                           "low,nowhere", "out", ".", "..", "/proc/x", "s.yaml", "x.parquet",
-                                           "tcp:/nowhere", "H100-SXM", "H900", "0.1", "10m", "-5s"]),
-                          st.text(max_size=10))
-OPTIONS = ["--out", "--seed", "--sites", "--workers", "--years", "--storylines", "--json", "--no-progress", "--force",
-           "--gpu", "--interval", "--duration", "--cluster", "--check", "--rack", "--servers-per-rack", "--bogus"]
+OPTION_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "0",
+            "1",
+            "-1",
+            "2",
+            "9223372036854775807",
+            "9223372036854775808",
+            "1e3",
+            "abc",
+            "",
+            "2026-2027",
+            "2027-2026",
+            "1900-2300",
+            "ashburn-va",
+            "ashburn-va,phoenix-az",
+            "nowhere",
+            "ashburn-va,ashburn-va",
+            "central",
+            "low,nowhere",
+            "out",
+            ".",
+            "..",
+            "/proc/x",
+            "s.yaml",
+            "x.parquet",
+            "tcp:/nowhere",
+            "H100-SXM",
+            "H900",
+            "0.1",
+            "10m",
+            "-5s",
+        ]
+    ),
+    st.text(max_size=10),
+)
+OPTIONS = [
+    "--out",
+    "--seed",
+    "--sites",
+    "--workers",
+    "--years",
+    "--storylines",
+    "--json",
+    "--no-progress",
+    "--force",
+    "--gpu",
+    "--interval",
+    "--duration",
+    "--cluster",
+    "--check",
+    "--rack",
+    "--servers-per-rack",
+    "--bogus",
+]
 FLAGS = {"--json", "--no-progress", "--force", "--rack"}
 
 
 @st.composite
 def command_line(draw):
-    command = draw(st.sampled_from(["run", "check", "sites", "compare", "forecast", "sweep", "record", "calibrate",
-                                    "nonsense", "--help-me"]))
+    command = draw(
+        st.sampled_from(
+            ["run", "check", "sites", "compare", "forecast", "sweep", "record", "calibrate", "nonsense", "--help-me"]
+        )
+    )
     argv = [command]
     if draw(st.booleans()):
         argv.append(draw(st.sampled_from(["s.yaml", "sweep.yaml", "missing.yaml", "w.epw", "", "ashburn-va", "."])))

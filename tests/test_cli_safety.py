@@ -48,6 +48,7 @@ def scenario(tmp_path):
 
 # ---------------------------------------------------------------- outputs never destroy anything
 
+
 def test_out_into_a_folder_of_foreign_files_is_refused_and_the_files_stay_byte_for_byte(tmp_path, scenario, capsys):
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -84,12 +85,15 @@ def test_a_folder_holding_the_scenario_is_refused_even_with_force(tmp_path, scen
     assert _snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("target, says", [
-    ("afile.txt", "is a file, not a folder"),
-    (".", "is the current folder"),
-    ("/proc/twin-results", "cannot write in /proc"),
-    ("missing/deeper/out", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "target, says",
+    [
+        ("afile.txt", "is a file, not a folder"),
+        (".", "is the current folder"),
+        ("/proc/twin-results", "cannot write in /proc"),
+        ("missing/deeper/out", "does not exist"),
+    ],
+)
 def test_out_paths_that_cannot_take_a_folder_are_refused(tmp_path, scenario, capsys, monkeypatch, target, says):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile.txt").write_text("keep me\n")
@@ -130,6 +134,7 @@ def test_calibrate_and_record_refuse_to_replace_a_foreign_file(tmp_path, capsys)
 
 # ---------------------------------------------------------------- memory is bounded
 
+
 def test_a_year_at_one_second_is_refused_within_5_s_with_the_estimate(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 16 * 2**30)
     path = write_yaml(tmp_path / "year.yaml", short_scenario(name="year", duration="1y", step="1s"))
@@ -149,16 +154,21 @@ def test_the_estimate_grows_with_steps_halls_and_rack_rows():
 
     def estimate(**overrides):
         return memory.estimate_peak_bytes(load_scenario_text(yaml.safe_dump(short_scenario(**overrides))))
+
     assert estimate(duration="2d") > estimate(duration="1d")
     assert estimate(results={"rack_series": "step"}) > estimate() > estimate(results={"rack_series": "none"})
 
 
 # ---------------------------------------------------------------- every bad input is a clear error
 
-@pytest.mark.parametrize("change, says", [
-    ({"start": "9999-12-30"}, r"start = '?9999-12-30'?: year 9999 is outside 1900\.\.2200"),
-    ({"start": "1066-10-14"}, r"start = '?1066-10-14'?: year 1066 is outside 1900\.\.2200"),
-])
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"start": "9999-12-30"}, r"start = '?9999-12-30'?: year 9999 is outside 1900\.\.2200"),
+        ({"start": "1066-10-14"}, r"start = '?1066-10-14'?: year 1066 is outside 1900\.\.2200"),
+    ],
+)
 def test_dates_outside_1900_2200_are_refused_by_check_and_run(tmp_path, capsys, change, says):
     path = write_yaml(tmp_path / "d.yaml", short_scenario(**change))
     for args in (["check", path], ["run", path, "--out", tmp_path / "out", "--no-progress"]):
@@ -210,9 +220,11 @@ def test_an_unexpected_exception_is_one_line_naming_its_log(tmp_path, scenario, 
 
     def broken(*args, **kwargs):
         raise RuntimeError("kernel exploded")
+
     monkeypatch.setattr(twin.pipeline, "execute_with_racks", broken)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", None)
     code, err = _run_cli(capsys, "run", scenario, "--out", tmp_path / "out", "--no-progress")
     assert code == 1 and len(err) == 1 and "bug in twin" in err[0] and "kernel exploded" in err[0]
@@ -226,6 +238,7 @@ def test_ctrl_c_during_a_run_is_one_line_and_exit_130(tmp_path, scenario, capsys
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(twin.pipeline, "execute_with_racks", interrupted)
     code, err = _run_cli(capsys, "run", scenario, "--out", tmp_path / "out", "--no-progress")
     assert code == 130 and len(err) == 1 and err[0].startswith("interrupted")
@@ -237,9 +250,13 @@ def test_ctrl_c_on_a_sweep_keeps_what_finished_and_exits_within_2_s(tmp_path):
     write_yaml(tmp_path / "base.yaml", short_scenario(name="base", duration="14d", step="60s"))
     sweep = write_yaml(tmp_path / "sweep.yaml", {"base": "base.yaml", "axes": {"seed": {"from": 1, "to": 40}}})
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "twin", "sweep", str(sweep), "--out", str(out), "--workers", "2",
-                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin", "sweep", str(sweep), "--out", str(out), "--workers", "2", "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         if len(list((out / "variants").glob("variant_id=*"))) >= 2:
@@ -260,6 +277,7 @@ def test_ctrl_c_on_a_sweep_keeps_what_finished_and_exits_within_2_s(tmp_path):
 
 
 # ---------------------------------------------------------------- a reviewer's findings, each failing before
+
 
 def test_a_file_added_to_an_earlier_result_is_not_deleted_by_the_next_run(tmp_path, scenario, capsys):
     out = tmp_path / "out"
@@ -294,8 +312,18 @@ def test_links_as_out_are_refused(tmp_path, scenario, capsys):
 
 def test_calibrate_out_must_not_be_the_page_itself(tmp_path, capsys):
     rack = ROOT / "tests" / "data" / "rack_pdu_example.csv"
-    code, err = _run_cli(capsys, "calibrate", rack, "--rack", "--servers-per-rack", "4", "--gpu", "H100-SXM",
-                         "--out", tmp_path / "cal.html")
+    code, err = _run_cli(
+        capsys,
+        "calibrate",
+        rack,
+        "--rack",
+        "--servers-per-rack",
+        "4",
+        "--gpu",
+        "H100-SXM",
+        "--out",
+        tmp_path / "cal.html",
+    )
     assert code == 2 and "name the calibration YAML" in err[0]
     assert not (tmp_path / "cal.html").exists()
 
@@ -327,12 +355,17 @@ def test_checks_across_fields_point_at_the_field_they_name(tmp_path, capsys):
     assert code == 2 and err[0].startswith(f"error: {path}:{line}: step: step '2d' must be between 1s and 1h"), err
 
 
-@pytest.mark.parametrize("change, says", [
-    ({"saiq": {"weights": {"w1": 0, "w2": 0, "w3": 0, "w4": 0}}}, "w1..w4 are all 0"),
-    ({"faults": {"cooling_outages": [{"unit": "chiller", "start": "2023-04-27T06:00:00", "duration": "0s"}]}},
-     "'0s' is no time at all"),
-    ({"name": "my run/1"}, "letters, digits, '.', '_' and '-'"),
-])
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"saiq": {"weights": {"w1": 0, "w2": 0, "w3": 0, "w4": 0}}}, "w1..w4 are all 0"),
+        (
+            {"faults": {"cooling_outages": [{"unit": "chiller", "start": "2023-04-27T06:00:00", "duration": "0s"}]}},
+            "'0s' is no time at all",
+        ),
+        ({"name": "my run/1"}, "letters, digits, '.', '_' and '-'"),
+    ],
+)
 def test_inputs_that_mean_nothing_are_refused(tmp_path, capsys, change, says):
     code, err = _run_cli(capsys, "check", write_yaml(tmp_path / "m.yaml", short_scenario(**change)))
     assert code == 2 and says in err[0], err
@@ -362,8 +395,17 @@ def test_every_input_family_has_its_own_error_under_one_base():
     from twin.sites.readers import GridError, WeatherError
     from twin.sweep import SweepError
 
-    families = [ScenarioError, WeatherError, GridError, TraceError, CalibrationError, RackDataError, SweepError,
-                RecordError, OutputError]
+    families = [
+        ScenarioError,
+        WeatherError,
+        GridError,
+        TraceError,
+        CalibrationError,
+        RackDataError,
+        SweepError,
+        RecordError,
+        OutputError,
+    ]
     assert len(set(families)) == len(families)
     assert all(issubclass(f, InputError) for f in families)
     assert InputError(["a", "b"]).problems == ["a", "b"] and InputError("one").problems == ["one"]
@@ -378,6 +420,7 @@ def test_a_variant_that_meets_a_bug_is_one_line_and_the_others_are_kept(tmp_path
         if scenario.seed == 2:
             raise ZeroDivisionError("variant two divided by zero")
         return real(scenario, reference)
+
     monkeypatch.setattr(twin.sweep, "run_variant", flaky)
     monkeypatch.setattr(__import__("tempfile"), "tempdir", str(tmp_path))
     write_yaml(tmp_path / "base.yaml", short_scenario(name="base"))
@@ -390,10 +433,14 @@ def test_a_variant_that_meets_a_bug_is_one_line_and_the_others_are_kept(tmp_path
 
 
 def test_overlapping_outages_that_take_out_more_than_every_unit_are_refused(tmp_path, capsys):
-    outages = [{"unit": "chiller", "start": "2023-04-27T06:00:00", "duration": "4h", "fraction": 0.5},
-               {"unit": "chiller", "start": "2023-04-27T08:00:00", "duration": "4h", "fraction": 0.8}]
+    outages = [
+        {"unit": "chiller", "start": "2023-04-27T06:00:00", "duration": "4h", "fraction": 0.5},
+        {"unit": "chiller", "start": "2023-04-27T08:00:00", "duration": "4h", "fraction": 0.8},
+    ]
     data = short_scenario(faults={"cooling_outages": outages})
     code, err = _run_cli(capsys, "check", write_yaml(tmp_path / "o.yaml", data))
-    assert code == 2 and "cooling_outages[1] overlaps cooling_outages[0]: together they take 130% of the chiller" in err[0]
+    assert (
+        code == 2 and "cooling_outages[1] overlaps cooling_outages[0]: together they take 130% of the chiller" in err[0]
+    )
     outages[1]["start"] = "2023-04-27T10:00:00"  # after the first is back
     assert _run_cli(capsys, "check", write_yaml(tmp_path / "o.yaml", data))[0] == 0

@@ -31,8 +31,11 @@ def _year(sites, **weights):
 
 @pytest.fixture(scope="module")
 def year_at_four_sites():
-    table, monthly, meta, summaries = compare(_year(["stockholm-se", "mumbai-in", "phoenix-az", "singapore"]),
-                                              ["stockholm-se", "mumbai-in", "phoenix-az", "singapore"], workers=2)
+    table, monthly, meta, summaries = compare(
+        _year(["stockholm-se", "mumbai-in", "phoenix-az", "singapore"]),
+        ["stockholm-se", "mumbai-in", "phoenix-az", "singapore"],
+        workers=2,
+    )
     return table.set_index("site"), monthly, meta, summaries
 
 
@@ -85,14 +88,18 @@ def test_compare_through_the_cli_writes_the_three_files(tmp_path):
     html = (tmp_path / "cmp" / "report.html").read_text()
     assert html.count("<svg") >= 2 and "stockholm-se" in html
     # --sites overrides the scenario's list
-    proc = _run(["compare", str(scenario), "--sites", "singapore,seattle-wa", "--out", str(tmp_path / "two")], cwd=tmp_path)
+    proc = _run(
+        ["compare", str(scenario), "--sites", "singapore,seattle-wa", "--out", str(tmp_path / "two")], cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert set(pd.read_parquet(tmp_path / "two" / "comparison.parquet")["site"]) == {"singapore", "seattle-wa"}
 
 
 def test_compare_refuses_an_unknown_site_with_a_suggestion(tmp_path):
     scenario = write_yaml(tmp_path / "s.yaml", short_scenario())
-    proc = _run(["compare", str(scenario), "--sites", "stockholm,singapore", "--out", str(tmp_path / "o")], cwd=tmp_path)
+    proc = _run(
+        ["compare", str(scenario), "--sites", "stockholm,singapore", "--out", str(tmp_path / "o")], cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert "unknown site 'stockholm' (did you mean 'stockholm-se'?)" in proc.stderr
     assert not (tmp_path / "o").exists()
@@ -114,12 +121,19 @@ def test_sites_command_lists_the_library_and_shows_one_site():
 
 # --- bring your own site ---------------------------------------------------------------------
 
+
 def _grid_csv(path, site="stockholm-se", water=True, edit=None):
     """A grid CSV in the documented columns, from a bundled site's series, optionally edited."""
     s = load_site(site)
-    frame = pd.DataFrame({"timestamp_utc": pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
-                          .strftime("%Y-%m-%dT%H:%M:%SZ"),
-                          "carbon_g_per_kwh": s.carbon_g_per_kwh, "price_usd_per_kwh": s.price_usd_per_kwh})
+    frame = pd.DataFrame(
+        {
+            "timestamp_utc": pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC").strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "carbon_g_per_kwh": s.carbon_g_per_kwh,
+            "price_usd_per_kwh": s.price_usd_per_kwh,
+        }
+    )
     if water:
         frame["water_l_per_kwh"] = s.water_l_per_kwh
     if edit:
@@ -142,7 +156,9 @@ def test_a_user_epw_of_a_place_not_in_the_library_runs_end_to_end(tmp_path, hels
     proc = _run(["run", str(scenario), "--out", str(tmp_path / "out"), "--json"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["site_sources"]["weather"].startswith("user EPW") and "HELSINKI" in summary["site_sources"]["weather"]
+    assert (
+        summary["site_sources"]["weather"].startswith("user EPW") and "HELSINKI" in summary["site_sources"]["weather"]
+    )
     frame = pd.read_parquet(tmp_path / "out" / "timeseries.parquet")
     local = frame["timestamp"].dt.tz_convert("Europe/Helsinki")
     warmest = frame.groupby(local.dt.hour)["outdoor_drybulb_c"].mean().idxmax()
@@ -153,8 +169,10 @@ def test_a_user_epw_of_a_place_not_in_the_library_runs_end_to_end(tmp_path, hels
 
 def test_a_truncated_epw_is_refused(tmp_path, helsinki_epw, quickstart_copy):
     lines = helsinki_epw.read_text().splitlines()
-    helsinki_epw.write_text("\n".join(lines[:8 + 5000]) + "\n")
-    text = quickstart_copy.read_text().replace("  name: ashburn-va ", f"  weather_file: {helsinki_epw}\n  name: ashburn-va ", 1)
+    helsinki_epw.write_text("\n".join(lines[: 8 + 5000]) + "\n")
+    text = quickstart_copy.read_text().replace(
+        "  name: ashburn-va ", f"  weather_file: {helsinki_epw}\n  name: ashburn-va ", 1
+    )
     quickstart_copy.write_text(text)
     proc = _run(["run", str(quickstart_copy), "--out", str(tmp_path / "out")], cwd=tmp_path)
     assert proc.returncode == 2
@@ -163,16 +181,30 @@ def test_a_truncated_epw_is_refused(tmp_path, helsinki_epw, quickstart_copy):
 
 
 GRID_FAULTS = {
-    "gap": (lambda f: f.drop(index=100), r"grid\.csv: line 102: gap or irregular step: 2023-01-05 05:00 follows 2023-01-05 03:00 \(line 101\), 120 min"),
-    "duplicated_hour": (lambda f: pd.concat([f.iloc[:51], f.iloc[50:51], f.iloc[51:]]),
-                        r"grid\.csv: line 53: duplicated hour 2023-01-03 02:00"),
-    "carbon_in_kg": (lambda f: f.assign(carbon_g_per_kwh=f["carbon_g_per_kwh"] / 1000.0),
-                     r"grid\.csv: column carbon_g_per_kwh: largest value 0\.\d+: looks like kg/kWh"),
-    "price_per_mwh": (lambda f: f.assign(price_usd_per_kwh=f["price_usd_per_kwh"] * 1000.0),
-                      r"grid\.csv: column price_usd_per_kwh: median \d+.*looks like USD/MWh"),
-    "shuffled": (lambda f: f.iloc[np.r_[0:10, 11, 10, 12:len(f)]], r"grid\.csv: line 13: timestamp_utc goes back in time"),
-    "nan": (lambda f: f.assign(price_usd_per_kwh=f["price_usd_per_kwh"].where(f.index != 7)),
-            r"grid\.csv: line 9: price_usd_per_kwh is missing \(empty or not a number\)"),
+    "gap": (
+        lambda f: f.drop(index=100),
+        r"grid\.csv: line 102: gap or irregular step: 2023-01-05 05:00 follows 2023-01-05 03:00 \(line 101\), 120 min",
+    ),
+    "duplicated_hour": (
+        lambda f: pd.concat([f.iloc[:51], f.iloc[50:51], f.iloc[51:]]),
+        r"grid\.csv: line 53: duplicated hour 2023-01-03 02:00",
+    ),
+    "carbon_in_kg": (
+        lambda f: f.assign(carbon_g_per_kwh=f["carbon_g_per_kwh"] / 1000.0),
+        r"grid\.csv: column carbon_g_per_kwh: largest value 0\.\d+: looks like kg/kWh",
+    ),
+    "price_per_mwh": (
+        lambda f: f.assign(price_usd_per_kwh=f["price_usd_per_kwh"] * 1000.0),
+        r"grid\.csv: column price_usd_per_kwh: median \d+.*looks like USD/MWh",
+    ),
+    "shuffled": (
+        lambda f: f.iloc[np.r_[0:10, 11, 10, 12 : len(f)]],
+        r"grid\.csv: line 13: timestamp_utc goes back in time",
+    ),
+    "nan": (
+        lambda f: f.assign(price_usd_per_kwh=f["price_usd_per_kwh"].where(f.index != 7)),
+        r"grid\.csv: line 9: price_usd_per_kwh is missing \(empty or not a number\)",
+    ),
 }
 
 
@@ -234,8 +266,9 @@ def test_grid_stamps_at_half_past_are_interpolated_onto_whole_hours(tmp_path):
 
     def half_past(frame):
         stamps = pd.date_range("2023-01-01 00:30", periods=8760, freq="h", tz="UTC").tz_convert("Asia/Kolkata")
-        return frame.assign(timestamp_utc=stamps.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                            carbon_g_per_kwh=100.0 + np.arange(8760) % 2 * 10.0)
+        return frame.assign(
+            timestamp_utc=stamps.strftime("%Y-%m-%dT%H:%M:%S%z"), carbon_g_per_kwh=100.0 + np.arange(8760) % 2 * 10.0
+        )
 
     grid = read_grid_csv(_grid_csv(tmp_path / "ist.csv", edit=half_past))
     np.testing.assert_allclose(grid["carbon_g_per_kwh"].to_numpy(), 105.0)
@@ -248,8 +281,9 @@ def test_a_bad_value_in_a_leap_year_names_its_line_in_the_file(tmp_path):
     carbon = np.full(8784, 300.0)
     june = int(np.flatnonzero(stamps == pd.Timestamp("2024-06-01", tz="UTC"))[0])
     carbon[june] = -5.0
-    pd.DataFrame({"timestamp_utc": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "carbon_g_per_kwh": carbon,
-                  "price_usd_per_kwh": 0.05}).to_csv(tmp_path / "leap.csv", index=False)
+    pd.DataFrame(
+        {"timestamp_utc": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "carbon_g_per_kwh": carbon, "price_usd_per_kwh": 0.05}
+    ).to_csv(tmp_path / "leap.csv", index=False)
     with pytest.raises(SiteDataError, match=f"leap.csv: line {june + 2}: carbon_g_per_kwh = '-5.0' is outside"):
         read_grid_csv(tmp_path / "leap.csv")
 
@@ -257,8 +291,12 @@ def test_a_bad_value_in_a_leap_year_names_its_line_in_the_file(tmp_path):
 def test_a_clean_grid_in_g_per_kwh_is_not_mistaken_for_kg(tmp_path):
     from twin.sites.readers import read_grid_csv
 
-    grid = read_grid_csv(_grid_csv(tmp_path / "clean.csv", edit=lambda f: f.assign(
-        carbon_g_per_kwh=np.where(np.arange(len(f)) % 50 == 0, 150.0, 0.0))))
+    grid = read_grid_csv(
+        _grid_csv(
+            tmp_path / "clean.csv",
+            edit=lambda f: f.assign(carbon_g_per_kwh=np.where(np.arange(len(f)) % 50 == 0, 150.0, 0.0)),
+        )
+    )
     assert grid["carbon_g_per_kwh"].max() == 150.0
 
 

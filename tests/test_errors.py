@@ -15,11 +15,23 @@ def _run(args, cwd):
 
 
 CASES = {
-    "negative_rack_count": (("rack_count: 32", "rack_count: -4"), r"quickstart\.yaml:\d+: facility\.halls\[0\]\.rack_count = -4: .*greater than or equal to 1"),
-    "unknown_gpu": (("gpu: H100-SXM ", "gpu: H900-SXM "), r"quickstart\.yaml:\d+: facility\.halls\[0\]\.gpu = 'H900-SXM': unknown GPU .*allowed: .*H100-SXM"),
-    "misspelt_key": (("servers_per_rack: 4", "servers_per_rak: 4"), r"quickstart\.yaml:\d+: facility\.halls\[0\]\.servers_per_rak: unknown key .*did you mean 'servers_per_rack'"),
+    "negative_rack_count": (
+        ("rack_count: 32", "rack_count: -4"),
+        r"quickstart\.yaml:\d+: facility\.halls\[0\]\.rack_count = -4: .*greater than or equal to 1",
+    ),
+    "unknown_gpu": (
+        ("gpu: H100-SXM ", "gpu: H900-SXM "),
+        r"quickstart\.yaml:\d+: facility\.halls\[0\]\.gpu = 'H900-SXM': unknown GPU .*allowed: .*H100-SXM",
+    ),
+    "misspelt_key": (
+        ("servers_per_rack: 4", "servers_per_rak: 4"),
+        r"quickstart\.yaml:\d+: facility\.halls\[0\]\.servers_per_rak: unknown key .*did you mean 'servers_per_rack'",
+    ),
     "bad_yaml_syntax": (("seed: 42", "seed: [42"), r"quickstart\.yaml:\d+: YAML syntax error"),
-    "missing_weather_file": (("  name: ashburn-va ", "  weather_file: nowhere/site.epw\n  name: ashburn-va "), r"quickstart\.yaml:\d+: site\.weather_file = 'nowhere/site\.epw': weather file .* not found"),
+    "missing_weather_file": (
+        ("  name: ashburn-va ", "  weather_file: nowhere/site.epw\n  name: ashburn-va "),
+        r"quickstart\.yaml:\d+: site\.weather_file = 'nowhere/site\.epw': weather file .* not found",
+    ),
 }
 
 

@@ -19,15 +19,15 @@ def test_chiller_outage_on_a_hot_afternoon_heats_throttles_and_recovers():
     before = _window(f, "2023-08-01 20:00", "2023-08-01 20:59")
     during = _window(f, "2023-08-01 21:00", "2023-08-01 22:30")
     after = _window(f, "2023-08-02 01:00", "2023-08-02 03:00")
-    assert before["outdoor_drybulb_c"].min() > 35.0            # a hot afternoon
+    assert before["outdoor_drybulb_c"].min() > 35.0  # a hot afternoon
     assert (before["server_inlet_temp_c"] == setpoint).all()
     assert (before["gpu_clock_fraction"] == 1.0).all()
     assert during["server_inlet_temp_c"].max() > setpoint + 20.0
     assert during["gpu_die_temp_c"].max() >= before["gpu_die_temp_c"].max() + 20.0
-    assert during["gpu_clock_fraction"].min() < 0.9              # thermal slowdown
+    assert during["gpu_clock_fraction"].min() < 0.9  # thermal slowdown
     assert (during["tokens"] / during["tokens_demanded"]).min() < 0.9
     assert during["cooling_unmet_w"].max() > 0.0
-    assert (after["server_inlet_temp_c"] == setpoint).all()      # recovered
+    assert (after["server_inlet_temp_c"] == setpoint).all()  # recovered
     assert (after["gpu_clock_fraction"] == 1.0).all()
 
 

@@ -14,29 +14,65 @@ def _synthetic_trace(seed=0, sink_r_k_per_w=0.03, coolant_c=28.0):
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.uniform(0.9, 1.3, 3000))
     load = ((t // 120) % 2 == 1).astype(float)
-    caps = rng.choice([1980.0, 1600.0, 1200.0], size=int(t[-1] // 120) + 1)[(t // 120).astype(int)]  # one per load period
+    caps = rng.choice([1980.0, 1600.0, 1200.0], size=int(t[-1] // 120) + 1)[
+        (t // 120).astype(int)
+    ]  # one per load period
     ready = (t % 120) > 60  # the second half of each idle period at full clock, the first at idle clocks
     clock = np.where(load > 0, caps, np.where(ready, 1980.0, 345.0))
-    phi = np.where((load == 0) & ~ready, 0.0, clock / 1980.0)  # at idle clocks the clock tree is gated (fit.trace_arrays)
-    truth_p = {"idle_w": 72.0, "clock_w": 40.0, "dynamic_w": 560.0, "v_floor": 0.7, "leak_fraction": 0.3,
-               "leak_per_k": 0.02}
-    truth_t = {"r_k_per_w": 0.02, "tau_s": 3.0, "sink_r_k_per_w": sink_r_k_per_w,
-               "sink_tau_s": 2000.0 * sink_r_k_per_w, "coolant_c": coolant_c}
+    phi = np.where(
+        (load == 0) & ~ready, 0.0, clock / 1980.0
+    )  # at idle clocks the clock tree is gated (fit.trace_arrays)
+    truth_p = {
+        "idle_w": 72.0,
+        "clock_w": 40.0,
+        "dynamic_w": 560.0,
+        "v_floor": 0.7,
+        "leak_fraction": 0.3,
+        "leak_per_k": 0.02,
+    }
+    truth_t = {
+        "r_k_per_w": 0.02,
+        "tau_s": 3.0,
+        "sink_r_k_per_w": sink_r_k_per_w,
+        "sink_tau_s": 2000.0 * sink_r_k_per_w,
+        "coolant_c": coolant_c,
+    }
     temp = np.empty_like(t)
     power = np.empty_like(t)
     temp[0] = sink = 31.0
-    kernel = (truth_p["idle_w"], truth_p["clock_w"], truth_p["dynamic_w"], truth_p["v_floor"], truth_p["leak_fraction"],
-              truth_p["leak_per_k"], 32.0)
+    kernel = (
+        truth_p["idle_w"],
+        truth_p["clock_w"],
+        truth_p["dynamic_w"],
+        truth_p["v_floor"],
+        truth_p["leak_fraction"],
+        truth_p["leak_per_k"],
+        32.0,
+    )
     power[0] = gpu.power_w(load[0], phi[0], temp[0], *kernel)
     for i in range(1, t.shape[0]):  # sample i's power is that of the interval ending at t_i, as a sensor's
         power[i] = gpu.power_w(load[i], phi[i], temp[i - 1], *kernel)
         dt = t[i] - t[i - 1]
-        temp[i], sink = gpu.temps_after_c(temp[i - 1], sink, truth_t["coolant_c"], power[i], truth_t["r_k_per_w"],
-                                          np.exp(-dt / truth_t["tau_s"]), truth_t["sink_r_k_per_w"],
-                                          np.exp(-dt / truth_t["sink_tau_s"]))
-    frame = pd.DataFrame({"time_utc": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"),
-                          "gpu": "0", "power_w": power * (1 + rng.normal(0, 0.01, t.shape[0])),
-                          "temp_c": np.round(temp), "util": load, "sm_clock_mhz": clock})
+        temp[i], sink = gpu.temps_after_c(
+            temp[i - 1],
+            sink,
+            truth_t["coolant_c"],
+            power[i],
+            truth_t["r_k_per_w"],
+            np.exp(-dt / truth_t["tau_s"]),
+            truth_t["sink_r_k_per_w"],
+            np.exp(-dt / truth_t["sink_tau_s"]),
+        )
+    frame = pd.DataFrame(
+        {
+            "time_utc": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"),
+            "gpu": "0",
+            "power_w": power * (1 + rng.normal(0, 0.01, t.shape[0])),
+            "temp_c": np.round(temp),
+            "util": load,
+            "sm_clock_mhz": clock,
+        }
+    )
     return frame, truth_p, truth_t
 
 
@@ -58,16 +94,32 @@ def test_the_fitted_power_law_is_the_kernels():
     from twin.physics.gpu import power_w
 
     m = catalog.load("gpu_model")
-    params = {"idle_w": 72.0, "clock_w": 40.0, "dynamic_w": 588.0, "v_floor": 0.6, "leak_fraction": m["leak_fraction"],
-              "leak_per_k": m["leak_per_k"]}
+    params = {
+        "idle_w": 72.0,
+        "clock_w": 40.0,
+        "dynamic_w": 588.0,
+        "v_floor": 0.6,
+        "leak_fraction": m["leak_fraction"],
+        "leak_per_k": m["leak_per_k"],
+    }
     for u, phi, temp in [(0.0, 1.0, 30.0), (0.4, 0.8, 55.0), (1.0, 1.0, 85.0), (0.7, 0.5, 160.0)]:
-        kernel = power_w(u, phi, temp, 72.0, 40.0, 588.0, 0.6, m["leak_fraction"], m["leak_per_k"], m["leak_ref_temp_c"])
-        assert float(power_model_w(params, np.array([u]), np.array([phi]), np.array([temp]))[0]) == pytest.approx(kernel)
+        kernel = power_w(
+            u, phi, temp, 72.0, 40.0, 588.0, 0.6, m["leak_fraction"], m["leak_per_k"], m["leak_ref_temp_c"]
+        )
+        assert float(power_model_w(params, np.array([u]), np.array([phi]), np.array([temp]))[0]) == pytest.approx(
+            kernel
+        )
 
 
 def _frame(t, **columns):
-    return pd.DataFrame({"time_utc": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"), "gpu": "0",
-                         "temp_c": 40.0, **columns})
+    return pd.DataFrame(
+        {
+            "time_utc": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"),
+            "gpu": "0",
+            "temp_c": 40.0,
+            **columns,
+        }
+    )
 
 
 def test_an_idle_gpu_at_idle_clocks_is_driven_with_its_clock_tree_stopped():
@@ -84,7 +136,9 @@ def test_an_idle_gpu_at_idle_clocks_is_driven_with_its_clock_tree_stopped():
     x = trace_arrays(_frame(t, power_w=100.0, util=util, sm_clock_mhz=clock, throttle_reasons=reasons))
     assert x["phi"][:6].tolist() == pytest.approx([0.0, 0.0, 1.0, 345 / 1980, 885 / 1980, 1.0])
     reasons[2] = 0x1  # flagged idle at full clock: gated too
-    assert trace_arrays(_frame(t, power_w=100.0, util=util, sm_clock_mhz=clock, throttle_reasons=reasons))["phi"][2] == 0.0
+    assert (
+        trace_arrays(_frame(t, power_w=100.0, util=util, sm_clock_mhz=clock, throttle_reasons=reasons))["phi"][2] == 0.0
+    )
 
 
 @pytest.mark.parametrize("window_s", [1.0, 0.0])  # Hopper's 1 s power.draw mean; GA100's instantaneous reading
@@ -103,8 +157,14 @@ def test_the_lag_of_nvml_utilisation_behind_the_power_is_fitted(window_s):
     frame = _frame(t, power_w=power, util=util, sm_clock_mhz=1755.0)
     fitted = fit_power(frame, 1755.0, power_window_s=window_s)
     assert fitted.params["util_lag_s"] == pytest.approx(0.3, abs=0.03)
-    assert errors(frame, fitted.params, {"r_k_per_w": 0.02, "tau_s": 1.0, "sink_r_k_per_w": 0.0, "sink_tau_s": 1.0,
-                                         "coolant_c": 30.0})["power_mape_pct"] < 1.5
+    assert (
+        errors(
+            frame,
+            fitted.params,
+            {"r_k_per_w": 0.02, "tau_s": 1.0, "sink_r_k_per_w": 0.0, "sink_tau_s": 1.0, "coolant_c": 30.0},
+        )["power_mape_pct"]
+        < 1.5
+    )
 
 
 def test_slow_traces_fit_no_utilisation_lag():
@@ -136,8 +196,9 @@ def test_which_foster_term_is_called_the_die_does_not_change_the_temperatures():
     one = {"r_k_per_w": 0.02, "tau_s": 3.0, "sink_r_k_per_w": 0.05, "sink_tau_s": 60.0, "coolant_c": 30.0}
     swapped = {"r_k_per_w": 0.05, "tau_s": 60.0, "sink_r_k_per_w": 0.02, "sink_tau_s": 3.0, "coolant_c": 30.0}
     for temp0 in (45.0, 52.0, 31.0):  # a warm sink, a hot one, one colder than the power's steady state
-        np.testing.assert_allclose(temperature_model_c(one, t, p, temp0), temperature_model_c(swapped, t, p, temp0),
-                                   atol=1e-9)
+        np.testing.assert_allclose(
+            temperature_model_c(one, t, p, temp0), temperature_model_c(swapped, t, p, temp0), atol=1e-9
+        )
 
 
 def test_power_and_temperature_solved_together_start_as_the_temperature_model_does():
@@ -157,12 +218,17 @@ def test_a_parameter_the_fit_leaves_on_its_bound_is_named_in_the_report():
     from twin.calibrate.fit import _least_squares
     from twin.calibrate.session import report_text
 
-    params, _, at_bound = _least_squares(lambda p: np.array([p["a"] - 5.0, p["b"] - 0.5]), ("a", "b"), [(0.5, 0.2)],
-                                         (0.0, 0.0), (1.0, 1.0), set())
+    params, _, at_bound = _least_squares(
+        lambda p: np.array([p["a"] - 5.0, p["b"] - 0.5]), ("a", "b"), [(0.5, 0.2)], (0.0, 0.0), (1.0, 1.0), set()
+    )
     assert params["a"] == pytest.approx(1.0) and params["b"] == pytest.approx(0.5) and at_bound == ("a",)
-    doc = {"gpu": "H100-PCIe", "cooling": "air", "held_out": [],
-           "power": {"v_floor": 1.0, "idle_w": 45.0, "stderr": {"v_floor": 0.1, "idle_w": 1.0}, "at_bound": ["v_floor"]},
-           "thermal": {"tau_s": 2.0, "stderr": {"tau_s": 0.1}, "at_bound": []}}
+    doc = {
+        "gpu": "H100-PCIe",
+        "cooling": "air",
+        "held_out": [],
+        "power": {"v_floor": 1.0, "idle_w": 45.0, "stderr": {"v_floor": 0.1, "idle_w": 1.0}, "at_bound": ["v_floor"]},
+        "thermal": {"tau_s": 2.0, "stderr": {"tau_s": 0.1}, "at_bound": []},
+    }
     lines = report_text(doc).splitlines()
     assert "on its search bound" in next(line for line in lines if "v_floor" in line)
     assert "on its search bound" not in next(line for line in lines if "idle_w" in line)
@@ -181,7 +247,9 @@ def test_a_card_fitted_on_two_sessions_keeps_each_sessions_air_flow():
     assert thermal.params["trace_coolant_c"][1] == pytest.approx(24.0, abs=1.0)
     assert thermal.params["sink_tau_s"] / thermal.params["sink_r_k_per_w"] == pytest.approx(2000.0, rel=0.2)
     second = for_trace(thermal.params, 1)
-    assert second["sink_r_k_per_w"] == sink_r[1] and second["sink_tau_s"] == pytest.approx(truth_b["sink_tau_s"], rel=0.2)
+    assert second["sink_r_k_per_w"] == sink_r[1] and second["sink_tau_s"] == pytest.approx(
+        truth_b["sink_tau_s"], rel=0.2
+    )
 
 
 def test_parameters_on_their_bounds_are_named_as_the_calibration_file_has_them(monkeypatch):
@@ -189,8 +257,10 @@ def test_parameters_on_their_bounds_are_named_as_the_calibration_file_has_them(m
     the card's), and a value within 1e-3 of its bound counts as on it (least_squares marks only 1e-8)."""
     from twin.calibrate import fit as fitting
 
-    assert fitting._on_bound(["a", "b", "c"], [0.99992, 0.5, -19.9999997], [0.0, 0.0, -20.0], [1.0, 1.0, 80.0]) \
-        == ("a", "c")
+    assert fitting._on_bound(["a", "b", "c"], [0.99992, 0.5, -19.9999997], [0.0, 0.0, -20.0], [1.0, 1.0, 80.0]) == (
+        "a",
+        "c",
+    )
     monkeypatch.setattr(fitting, "DYNAMIC_W_MAX", 100.0)  # the synthetic card's is 560 W
     frame, _, _ = _synthetic_trace()
     power = fit_power(frame, 1980.0)
@@ -227,8 +297,13 @@ def test_a_session_with_other_air_flow_refits_its_inlet_and_sink_resistance():
     from twin.calibrate.fit import fit_session
 
     frame, _, truth_t = _synthetic_trace(sink_r_k_per_w=0.06, coolant_c=24.0)  # half the air flow, a cooler room
-    card = {"r_k_per_w": truth_t["r_k_per_w"], "tau_s": truth_t["tau_s"], "sink_r_k_per_w": 0.03,
-            "sink_tau_s": 60.0, "coolant_c": 28.0}  # the card as fitted in another session: 2,000 J/K
+    card = {
+        "r_k_per_w": truth_t["r_k_per_w"],
+        "tau_s": truth_t["tau_s"],
+        "sink_r_k_per_w": 0.03,
+        "sink_tau_s": 60.0,
+        "coolant_c": 28.0,
+    }  # the card as fitted in another session: 2,000 J/K
     session = fit_session(frame, card, air_flow=True)
     assert session["sink_r_k_per_w"] == pytest.approx(0.06, rel=0.1)
     assert session["sink_tau_s"] == pytest.approx(120.0, rel=0.1)  # the heat capacity is the card's

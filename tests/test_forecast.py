@@ -21,7 +21,9 @@ def test_each_storyline_moves_the_grid_the_weather_and_the_tokens_as_it_says():
         s = stories[name]
         first, last = rows.iloc[0], rows.iloc[-1]
         rate = s.get("grid_carbon_change_by_region", {}).get("US", s["grid_carbon_change_per_year"])  # Ashburn: US PJM
-        assert last["grid_carbon_g_per_kwh"] == pytest.approx(first["grid_carbon_g_per_kwh"] * (1 + rate) ** 4, rel=1e-9)
+        assert last["grid_carbon_g_per_kwh"] == pytest.approx(
+            first["grid_carbon_g_per_kwh"] * (1 + rate) ** 4, rel=1e-9
+        )
         # energy per token falls with efficiency; warming nudges PUE up a little, never by the efficiency gain
         ratio = last["mwh_per_token"] / first["mwh_per_token"]
         assert ratio == pytest.approx((1 + s["efficiency_gain_per_year"]) ** -4, rel=0.03)
@@ -33,15 +35,35 @@ def test_each_storyline_moves_the_grid_the_weather_and_the_tokens_as_it_says():
 
 def test_forecast_through_the_cli(tmp_path):
     scenario = write_yaml(tmp_path / "s.yaml", short_scenario())
-    proc = subprocess.run([sys.executable, "-m", "twin", "forecast", str(scenario), "--years", "2026-2027",
-                           "--storylines", "central", "--out", str(tmp_path / "fc"), "--json"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twin",
+            "forecast",
+            str(scenario),
+            "--years",
+            "2026-2027",
+            "--storylines",
+            "central",
+            "--out",
+            str(tmp_path / "fc"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert [r["year"] for r in doc["rows"]] == [2026, 2027]
     assert (tmp_path / "fc" / "forecast.parquet").is_file() and "<svg" in (tmp_path / "fc" / "report.html").read_text()
-    bad = subprocess.run([sys.executable, "-m", "twin", "forecast", str(scenario), "--years", "2035-2026",
-                          "--storylines", "centrl"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "twin", "forecast", str(scenario), "--years", "2035-2026", "--storylines", "centrl"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert "--years '2035-2026'" in bad.stderr and "unknown storyline 'centrl' (did you mean 'central'?)" in bad.stderr
 

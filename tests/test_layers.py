@@ -25,8 +25,10 @@ def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
 
 
 def test_the_simulation_loads_no_report_and_no_fitter():
-    code = ("import sys, twin.sim.engine; "
-            "print(' '.join(m for m in sys.modules if m.startswith(('twin.report', 'twin.html_report', "
-            "'twin.calibrate', 'rich', 'matplotlib'))))")
+    code = (
+        "import sys, twin.sim.engine; "
+        "print(' '.join(m for m in sys.modules if m.startswith(('twin.report', 'twin.html_report', "
+        "'twin.calibrate', 'rich', 'matplotlib'))))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert proc.stdout.split() == []

@@ -13,8 +13,13 @@ BASE = quickstart_dict()
 LINE = r"^\S+:(\d+|\?)?:? "
 
 junk = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
     st.sampled_from(["7d", "60s", "-1d", "1y", "0s", "H100-SXM", "air", "2023-13-45", "1e400"]),
 )
 
@@ -46,7 +51,9 @@ def _mutate(data, path, action, value, key):
     return data
 
 
-mutation = st.tuples(st.sampled_from(PATHS), st.sampled_from(["replace", "delete", "extra"]), junk, st.text(min_size=1, max_size=12))
+mutation = st.tuples(
+    st.sampled_from(PATHS), st.sampled_from(["replace", "delete", "extra"]), junk, st.text(min_size=1, max_size=12)
+)
 
 
 def _check(text):
@@ -77,7 +84,7 @@ def test_mutated_scenarios_load_or_fail_clearly(mutations):
 @given(st.integers(0, 4000), st.integers(1, 40), st.text(max_size=8))
 def test_broken_yaml_text_fails_clearly(cut, length, insert):
     text = (SCENARIOS / "quickstart.yaml").read_text()
-    _check(text[:cut] + insert + text[cut + length:])
+    _check(text[:cut] + insert + text[cut + length :])
 
 
 @settings(max_examples=100, deadline=None)

@@ -19,8 +19,8 @@ def test_gpu_power_spans_idle_to_tdp_and_clamps():
     assert p(1.0) == pytest.approx(700.0)
     assert p(1.5) == pytest.approx(700.0)
     assert p(0.5) == pytest.approx(387.35)
-    assert p(1.0, clock=0.5) == pytest.approx(74.7 + 625.3 / 8.0)   # dynamic power ~ clock^3
-    assert p(0.0, temp=62.0) == pytest.approx(74.7 * (0.73 + 0.27 * 2.718281828 ** 0.6))  # leakage
+    assert p(1.0, clock=0.5) == pytest.approx(74.7 + 625.3 / 8.0)  # dynamic power ~ clock^3
+    assert p(0.0, temp=62.0) == pytest.approx(74.7 * (0.73 + 0.27 * 2.718281828**0.6))  # leakage
 
 
 @pytest.mark.parametrize("load, efficiency", [(0.25, 0.946), (0.5, 0.962), (1.0, 0.966)])

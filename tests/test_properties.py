@@ -21,8 +21,14 @@ def _plant(economiser, airside):
 
 
 @settings(max_examples=300, deadline=None)
-@given(load=st.floats(0.25, 1.2), drybulb=st.floats(-20.0, 45.0), wb_low=st.floats(0.0, 1.0),
-       wb_step=st.floats(0.0, 1.0), economiser=st.booleans(), airside=st.booleans())
+@given(
+    load=st.floats(0.25, 1.2),
+    drybulb=st.floats(-20.0, 45.0),
+    wb_low=st.floats(0.0, 1.0),
+    wb_step=st.floats(0.0, 1.0),
+    economiser=st.booleans(),
+    airside=st.booleans(),
+)
 def test_air_cooled_plant_power_never_falls_as_wetbulb_rises(load, drybulb, wb_low, wb_step, economiser, airside):
     plant = _plant(economiser, airside)
     # two wet-bulbs at the same dry-bulb: wb_a <= wb_b <= dry-bulb
@@ -58,16 +64,33 @@ def test_zero_demand_gives_zero_tokens_and_only_idle_and_overhead_power():
 
 
 @settings(max_examples=300, deadline=None)
-@given(u=st.floats(0.0, 1.0), die=st.floats(20.0, 90.0), coolant=st.floats(10.0, 60.0),
-       dt=st.floats(0.01, 3600.0))
+@given(u=st.floats(0.0, 1.0), die=st.floats(20.0, 90.0), coolant=st.floats(10.0, 60.0), dt=st.floats(0.01, 3600.0))
 def test_gpu_step_is_stable_and_respects_its_limits_at_any_step(u, die, coolant, dt):
     spec, m = catalog.load("gpus")["H100-SXM"], catalog.load("gpu_model")
     r = 31.0 / spec["tdp_w"]
-    p, clock, end, _, tripped = gpu.step(u, die, coolant, coolant, dt, spec["idle_w"], 0.0,
-                                         spec["tdp_w"] - spec["idle_w"], 0.0, spec["tdp_w"], m["leak_fraction"],
-                                         m["leak_per_k"], m["leak_ref_temp_c"], r, m["die_time_constant_s"] / r, 0.0, 1.0,
-                                         spec["max_operating_temp_c"], m["min_clock_fraction"], spec["shutdown_temp_c"],
-                                         False)
+    p, clock, end, _, tripped = gpu.step(
+        u,
+        die,
+        coolant,
+        coolant,
+        dt,
+        spec["idle_w"],
+        0.0,
+        spec["tdp_w"] - spec["idle_w"],
+        0.0,
+        spec["tdp_w"],
+        m["leak_fraction"],
+        m["leak_per_k"],
+        m["leak_ref_temp_c"],
+        r,
+        m["die_time_constant_s"] / r,
+        0.0,
+        1.0,
+        spec["max_operating_temp_c"],
+        m["min_clock_fraction"],
+        spec["shutdown_temp_c"],
+        False,
+    )
     assert math.isfinite(end) and 0.0 <= p <= spec["tdp_w"] + 1e-9
     assert m["min_clock_fraction"] - 1e-12 <= clock <= 1.0 or tripped
     # exact integration: the end temperature lies between the start and the steady state
@@ -79,24 +102,53 @@ def test_gpu_step_is_stable_and_respects_its_limits_at_any_step(u, die, coolant,
 
 
 @settings(max_examples=300, deadline=None)
-@given(u=st.floats(0.0, 1.0), die_rise=st.floats(0.0, 40.0), sink_rise=st.floats(0.0, 30.0),
-       coolant=st.floats(10.0, 50.0), dt=st.floats(0.01, 3600.0), clock_w=st.floats(0.0, 80.0),
-       v_floor=st.floats(0.0, 1.0), limit_share=st.floats(0.2, 1.5))
-def test_calibrated_gpu_step_keeps_its_power_law_limits_and_foster_bounds(u, die_rise, sink_rise, coolant, dt, clock_w,
-                                                                          v_floor, limit_share):
+@given(
+    u=st.floats(0.0, 1.0),
+    die_rise=st.floats(0.0, 40.0),
+    sink_rise=st.floats(0.0, 30.0),
+    coolant=st.floats(10.0, 50.0),
+    dt=st.floats(0.01, 3600.0),
+    clock_w=st.floats(0.0, 80.0),
+    v_floor=st.floats(0.0, 1.0),
+    limit_share=st.floats(0.2, 1.5),
+)
+def test_calibrated_gpu_step_keeps_its_power_law_limits_and_foster_bounds(
+    u, die_rise, sink_rise, coolant, dt, clock_w, v_floor, limit_share
+):
     """The kernel with a calibration's terms: clock-tree power, voltage floor, a sink term, a power limit."""
     idle, dyn, tdp, m = 70.0, 560.0, 700.0, catalog.load("gpu_model")
     r_die, tau_die, r_sink, tau_sink = 0.02, 2.0, 0.04, 60.0
     sink0, die0 = coolant + sink_rise, coolant + sink_rise + die_rise
     limit = limit_share * tdp
     p, clock, end, sink_end, tripped = gpu.step(
-        u, die0, sink0, coolant, dt, idle, clock_w, dyn, v_floor, tdp, m["leak_fraction"], m["leak_per_k"],
-        m["leak_ref_temp_c"], r_die, tau_die / r_die, r_sink, tau_sink / r_sink, 87.0, m["min_clock_fraction"], 92.0,
-        False, limit)
+        u,
+        die0,
+        sink0,
+        coolant,
+        dt,
+        idle,
+        clock_w,
+        dyn,
+        v_floor,
+        tdp,
+        m["leak_fraction"],
+        m["leak_per_k"],
+        m["leak_ref_temp_c"],
+        r_die,
+        tau_die / r_die,
+        r_sink,
+        tau_sink / r_sink,
+        87.0,
+        m["min_clock_fraction"],
+        92.0,
+        False,
+        limit,
+    )
     at_min_clock = clock <= m["min_clock_fraction"] + 1e-9
     assert p <= min(tdp, limit) + 1e-6 or at_min_clock
-    law = gpu.power_w(u, clock, die0, idle, clock_w, dyn, v_floor, m["leak_fraction"], m["leak_per_k"],
-                      m["leak_ref_temp_c"])
+    law = gpu.power_w(
+        u, clock, die0, idle, clock_w, dyn, v_floor, m["leak_fraction"], m["leak_per_k"], m["leak_ref_temp_c"]
+    )
     assert p == pytest.approx(law, rel=1e-9)  # the clock it reports is the clock its power was drawn at
     # each Foster term ends between its start and its steady value at this power
     for start, steady, value in ((sink_rise, p * r_sink, sink_end - coolant), (die_rise, p * r_die, end - sink_end)):

@@ -6,16 +6,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.physics.psychro import (saturation_pressure_pa, wetbulb_from_dewpoint_c, wetbulb_from_humidity_ratio,
-                                  wetbulb_from_relhum_c)
+from twin.physics.psychro import (
+    saturation_pressure_pa,
+    wetbulb_from_dewpoint_c,
+    wetbulb_from_humidity_ratio,
+    wetbulb_from_relhum_c,
+)
 
 psychrolib.SetUnitSystem(psychrolib.SI)
 
 
-@pytest.mark.parametrize("temp_c, p_ws_pa", [
-    # ASHRAE Handbook Fundamentals 2017, ch.1 Table 3 (saturation pressure of water)
-    (0.01, 611.7), (20.0, 2339.3), (25.0, 3169.9), (40.0, 7384.9), (-20.0, 103.26),
-])
+@pytest.mark.parametrize(
+    "temp_c, p_ws_pa",
+    [
+        # ASHRAE Handbook Fundamentals 2017, ch.1 Table 3 (saturation pressure of water)
+        (0.01, 611.7),
+        (20.0, 2339.3),
+        (25.0, 3169.9),
+        (40.0, 7384.9),
+        (-20.0, 103.26),
+    ],
+)
 def test_saturation_pressure_matches_ashrae_table_3(temp_c, p_ws_pa):
     assert saturation_pressure_pa(temp_c) == pytest.approx(p_ws_pa, rel=2e-3)
 

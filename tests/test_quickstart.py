@@ -11,9 +11,23 @@ from twin.cli import main
 from twin.sites.library import load_site
 
 QUICKSTART = str(SCENARIOS / "quickstart.yaml")
-CONTRACT_COLUMNS = ["timestamp", "it_power_w", "cooling_power_w", "power_chain_loss_w", "other_power_w",
-                    "facility_power_w", "outdoor_drybulb_c", "outdoor_wetbulb_c", "grid_carbon_g_per_kwh",
-                    "price_usd_per_kwh", "water_direct_m3", "water_indirect_m3", "carbon_kg", "cost_usd", "tokens"]
+CONTRACT_COLUMNS = [
+    "timestamp",
+    "it_power_w",
+    "cooling_power_w",
+    "power_chain_loss_w",
+    "other_power_w",
+    "facility_power_w",
+    "outdoor_drybulb_c",
+    "outdoor_wetbulb_c",
+    "grid_carbon_g_per_kwh",
+    "price_usd_per_kwh",
+    "water_direct_m3",
+    "water_indirect_m3",
+    "carbon_kg",
+    "cost_usd",
+    "tokens",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +41,20 @@ def quickstart_runs(tmp_path_factory):
 
 def test_results_follow_the_contract(quickstart_runs):
     frame = pd.read_parquet(quickstart_runs / "a" / "timeseries.parquet")
-    assert list(frame.columns[:len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
+    assert list(frame.columns[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
     assert len(frame) == 7 * 24 * 60
     assert str(frame["timestamp"].dt.tz) == "UTC"
     assert frame["timestamp"].is_monotonic_increasing
     summary = json.loads((quickstart_runs / "a" / "summary.json").read_text())
-    assert set(summary["totals"]) >= {"facility_energy_mwh", "it_energy_mwh", "water_direct_m3",
-                                      "water_indirect_m3", "carbon_t", "cost_usd", "tokens"}
+    assert set(summary["totals"]) >= {
+        "facility_energy_mwh",
+        "it_energy_mwh",
+        "water_direct_m3",
+        "water_indirect_m3",
+        "carbon_t",
+        "cost_usd",
+        "tokens",
+    }
     assert set(summary["kpi"]) >= {"pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh", "cue_kg_per_kwh", "ref", "erf"}
     assert set(summary["saiq"]["components"]) == {"usd_per_token", "mwh_per_token", "tco2e_per_token", "m3_per_token"}
     assert summary["saiq"]["index"] is not None
@@ -43,9 +64,13 @@ def test_summary_totals_are_recomputable_from_the_timeseries(quickstart_runs):
     frame = pd.read_parquet(quickstart_runs / "a" / "timeseries.parquet")
     s = json.loads((quickstart_runs / "a" / "summary.json").read_text())
     tokens = frame["tokens"].sum()
-    assert s["saiq"]["components"]["mwh_per_token"] == pytest.approx(frame["facility_power_w"].sum() * 60 / 3.6e9 / tokens, rel=1e-9)
+    assert s["saiq"]["components"]["mwh_per_token"] == pytest.approx(
+        frame["facility_power_w"].sum() * 60 / 3.6e9 / tokens, rel=1e-9
+    )
     assert s["saiq"]["components"]["usd_per_token"] == pytest.approx(frame["cost_usd"].sum() / tokens, rel=1e-9)
-    assert s["saiq"]["components"]["tco2e_per_token"] == pytest.approx(frame["carbon_kg"].sum() / 1000 / tokens, rel=1e-9)
+    assert s["saiq"]["components"]["tco2e_per_token"] == pytest.approx(
+        frame["carbon_kg"].sum() / 1000 / tokens, rel=1e-9
+    )
     water = frame["water_direct_m3"].sum() + frame["water_indirect_m3"].sum()
     assert s["saiq"]["components"]["m3_per_token"] == pytest.approx(water / tokens, rel=1e-9)
 
@@ -77,8 +102,9 @@ def test_same_scenario_and_seed_give_identical_timeseries(quickstart_runs):
     a = pd.read_parquet(quickstart_runs / "a" / "timeseries.parquet")
     b = pd.read_parquet(quickstart_runs / "b" / "timeseries.parquet")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
-    assert (quickstart_runs / "a" / "timeseries.parquet").read_bytes() == \
-        (quickstart_runs / "b" / "timeseries.parquet").read_bytes()
+    assert (quickstart_runs / "a" / "timeseries.parquet").read_bytes() == (
+        quickstart_runs / "b" / "timeseries.parquet"
+    ).read_bytes()
 
 
 def test_another_seed_changes_demand_but_not_the_plant(quickstart_runs, tmp_path):
@@ -110,8 +136,9 @@ def test_the_per_rack_series_adds_up_to_the_facility_and_can_be_left_out(tmp_pat
     assert len(racks) == 48 and set(racks["hall"]) == {"hall-a"}
     hourly_it = steps["it_power_w"].resample("1h").mean().to_numpy()
     np.testing.assert_allclose((racks["racks"] * racks["it_power_w"]).to_numpy(), hourly_it, rtol=1e-12)
-    np.testing.assert_allclose(racks["gpu_die_temp_c"].max(), steps["gpu_die_temp_c"].resample("1h").mean().max(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        racks["gpu_die_temp_c"].max(), steps["gpu_die_temp_c"].resample("1h").mean().max(), rtol=1e-12
+    )
     data["results"] = {"rack_series": "none"}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
     assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "b"), "--no-progress"]) == 0

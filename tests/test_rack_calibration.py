@@ -36,9 +36,21 @@ TRUTH = {"host_idle_w": 520.0, "host_max_w": 2300.0, "fan_speed_at_ref": 0.45, "
 
 
 def _rack_w(gpu_per_server_w, util, inlet_c, host_idle_w, host_max_w, speed_at_ref, speed_per_k, fan_max_w, servers=4):
-    return pdu_power_model_w(gpu_per_server_w, util, inlet_c, float(servers), host_idle_w, host_max_w, speed_at_ref,
-                             float(FANS["ref_temp_c"]), speed_per_k, float(FANS["min_speed"]), fan_max_w,
-                             float(PSU_RATING_W), *PSU)
+    return pdu_power_model_w(
+        gpu_per_server_w,
+        util,
+        inlet_c,
+        float(servers),
+        host_idle_w,
+        host_max_w,
+        speed_at_ref,
+        float(FANS["ref_temp_c"]),
+        speed_per_k,
+        float(FANS["min_speed"]),
+        fan_max_w,
+        float(PSU_RATING_W),
+        *PSU,
+    )
 
 
 def _air_rack_csv(path, seed=1):
@@ -52,14 +64,22 @@ def _air_rack_csv(path, seed=1):
     pdu_w = _rack_w(gpu_w, util, inlet_c, *TRUTH.values(), FAN_FULL_W)
     airflow_m3_s = 2.0
     outlet_c = inlet_c + 0.97 * pdu_w * (1.0 + rng.normal(0.0, 0.01, minutes.size)) / (
-        air_density_kg_m3(inlet_c) * AIR_CP_J_KG_K * airflow_m3_s)
-    pd.DataFrame({
-        "timestamp": (pd.Timestamp("2025-01-10T00:00:00Z") + pd.to_timedelta(minutes, unit="min")).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"),
-        "rack": "a01", "pdu_power_w": np.round(pdu_w * (1.0 + rng.normal(0.0, 0.01, minutes.size)), 1),
-        "inlet_c": np.round(inlet_c, 2), "outlet_c": np.round(outlet_c, 2), "airflow_m3_per_s": airflow_m3_s,
-        "gpu_util": np.round(util * 100.0, 1), "gpu_power_w": np.round(4 * gpu_w, 1),
-    }).to_csv(path, index=False)
+        air_density_kg_m3(inlet_c) * AIR_CP_J_KG_K * airflow_m3_s
+    )
+    pd.DataFrame(
+        {
+            "timestamp": (pd.Timestamp("2025-01-10T00:00:00Z") + pd.to_timedelta(minutes, unit="min")).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "rack": "a01",
+            "pdu_power_w": np.round(pdu_w * (1.0 + rng.normal(0.0, 0.01, minutes.size)), 1),
+            "inlet_c": np.round(inlet_c, 2),
+            "outlet_c": np.round(outlet_c, 2),
+            "airflow_m3_per_s": airflow_m3_s,
+            "gpu_util": np.round(util * 100.0, 1),
+            "gpu_power_w": np.round(4 * gpu_w, 1),
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -81,14 +101,33 @@ def test_a_rack_drawn_by_the_kernels_is_fitted_back(tmp_path):
 def test_the_fitted_rack_law_is_the_simulators_server_law():
     from twin.sim.plant import server_wall_power_w
 
-    one_hall = {"gpus_per_server": 8.0, "gpu_tdp_w": SPEC["tdp_w"], "host_max_w": 2300.0, "fan_speed_at_ref": 0.45,
-                "fan_ref_temp_c": FANS["ref_temp_c"], "fan_speed_per_k": 0.05, "fan_min_speed": FANS["min_speed"],
-                "fan_max_w": FAN_FULL_W, "psu_rating_w": PSU_RATING_W, "psu_c0": PSU[0], "psu_c1": PSU[1],
-                "psu_c2": PSU[2]}
+    one_hall = {
+        "gpus_per_server": 8.0,
+        "gpu_tdp_w": SPEC["tdp_w"],
+        "host_max_w": 2300.0,
+        "fan_speed_at_ref": 0.45,
+        "fan_ref_temp_c": FANS["ref_temp_c"],
+        "fan_speed_per_k": 0.05,
+        "fan_min_speed": FANS["min_speed"],
+        "fan_max_w": FAN_FULL_W,
+        "psu_rating_w": PSU_RATING_W,
+        "psu_c0": PSU[0],
+        "psu_c1": PSU[1],
+        "psu_c2": PSU[2],
+    }
     halls = SimpleNamespace(**{k: np.array([v]) for k, v in one_hall.items()})
     for inlet_c in (18.0, 27.0, 33.0, 45.0):
-        rack_w = _rack_w(np.array([8 * SPEC["tdp_w"]]), np.array([1.0]), np.array([inlet_c]), 520.0, 2300.0, 0.45,
-                         0.05, FAN_FULL_W, servers=3)
+        rack_w = _rack_w(
+            np.array([8 * SPEC["tdp_w"]]),
+            np.array([1.0]),
+            np.array([inlet_c]),
+            520.0,
+            2300.0,
+            0.45,
+            0.05,
+            FAN_FULL_W,
+            servers=3,
+        )
         assert rack_w[0] == pytest.approx(3 * server_wall_power_w(halls, 0, inlet_c), rel=1e-12)
 
 
@@ -108,8 +147,16 @@ def test_the_bundled_example_reads_and_fits_with_held_out_mape_under_3_pct():
     assert "no gpu_power_w" not in text
     block = to_calibration_dict(fit)["rack"]
     assert block["source"] == ["rack_pdu_example.csv"] and block["stderr"]["fan_speed_at_ref"] is None
-    assert set(block) >= {"host_idle_w", "host_max_w", "fan_speed_at_ref", "fan_speed_per_k", "liquid_fraction",
-                          "stderr", "held_out", "source"}
+    assert set(block) >= {
+        "host_idle_w",
+        "host_max_w",
+        "fan_speed_at_ref",
+        "fan_speed_per_k",
+        "liquid_fraction",
+        "stderr",
+        "held_out",
+        "source",
+    }
 
 
 def test_the_bundled_example_is_what_its_generator_writes(tmp_path):
@@ -153,7 +200,7 @@ def _cell(lines, row, column, value):
     header = lines[0].split(",")
     cells = lines[row].split(",")
     cells[header.index(column)] = value
-    return lines[:row] + [",".join(cells)] + lines[row + 1:]
+    return lines[:row] + [",".join(cells)] + lines[row + 1 :]
 
 
 def _without(lines, column):
@@ -165,15 +212,23 @@ BAD = {
     "missing_column": (lambda lines: _without(lines, "return_c"), r"missing column.*liquid side \(supply_c, return_c"),
     "nan": (lambda lines: _cell(lines, 5, "pdu_power_kw", "NaN"), r"line 6: column 'pdu_power_kw' is empty or NaN"),
     "empty_cell": (lambda lines: _cell(lines, 7, "flow_l_per_min", ""), r"line 8: column 'flow_l_per_min' is empty"),
-    "not_a_number": (lambda lines: _cell(lines, 3, "supply_c", "31.2C"),
-                     r"line 4: column 'supply_c' = '31.2C' is not a number"),
+    "not_a_number": (
+        lambda lines: _cell(lines, 3, "supply_c", "31.2C"),
+        r"line 4: column 'supply_c' = '31.2C' is not a number",
+    ),
     "kw_as_w": (_mislabel_kw, r"line 2: pdu_power_w gives pdu_power_w = \S+ W, outside the allowed 50\.\.1e\+06 W.*kW"),
-    "duplicated_stamp": (lambda lines: _cell(lines, 4, "timestamp", lines[3].split(",")[0]),
-                         r"lines 4 and 5: rack r07 has the timestamp .* twice"),
-    "negative_power": (lambda lines: _cell(lines, 2, "gpu_power_w", "-3000"),
-                       r"line 3: gpu_power_w = -3000 W is negative"),
-    "bad_stamp": (lambda lines: _cell(lines, 2, "timestamp", "yesterday"),
-                  r"line 3: timestamp 'yesterday' is not an ISO"),
+    "duplicated_stamp": (
+        lambda lines: _cell(lines, 4, "timestamp", lines[3].split(",")[0]),
+        r"lines 4 and 5: rack r07 has the timestamp .* twice",
+    ),
+    "negative_power": (
+        lambda lines: _cell(lines, 2, "gpu_power_w", "-3000"),
+        r"line 3: gpu_power_w = -3000 W is negative",
+    ),
+    "bad_stamp": (
+        lambda lines: _cell(lines, 2, "timestamp", "yesterday"),
+        r"line 3: timestamp 'yesterday' is not an ISO",
+    ),
 }
 
 
@@ -191,10 +246,13 @@ def test_heat_beyond_the_pdu_power_or_gpus_beyond_it_are_refused_naming_the_file
     """Before: scipy's 'Initial guess is outside of provided bounds'."""
     lines = EXAMPLE.read_text().splitlines()
     header = lines[0].split(",")
-    for name, column, value, says in (("kw.csv", "pdu_power_kw", "1.0", "the liquid side carries 18.2x the PDU power as heat"),
-                                      ("gpu.csv", "gpu_power_w", "900000", "GPU power exceeds the PDU power on")):
-        rows = [lines[0]] + [",".join(value if header[k] == column else c for k, c in enumerate(line.split(",")))
-                             for line in lines[1:]]
+    for name, column, value, says in (
+        ("kw.csv", "pdu_power_kw", "1.0", "the liquid side carries 18.2x the PDU power as heat"),
+        ("gpu.csv", "gpu_power_w", "900000", "GPU power exceeds the PDU power on"),
+    ):
+        rows = [lines[0]] + [
+            ",".join(value if header[k] == column else c for k, c in enumerate(line.split(","))) for line in lines[1:]
+        ]
         path = tmp_path / name
         path.write_text("\n".join(rows) + "\n")
         with pytest.raises(RackDataError, match=f"{name}: {says}"):
@@ -205,8 +263,10 @@ def test_a_loop_that_carries_no_heat_is_noted(tmp_path):
     lines = EXAMPLE.read_text().splitlines()
     header = lines[0].split(",")
     supply, back = header.index("supply_c"), header.index("return_c")
-    rows = [lines[0]] + [",".join(c if k != back else line.split(",")[supply] for k, c in enumerate(line.split(",")))
-                         for line in lines[1:]]
+    rows = [lines[0]] + [
+        ",".join(c if k != back else line.split(",")[supply] for k, c in enumerate(line.split(",")))
+        for line in lines[1:]
+    ]
     path = tmp_path / "stuck.csv"
     path.write_text("\n".join(rows) + "\n")
     fitted = fit_rack(read_rack_csv(path), "H100-SXM", 4)
@@ -225,10 +285,35 @@ def test_binary_and_over_long_rack_files_are_refused_naming_the_file(tmp_path):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 12),
-                          st.sampled_from(["", "NaN", "x", "-1", "1e400", "inf", "\"", "2025-03-04T08:00:00Z", "r07",
-                                           "é", "\x00", "1,2", "99999999"])), max_size=6),
-       st.lists(st.integers(0, 20), max_size=4), st.booleans(), st.sampled_from(["\n", "\r\n", "\r"]))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 20),
+            st.integers(0, 12),
+            st.sampled_from(
+                [
+                    "",
+                    "NaN",
+                    "x",
+                    "-1",
+                    "1e400",
+                    "inf",
+                    '"',
+                    "2025-03-04T08:00:00Z",
+                    "r07",
+                    "é",
+                    "\x00",
+                    "1,2",
+                    "99999999",
+                ]
+            ),
+        ),
+        max_size=6,
+    ),
+    st.lists(st.integers(0, 20), max_size=4),
+    st.booleans(),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+)
 def test_fuzzed_rack_files_never_crash_with_anything_but_a_clear_error(edits, dropped, shuffle, newline):
     """Cells overwritten with junk, lines dropped (the header too), lines shuffled, any line ending."""
     import tempfile
@@ -292,8 +377,16 @@ def make_rack_pdu_example(path, seed=2025):
     host_w = 650.0 + 1650.0 * util + 120.0 * np.sin(np.pi * util)
     room_inlet_c = 25.0 + np.sin(2.0 * np.pi * minutes / 240.0)
     # the true host rides in the GPU argument so the kernels add fans and PSU loss to it unchanged
-    pdu_w = _rack_w(gpu_rack_w / 4 + host_w, util, room_inlet_c, 0.0, 0.0, FANS["speed_at_ref"],
-                    FANS["speed_per_k"], FAN_FULL_W * (1.0 - 0.80))
+    pdu_w = _rack_w(
+        gpu_rack_w / 4 + host_w,
+        util,
+        room_inlet_c,
+        0.0,
+        0.0,
+        FANS["speed_at_ref"],
+        FANS["speed_per_k"],
+        FAN_FULL_W * (1.0 - 0.80),
+    )
     heat_w = np.empty_like(pdu_w)
     heat_w[0] = 0.80 * pdu_w[0]
     for i in range(1, minutes.size):
@@ -301,14 +394,18 @@ def make_rack_pdu_example(path, seed=2025):
     flow_l_min = 60.0
     supply_c = 32.0 + 0.4 * np.sin(2.0 * np.pi * minutes / 200.0) + rng.normal(0.0, 0.03, minutes.size)
     return_c = supply_c + heat_w / (WATER_DENSITY_KG_M3 * WATER_CP_J_KG_K * flow_l_min / 60_000.0)
-    pd.DataFrame({
-        "timestamp": (pd.Timestamp("2025-03-04T08:00:00Z") + pd.to_timedelta(minutes, unit="min")).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"),
-        "rack": "r07",
-        "pdu_power_kw": np.round(pdu_w * (1.0 + rng.normal(0.0, 0.004, minutes.size)) / 1e3, 3),
-        "supply_c": np.round(supply_c, 1), "return_c": np.round(return_c, 1),
-        "flow_l_per_min": np.round(flow_l_min + rng.normal(0.0, 0.3, minutes.size), 1),
-        "gpu_util": np.round(util * 100.0, 1),
-        "gpu_power_w": np.round(gpu_rack_w * (1.0 + rng.normal(0.0, 0.005, minutes.size))).astype(int),
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "timestamp": (pd.Timestamp("2025-03-04T08:00:00Z") + pd.to_timedelta(minutes, unit="min")).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "rack": "r07",
+            "pdu_power_kw": np.round(pdu_w * (1.0 + rng.normal(0.0, 0.004, minutes.size)) / 1e3, 3),
+            "supply_c": np.round(supply_c, 1),
+            "return_c": np.round(return_c, 1),
+            "flow_l_per_min": np.round(flow_l_min + rng.normal(0.0, 0.3, minutes.size), 1),
+            "gpu_util": np.round(util * 100.0, 1),
+            "gpu_power_w": np.round(gpu_rack_w * (1.0 + rng.normal(0.0, 0.005, minutes.size))).astype(int),
+        }
+    ).to_csv(path, index=False)
     return path

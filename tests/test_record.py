@@ -21,8 +21,10 @@ from twin.calibrate.record import (
 from twin.calibrate.traces import CANONICAL, read_trace
 
 
-@pytest.mark.parametrize("text, seconds", [("10m", 600.0), ("90s", 90.0), ("1h", 3600.0), ("2.5m", 150.0),
-                                           ("600", 600.0), (" 0.5 s ", 0.5), ("2H", 7200.0)])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("10m", 600.0), ("90s", 90.0), ("1h", 3600.0), ("2.5m", 150.0), ("600", 600.0), (" 0.5 s ", 0.5), ("2H", 7200.0)],
+)
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -49,8 +51,11 @@ def _nvml_works():
 @pytest.mark.skipif(_nvml_works(), reason="this machine has an NVIDIA driver and GPU")
 def test_record_without_a_driver_says_so_and_writes_nothing(tmp_path):
     pytest.importorskip("pynvml")
-    with pytest.raises(RecordError, match=r"no NVIDIA driver/GPU found \(NVML: .+\); twin record needs a machine "
-                                          r"with NVIDIA GPUs"):
+    with pytest.raises(
+        RecordError,
+        match=r"no NVIDIA driver/GPU found \(NVML: .+\); twin record needs a machine "
+        r"with NVIDIA GPUs",
+    ):
         record(tmp_path / "trace.parquet", duration_s=1.0)
     assert list(tmp_path.iterdir()) == []
 
@@ -73,11 +78,21 @@ def _rows():
     rows = []
     for k in range(3):
         for gpu in ("0", "1"):
-            rows.append({"time_utc": t0 + timedelta(seconds=0.1 * k), "gpu": gpu, "power_w": 101.5 + k + int(gpu),
-                         "power_instant_w": 99.0 + 2 * k,
-                         "temp_c": 40.0 + k, "mem_temp_c": math.nan if gpu == "1" else 50.0 + k, "util": 0.25 * k,
-                         "sm_clock_mhz": 1980.0, "power_limit_w": 700.0, "throttle_reasons": float(4 * k),
-                         "mem_util": 0.1 * k})
+            rows.append(
+                {
+                    "time_utc": t0 + timedelta(seconds=0.1 * k),
+                    "gpu": gpu,
+                    "power_w": 101.5 + k + int(gpu),
+                    "power_instant_w": 99.0 + 2 * k,
+                    "temp_c": 40.0 + k,
+                    "mem_temp_c": math.nan if gpu == "1" else 50.0 + k,
+                    "util": 0.25 * k,
+                    "sm_clock_mhz": 1980.0,
+                    "power_limit_w": 700.0,
+                    "throttle_reasons": float(4 * k),
+                    "mem_util": 0.1 * k,
+                }
+            )
     return rows
 
 
@@ -119,6 +134,7 @@ def _gpu(index, mem_temp_c, sm_clock_mhz):
 
 def _fake_nvml(monkeypatch, pynvml, gpus):
     """The real bindings' constants, errors and structs, with NVML's calls answered by gpus."""
+
     def supported(value):
         if value is None:
             raise pynvml.NVMLError_NotSupported()
@@ -140,10 +156,15 @@ def _fake_nvml(monkeypatch, pynvml, gpus):
         raise pynvml.NVMLError_FunctionNotFound()
 
     answers = {
-        "nvmlInit": lambda: None, "nvmlShutdown": lambda: None, "nvmlDeviceGetCount": lambda: len(gpus),
-        "nvmlDeviceGetHandleByIndex": lambda i: gpus[i], "nvmlDeviceGetName": lambda g: b"NVIDIA H100 80GB HBM3",
-        "nvmlDeviceGetUUID": lambda g: f"GPU-{g.index:08d}", "nvmlSystemGetDriverVersion": lambda: "535.104.05",
-        "nvmlSystemGetNVMLVersion": lambda: "12.535.104.05", "nvmlDeviceGetFieldValues": field_values,
+        "nvmlInit": lambda: None,
+        "nvmlShutdown": lambda: None,
+        "nvmlDeviceGetCount": lambda: len(gpus),
+        "nvmlDeviceGetHandleByIndex": lambda i: gpus[i],
+        "nvmlDeviceGetName": lambda g: b"NVIDIA H100 80GB HBM3",
+        "nvmlDeviceGetUUID": lambda g: f"GPU-{g.index:08d}",
+        "nvmlSystemGetDriverVersion": lambda: "535.104.05",
+        "nvmlSystemGetNVMLVersion": lambda: "12.535.104.05",
+        "nvmlDeviceGetFieldValues": field_values,
         "nvmlDeviceGetPowerUsage": lambda g: 350_000 + 1000 * g.index,
         "nvmlDeviceGetTemperature": lambda g, sensor: 61,
         "nvmlDeviceGetUtilizationRates": lambda g: pynvml.c_nvmlUtilization_t(gpu=87, memory=40),
@@ -206,6 +227,7 @@ def test_the_record_command_exits_2_without_a_driver(tmp_path, capsys):
     err = capsys.readouterr().err
     try:
         import pynvml
+
         pynvml.nvmlInit()
         pytest.skip("this machine has an NVIDIA driver")
     except Exception:

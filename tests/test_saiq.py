@@ -27,8 +27,12 @@ def _full(**saiq):
 
 def test_the_four_components_are_recomputable_from_the_timeseries(tmp_path):
     scenario = write_yaml(tmp_path / "s.yaml", _full(token_basis="input_and_output", embodied_carbon=True))
-    proc = subprocess.run([sys.executable, "-m", "twin", "run", str(scenario), "--out", str(tmp_path / "out"), "--json"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "twin", "run", str(scenario), "--out", str(tmp_path / "out"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     f = pd.read_parquet(tmp_path / "out" / "timeseries.parquet")
@@ -42,11 +46,16 @@ def test_the_four_components_are_recomputable_from_the_timeseries(tmp_path):
     }
     for key, value in recomputed.items():
         assert summary["saiq"]["components"][key] == pytest.approx(value, rel=1e-9), key
-    assert summary["saiq"]["units"] == {"usd_per_token": "USD/token", "mwh_per_token": "MWh/token",
-                                        "tco2e_per_token": "tCO2e/token", "m3_per_token": "m3/token"}
+    assert summary["saiq"]["units"] == {
+        "usd_per_token": "USD/token",
+        "mwh_per_token": "MWh/token",
+        "tco2e_per_token": "tCO2e/token",
+        "m3_per_token": "m3/token",
+    }
     w = summary["saiq"]["weights"]
     assert summary["saiq"]["raw"] == pytest.approx(
-        sum(w[f"w{i}"] * summary["saiq"]["components"][k] for i, k in enumerate(recomputed, 1)), rel=1e-12)
+        sum(w[f"w{i}"] * summary["saiq"]["components"][k] for i, k in enumerate(recomputed, 1)), rel=1e-12
+    )
     # the cost column holds every cost: energy, water, demand charges, amortised capex and fixed opex
     parts = f[["energy_cost_usd", "water_cost_usd", "fixed_cost_usd", "demand_charge_usd"]].sum(axis=1)
     np.testing.assert_allclose(f["cost_usd"], parts, rtol=1e-12)
@@ -55,7 +64,8 @@ def test_the_four_components_are_recomputable_from_the_timeseries(tmp_path):
     assert [m["month"] for m in months] == ["2023-06", "2023-07"]
     june = f[f["timestamp"].dt.month == 6]
     assert months[0]["components"]["usd_per_token"] == pytest.approx(
-        june["cost_usd"].sum() / (june["tokens"].sum() + june["tokens_input"].sum()), rel=1e-9)
+        june["cost_usd"].sum() / (june["tokens"].sum() + june["tokens_input"].sum()), rel=1e-9
+    )
 
 
 def test_a_demand_charge_is_the_months_peak_times_the_rate_prorated():
@@ -63,8 +73,9 @@ def test_a_demand_charge_is_the_months_peak_times_the_rate_prorated():
     for month, part in f.groupby(f["timestamp"].dt.month):
         days_in_month = part["timestamp"].dt.days_in_month.iloc[0]
         share = len(part) * 300.0 / (days_in_month * 86400.0)
-        assert part["demand_charge_usd"].sum() == pytest.approx(part["grid_import_w"].max() / 1000.0 * 15.0 * share,
-                                                                rel=1e-12)
+        assert part["demand_charge_usd"].sum() == pytest.approx(
+            part["grid_import_w"].max() / 1000.0 * 15.0 * share, rel=1e-12
+        )
 
 
 def test_embodied_carbon_is_amortised_over_service_lives():
@@ -75,9 +86,11 @@ def test_embodied_carbon_is_amortised_over_service_lives():
     servers = hall.rack_count * hall.servers_per_rack
     from twin.sim.plant import Plant
     from twin.sites.library import load_site
+
     design_mw = Plant(scenario, load_site(scenario.site.name)).design_it_w / 1e6
-    per_year = (servers * embodied["server_kgco2e"]["H100-SXM"] / 6.0
-                + embodied["facility_kgco2e_per_mw_it"] * design_mw / 20.0)
+    per_year = (
+        servers * embodied["server_kgco2e"]["H100-SXM"] / 6.0 + embodied["facility_kgco2e_per_mw_it"] * design_mw / 20.0
+    )
     assert f["carbon_embodied_kg"].sum() == pytest.approx(per_year * 14 / 365.0, rel=1e-9)
     assert per_year * 14 / 365.0 == pytest.approx(f["carbon_embodied_kg"].iloc[0] * len(f), rel=1e-9)
     assert SECONDS_PER_YEAR == 365 * 86400
@@ -86,6 +99,7 @@ def test_embodied_carbon_is_amortised_over_service_lives():
 def test_counting_prompt_tokens_and_embodied_carbon_moves_the_components_the_right_way():
     base = simulate(Scenario.model_validate(_full()))
     from twin.metrics import saiq_components, totals
+
     t = totals(base, 300)
     out = saiq_components(t)
     both = saiq_components(t, token_basis="input_and_output", embodied_carbon=True)
@@ -100,16 +114,30 @@ def test_liquid_cooling_costs_more_per_mw_than_air():
     assert capex["direct_to_chip"] > capex["air"] and capex["immersion"] >= capex["air"]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["saiq"].update(token_basis="input_and_output"),
-     "token_basis 'input_and_output' needs workload.inference.trace"),
-    (lambda d: (d["facility"]["halls"][0].update(gpu="MI300X", gpus_per_server=8),
-                d["workload"]["inference"].update(tokens_per_gpu_s=1500.0)),
-     "gpu 'MI300X' has no server price in the catalog"),
-    (lambda d: (d["saiq"].update(embodied_carbon=True), d["facility"]["halls"][0].update(gpu="H100-PCIe"),
-                d["workload"]["inference"].update(tokens_per_gpu_s=900.0)),
-     "saiq.embodied_carbon: facility.halls\\[0\\].gpu 'H100-PCIe' has no embodied carbon"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda d: d["saiq"].update(token_basis="input_and_output"),
+            "token_basis 'input_and_output' needs workload.inference.trace",
+        ),
+        (
+            lambda d: (
+                d["facility"]["halls"][0].update(gpu="MI300X", gpus_per_server=8),
+                d["workload"]["inference"].update(tokens_per_gpu_s=1500.0),
+            ),
+            "gpu 'MI300X' has no server price in the catalog",
+        ),
+        (
+            lambda d: (
+                d["saiq"].update(embodied_carbon=True),
+                d["facility"]["halls"][0].update(gpu="H100-PCIe"),
+                d["workload"]["inference"].update(tokens_per_gpu_s=900.0),
+            ),
+            "saiq.embodied_carbon: facility.halls\\[0\\].gpu 'H100-PCIe' has no embodied carbon",
+        ),
+    ],
+)
 def test_what_the_saiq_cannot_count_is_refused(edit, message):
     data = short_scenario()
     edit(data)

@@ -53,8 +53,18 @@ def test_the_kernel_reproduces_the_fitted_power_at_its_reference_temperature():
     for load in (0.0, 0.003, 0.2, 0.6, 1.0):
         dynamic_w = spec["tdp_w"] - spec["idle_w"]
         a = float(activity_for_load(H100, load, spec["idle_w"], 0.0, dynamic_w))
-        p = gpu.power_w(a, 1.0, model["leak_ref_temp_c"], spec["idle_w"], 0.0, dynamic_w, 0.0, model["leak_fraction"],
-                        model["leak_per_k"], model["leak_ref_temp_c"])
+        p = gpu.power_w(
+            a,
+            1.0,
+            model["leak_ref_temp_c"],
+            spec["idle_w"],
+            0.0,
+            dynamic_w,
+            0.0,
+            model["leak_fraction"],
+            model["leak_per_k"],
+            model["leak_ref_temp_c"],
+        )
         assert p == pytest.approx(float(power_at_load_w(H100, load, spec["idle_w"])), rel=1e-9)
 
 
@@ -67,6 +77,7 @@ def test_an_idle_fleet_draws_idle_power_and_one_sequence_is_duty_cycled():
 
 
 # --- demand from a request trace, and energy per token through a run ---------------------------
+
 
 def test_a_trace_shapes_demand_minute_by_minute_and_keeps_its_mean():
     from twin.sim.workload import trace_shape
@@ -108,8 +119,9 @@ def test_energy_per_token_builds_up_from_the_measured_gpu_figure():
     e = summary["energy_per_token"]
     f = e["factors"]
     assert e["measured_gpu_j_at_full_batch"] == H100["measured_j_per_token_at_capacity"]
-    assert e["facility_j"] == pytest.approx(e["measured_gpu_j_at_full_batch"] * f["load"] * f["server_overhead"] * f["pue"],
-                                            rel=1e-12)
+    assert e["facility_j"] == pytest.approx(
+        e["measured_gpu_j_at_full_batch"] * f["load"] * f["server_overhead"] * f["pue"], rel=1e-12
+    )
     assert f["pue"] == pytest.approx(summary["kpi"]["pue"], rel=1e-12)
     assert f["load"] > 1.0 and f["server_overhead"] > 1.0 and f["pue"] > 1.0
     t = summary["totals"]
@@ -123,5 +135,7 @@ def test_an_unknown_trace_is_refused_with_the_choices():
 
     data = short_scenario()
     data["workload"]["inference"]["trace"] = "azure-chat"
-    with pytest.raises(ScenarioError, match="unknown trace 'azure-chat'.*allowed: azure-code, azure-conv, mooncake-conv"):
+    with pytest.raises(
+        ScenarioError, match="unknown trace 'azure-chat'.*allowed: azure-code, azure-conv, mooncake-conv"
+    ):
         load_scenario_text(yaml.safe_dump(data))

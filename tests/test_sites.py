@@ -35,9 +35,14 @@ def test_ashburn_is_warmest_in_the_local_afternoon():
 def test_user_grid_file_with_the_bundled_values_reproduces_the_bundled_run(tmp_path):
     site = load_site("ashburn-va")
     stamps = pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
-    pd.DataFrame({"timestamp_utc": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "carbon_g_per_kwh": site.carbon_g_per_kwh,
-                  "price_usd_per_kwh": site.price_usd_per_kwh, "water_l_per_kwh": site.water_l_per_kwh}
-                 ).to_csv(tmp_path / "grid.csv", index=False)
+    pd.DataFrame(
+        {
+            "timestamp_utc": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "carbon_g_per_kwh": site.carbon_g_per_kwh,
+            "price_usd_per_kwh": site.price_usd_per_kwh,
+            "water_l_per_kwh": site.water_l_per_kwh,
+        }
+    ).to_csv(tmp_path / "grid.csv", index=False)
     bundled = short_scenario()
     own = short_scenario()
     own["site"]["grid_file"] = "grid.csv"
@@ -49,8 +54,16 @@ def test_user_grid_file_with_the_bundled_values_reproduces_the_bundled_run(tmp_p
 # --- bundled site library: every site, irradiance, and the readers behind them -------------
 
 ALL_SITES = bundled_site_names()
-SERIES = ("drybulb_c", "wetbulb_c", "carbon_g_per_kwh", "water_l_per_kwh", "price_usd_per_kwh",
-          "ghi_w_m2", "dni_w_m2", "dhi_w_m2")
+SERIES = (
+    "drybulb_c",
+    "wetbulb_c",
+    "carbon_g_per_kwh",
+    "water_l_per_kwh",
+    "price_usd_per_kwh",
+    "ghi_w_m2",
+    "dni_w_m2",
+    "dhi_w_m2",
+)
 
 
 def _local_hour(site):
@@ -101,8 +114,10 @@ def test_diurnal_drybulb_peak_is_in_the_local_afternoon(name):
     assert 12 <= int(np.argmax(_by_local_hour(site, site.drybulb_c))) <= 17
 
 
-@pytest.mark.parametrize("name, lo, hi", [("singapore", 26.0, 29.0), ("stockholm-se", 5.0, 9.0),
-                                          ("phoenix-az", 23.0, 26.0), ("toronto-ca", 7.0, 11.0)])
+@pytest.mark.parametrize(
+    "name, lo, hi",
+    [("singapore", 26.0, 29.0), ("stockholm-se", 5.0, 9.0), ("phoenix-az", 23.0, 26.0), ("toronto-ca", 7.0, 11.0)],
+)
 def test_annual_mean_drybulb(name, lo, hi):
     assert lo <= load_site(name).drybulb_c.mean() <= hi
 
@@ -122,7 +137,9 @@ def test_ghi_is_dark_at_local_midnight_and_peaks_near_solar_noon(name):
 
 def test_stockholm_flat_series_are_labelled_as_such():
     site = load_site("stockholm-se")
-    assert np.ptp(site.carbon_g_per_kwh) == 0 and np.ptp(site.water_l_per_kwh) == 0 and np.ptp(site.price_usd_per_kwh) == 0
+    assert (
+        np.ptp(site.carbon_g_per_kwh) == 0 and np.ptp(site.water_l_per_kwh) == 0 and np.ptp(site.price_usd_per_kwh) == 0
+    )
     assert "held constant, no hourly series available" in site.sources["carbon"]
     assert "SE3" in site.sources["price"] and "held flat" in site.sources["price"]
     assert "annual constant" in site.sources["water"]
@@ -151,10 +168,19 @@ def _write_tmy3(path, utc_offset_h=-6.0, drybulb=None):
     hours = np.tile(np.arange(1, 25), 365)
     db = np.tile(np.arange(1, 25, dtype=float), 365) if drybulb is None else drybulb
     ghi = np.where((hours >= 8) & (hours <= 17), 500, 0)
-    frame = pd.DataFrame({"Date (MM/DD/YYYY)": dates, "Time (HH:MM)": [f"{h:02d}:00" for h in hours],
-                          "GHI (W/m^2)": ghi, "DNI (W/m^2)": ghi, "DHI (W/m^2)": ghi // 5,
-                          "Dry-bulb (C)": db, "Dew-point (C)": db - 5.0, "RHum (%)": 70,
-                          "Pressure (mbar)": 1013})
+    frame = pd.DataFrame(
+        {
+            "Date (MM/DD/YYYY)": dates,
+            "Time (HH:MM)": [f"{h:02d}:00" for h in hours],
+            "GHI (W/m^2)": ghi,
+            "DNI (W/m^2)": ghi,
+            "DHI (W/m^2)": ghi // 5,
+            "Dry-bulb (C)": db,
+            "Dew-point (C)": db - 5.0,
+            "RHum (%)": 70,
+            "Pressure (mbar)": 1013,
+        }
+    )
     with open(path, "w") as fh:
         fh.write(f'722430,"TEST STATION",TX,{utc_offset_h},30.0,-95.4,29\n')
         frame.to_csv(fh, index=False)
@@ -181,16 +207,24 @@ def test_tmy3_out_of_range_value_is_reported(tmp_path):
 
 def _write_epw(path, utc_offset_h=8.0, ghi_at_local_noon=600.0):
     """A minimal EPW: 8 header lines and 8,760 rows of the 35 EPW fields."""
-    head = [f"LOCATION,TEST,-,XXX,test,000000,1.37,103.98,{utc_offset_h},16.0",
-            "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
-            "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,synthetic", "COMMENTS 2,synthetic",
-            "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31"]
+    head = [
+        f"LOCATION,TEST,-,XXX,test,000000,1.37,103.98,{utc_offset_h},16.0",
+        "DESIGN CONDITIONS,0",
+        "TYPICAL/EXTREME PERIODS,0",
+        "GROUND TEMPERATURES,0",
+        "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0",
+        "COMMENTS 1,synthetic",
+        "COMMENTS 2,synthetic",
+        "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
+    ]
     rows = []
     for day in pd.date_range("2001-01-01", periods=365, freq="D"):
         for hour in range(1, 25):
             ghi = ghi_at_local_noon if hour == 12 else 0.0
-            rows.append(f"2001,{day.month},{day.day},{hour},60,?,27.0,24.0,84,100800,0,0,400,{ghi},{ghi / 2},{ghi / 2},"
-                        "0,0,0,0,180,2.0,5,5,16.0,77777,9,999999999,40,0.1,0,88,0.2,0.0,0.0")
+            rows.append(
+                f"2001,{day.month},{day.day},{hour},60,?,27.0,24.0,84,100800,0,0,400,{ghi},{ghi / 2},{ghi / 2},"
+                "0,0,0,0,180,2.0,5,5,16.0,77777,9,999999999,40,0.1,0,88,0.2,0.0,0.0"
+            )
     path.write_text("\n".join(head + rows) + "\n")
     return path
 
@@ -220,6 +254,7 @@ def test_user_tmy3_weather_file_is_read_as_tmy3(tmp_path):
 @pytest.mark.skipif(not (SHARED / "weather" / "tmy3_nsrdb").is_dir(), reason="shared/data not present")
 def test_read_tmy3_agrees_with_pvlibs_own_time_index():
     import pvlib
+
     path = SHARED / "weather" / "tmy3_nsrdb" / "TX-Houston_Bush_Intercontinental.tmy3"
     frame, _ = read_tmy3(path)
     data, _ = pvlib.iotools.read_tmy3(path, coerce_year=2001, map_variables=True)

@@ -28,30 +28,37 @@ def _sweep_file(folder, axes, **extra):
 
 
 def test_axes_expand_to_a_grid_or_zip_with_inclusive_ranges(tmp_path):
-    grid = sweep.load_sweep(_sweep_file(tmp_path, {"seed": {"from": 1, "to": 3},
-                                                   "workload.inference.peak_demand_fraction": [0.6, 0.8]}))
+    grid = sweep.load_sweep(
+        _sweep_file(tmp_path, {"seed": {"from": 1, "to": 3}, "workload.inference.peak_demand_fraction": [0.6, 0.8]})
+    )
     assert len(grid.variants) == 6 and grid.axes["seed"] == [1, 2, 3]
     assert [v.scenario.seed for v in grid.variants] == [1, 1, 2, 2, 3, 3]
     assert len({v.variant_id for v in grid.variants}) == 6
-    ranged = sweep.load_sweep(_sweep_file(tmp_path, {"workload.inference.peak_demand_fraction":
-                                                     {"from": 0.5, "to": 0.9, "step": 0.2}}))
+    ranged = sweep.load_sweep(
+        _sweep_file(tmp_path, {"workload.inference.peak_demand_fraction": {"from": 0.5, "to": 0.9, "step": 0.2}})
+    )
     assert ranged.axes["workload.inference.peak_demand_fraction"] == [0.5, 0.7, 0.9]
-    zipped = sweep.load_sweep(_sweep_file(tmp_path, {"seed": [1, 2], "facility.halls.0.rack_count": [8, 16]},
-                                          mode="zip"))
+    zipped = sweep.load_sweep(
+        _sweep_file(tmp_path, {"seed": [1, 2], "facility.halls.0.rack_count": [8, 16]}, mode="zip")
+    )
     assert [(v.scenario.seed, v.scenario.facility.halls[0].rack_count) for v in zipped.variants] == [(1, 8), (2, 16)]
     # the same file gives the same ids: what a restart relies on
-    assert [v.variant_id for v in sweep.load_sweep(tmp_path / "sweep.yaml").variants] == \
-        [v.variant_id for v in zipped.variants]
+    assert [v.variant_id for v in sweep.load_sweep(tmp_path / "sweep.yaml").variants] == [
+        v.variant_id for v in zipped.variants
+    ]
 
 
-@pytest.mark.parametrize("axes, extra, says", [
-    ({"facility.halls.0.rack_count": [8, -1]}, {}, "variant 1 (facility.halls.0.rack_count=-1)"),
-    ({"facility.halls.3.rack_count": [8]}, {}, "'3' is not an item of a list of 1"),
-    ({"seed": {"from": 3, "to": 1}}, {}, "from <= to"),
-    ({"seed": [1, 2], "facility.halls.0.rack_count": [8]}, {"mode": "zip"}, "the same number of values"),
-    ({"seed": [1]}, {"mode": "diagonal"}, "allowed: grid, zip"),
-    ({"seed": [1]}, {"axis": 1}, "unknown key(s) axis"),
-])
+@pytest.mark.parametrize(
+    "axes, extra, says",
+    [
+        ({"facility.halls.0.rack_count": [8, -1]}, {}, "variant 1 (facility.halls.0.rack_count=-1)"),
+        ({"facility.halls.3.rack_count": [8]}, {}, "'3' is not an item of a list of 1"),
+        ({"seed": {"from": 3, "to": 1}}, {}, "from <= to"),
+        ({"seed": [1, 2], "facility.halls.0.rack_count": [8]}, {"mode": "zip"}, "the same number of values"),
+        ({"seed": [1]}, {"mode": "diagonal"}, "allowed: grid, zip"),
+        ({"seed": [1]}, {"axis": 1}, "unknown key(s) axis"),
+    ],
+)
 def test_a_bad_sweep_exits_2_naming_the_field_and_runs_nothing(tmp_path, capsys, axes, extra, says):
     path = _sweep_file(tmp_path, axes, **extra)
     assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
@@ -65,15 +72,19 @@ def _numbers(frame):
 
 def test_a_killed_dask_sweep_restarts_and_every_variant_appears_once_with_the_serial_numbers(tmp_path):
     pytest.importorskip("distributed")
-    path = _sweep_file(tmp_path, {"seed": {"from": 1, "to": 8},
-                                  "workload.inference.peak_demand_fraction": [0.6, 0.9]})
+    path = _sweep_file(tmp_path, {"seed": {"from": 1, "to": 8}, "workload.inference.peak_demand_fraction": [0.6, 0.9]})
     spec = sweep.load_sweep(path)
     serial = sweep.run(spec, tmp_path / "serial", workers=1)
     out = tmp_path / "dask"
     command = [sys.executable, "-m", "twin", "sweep", str(path), "--out", str(out), "--no-progress"]
     with sweep.local_cluster(2) as cluster:
-        killed = subprocess.Popen([*command, "--cluster", cluster.scheduler_address], cwd=tmp_path,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        killed = subprocess.Popen(
+            [*command, "--cluster", cluster.scheduler_address],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 120.0
         while len(sweep.done_ids(out)) < 3 and time.monotonic() < deadline and killed.poll() is None:
             time.sleep(0.05)
@@ -81,8 +92,13 @@ def test_a_killed_dask_sweep_restarts_and_every_variant_appears_once_with_the_se
         killed.wait()
         after_kill = sweep.done_ids(out)
         assert 3 <= len(after_kill) < len(spec.variants), "the kill must land midway"
-        restarted = subprocess.run([*command, "--cluster", cluster.scheduler_address], cwd=tmp_path,
-                                   capture_output=True, text=True, timeout=300)
+        restarted = subprocess.run(
+            [*command, "--cluster", cluster.scheduler_address],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert restarted.returncode == 0, restarted.stderr
     result = sweep.read_results(out)
     assert sorted(result["variant_id"]) == sorted(v.variant_id for v in spec.variants)  # each once
@@ -109,10 +125,13 @@ def test_a_process_pool_gives_the_serial_numbers(tmp_path):
     pd.testing.assert_frame_equal(_numbers(serial), _numbers(pool), check_exact=True)
 
 
-@pytest.mark.parametrize("axes, says", [
-    ({"seed": [3, 3]}, "an axis repeats a value"),
-    ({"workload.inference.peak_demand_fraction": {"from": 0.5, "to": float("nan")}}, "from <= to and step > 0"),
-])
+@pytest.mark.parametrize(
+    "axes, says",
+    [
+        ({"seed": [3, 3]}, "an axis repeats a value"),
+        ({"workload.inference.peak_demand_fraction": {"from": 0.5, "to": float("nan")}}, "from <= to and step > 0"),
+    ],
+)
 def test_repeated_or_non_finite_values_are_refused(tmp_path, axes, says):
     with pytest.raises(sweep.SweepError, match=says):
         sweep.load_sweep(_sweep_file(tmp_path, axes))

@@ -51,15 +51,18 @@ def test_units_in_the_header_only_and_milliwatts(tmp_path):
 
 
 def test_dcgm_exporter_samples_become_the_canonical_frame(tmp_path):
-    text = "\n".join([
-        "# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).", "# TYPE DCGM_FI_DEV_POWER_USAGE gauge",
-        'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-a",modelName="NVIDIA H100 80GB HBM3"} 312.5 1700000000000',
-        'DCGM_FI_DEV_GPU_TEMP{gpu="0",UUID="GPU-a"} 55 1700000000000',
-        'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a"} 87 1700000000000',
-        'DCGM_FI_DEV_SM_CLOCK{gpu="0",UUID="GPU-a"} 1755 1700000000000',
-        'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-a"} 330.0 1700000001000',
-        'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-b"} 90.0 1700000000000',
-    ])
+    text = "\n".join(
+        [
+            "# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).",
+            "# TYPE DCGM_FI_DEV_POWER_USAGE gauge",
+            'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-a",modelName="NVIDIA H100 80GB HBM3"} 312.5 1700000000000',
+            'DCGM_FI_DEV_GPU_TEMP{gpu="0",UUID="GPU-a"} 55 1700000000000',
+            'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-a"} 87 1700000000000',
+            'DCGM_FI_DEV_SM_CLOCK{gpu="0",UUID="GPU-a"} 1755 1700000000000',
+            'DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-a"} 330.0 1700000001000',
+            'DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-b"} 90.0 1700000000000',
+        ]
+    )
     frame, _ = read_trace(_write(tmp_path, text, "dcgm.prom"))
     row = frame[(frame["gpu"] == "0")].iloc[0]
     assert row["power_w"] == 312.5 and row["temp_c"] == 55.0 and row["util"] == 0.87 and row["sm_clock_mhz"] == 1755.0
@@ -75,8 +78,14 @@ def test_iso_stamps_with_their_own_offsets_are_converted_to_utc(tmp_path):
 
 def test_dcgm_stamps_out_of_range_are_refused_and_repeats_with_other_values_reported(tmp_path):
     with pytest.raises(TraceError, match="line 2: timestamp 99999999999999999 is not milliseconds since 1970"):
-        read_trace(_write(tmp_path, 'DCGM_FI_DEV_GPU_TEMP{gpu="0"} 40 1700000000000\n'
-                                    'DCGM_FI_DEV_POWER_USAGE{gpu="0"} 5 99999999999999999\n', "a.prom"))
+        read_trace(
+            _write(
+                tmp_path,
+                'DCGM_FI_DEV_GPU_TEMP{gpu="0"} 40 1700000000000\n'
+                'DCGM_FI_DEV_POWER_USAGE{gpu="0"} 5 99999999999999999\n',
+                "a.prom",
+            )
+        )
     text = "\n".join(f'DCGM_FI_DEV_POWER_USAGE{{gpu="0"}} {w} 1700000000000' for w in (100, 120, 120))
     frame, repairs = read_trace(_write(tmp_path, text, "b.prom"))
     assert frame["power_w"].tolist() == [120.0]
@@ -93,24 +102,41 @@ def test_the_canonical_form_reads_back_unchanged(tmp_path):
     pd.testing.assert_frame_equal(from_csv, frame, check_dtype=False)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("power.draw [W]\n56 W\n", "no 'timestamp' column"),
-    ("timestamp,fan.speed [%]\n2024-01-01 00:00:00,50 %\n", "neither power"),
-    ("timestamp,power.draw [W]\n2024-01-01 00:00:00,56150 W\n", "power_w = 56150 outside 0..5000"),
-    ("timestamp,temperature.gpu\n2024-01-01 00:00:00,160\n", "temp_c = 160 outside"),
-    ("timestamp,power.draw [W]\n2024-01-01 00:00:00,fifty W\n", "line 2: power.draw \\[W\\] = .fifty W. is not a number with a unit"),
-    ("timestamp,power.draw [W]\n2024-01-01 00:00:00,56 V\n", "unit 'v' is not one of power_w's \\(allowed: w, mw, kw\\)"),
-    ("timestamp,power.draw [W]\n2024-01-01 00:00:00,345 MHz\n", "line 2: power.draw \\[W\\] = '345 MHz': unit 'mhz' is not one of power_w's"),
-    ("timestamp,clocks.sm\n2024-01-01 00:00:00,345 W\n", "unit 'w' is not one of sm_clock_mhz's \\(allowed: mhz, ghz, khz\\)"),
-    ("timestamp,temperature.gpu\n2024-01-01 00:00:00,95 F\n", "unit 'f' is not one of temp_c's \\(allowed: c\\)"),
-    ("timestamp,power.draw [W]\n2024-01-01T00:00:00+08:00,56 W\n2024-01-01 00:00:01,57 W\n",
-     "line 3: timestamp '2024-01-01 00:00:01': some stamps carry a UTC offset and some do not"),
-    ("timestamp,power.draw [W]\n", "no data rows"),
-    ("timestamp,power.draw [W]\nyesterday,56 W\n", "no readable timestamp"),
-    ("timestamp,power.draw [W]\nnow,56 W\ntoday,57 W\n", "no readable timestamp"),
-    ("timestamp,power.draw [W],power.draw [W]\n2024-01-01 00:00:00,56 W,57 W\n", "appear more than once"),
-    ("timestamp,power.draw [W]\n2024-01-01 00:00:00," + "5" * 200_000 + "\n", "not CSV text"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("power.draw [W]\n56 W\n", "no 'timestamp' column"),
+        ("timestamp,fan.speed [%]\n2024-01-01 00:00:00,50 %\n", "neither power"),
+        ("timestamp,power.draw [W]\n2024-01-01 00:00:00,56150 W\n", "power_w = 56150 outside 0..5000"),
+        ("timestamp,temperature.gpu\n2024-01-01 00:00:00,160\n", "temp_c = 160 outside"),
+        (
+            "timestamp,power.draw [W]\n2024-01-01 00:00:00,fifty W\n",
+            "line 2: power.draw \\[W\\] = .fifty W. is not a number with a unit",
+        ),
+        (
+            "timestamp,power.draw [W]\n2024-01-01 00:00:00,56 V\n",
+            "unit 'v' is not one of power_w's \\(allowed: w, mw, kw\\)",
+        ),
+        (
+            "timestamp,power.draw [W]\n2024-01-01 00:00:00,345 MHz\n",
+            "line 2: power.draw \\[W\\] = '345 MHz': unit 'mhz' is not one of power_w's",
+        ),
+        (
+            "timestamp,clocks.sm\n2024-01-01 00:00:00,345 W\n",
+            "unit 'w' is not one of sm_clock_mhz's \\(allowed: mhz, ghz, khz\\)",
+        ),
+        ("timestamp,temperature.gpu\n2024-01-01 00:00:00,95 F\n", "unit 'f' is not one of temp_c's \\(allowed: c\\)"),
+        (
+            "timestamp,power.draw [W]\n2024-01-01T00:00:00+08:00,56 W\n2024-01-01 00:00:01,57 W\n",
+            "line 3: timestamp '2024-01-01 00:00:01': some stamps carry a UTC offset and some do not",
+        ),
+        ("timestamp,power.draw [W]\n", "no data rows"),
+        ("timestamp,power.draw [W]\nyesterday,56 W\n", "no readable timestamp"),
+        ("timestamp,power.draw [W]\nnow,56 W\ntoday,57 W\n", "no readable timestamp"),
+        ("timestamp,power.draw [W],power.draw [W]\n2024-01-01 00:00:00,56 W,57 W\n", "appear more than once"),
+        ("timestamp,power.draw [W]\n2024-01-01 00:00:00," + "5" * 200_000 + "\n", "not CSV text"),
+    ],
+)
 def test_what_cannot_be_repaired_is_refused_with_what_and_where(tmp_path, text, message):
     """Each is refused with a TraceError naming the file and what is wrong, never a csv or pandas traceback."""
     with pytest.raises(TraceError, match=message):
@@ -118,7 +144,9 @@ def test_what_cannot_be_repaired_is_refused_with_what_and_where(tmp_path, text, 
 
 
 COLUMNS = {
-    "timestamp": lambda i, rng: f"2024/03/0{1 + i // 86400} {i % 86400 // 3600:02d}:{i % 3600 // 60:02d}:{i % 60:02d}.{rng.integers(0, 999):03d}",
+    "timestamp": lambda i, rng: (
+        f"2024/03/0{1 + i // 86400} {i % 86400 // 3600:02d}:{i % 3600 // 60:02d}:{i % 60:02d}.{rng.integers(0, 999):03d}"
+    ),
     "index": lambda i, rng: str(rng.integers(0, 3)),
     "uuid": lambda i, rng: f"GPU-{rng.integers(0, 3)}",
     "power.draw [W]": lambda i, rng: f"{rng.uniform(50, 700):.2f} W",
@@ -133,10 +161,39 @@ COLUMNS = {
 }
 # Cells a damaged or foreign log may hold: missing markers, numbers with any unit (right, wrong, none,
 # doubled), non-numbers, stamps with and without UTC offsets, control characters, an over-long field.
-JUNK = ["[N/A]", "", "N/A", "nan", "-", "12 W W", "inf", "-inf", "[Not Supported]", "0x1g", "999999 W", "\"",
-        "1e400", "345 MHz", "56.15 W", "40 C", "3 %", "1.9 GHz", "56150 mW", "0.3 kW", "12 °C", "7 V", "12 F",
-        "2024-01-01T00:00:00Z", "2024-01-01T00:00:00+08:00", "2024/03/01 00:00:00", "\r", "\x00", "\ufffd", "é",
-        "5" * 200_000]
+JUNK = [
+    "[N/A]",
+    "",
+    "N/A",
+    "nan",
+    "-",
+    "12 W W",
+    "inf",
+    "-inf",
+    "[Not Supported]",
+    "0x1g",
+    "999999 W",
+    '"',
+    "1e400",
+    "345 MHz",
+    "56.15 W",
+    "40 C",
+    "3 %",
+    "1.9 GHz",
+    "56150 mW",
+    "0.3 kW",
+    "12 °C",
+    "7 V",
+    "12 F",
+    "2024-01-01T00:00:00Z",
+    "2024-01-01T00:00:00+08:00",
+    "2024/03/01 00:00:00",
+    "\r",
+    "\x00",
+    "\ufffd",
+    "é",
+    "5" * 200_000,
+]
 
 
 def _fuzz_path(folder, name, text_or_bytes):
@@ -167,12 +224,20 @@ CLEAN_OR_DAMAGED = st.sampled_from([0.0, 0.0, 0.0, 0.01, 0.05, 0.3])
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=9), st.integers(1, 40),
-       st.integers(0, 2**32 - 1), CLEAN_OR_DAMAGED, st.booleans(), st.booleans(),
-       st.sampled_from(["\n", "\r\n", "\r"]),
-       st.one_of(st.just([]), st.lists(st.binary(min_size=1, max_size=4), max_size=3)), st.booleans())
-def test_fuzzed_nvidia_smi_logs_never_crash_with_anything_but_a_clear_error(columns, n_rows, seed, junk_share, shuffle,
-                                                                             truncate, newline, garbage, led):
+@given(
+    st.lists(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=9),
+    st.integers(1, 40),
+    st.integers(0, 2**32 - 1),
+    CLEAN_OR_DAMAGED,
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.one_of(st.just([]), st.lists(st.binary(min_size=1, max_size=4), max_size=3)),
+    st.booleans(),
+)
+def test_fuzzed_nvidia_smi_logs_never_crash_with_anything_but_a_clear_error(
+    columns, n_rows, seed, junk_share, shuffle, truncate, newline, garbage, led
+):
     """Random column subsets (repeats allowed), junk cells and units, shuffled rows, a truncated end, any line
     ending, and raw bytes spliced in anywhere (binary noise, NUL, invalid UTF-8)."""
     import tempfile
@@ -198,22 +263,56 @@ def test_fuzzed_nvidia_smi_logs_never_crash_with_anything_but_a_clear_error(colu
 
 
 PLAUSIBLE = st.floats(0.0, 1.0)  # inside every canonical column's bounds
-CANONICAL_VALUES = st.one_of(PLAUSIBLE, PLAUSIBLE, PLAUSIBLE, st.none(), st.floats(allow_nan=True, allow_infinity=True),
-                             st.integers(-10**6, 10**6), st.sampled_from(["", "x", "1.5", "[N/A]", "2024-01-01", "0x1"]))
+CANONICAL_VALUES = st.one_of(
+    PLAUSIBLE,
+    PLAUSIBLE,
+    PLAUSIBLE,
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**6), 10**6),
+    st.sampled_from(["", "x", "1.5", "[N/A]", "2024-01-01", "0x1"]),
+)
 RECENT = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(str)
-STAMPS = st.one_of(RECENT, RECENT, RECENT, st.none(),
-                   st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01 00:00:01", "2024-01-01T08:00:02+08:00",
-                                    "yesterday", "", "99999999999999", "1700000000000"]),
-                   st.datetimes(timezones=st.none()).map(str))
+STAMPS = st.one_of(
+    RECENT,
+    RECENT,
+    RECENT,
+    st.none(),
+    st.sampled_from(
+        [
+            "2024-01-01T00:00:00Z",
+            "2024-01-01 00:00:01",
+            "2024-01-01T08:00:02+08:00",
+            "yesterday",
+            "",
+            "99999999999999",
+            "1700000000000",
+        ]
+    ),
+    st.datetimes(timezones=st.none()).map(str),
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(list(CANONICAL) + ["extra"]), max_size=8, unique=True),
-       st.one_of(st.lists(st.tuples(RECENT, st.sampled_from(["0", "1"]), st.lists(PLAUSIBLE, min_size=9, max_size=9)),
-                          min_size=1, max_size=12),  # a clean file
-                 st.lists(st.tuples(STAMPS, st.sampled_from(["0", "1", "GPU-a", ""]),
-                                    st.lists(CANONICAL_VALUES, min_size=9, max_size=9)), min_size=1, max_size=12)),
-       st.booleans(), st.booleans())
+@given(
+    st.lists(st.sampled_from(list(CANONICAL) + ["extra"]), max_size=8, unique=True),
+    st.one_of(
+        st.lists(
+            st.tuples(RECENT, st.sampled_from(["0", "1"]), st.lists(PLAUSIBLE, min_size=9, max_size=9)),
+            min_size=1,
+            max_size=12,
+        ),  # a clean file
+        st.lists(
+            st.tuples(
+                STAMPS, st.sampled_from(["0", "1", "GPU-a", ""]), st.lists(CANONICAL_VALUES, min_size=9, max_size=9)
+            ),
+            min_size=1,
+            max_size=12,
+        ),
+    ),
+    st.booleans(),
+    st.booleans(),
+)
 def test_fuzzed_canonical_csv_and_parquet_never_crash_with_anything_but_a_clear_error(columns, rows, as_parquet, keyed):
     """twin's own form with missing columns, values of any type, out-of-range and non-finite numbers."""
     import tempfile
@@ -234,20 +333,40 @@ def test_fuzzed_canonical_csv_and_parquet_never_crash_with_anything_but_a_clear_
         _read_or_clear_error(path)
 
 
-DCGM_NAMES = ["DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_SM_CLOCK",
-              "DCGM_FI_DEV_MEMORY_TEMP", "DCGM_FI_DEV_UNKNOWN_FIELD", "DCGM_FI_"]
-DCGM_LINE = st.tuples(st.sampled_from(DCGM_NAMES), st.sampled_from(['gpu="0"', 'gpu="1",UUID="GPU-b"', 'UUID="GPU-c"', "",
-                                                                    'gpu="0"', 'gpu=0']),
-                      st.one_of(*[st.floats(0.0, 1.0).map(str)] * 3, st.floats(allow_nan=True, allow_infinity=True).map(str),
-                                st.sampled_from(["x", "", "1e400"])),
-                      st.one_of(*[st.integers(1_700_000_000_000, 1_700_000_010_000)] * 3, st.none(), st.integers(0, 10**20)))
+DCGM_NAMES = [
+    "DCGM_FI_DEV_POWER_USAGE",
+    "DCGM_FI_DEV_GPU_TEMP",
+    "DCGM_FI_DEV_GPU_UTIL",
+    "DCGM_FI_DEV_SM_CLOCK",
+    "DCGM_FI_DEV_MEMORY_TEMP",
+    "DCGM_FI_DEV_UNKNOWN_FIELD",
+    "DCGM_FI_",
+]
+DCGM_LINE = st.tuples(
+    st.sampled_from(DCGM_NAMES),
+    st.sampled_from(['gpu="0"', 'gpu="1",UUID="GPU-b"', 'UUID="GPU-c"', "", 'gpu="0"', "gpu=0"]),
+    st.one_of(
+        *[st.floats(0.0, 1.0).map(str)] * 3,
+        st.floats(allow_nan=True, allow_infinity=True).map(str),
+        st.sampled_from(["x", "", "1e400"]),
+    ),
+    st.one_of(*[st.integers(1_700_000_000_000, 1_700_000_010_000)] * 3, st.none(), st.integers(0, 10**20)),
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(DCGM_LINE.map(lambda t: f"{t[0]}{{{t[1]}}} {t[2]}" + ("" if t[3] is None else f" {t[3]}")),
-                          st.text(max_size=60), st.sampled_from(["# HELP DCGM_FI_DEV_POWER_USAGE W", "# TYPE x gauge"])),
-                min_size=1, max_size=30),
-       st.sampled_from(["\n", "\r\n"]))
+@given(
+    st.lists(
+        st.one_of(
+            DCGM_LINE.map(lambda t: f"{t[0]}{{{t[1]}}} {t[2]}" + ("" if t[3] is None else f" {t[3]}")),
+            st.text(max_size=60),
+            st.sampled_from(["# HELP DCGM_FI_DEV_POWER_USAGE W", "# TYPE x gauge"]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+)
 def test_fuzzed_dcgm_text_never_crashes_with_anything_but_a_clear_error(lines, newline):
     """Exporter samples with wrong fields, labels, values and timestamps (absent, out of range, repeated)."""
     import tempfile
@@ -258,8 +377,10 @@ def test_fuzzed_dcgm_text_never_crashes_with_anything_but_a_clear_error(lines, n
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data not present")
-@pytest.mark.parametrize("folder", ["h800_sxm_700w_dvfs_gemm", "h100_pcie_350w_gemm", "a100_pcie_250w_burst",
-                                    "h100_pcie_350w_burst", "h20_dvfs_gemm"])
+@pytest.mark.parametrize(
+    "folder",
+    ["h800_sxm_700w_dvfs_gemm", "h100_pcie_350w_gemm", "a100_pcie_250w_burst", "h100_pcie_350w_burst", "h20_dvfs_gemm"],
+)
 def test_every_shared_trace_folder_reads(folder):
     path = sorted((SHARED / folder).glob("*.csv*"))[0]
     frame, _ = read_trace(path)
@@ -282,6 +403,7 @@ def test_a_canonical_time_utc_of_numbers_is_refused(tmp_path):
 
 def test_a_file_compressed_twice_is_refused_as_binary(tmp_path):
     import gzip
+
     path = tmp_path / "twice.csv.gz"
     path.write_bytes(gzip.compress(gzip.compress(b"timestamp,power.draw [W]\n2024-01-01 00:00:00,56 W\n")))
     with pytest.raises(TraceError, match="twice.csv.gz: binary content, not a text log"):
@@ -290,6 +412,7 @@ def test_a_file_compressed_twice_is_refused_as_binary(tmp_path):
 
 def test_a_damaged_gzip_body_is_refused(tmp_path):
     import gzip
+
     raw = bytearray(gzip.compress(b"timestamp,power.draw [W]\n" * 50))
     raw[20:30] = b"\xff" * 10
     path = tmp_path / "trace.csv.gz"

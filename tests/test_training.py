@@ -16,9 +16,16 @@ def _training(**overrides):
     data = short_scenario(duration="14d", step="900s", start="2023-04-03")
     data["site"] = {"name": "san-jose-ca"}
     data["facility"]["halls"].append({"name": "train", "rack_count": 32, "servers_per_rack": 4, "gpu": "H100-SXM"})
-    data["workload"]["training"] = {"hall": "train", "model_params_billion": 70, "arrivals_per_day": 10,
-                                    "job_gpus": [64, 128, 256], "job_hours_mean": 4, "deferrable_fraction": 0.4,
-                                    "deadline_hours": 24, **overrides}
+    data["workload"]["training"] = {
+        "hall": "train",
+        "model_params_billion": 70,
+        "arrivals_per_day": 10,
+        "job_gpus": [64, 128, 256],
+        "job_hours_mean": 4,
+        "deferrable_fraction": 0.4,
+        "deadline_hours": 24,
+        **overrides,
+    }
     return data
 
 
@@ -116,8 +123,12 @@ def test_jobs_that_cannot_wait_queue_ahead_of_deferrable_ones():
     env = simpy.Environment()
     sched = Scheduler(env, training, 64, 60.0, 100, None, 0.0, 3600.0, 0)
     sched.free = 0  # nothing can start: watch the queue order
-    jobs = [Job(0, 0.0, 64, 64.0, True, 1e9), Job(1, 0.0, 64, 64.0, False, 1e9), Job(2, 0.0, 64, 64.0, True, 1e9),
-            Job(3, 0.0, 64, 64.0, False, 1e9)]
+    jobs = [
+        Job(0, 0.0, 64, 64.0, True, 1e9),
+        Job(1, 0.0, 64, 64.0, False, 1e9),
+        Job(2, 0.0, 64, 64.0, True, 1e9),
+        Job(3, 0.0, 64, 64.0, False, 1e9),
+    ]
     for job in jobs:
         env.process(sched.arrive(job))
     env.run(until=1.0)
@@ -135,7 +146,7 @@ def test_demand_grows_at_its_yearly_rate():
     a = Simulation(Scenario.model_validate(flat)).demand[:, 0]
     b = Simulation(Scenario.model_validate(grown)).demand[:, 0]
     years = np.arange(a.shape[0]) * 3600.0 / (365 * 86400.0)
-    np.testing.assert_allclose(b, a * 2.0 ** years, rtol=1e-12)
+    np.testing.assert_allclose(b, a * 2.0**years, rtol=1e-12)
 
 
 def test_a_training_hall_of_a_gpu_without_serving_curves_runs(tmp_path):

@@ -29,7 +29,8 @@ def test_validate_prints_source_published_twin_tolerance_and_result(capsys):
 def test_a_failing_case_fails_the_command(tmp_path, capsys, monkeypatch):
     (tmp_path / "broken.py").write_text(
         "from twin.validate import in_range\n"
-        "def cases():\n    return [in_range('impossible', 'nobody', 1.0, 2.0, 3.0)]\n")
+        "def cases():\n    return [in_range('impossible', 'nobody', 1.0, 2.0, 3.0)]\n"
+    )
     monkeypatch.setattr(validate, "VALIDATION_DIR", tmp_path)
     assert main(["validate"]) == 1
     assert "FAIL" in capsys.readouterr().out

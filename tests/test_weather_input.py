@@ -12,9 +12,16 @@ from twin.sites.index import bundled_site_names, site_entry
 from twin.sites.library import _bundled
 from twin.sites.readers import SiteDataError, plausibility_problems, read_epw
 
-HEADER = ["LOCATION,TEST,-,XXX,test,000000,1.37,103.98,8.0,16.0", "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0",
-          "GROUND TEMPERATURES,0", "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,synthetic", "COMMENTS 2,synthetic",
-          "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31"]
+HEADER = [
+    "LOCATION,TEST,-,XXX,test,000000,1.37,103.98,8.0,16.0",
+    "DESIGN CONDITIONS,0",
+    "TYPICAL/EXTREME PERIODS,0",
+    "GROUND TEMPERATURES,0",
+    "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0",
+    "COMMENTS 1,synthetic",
+    "COMMENTS 2,synthetic",
+    "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
+]
 FIELDS = {"drybulb": 6, "dewpoint": 7, "relhum": 8, "tz": 8, "latitude": 6}  # 0-based comma fields
 
 
@@ -22,8 +29,10 @@ def _rows():
     rows = []
     for day in pd.date_range("2001-01-01", periods=365, freq="D"):
         for hour in range(1, 25):
-            rows.append(f"2001,{day.month},{day.day},{hour},60,?,27.0,24.0,84,100800,0,0,400,0,0,0,"
-                        "0,0,0,0,180,2.0,5,5,16.0,77777,9,999999999,40,0.1,0,88,0.2,0.0,0.0")
+            rows.append(
+                f"2001,{day.month},{day.day},{hour},60,?,27.0,24.0,84,100800,0,0,400,0,0,0,"
+                "0,0,0,0,180,2.0,5,5,16.0,77777,9,999999999,40,0.1,0,88,0.2,0.0,0.0"
+            )
     return rows
 
 
@@ -50,9 +59,16 @@ def _epw(path, cells=(), header=()):
 def _run(tmp_path, epw, capsys):
     """python -m twin run on a 1-day scenario with the user's EPW and a grid CSV -> (exit code, stderr)."""
     grid = tmp_path / "g.csv"
-    pd.DataFrame({"timestamp_utc": pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC")
-                  .strftime("%Y-%m-%dT%H:%M:%SZ"), "carbon_g_per_kwh": 400.0, "price_usd_per_kwh": 0.08,
-                  "water_l_per_kwh": 2.0}).to_csv(grid, index=False)
+    pd.DataFrame(
+        {
+            "timestamp_utc": pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC").strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "carbon_g_per_kwh": 400.0,
+            "price_usd_per_kwh": 0.08,
+            "water_l_per_kwh": 2.0,
+        }
+    ).to_csv(grid, index=False)
     data = short_scenario(duration="1d", step="3600s", start="2023-06-15")
     data["site"] = {"weather_file": epw.name, "grid_file": grid.name}
     scenario = write_yaml(tmp_path / "s.yaml", data)
@@ -74,11 +90,14 @@ def test_an_empty_epw_says_what_an_epw_holds(tmp_path, capsys):
     assert code == 2 and "w.epw: empty file; an EPW has 8 header lines then 8,760 hourly rows" in err
 
 
-@pytest.mark.parametrize("field, text, message", [
-    ("tz", "abc", "line 1: LOCATION field 9 time zone = 'abc'; allowed -12..14 (hours from UTC)"),
-    ("tz", "99", "line 1: LOCATION field 9 time zone = '99'; allowed -12..14 (hours from UTC)"),
-    ("latitude", "95", "line 1: LOCATION field 7 latitude = '95'; allowed -90..90 (degrees)"),
-])
+@pytest.mark.parametrize(
+    "field, text, message",
+    [
+        ("tz", "abc", "line 1: LOCATION field 9 time zone = 'abc'; allowed -12..14 (hours from UTC)"),
+        ("tz", "99", "line 1: LOCATION field 9 time zone = '99'; allowed -12..14 (hours from UTC)"),
+        ("latitude", "95", "line 1: LOCATION field 7 latitude = '95'; allowed -90..90 (degrees)"),
+    ],
+)
 def test_a_bad_location_line_is_refused_with_its_range(tmp_path, capsys, field, text, message):
     code, err = _run(tmp_path, _epw(tmp_path / "w.epw", header=[(FIELDS[field], text)]), capsys)
     assert code == 2 and f"w.epw: {message}" in err
@@ -92,8 +111,11 @@ def test_longitude_and_elevation_out_of_range_are_refused(tmp_path):
 
 
 def test_seventy_degree_hours_with_a_65_degree_dew_point_give_exit_2(tmp_path, capsys):
-    hot = [(line, f, v) for line in range(4009, 4019)
-           for f, v in ((FIELDS["drybulb"], "70"), (FIELDS["dewpoint"], "65"), (FIELDS["relhum"], "80"))]
+    hot = [
+        (line, f, v)
+        for line in range(4009, 4019)
+        for f, v in ((FIELDS["drybulb"], "70"), (FIELDS["dewpoint"], "65"), (FIELDS["relhum"], "80"))
+    ]
     code, err = _run(tmp_path, _epw(tmp_path / "w.epw", cells=hot), capsys)
     assert code == 2
     assert "w.epw: line 4009: drybulb_c has 10 missing or out-of-range values" in err and "allowed -70..60" in err
@@ -107,23 +129,31 @@ def test_a_wet_bulb_above_35_c_is_refused(tmp_path, capsys):
 
 
 def test_dew_point_above_dry_bulb_is_refused_beyond_rounding(tmp_path):
-    with pytest.raises(SiteDataError, match=r"d\.epw: line 209: dew point 30 C is above the dry-bulb 27 C .*"
-                                            r"dry-bulb \+ 0\.5 K"):
+    with pytest.raises(
+        SiteDataError,
+        match=r"d\.epw: line 209: dew point 30 C is above the dry-bulb 27 C .*"
+        r"dry-bulb \+ 0\.5 K",
+    ):
         read_epw(_epw(tmp_path / "d.epw", cells=[(209, FIELDS["dewpoint"], "30")]))
     read_epw(_epw(tmp_path / "ok.epw", cells=[(209, FIELDS["dewpoint"], "27.4")]))  # within the 0.5 K tolerance
 
 
 def test_relative_humidity_above_100_is_refused(tmp_path):
-    with pytest.raises(SiteDataError, match=r"r\.epw: line 300: relhum_pct has 1 missing or out-of-range values "
-                                            r".*= 104.*allowed 0\.\.100"):
+    with pytest.raises(
+        SiteDataError,
+        match=r"r\.epw: line 300: relhum_pct has 1 missing or out-of-range values "
+        r".*= 104.*allowed 0\.\.100",
+    ):
         read_epw(_epw(tmp_path / "r.epw", cells=[(300, FIELDS["relhum"], "104")]))
 
 
 def test_a_missing_value_marker_is_named_with_its_file_line(tmp_path, capsys):
     code, err = _run(tmp_path, _epw(tmp_path / "w.epw", cells=[(309, FIELDS["drybulb"], "99.9")]), capsys)
     assert code == 2
-    assert ("w.epw: line 309: drybulb_c has 1 missing or out-of-range values (first here: EPW field 7 dry-bulb "
-            "temperature [C] = 99.9, a missing-value marker); allowed -70..60") in err
+    assert (
+        "w.epw: line 309: drybulb_c has 1 missing or out-of-range values (first here: EPW field 7 dry-bulb "
+        "temperature [C] = 99.9, a missing-value marker); allowed -70..60"
+    ) in err
     assert "hour-of-year" not in err
 
 

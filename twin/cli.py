@@ -32,8 +32,9 @@ def _seed(text):
 
 
 def _force(parser, what):
-    parser.add_argument("--force", action="store_true",
-                        help=f"replace {what} even when it holds files twin did not write there")
+    parser.add_argument(
+        "--force", action="store_true", help=f"replace {what} even when it holds files twin did not write there"
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,108 +48,148 @@ def build_parser():
     parser = _Parser(
         prog="python -m twin",
         description="twin: a digital twin of AI data centers. Simulates GPU racks, cooling, power chain and "
-                    "grid for a scenario and reports PUE, WUE, CUE, REF, ERF and SAIQ per token.",
+        "grid for a scenario and reports PUE, WUE, CUE, REF, ERF and SAIQ per token.",
         epilog="Run 'python -m twin COMMAND --help' for the options of each command.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
-        "run", help="simulate a scenario and write its results",
+        "run",
+        help="simulate a scenario and write its results",
         description="Simulate a scenario YAML and write timeseries.parquet (one row per step) and summary.json "
-                    "(totals, KPIs, SAIQ) into the output folder, then print a summary table. The folder is "
-                    "written atomically: an interrupted run leaves no partial results.")
+        "(totals, KPIs, SAIQ) into the output folder, then print a summary table. The folder is "
+        "written atomically: an interrupted run leaves no partial results.",
+    )
     run.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/quickstart.yaml)")
-    run.add_argument("--out", type=Path, default=None, metavar="DIR",
-                     help="results folder (default: results/<scenario name>); an earlier result of run there is "
-                          "replaced once the new one is complete, a folder of other files is refused")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="results folder (default: results/<scenario name>); an earlier result of run there is "
+        "replaced once the new one is complete, a folder of other files is refused",
+    )
     _force(run, "the --out folder")
-    run.add_argument("--seed", type=_seed, default=None, metavar="N",
-                     help="random seed overriding the scenario's 'seed' (demand noise); same seed, same results")
-    run.add_argument("--json", action="store_true",
-                     help="print summary.json to stdout instead of the table (exactly one JSON document)")
+    run.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        metavar="N",
+        help="random seed overriding the scenario's 'seed' (demand noise); same seed, same results",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print summary.json to stdout instead of the table (exactly one JSON document)",
+    )
     run.add_argument("--no-progress", action="store_true", help="never show the progress bar")
 
     check = sub.add_parser(
-        "check", help="validate scenarios without running them",
+        "check",
+        help="validate scenarios without running them",
         description="Validate scenario YAML files and explain every problem (file, line, field, value, what is "
-                    "allowed). Exit 0 when all are valid, 2 otherwise. Nothing is written.")
+        "allowed). Exit 0 when all are valid, 2 otherwise. Nothing is written.",
+    )
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML file(s)")
 
     sites = sub.add_parser(
-        "sites", help="list the bundled sites, or show one in detail",
+        "sites",
+        help="list the bundled sites, or show one in detail",
         description="Without NAME: one line per bundled site (region, climate, annual mean dry-bulb and wet-bulb, "
-                    "hours of full economiser cooling, grid carbon, grid water, price). With NAME: that site's "
-                    "coordinates, time zone, monthly figures and the source of every series.")
+        "hours of full economiser cooling, grid carbon, grid water, price). With NAME: that site's "
+        "coordinates, time zone, monthly figures and the source of every series.",
+    )
     sites.add_argument("name", nargs="?", help="a site name from the listing")
     sites.add_argument("--json", action="store_true", help="print the listing (or the site) as one JSON document")
 
     compare = sub.add_parser(
-        "compare", help="run one design at several sites and rank them by SAIQ",
+        "compare",
+        help="run one design at several sites and rank them by SAIQ",
         description="Run the scenario's design at each site (the scenario's 'sites:' list, or --sites) on all "
-                    "cores, print a ranking by SAIQ index (by SAIQ raw when the scenario has no reference) with its "
-                    "four components, PUE, WUE, CUE, energy, water, carbon and cost, and write comparison.parquet, "
-                    "comparison.json and report.html into the output folder, atomically.")
+        "cores, print a ranking by SAIQ index (by SAIQ raw when the scenario has no reference) with its "
+        "four components, PUE, WUE, CUE, energy, water, carbon and cost, and write comparison.parquet, "
+        "comparison.json and report.html into the output folder, atomically.",
+    )
     compare.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/siting.yaml)")
-    compare.add_argument("--sites", metavar="A,B,C", help="comma-separated bundled site names (overrides the scenario's sites:)")
+    compare.add_argument(
+        "--sites", metavar="A,B,C", help="comma-separated bundled site names (overrides the scenario's sites:)"
+    )
     compare.add_argument("--workers", type=int, default=None, metavar="N", help="parallel runs (default: all cores)")
-    _results_options(compare, "results/<scenario name>-compare; an earlier comparison there is replaced",
-                     "comparison.json")
+    _results_options(
+        compare, "results/<scenario name>-compare; an earlier comparison there is replaced", "comparison.json"
+    )
 
     fc = sub.add_parser(
-        "forecast", help="year-by-year SAIQ of a design under named storylines",
+        "forecast",
+        help="year-by-year SAIQ of a design under named storylines",
         description="Run the scenario once per year and storyline (catalog forecast.yaml: grid decarbonisation, "
-                    "warming, GPU efficiency, demand growth and rebound, each with its source), print SAIQ and its "
-                    "components per year, and write forecast.parquet, forecast.json and report.html.")
+        "warming, GPU efficiency, demand growth and rebound, each with its source), print SAIQ and its "
+        "components per year, and write forecast.parquet, forecast.json and report.html.",
+    )
     fc.add_argument("scenario", type=Path, help="scenario YAML file")
     fc.add_argument("--years", default="2026-2035", metavar="FIRST-LAST", help="years to forecast (default 2026-2035)")
     fc.add_argument("--storylines", metavar="A,B", help="storylines to run (default: all in the catalog)")
     _results_options(fc, "results/<scenario name>-forecast; an earlier forecast there is replaced", "forecast.json")
 
     validate = sub.add_parser(
-        "validate", help="run the twin against published figures and real GPU traces",
+        "validate",
+        help="run the twin against published figures and real GPU traces",
         description="Run every case in validation/ and print, per case: source, published value or range, the "
-                    "twin's value, tolerance and pass/fail. Exit 0 when all pass, 1 when any fails, except a case "
-                    "marked as a known gap, which prints FAIL with its reason and fails only beyond its own limit.")
+        "twin's value, tolerance and pass/fail. Exit 0 when all pass, 1 when any fails, except a case "
+        "marked as a known gap, which prints FAIL with its reason and fails only beyond its own limit.",
+    )
     validate.add_argument("--only", metavar="TEXT", help="run only the validation modules whose name contains TEXT")
     validate.add_argument("--json", action="store_true", help="print the cases as one JSON document")
 
     cal = sub.add_parser(
-        "calibrate", help="fit the twin's GPU (or rack) kernels to your own measurements",
+        "calibrate",
+        help="fit the twin's GPU (or rack) kernels to your own measurements",
         description="Fit the simulator's GPU power and thermal kernels to nvidia-smi / DCGM / canonical traces "
-                    "(the first 60 % of each trace fits, the rest is held out), print the fit report, write the "
-                    "calibration YAML (reference it from a scenario: gpu: {model: NAME, calibration: FILE}) and an "
-                    "HTML page of measured vs simulated power and temperature. --check evaluates an existing "
-                    "calibration on other traces without refitting; --rack fits server overhead, fan law and heat "
-                    "capture to a rack PDU CSV.")
+        "(the first 60 % of each trace fits, the rest is held out), print the fit report, write the "
+        "calibration YAML (reference it from a scenario: gpu: {model: NAME, calibration: FILE}) and an "
+        "HTML page of measured vs simulated power and temperature. --check evaluates an existing "
+        "calibration on other traces without refitting; --rack fits server overhead, fan law and heat "
+        "capture to a rack PDU CSV.",
+    )
     cal.add_argument("traces", type=Path, nargs="*", metavar="TRACE", help="trace files (or one rack CSV with --rack)")
     cal.add_argument("--gpu", metavar="MODEL", help="catalog GPU the traces are of (python -m twin check lists them)")
     cal.add_argument("--out", type=Path, metavar="FILE", help="calibration YAML to write (an HTML page goes beside it)")
     cal.add_argument("--cooling", choices=("air", "liquid"), default="air", help="how the traced card was cooled")
     cal.add_argument("--timezone", default="UTC", help="time zone of nvidia-smi's local timestamps (default UTC)")
     cal.add_argument("--check", type=Path, metavar="CALIB", help="evaluate this calibration on the traces, no refit")
-    cal.add_argument("--rack", action="store_true", help="the trace is a rack measurement CSV (README: rack calibration)")
+    cal.add_argument(
+        "--rack", action="store_true", help="the trace is a rack measurement CSV (README: rack calibration)"
+    )
     cal.add_argument("--servers-per-rack", type=int, metavar="N", help="servers in the measured rack (with --rack)")
     cal.add_argument("--json", action="store_true", help="print the result as one JSON document")
     _force(cal, "--out and its page")
 
     sw = sub.add_parser(
-        "sweep", help="run every variant of a sweep file, on this machine or a Dask cluster",
+        "sweep",
+        help="run every variant of a sweep file, on this machine or a Dask cluster",
         description="Run a base scenario over the axes of a sweep file (any scenario field by dotted path; lists or "
-                    "{from, to, step} ranges; grid or zip). Each finished variant is written atomically as its own "
-                    "parquet partition; run the same command again after a kill and it skips what is done. Prints the "
-                    "variants ranked by SAIQ and writes sweep.json and report.html.")
+        "{from, to, step} ranges; grid or zip). Each finished variant is written atomically as its own "
+        "parquet partition; run the same command again after a kill and it skips what is done. Prints the "
+        "variants ranked by SAIQ and writes sweep.json and report.html.",
+    )
     sw.add_argument("sweep", type=Path, help="sweep YAML file (see scenarios/sweep-cooling.yaml)")
     where = sw.add_mutually_exclusive_group()
-    where.add_argument("--cluster", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786 (its workers need "
-                                                           "twin installed and the scenario's own files at the same paths)")
+    where.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="a Dask scheduler, e.g. tcp://host:8786 (its workers need "
+        "twin installed and the scenario's own files at the same paths)",
+    )
     where.add_argument("--workers", type=int, metavar="N", help="local processes (default: all cores)")
     _results_options(sw, "results/<sweep name>-sweep; finished variants in it are kept", "sweep.json")
 
     rec = sub.add_parser(
-        "record", help="record a live NVML trace of this machine's GPUs",
+        "record",
+        help="record a live NVML trace of this machine's GPUs",
         description="Sample every NVIDIA GPU through NVML (nvidia-ml-py): power, temperatures, SM clock, "
-                    "utilisation, power limit and clock-event reasons, into twin's canonical parquet trace. "
-                    "Exit 2 where there is no NVIDIA driver or GPU.")
+        "utilisation, power limit and clock-event reasons, into twin's canonical parquet trace. "
+        "Exit 2 where there is no NVIDIA driver or GPU.",
+    )
     rec.add_argument("--out", type=Path, required=True, metavar="FILE.parquet", help="trace to write")
     rec.add_argument("--interval", type=float, default=0.1, metavar="S", help="seconds between samples (default 0.1)")
     rec.add_argument("--duration", default="10m", metavar="D", help="how long: 90s, 10m, 1h (default 10m)")
@@ -158,7 +199,9 @@ def build_parser():
 
 def _results_options(parser, default_out, document):
     """--out, --json and --no-progress of a command that writes a results folder and one JSON document."""
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {default_out})")
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {default_out})"
+    )
     parser.add_argument("--json", action="store_true", help=f"print {document} to stdout instead of the table")
     parser.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     _force(parser, "the --out folder")
@@ -186,9 +229,15 @@ class _LazyProgress:
                 TextColumn,
                 TimeRemainingColumn,
             )
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
-                                console=Console(stderr=True), transient=True)
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
         self.bar.update(self.task, completed=done)
@@ -272,9 +321,11 @@ def cmd_check(args):
 
         gpus = sum(h.rack_count * h.servers_per_rack * h.server_spec()[0] for h in scenario.facility.halls)
         need, have = estimate_peak_bytes(scenario), available_bytes()
-        print(f"{path}: valid - '{scenario.name}', {scenario.n_steps:,} steps of {scenario.step}, "
-              f"{gpus:,} GPUs, {scenario.facility.cooling.type} cooling, site {scenario.site.name or scenario.site.weather_file}; "
-              f"estimated peak memory {gib(need)}" + (f" ({gib(have)} available now)" if have else ""))
+        print(
+            f"{path}: valid - '{scenario.name}', {scenario.n_steps:,} steps of {scenario.step}, "
+            f"{gpus:,} GPUs, {scenario.facility.cooling.type} cooling, site {scenario.site.name or scenario.site.weather_file}; "
+            f"estimated peak memory {gib(need)}" + (f" ({gib(have)} available now)" if have else "")
+        )
         try:
             check_memory(scenario, path)
         except InputError as exc:
@@ -306,6 +357,7 @@ def cmd_sites(args):
         return 0
     if args.name not in bundled_site_names():
         from twin.scenario import _did_you_mean
+
         names = bundled_site_names()
         return _bad_input([f"unknown site '{args.name}'{_did_you_mean(args.name, names)}; allowed: {', '.join(names)}"])
     row, months = site_row(args.name), monthly_means(args.name)
@@ -322,19 +374,29 @@ def _results_folder(args, command, default, inputs):
     from twin.outputs import check_results_folder
 
     out_dir = args.out or default
-    check_results_folder(out_dir, command, args.force, inputs, create_parents=args.out is None,
-                         option="--out" if args.out else "the default results folder")
+    check_results_folder(
+        out_dir,
+        command,
+        args.force,
+        inputs,
+        create_parents=args.out is None,
+        option="--out" if args.out else "the default results folder",
+    )
     return out_dir
 
 
 def _publish(args, out_dir, stem, table, document, html, show):
     """Write <stem>.parquet, <stem>.json and report.html atomically, then print the JSON document
     (--json) or the tables."""
-    files.write_folder(out_dir, {
-        f"{stem}.parquet": lambda path: table.to_parquet(path, index=False),
-        f"{stem}.json": lambda path: path.write_text(files.to_json(document) + "\n"),
-        "report.html": lambda path: path.write_text(html),
-    }, stem if stem == "forecast" else "compare")
+    files.write_folder(
+        out_dir,
+        {
+            f"{stem}.parquet": lambda path: table.to_parquet(path, index=False),
+            f"{stem}.json": lambda path: path.write_text(files.to_json(document) + "\n"),
+            "report.html": lambda path: path.write_text(html),
+        },
+        stem if stem == "forecast" else "compare",
+    )
     if args.json:
         print(files.to_json(document))
     else:
@@ -348,8 +410,11 @@ def _parse_sites(text):
 
     names = bundled_site_names()
     sites = [s.strip() for s in text.split(",") if s.strip()]
-    problems = [f"--sites: unknown site '{s}'{_did_you_mean(s, names)}; allowed: {', '.join(names)}"
-                for s in sites if s not in names]
+    problems = [
+        f"--sites: unknown site '{s}'{_did_you_mean(s, names)}; allowed: {', '.join(names)}"
+        for s in sites
+        if s not in names
+    ]
     if not sites:
         problems.append("--sites: give at least one site name, e.g. --sites ashburn-va,stockholm-se")
     if len(set(sites)) != len(sites):
@@ -368,12 +433,17 @@ def cmd_compare(args):
     elif scenario.sites:
         sites = scenario.sites
     else:
-        return _bad_input([f"{args.scenario}: no sites to compare: add a 'sites:' list to the scenario or give "
-                           f"--sites a,b,c (python -m twin sites lists them)"])
+        return _bad_input(
+            [
+                f"{args.scenario}: no sites to compare: add a 'sites:' list to the scenario or give "
+                f"--sites a,b,c (python -m twin sites lists them)"
+            ]
+        )
     if args.workers is not None and args.workers < 1:
         return _bad_input([f"--workers {args.workers}: give 1 or more"])
-    out_dir = _results_folder(args, "compare", Path("results") / f"{scenario.name}-compare",
-                              [args.scenario, *scenario.input_files()])
+    out_dir = _results_folder(
+        args, "compare", Path("results") / f"{scenario.name}-compare", [args.scenario, *scenario.input_files()]
+    )
     check_memory(scenario, args.scenario, min(args.workers or os.cpu_count() or 1, len(sites)))
 
     from twin import html_report, report
@@ -385,8 +455,15 @@ def cmd_compare(args):
         return code
     table, monthly_pue, meta, summaries = result
     document = report.comparison_document(table, monthly_pue, meta, summaries)
-    return _publish(args, out_dir, "comparison", table, document, html_report.compare_report_html(table, monthly_pue, meta),
-                    lambda: report.print_comparison(table, meta, out_dir))
+    return _publish(
+        args,
+        out_dir,
+        "comparison",
+        table,
+        document,
+        html_report.compare_report_html(table, monthly_pue, meta),
+        lambda: report.print_comparison(table, meta, out_dir),
+    )
 
 
 def _parse_years(text):
@@ -410,12 +487,16 @@ def cmd_forecast(args):
     known = list(catalog.load("forecast")["storylines"])
     names = [n.strip() for n in args.storylines.split(",")] if args.storylines else None
     problems = [problem] if problem else []
-    problems += [f"--storylines: unknown storyline '{n}'{_did_you_mean(n, known)}; allowed: {', '.join(known)}"
-                 for n in names or () if n not in known]
+    problems += [
+        f"--storylines: unknown storyline '{n}'{_did_you_mean(n, known)}; allowed: {', '.join(known)}"
+        for n in names or ()
+        if n not in known
+    ]
     if problems:
         return _bad_input(problems)
-    out_dir = _results_folder(args, "forecast", Path("results") / f"{scenario.name}-forecast",
-                              [args.scenario, *scenario.input_files()])
+    out_dir = _results_folder(
+        args, "forecast", Path("results") / f"{scenario.name}-forecast", [args.scenario, *scenario.input_files()]
+    )
     check_memory(scenario, args.scenario)
 
     from twin import html_report, report
@@ -427,8 +508,15 @@ def cmd_forecast(args):
         return code
     table, meta = result
     document = {**meta, "rows": table.to_dict(orient="records")}
-    return _publish(args, out_dir, "forecast", table, document, html_report.forecast_report_html(table, meta),
-                    lambda: report.print_forecast(table, meta, out_dir))
+    return _publish(
+        args,
+        out_dir,
+        "forecast",
+        table,
+        document,
+        html_report.forecast_report_html(table, meta),
+        lambda: report.print_forecast(table, meta, out_dir),
+    )
 
 
 def cmd_validate(args):
@@ -484,11 +572,19 @@ def _check_calibration_outputs(args):
     from twin.outputs import check_output_file, contains, starts_with
 
     if args.out.suffix.lower() in (".html", ".htm"):
-        raise OutputError(f"--out {args.out}: name the calibration YAML (e.g. calib.yaml); its HTML page is "
-                          f"written beside it with the suffix .html")
+        raise OutputError(
+            f"--out {args.out}: name the calibration YAML (e.g. calib.yaml); its HTML page is "
+            f"written beside it with the suffix .html"
+        )
     check_output_file(args.out, "calibration", args.force, args.traces, is_ours=starts_with("# twin calibration"))
-    check_output_file(args.out.with_suffix(".html"), "calibration page", args.force, args.traces,
-                      option="--out's page", is_ours=contains('<meta name="generator" content="twin">'))
+    check_output_file(
+        args.out.with_suffix(".html"),
+        "calibration page",
+        args.force,
+        args.traces,
+        option="--out's page",
+        is_ours=contains('<meta name="generator" content="twin">'),
+    )
 
 
 def _write_calibration(args, doc, text, page):
@@ -543,8 +639,9 @@ def cmd_sweep(args):
 
         largest = max(spec.variants, key=lambda v: estimate_peak_bytes(v.scenario)).scenario
         check_memory(largest, args.sweep, min(args.workers or os.cpu_count() or 1, len(spec.variants)))
-    progress = _LazyProgress(f"{len(spec.variants)} variants", enabled=not args.no_progress and sys.stderr.isatty(),
-                             delay_s=0.0)
+    progress = _LazyProgress(
+        f"{len(spec.variants)} variants", enabled=not args.no_progress and sys.stderr.isatty(), delay_s=0.0
+    )
     try:
         frame = sweep.run(spec, out_dir, workers=args.workers, cluster=args.cluster, on_done=progress)
     except sweep.SweepError as exc:
@@ -555,19 +652,27 @@ def cmd_sweep(args):
             where = f"tracebacks in {_crash_log(*(error for _, error in exc.failures))}"
         except OSError:
             where = "no log could be written"
-        print(f"error: this is a bug in twin: {len(exc.failures)} of {len(spec.variants)} variants failed (first: "
-              f"variant {variant.index}, {type(first).__name__}: {clip(first)}); the others are kept in "
-              f"{out_dir}/variants; {where}. Please report it with that file.", file=sys.stderr)
+        print(
+            f"error: this is a bug in twin: {len(exc.failures)} of {len(spec.variants)} variants failed (first: "
+            f"variant {variant.index}, {type(first).__name__}: {clip(first)}); the others are kept in "
+            f"{out_dir}/variants; {where}. Please report it with that file.",
+            file=sys.stderr,
+        )
         return EXIT_BUG
     except (OSError, TimeoutError) as exc:
-        return _bad_input([f"--cluster {args.cluster}: cannot reach the Dask scheduler ({exc})"]
-                          if args.cluster else [f"{out_dir}: {exc}"])
+        return _bad_input(
+            [f"--cluster {args.cluster}: cannot reach the Dask scheduler ({exc})"]
+            if args.cluster
+            else [f"{out_dir}: {exc}"]
+        )
     except KeyboardInterrupt:
         progress.close()
         kept = len(sweep.done_ids(out_dir) & {v.variant_id for v in spec.variants})
-        print(f"interrupted: {kept} of {len(spec.variants)} variants are finished and kept in {out_dir}/variants; "
-              f"the other {len(spec.variants) - kept} were cancelled. Run the same command again to finish them.",
-              file=sys.stderr)
+        print(
+            f"interrupted: {kept} of {len(spec.variants)} variants are finished and kept in {out_dir}/variants; "
+            f"the other {len(spec.variants) - kept} were cancelled. Run the same command again to finish them.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     finally:
         progress.close()
@@ -628,27 +733,40 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    command = {"run": cmd_run, "check": cmd_check, "sites": cmd_sites, "compare": cmd_compare,
-               "forecast": cmd_forecast, "validate": cmd_validate, "calibrate": cmd_calibrate,
-               "record": cmd_record, "sweep": cmd_sweep}[args.command]
+    command = {
+        "run": cmd_run,
+        "check": cmd_check,
+        "sites": cmd_sites,
+        "compare": cmd_compare,
+        "forecast": cmd_forecast,
+        "validate": cmd_validate,
+        "calibrate": cmd_calibrate,
+        "record": cmd_record,
+        "sweep": cmd_sweep,
+    }[args.command]
     try:
         return command(args)
     except InputError as exc:
         return _bad_input(exc.problems)
     except KeyboardInterrupt:
-        print("interrupted: stopped before any result was written; earlier results are as they were",
-              file=sys.stderr)
+        print("interrupted: stopped before any result was written; earlier results are as they were", file=sys.stderr)
         return EXIT_INTERRUPTED
     except MemoryError:
-        print("error: out of memory (a limit of this process or its container is below what the run needs); "
-              "nothing was written: use a coarser step, a shorter duration, results: {rack_series: none} or "
-              "fewer --workers (python -m twin check prints the estimate)", file=sys.stderr)
+        print(
+            "error: out of memory (a limit of this process or its container is below what the run needs); "
+            "nothing was written: use a coarser step, a shorter duration, results: {rack_series: none} or "
+            "fewer --workers (python -m twin check prints the estimate)",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except Exception as exc:
         try:
             where = f"the traceback is in {_crash_log(exc)}"
         except OSError:
             where = "no log could be written"
-        print(f"error: this is a bug in twin, not in your input ({type(exc).__name__}: {clip(exc)}); {where}. "
-              f"Please report it with that file.", file=sys.stderr)
+        print(
+            f"error: this is a bug in twin, not in your input ({type(exc).__name__}: {clip(exc)}); {where}. "
+            f"Please report it with that file.",
+            file=sys.stderr,
+        )
         return EXIT_BUG

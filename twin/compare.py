@@ -13,17 +13,30 @@ from twin.parallel import run_tasks
 from twin.pipeline import execute, reference_components
 from twin.sites.index import site_entry
 
-CONTRIBUTIONS = {"usd_per_token": "contrib_usd", "mwh_per_token": "contrib_energy",
-                 "tco2e_per_token": "contrib_carbon", "m3_per_token": "contrib_water"}
-TOTALS = ("facility_energy_mwh", "it_energy_mwh", "cooling_energy_mwh", "water_direct_m3", "water_indirect_m3",
-          "carbon_t", "cost_usd", "tokens")
+CONTRIBUTIONS = {
+    "usd_per_token": "contrib_usd",
+    "mwh_per_token": "contrib_energy",
+    "tco2e_per_token": "contrib_carbon",
+    "m3_per_token": "contrib_water",
+}
+TOTALS = (
+    "facility_energy_mwh",
+    "it_energy_mwh",
+    "cooling_energy_mwh",
+    "water_direct_m3",
+    "water_indirect_m3",
+    "carbon_t",
+    "cost_usd",
+    "tokens",
+)
 KPIS = ("pue", "wue_site_l_per_kwh", "wue_source_l_per_kwh", "cue_kg_per_kwh")
 
 
 def at_site(scenario, site):
     """The scenario with its site replaced by a bundled one (the user's site files dropped)."""
-    return scenario.model_copy(update={"site": scenario.site.model_copy(
-        update={"name": site, "weather_file": None, "grid_file": None})})
+    return scenario.model_copy(
+        update={"site": scenario.site.model_copy(update={"name": site, "weather_file": None, "grid_file": None})}
+    )
 
 
 def _run_site(scenario, site, reference):
@@ -39,9 +52,14 @@ def _row(site, summary):
     w = [s["weights"][f"w{i}"] for i in (1, 2, 3, 4)]
     ref = s["reference"]
     entry = site_entry(site)
-    row = {"site": site, "title": entry["title"], "continent": entry["continent"],
-           "climate_type": entry["climate_type"],
-           "saiq_index": s["index"] if s["index"] is not None else math.nan, "saiq_raw": s["raw"]}
+    row = {
+        "site": site,
+        "title": entry["title"],
+        "continent": entry["continent"],
+        "climate_type": entry["climate_type"],
+        "saiq_index": s["index"] if s["index"] is not None else math.nan,
+        "saiq_raw": s["raw"],
+    }
     row.update(s["components"])
     for wi, (comp, col) in zip(w, CONTRIBUTIONS.items()):
         row[col] = wi * s["components"][comp] / (ref[comp] if ref else 1.0)
@@ -72,8 +90,13 @@ def compare(scenario, sites, workers=None, on_done=None):
     monthly_pue = pd.DataFrame({site: pd.Series(results[site][1]) for site in table["site"]})
     monthly_pue.index.name = "month"
     ref = scenario.saiq.reference
-    meta = {"scenario": scenario.name, "weights": scenario.saiq.weights.model_dump(), "ranked_by": ranked_by,
-            "period": f"{scenario.start.isoformat()} + {scenario.duration} at {scenario.step} steps (UTC)",
-            "reference": None if ref is None else (str(ref.scenario) if ref.scenario else "given components"),
-            "reference_components": reference, "units": SAIQ_UNITS}
+    meta = {
+        "scenario": scenario.name,
+        "weights": scenario.saiq.weights.model_dump(),
+        "ranked_by": ranked_by,
+        "period": f"{scenario.start.isoformat()} + {scenario.duration} at {scenario.step} steps (UTC)",
+        "reference": None if ref is None else (str(ref.scenario) if ref.scenario else "given components"),
+        "reference_components": reference,
+        "units": SAIQ_UNITS,
+    }
     return table, monthly_pue, meta, {site: results[site][0] for site in sites}

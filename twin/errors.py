@@ -7,9 +7,9 @@ into one line per problem, exit code 2; anything else is a bug (exit 1, tracebac
 
 import re
 
-VALUE_CHARS = 80     # a value echoed back in a message is cut to this many characters (clip, where it is shown)
-TOKEN_CHARS = 400    # the net under that: any unbroken run of characters longer than this is cut (no path is)
-LINE_CHARS = 2000    # and no problem line is longer than this (long 'allowed:' lists fit)
+VALUE_CHARS = 80  # a value echoed back in a message is cut to this many characters (clip, where it is shown)
+TOKEN_CHARS = 400  # the net under that: any unbroken run of characters longer than this is cut (no path is)
+LINE_CHARS = 2000  # and no problem line is longer than this (long 'allowed:' lists fit)
 _LONG_TOKEN = re.compile(r"\S{%d,}" % (TOKEN_CHARS + 1))
 
 
@@ -18,7 +18,7 @@ def clip(text, limit=VALUE_CHARS):
     text = str(text)
     if len(text) <= limit:
         return text
-    return f"{text[:limit - 3]}... ({len(text):,} characters)"
+    return f"{text[: limit - 3]}... ({len(text):,} characters)"
 
 
 def one_line(text):

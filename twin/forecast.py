@@ -46,8 +46,9 @@ def _year_site(site, story, k, region):
 
 def _year_scenario(scenario, story, k):
     inference = scenario.workload.inference
-    scaled = inference.model_copy(update={"throughput_scale": inference.throughput_scale
-                                          * (1.0 + story["efficiency_gain_per_year"]) ** k})
+    scaled = inference.model_copy(
+        update={"throughput_scale": inference.throughput_scale * (1.0 + story["efficiency_gain_per_year"]) ** k}
+    )
     return scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"inference": scaled})})
 
 
@@ -72,22 +73,36 @@ def forecast(scenario, first_year, last_year, names=None, on_done=None):
             components = saiq_components(t, **counting)
             result = saiq(components, weights, reference)
             first_cost = first_cost or components["usd_per_token"]
-            growth = (1.0 + story["demand_growth_per_year"]) ** k \
-                * (components["usd_per_token"] / first_cost) ** story["price_elasticity"]
+            growth = (1.0 + story["demand_growth_per_year"]) ** k * (components["usd_per_token"] / first_cost) ** story[
+                "price_elasticity"
+            ]
             k_ = kpis(t, scenario.site.renewable_contract_fraction, scenario.facility.heat_reuse_fraction)
-            rows.append({"storyline": name, "year": year, "saiq_index": result["index"] if result["index"] is not None
-                         else np.nan, "saiq_raw": result["raw"], **components, "pue": k_["pue"],
-                         "wue_site_l_per_kwh": k_["wue_site_l_per_kwh"], "grid_carbon_g_per_kwh":
-                         float(frame["grid_carbon_g_per_kwh"].mean()), "fleet_scale": growth,
-                         "facility_energy_mwh": t["facility_energy_mwh"] * growth,
-                         "carbon_t": t["carbon_t"] * growth,
-                         "water_m3": (t["water_direct_m3"] + t["water_indirect_m3"]) * growth,
-                         "tokens": t["tokens"] * growth})
+            rows.append(
+                {
+                    "storyline": name,
+                    "year": year,
+                    "saiq_index": result["index"] if result["index"] is not None else np.nan,
+                    "saiq_raw": result["raw"],
+                    **components,
+                    "pue": k_["pue"],
+                    "wue_site_l_per_kwh": k_["wue_site_l_per_kwh"],
+                    "grid_carbon_g_per_kwh": float(frame["grid_carbon_g_per_kwh"].mean()),
+                    "fleet_scale": growth,
+                    "facility_energy_mwh": t["facility_energy_mwh"] * growth,
+                    "carbon_t": t["carbon_t"] * growth,
+                    "water_m3": (t["water_direct_m3"] + t["water_indirect_m3"]) * growth,
+                    "tokens": t["tokens"] * growth,
+                }
+            )
             done += 1
             if on_done:
                 on_done(done, len(stories) * len(years))
-    meta = {"scenario": scenario.name, "years": [first_year, last_year], "weights": weights,
-            "reference": None if reference is None else reference, "period_per_year":
-            f"{scenario.start.isoformat()} + {scenario.duration} at {scenario.step} steps, per year",
-            "storylines": stories}
+    meta = {
+        "scenario": scenario.name,
+        "years": [first_year, last_year],
+        "weights": weights,
+        "reference": None if reference is None else reference,
+        "period_per_year": f"{scenario.start.isoformat()} + {scenario.duration} at {scenario.step} steps, per year",
+        "storylines": stories,
+    }
     return pd.DataFrame(rows), meta

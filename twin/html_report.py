@@ -39,8 +39,7 @@ POWER_COLUMNS = {  # column -> (label, colour)
     "power_chain_loss_w": ("power chain losses", "#f28e2b"),
     "other_power_w": ("other", "#bab0ac"),
 }
-RUN_COLUMNS = ["timestamp", *POWER_COLUMNS, "outdoor_wetbulb_c", "water_direct_m3",
-               "water_indirect_m3", "carbon_kg"]
+RUN_COLUMNS = ["timestamp", *POWER_COLUMNS, "outdoor_wetbulb_c", "water_direct_m3", "water_indirect_m3", "carbon_kg"]
 
 # SAIQ component key -> (weight key, short name, colour); the weight order is metrics.saiq's.
 SAIQ_PARTS = {
@@ -49,8 +48,7 @@ SAIQ_PARTS = {
     "tco2e_per_token": ("w3", "carbon", "#76717a"),
     "m3_per_token": ("w4", "water", "#59a1cf"),
 }
-CONTRIB_COLUMNS = dict(zip(["contrib_usd", "contrib_energy", "contrib_carbon", "contrib_water"],
-                           SAIQ_PARTS.values()))
+CONTRIB_COLUMNS = dict(zip(["contrib_usd", "contrib_energy", "contrib_carbon", "contrib_water"], SAIQ_PARTS.values()))
 
 TOTALS = {  # summary["totals"] key -> (label, unit)
     "facility_energy_mwh": ("Facility energy", "MWh"),
@@ -66,16 +64,24 @@ TOTALS = {  # summary["totals"] key -> (label, unit)
 # Comparison columns in three tables -> (header, unit, format): "sci" for per-token values.
 COMPARE_TABLES = {
     "Ranking": {
-        "rank": ("Rank", "", "int"), "site": ("Site", "", "text"), "title": ("Title", "", "text"),
-        "saiq_index": ("SAIQ index", "–", "num"), "saiq_raw": ("SAIQ raw", "user units", "sci"),
-        "contrib_usd": ("Cost contrib.", "–", "num"), "contrib_energy": ("Energy contrib.", "–", "num"),
-        "contrib_carbon": ("Carbon contrib.", "–", "num"), "contrib_water": ("Water contrib.", "–", "num"),
+        "rank": ("Rank", "", "int"),
+        "site": ("Site", "", "text"),
+        "title": ("Title", "", "text"),
+        "saiq_index": ("SAIQ index", "–", "num"),
+        "saiq_raw": ("SAIQ raw", "user units", "sci"),
+        "contrib_usd": ("Cost contrib.", "–", "num"),
+        "contrib_energy": ("Energy contrib.", "–", "num"),
+        "contrib_carbon": ("Carbon contrib.", "–", "num"),
+        "contrib_water": ("Water contrib.", "–", "num"),
     },
     "SAIQ components and KPIs": {
         "site": ("Site", "", "text"),
-        "usd_per_token": ("Cost", "USD/token", "sci"), "mwh_per_token": ("Energy", "MWh/token", "sci"),
-        "tco2e_per_token": ("Carbon", "tCO2e/token", "sci"), "m3_per_token": ("Water", "m³/token", "sci"),
-        "pue": ("PUE", "–", "num"), "wue_site_l_per_kwh": ("WUE site", "L/kWh IT", "num"),
+        "usd_per_token": ("Cost", "USD/token", "sci"),
+        "mwh_per_token": ("Energy", "MWh/token", "sci"),
+        "tco2e_per_token": ("Carbon", "tCO2e/token", "sci"),
+        "m3_per_token": ("Water", "m³/token", "sci"),
+        "pue": ("PUE", "–", "num"),
+        "wue_site_l_per_kwh": ("WUE site", "L/kWh IT", "num"),
         "wue_source_l_per_kwh": ("WUE source", "L/kWh IT", "num"),
         "cue_kg_per_kwh": ("CUE", "kg CO2e/kWh IT", "num"),
     },
@@ -83,8 +89,10 @@ COMPARE_TABLES = {
         "site": ("Site", "", "text"),
         "facility_energy_mwh": ("Facility energy", "MWh", "num"),
         "cooling_energy_mwh": ("Cooling energy", "MWh", "num"),
-        "water_direct_m3": ("Direct water", "m³", "num"), "water_indirect_m3": ("Indirect water", "m³", "num"),
-        "carbon_t": ("Carbon", "t CO2e", "num"), "cost_usd": ("Cost", "USD", "num"),
+        "water_direct_m3": ("Direct water", "m³", "num"),
+        "water_indirect_m3": ("Indirect water", "m³", "num"),
+        "carbon_t": ("Carbon", "t CO2e", "num"),
+        "cost_usd": ("Cost", "USD", "num"),
         "tokens": ("Tokens", "", "sci"),
     },
 }
@@ -112,6 +120,7 @@ footer { margin-top: 2em; border-top: 1px solid #ccc; font-size: 0.85em; color: 
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _e(value) -> str:
     return html.escape(str(value), quote=True)
@@ -160,7 +169,7 @@ def _svg(fig: Figure, name: str, label: str) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "twin"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
-    text = text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE (with its DTD URL)
+    text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE (with its DTD URL)
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, count=1, flags=re.DOTALL)
     # matplotlib numbers its group ids per figure (figure_1, axes_1...): prefix every id and
     # every reference to one, so the figures of one page never share an id.
@@ -182,15 +191,21 @@ def _table(headers, rows, num_cols=(), nowrap_cols=()) -> str:
             cls = "num" if i in num_cols else "nowrap" if i in nowrap_cols else ""
             cells.append(f'<td class="{cls}">{_e(cell)}</td>' if cls else f"<td>{_e(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<div class="wide"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + \
-        "\n".join(body) + "\n</tbody></table></div>"
+    return (
+        f'<div class="wide"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(body)
+        + "\n</tbody></table></div>"
+    )
 
 
 def _page(title: str, body: list[str]) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="generator" content="twin">\n'
-            f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="generator" content="twin">\n'
+        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
 
 
 def _date_axis(ax) -> None:
@@ -210,17 +225,16 @@ def _bin_rule(index: pd.DatetimeIndex) -> str | None:
     return BIN_CANDIDATES[-1]
 
 
-_RULE_WORDS = {"15min": "15-minute", "1h": "hourly", "3h": "3-hour", "6h": "6-hour",
-               "1D": "daily", "7D": "weekly"}
+_RULE_WORDS = {"15min": "15-minute", "1h": "hourly", "3h": "3-hour", "6h": "6-hour", "1D": "daily", "7D": "weekly"}
 
 
 # ---------------------------------------------------------------- one run
 
+
 def _prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in RUN_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"run_report_html: the frame lacks columns {missing}; "
-                         "it must be a run's timeseries.parquet")
+        raise ValueError(f"run_report_html: the frame lacks columns {missing}; it must be a run's timeseries.parquet")
     if len(frame) == 0:
         raise ValueError("run_report_html: the frame has no rows")
     ts = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_localize(None)  # plotted as UTC
@@ -238,8 +252,9 @@ def _power_plot(data: pd.DataFrame) -> str:
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax = fig.subplots()
     labels, colours = zip(*POWER_COLUMNS.values())
-    ax.stackplot(power.index, *(power[c].to_numpy() / 1e6 for c in POWER_COLUMNS),
-                 labels=labels, colors=colours, linewidth=0)
+    ax.stackplot(
+        power.index, *(power[c].to_numpy() / 1e6 for c in POWER_COLUMNS), labels=labels, colors=colours, linewidth=0
+    )
     ax.set_ylabel("power (MW)")
     ax.set_xlabel("time (UTC)")
     ax.set_xlim(power.index[0], power.index[-1] if len(power) > 1 else power.index[0] + pd.Timedelta("1h"))
@@ -249,12 +264,13 @@ def _power_plot(data: pd.DataFrame) -> str:
     # Legend below the plot so it never hides the top of the stack.
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=4, frameon=False)
     binning = f"{_RULE_WORDS.get(rule, rule)} means of the steps" if rule else "every simulated step"
-    caption = (f"<b>Facility power by use</b> ({_e(binning)}). The top of the stack is the power at "
-               "the utility meter; the blue band is the IT load (servers at the wall), the rest is "
-               "overhead. A cooling band that swells on hot afternoons usually means the economiser "
-               "has handed over to chillers; PUE is the top of the stack divided by the blue band.")
-    return _figure(_svg(fig, "power", "Facility power stacked by IT, cooling, power chain and other"),
-                   caption)
+    caption = (
+        f"<b>Facility power by use</b> ({_e(binning)}). The top of the stack is the power at "
+        "the utility meter; the blue band is the IT load (servers at the wall), the rest is "
+        "overhead. A cooling band that swells on hot afternoons usually means the economiser "
+        "has handed over to chillers; PUE is the top of the stack divided by the blue band."
+    )
+    return _figure(_svg(fig, "power", "Facility power stacked by IT, cooling, power chain and other"), caption)
 
 
 def _pue_plot(data: pd.DataFrame) -> str:
@@ -286,11 +302,13 @@ def _pue_plot(data: pd.DataFrame) -> str:
     ax.set_xlabel("outdoor wet-bulb temperature (°C, hourly mean)")
     ax.set_ylabel("PUE (facility / IT power, hourly)")
     ax.grid(alpha=0.3)
-    caption = (f"<b>PUE against outdoor wet-bulb</b> ({_e(how)}). Cooling towers, evaporative "
-               "pads and water-side economisers are limited by the wet-bulb temperature (dry coolers "
-               "by the dry-bulb): a flat cloud means free cooling covers the whole range; a rise to "
-               "the right shows where chillers take over. "
-               "Spread at one wet-bulb comes from IT load changes and plant staging.")
+    caption = (
+        f"<b>PUE against outdoor wet-bulb</b> ({_e(how)}). Cooling towers, evaporative "
+        "pads and water-side economisers are limited by the wet-bulb temperature (dry coolers "
+        "by the dry-bulb): a flat cloud means free cooling covers the whole range; a rise to "
+        "the right shows where chillers take over. "
+        "Spread at one wet-bulb comes from IT load changes and plant staging."
+    )
     return _figure(_svg(fig, "pue", "PUE against outdoor wet-bulb temperature"), caption)
 
 
@@ -305,14 +323,14 @@ def _daily_plot(data: pd.DataFrame) -> str:
         x = daily.index + pd.Timedelta("12h")  # bars centred on their day
         width = 0.85  # days, in matplotlib date units
         ax_w.bar(x, direct, width, color="#59a1cf", label="direct (site)", linewidth=0)
-        ax_w.bar(x, indirect, width, bottom=direct, color="#a0cbe8", label="indirect (power plants)",
-                 linewidth=0)
+        ax_w.bar(x, indirect, width, bottom=direct, color="#a0cbe8", label="indirect (power plants)", linewidth=0)
         ax_c.bar(x, carbon_t, width, color="#76717a", linewidth=0)
     else:  # one filled staircase per series: hundreds of bars would be slow and heavy in SVG
         edges = mdates.date2num(daily.index.append(daily.index[-1:] + pd.Timedelta("1D")))
         ax_w.stairs(direct, edges, fill=True, color="#59a1cf", label="direct (site)")
-        ax_w.stairs(direct + indirect, edges, baseline=direct, fill=True, color="#a0cbe8",
-                    label="indirect (power plants)")
+        ax_w.stairs(
+            direct + indirect, edges, baseline=direct, fill=True, color="#a0cbe8", label="indirect (power plants)"
+        )
         ax_c.stairs(carbon_t, edges, fill=True, color="#76717a")
     ax_w.set_ylabel("water (m³/day)")
     ax_w.legend(loc="upper center", bbox_to_anchor=(0.5, 1.22), ncols=2, frameon=False)
@@ -322,11 +340,13 @@ def _daily_plot(data: pd.DataFrame) -> str:
         ax.grid(alpha=0.3, axis="y")
     ax_c.set_xlim(mdates.date2num(daily.index[0]), mdates.date2num(daily.index[-1] + pd.Timedelta("1D")))
     _date_axis(ax_c)
-    caption = ("<b>Daily water and carbon.</b> Top: water consumed per UTC day, on site (cooling-tower "
-               "make-up and evaporative pads) and at the power plants that made the electricity. "
-               "Bottom: location-based CO2e of the energy used. Site water follows heat and weather; "
-               "indirect water and carbon follow energy and the grid's hourly mix. The first and "
-               "last days may be partial.")
+    caption = (
+        "<b>Daily water and carbon.</b> Top: water consumed per UTC day, on site (cooling-tower "
+        "make-up and evaporative pads) and at the power plants that made the electricity. "
+        "Bottom: location-based CO2e of the energy used. Site water follows heat and weather; "
+        "indirect water and carbon follow energy and the grid's hourly mix. The first and "
+        "last days may be partial."
+    )
     return _figure(_svg(fig, "daily", "Daily water use and daily carbon"), caption)
 
 
@@ -345,14 +365,23 @@ def _saiq_section(saiq: dict) -> str:
             share = w * c / ref
             contrib[key] = share
         rows.append([name, _sci(c), units.get(key, ""), f"{wkey} = {_num(w)}", _sci(ref), _num(share)])
-    out = ["<h2>SAIQ: what a token costs</h2>",
-           _table(["component", "per token", "unit", "weight", "reference per token",
-                   "weighted contribution w·c/ref"], rows, num_cols=(1, 4, 5)),
-           (f"<p>SAIQ raw (Σ w·c, in the weights' units) = {_e(_sci(saiq.get('raw')))}; "
-            f"SAIQ index (Σ w·c/ref) = {_e(_num(saiq.get('index')))}. Lower is better.</p>")]
+    out = [
+        "<h2>SAIQ: what a token costs</h2>",
+        _table(
+            ["component", "per token", "unit", "weight", "reference per token", "weighted contribution w·c/ref"],
+            rows,
+            num_cols=(1, 4, 5),
+        ),
+        (
+            f"<p>SAIQ raw (Σ w·c, in the weights' units) = {_e(_sci(saiq.get('raw')))}; "
+            f"SAIQ index (Σ w·c/ref) = {_e(_num(saiq.get('index')))}. Lower is better.</p>"
+        ),
+    ]
     if not reference or len(contrib) < len(SAIQ_PARTS):
-        out.append('<p class="note">No reference scenario was given (or a reference component was '
-                   "zero), so the components cannot be put on one scale: only the table is shown.</p>")
+        out.append(
+            '<p class="note">No reference scenario was given (or a reference component was '
+            "zero), so the components cannot be put on one scale: only the table is shown.</p>"
+        )
         return "\n".join(out)
     names = [SAIQ_PARTS[k][1] for k in SAIQ_PARTS]
     values = [contrib[k] for k in SAIQ_PARTS]
@@ -365,18 +394,27 @@ def _saiq_section(saiq: dict) -> str:
     xmax = max(max(values), max(ref_scores)) * 1.12
     for yi, v in zip(y, values):  # values inside the bar end, clear of the reference tick
         inside = v > 0.25 * xmax
-        ax.annotate(f"{v:.3g}", (v, yi), xytext=(-5 if inside else 5, 0), textcoords="offset points",
-                    va="center", ha="right" if inside else "left", color="white" if inside else "#222")
+        ax.annotate(
+            f"{v:.3g}",
+            (v, yi),
+            xytext=(-5 if inside else 5, 0),
+            textcoords="offset points",
+            va="center",
+            ha="right" if inside else "left",
+            color="white" if inside else "#222",
+        )
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlim(0, xmax)
     ax.set_xlabel("weighted contribution to the SAIQ index, w·c/ref (–)")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, markerscale=0.4)
     ax.grid(alpha=0.3, axis="x")
-    caption = ("<b>SAIQ index by component.</b> Each bar is the weight times this run's value per token "
-               "divided by the reference scenario's; the black tick is where the reference itself "
-               "scores (its weight). Bars left of the tick are better than the reference. "
-               "The bars add up to the SAIQ index.")
+    caption = (
+        "<b>SAIQ index by component.</b> Each bar is the weight times this run's value per token "
+        "divided by the reference scenario's; the black tick is where the reference itself "
+        "scores (its weight). Bars left of the tick are better than the reference. "
+        "The bars add up to the SAIQ index."
+    )
     out.append(_figure(_svg(fig, "saiq", "SAIQ index contributions by component"), caption))
     return "\n".join(out)
 
@@ -390,9 +428,13 @@ def _kpi_section(summary: dict) -> str:
         rows.append([key, _num(value), d.get("unit", ""), d.get("definition", ""), d.get("source", "")])
     totals = summary.get("totals") or {}
     trows = [[label, _num(totals[k]), unit] for k, (label, unit) in TOTALS.items() if k in totals]
-    return "\n".join(["<h2>Key figures</h2>",
-                      _table(["total", "value", "unit"], trows, num_cols=(1,)),
-                      _table(["KPI", "value", "unit", "definition", "source"], rows, num_cols=(1,))])
+    return "\n".join(
+        [
+            "<h2>Key figures</h2>",
+            _table(["total", "value", "unit"], trows, num_cols=(1,)),
+            _table(["KPI", "value", "unit", "definition", "source"], rows, num_cols=(1,)),
+        ]
+    )
 
 
 def _period(data: pd.DataFrame, summary: dict) -> str:
@@ -407,8 +449,10 @@ def _sources_footer(summary: dict, note: str = "") -> str:
     sources = summary.get("site_sources") or {}
     items = "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in sources.items())
     listing = f"<p>Data sources:</p><ul>{items}</ul>" if items else ""
-    return (f"<footer>{listing}<p>Made by twin, a digital twin of AI data centres. "
-            f"All times are UTC. {_e(note)}</p></footer>")
+    return (
+        f"<footer>{listing}<p>Made by twin, a digital twin of AI data centres. "
+        f"All times are UTC. {_e(note)}</p></footer>"
+    )
 
 
 def run_report_html(frame: pd.DataFrame, summary: dict) -> str:
@@ -420,19 +464,29 @@ def run_report_html(frame: pd.DataFrame, summary: dict) -> str:
     """
     data = _prepare_frame(frame)
     name = summary.get("scenario", "run")
-    meta_rows = [("Site", summary.get("site", "–")), ("Period", _period(data, summary)),
-                 ("Step", summary.get("step", "–")), ("Seed", summary.get("seed", "–"))]
+    meta_rows = [
+        ("Site", summary.get("site", "–")),
+        ("Period", _period(data, summary)),
+        ("Step", summary.get("step", "–")),
+        ("Seed", summary.get("seed", "–")),
+    ]
     meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in meta_rows)
-    body = [f"<header><h1>Scenario {_e(name)}</h1><table class=\"meta\">{meta}</table></header>",
-            _kpi_section(summary),
-            "<h2>Power</h2>", _power_plot(data), _pue_plot(data),
-            "<h2>Water and carbon</h2>", _daily_plot(data),
-            _saiq_section(summary.get("saiq") or {}),
-            _sources_footer(summary, "KPI sources are given in the KPI table.")]
+    body = [
+        f'<header><h1>Scenario {_e(name)}</h1><table class="meta">{meta}</table></header>',
+        _kpi_section(summary),
+        "<h2>Power</h2>",
+        _power_plot(data),
+        _pue_plot(data),
+        "<h2>Water and carbon</h2>",
+        _daily_plot(data),
+        _saiq_section(summary.get("saiq") or {}),
+        _sources_footer(summary, "KPI sources are given in the KPI table."),
+    ]
     return _page(f"twin report: {name}", body)
 
 
 # ---------------------------------------------------------------- site comparison
+
 
 def _site_colours(n: int):
     """Distinct colours for n lines: tab10/tab20 while they last, then an even spread of turbo."""
@@ -456,16 +510,23 @@ def _contrib_plot(comparison: pd.DataFrame, ranked_by: str) -> str:
         left += values
     ax.set_yticks(y, sites)
     ax.set_ylim(n - 0.5, -0.5)  # rank 1 on top, no empty margin
-    ax.set_xlabel("weighted contribution, w·c/ref (–)" if ranked_by == "saiq_index"
-                  else "weighted contribution, w·c (the weights' units)")
+    ax.set_xlabel(
+        "weighted contribution, w·c/ref (–)"
+        if ranked_by == "saiq_index"
+        else "weighted contribution, w·c (the weights' units)"
+    )
     ax.grid(alpha=0.3, axis="x")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, frameon=False)
-    what = ("the SAIQ index (each component divided by the reference's, times its weight)"
-            if ranked_by == "saiq_index" else
-            "the raw SAIQ (each component times its weight; no reference was given)")
-    caption = (f"<b>SAIQ by component, best site on top.</b> The bar length is {_e(what)}; the "
-               "coloured parts show whether cost, energy, carbon or water drives a site's score. "
-               "Shorter is better.")
+    what = (
+        "the SAIQ index (each component divided by the reference's, times its weight)"
+        if ranked_by == "saiq_index"
+        else "the raw SAIQ (each component times its weight; no reference was given)"
+    )
+    caption = (
+        f"<b>SAIQ by component, best site on top.</b> The bar length is {_e(what)}; the "
+        "coloured parts show whether cost, energy, carbon or water drives a site's score. "
+        "Shorter is better."
+    )
     return _figure(_svg(fig, "contrib", "SAIQ contributions per site"), caption)
 
 
@@ -477,17 +538,25 @@ def _monthly_pue_plot(monthly_pue: pd.DataFrame) -> str:
     markers = "osD^v<>ph*"
     for i, (site, colour) in enumerate(zip(monthly_pue.columns, _site_colours(n))):
         # Markers cycle at a different period than colours so neighbours in a colormap differ.
-        ax.plot(months, monthly_pue[site].to_numpy(dtype=float), color=colour, lw=1.6,
-                marker=markers[i % len(markers)], ms=4, label=_mpl(site))
+        ax.plot(
+            months,
+            monthly_pue[site].to_numpy(dtype=float),
+            color=colour,
+            lw=1.6,
+            marker=markers[i % len(markers)],
+            ms=4,
+            label=_mpl(site),
+        )
     ax.set_xticks(months, [calendar.month_abbr[m] if 1 <= m <= 12 else str(m) for m in months])
     ax.set_xlabel("month")
     ax.set_ylabel("PUE (–)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small",
-              ncols=1 if n <= 18 else 2)
-    caption = ("<b>Monthly PUE per site.</b> Facility energy over IT energy in each month. Hot, humid "
-               "months raise PUE where cooling leans on chillers; a flat line means the plant cools "
-               "almost for free all year.")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small", ncols=1 if n <= 18 else 2)
+    caption = (
+        "<b>Monthly PUE per site.</b> Facility energy over IT energy in each month. Hot, humid "
+        "months raise PUE where cooling leans on chillers; a flat line means the plant cools "
+        "almost for free all year."
+    )
     return _figure(_svg(fig, "monthly-pue", "Monthly PUE per site"), caption)
 
 
@@ -506,9 +575,11 @@ def _carbon_water_plot(comparison: pd.DataFrame, period: str) -> str:
     for ax in (ax_c, ax_w):
         ax.grid(alpha=0.3, axis="x")
         ax.xaxis.set_major_locator(MaxNLocator(5))  # half-width panels: keep tick labels apart
-    caption = (f"<b>Carbon and site water per site</b> over {_e(period)}, in rank order. Carbon "
-               "follows energy and the grid mix; site water follows the heat rejected by "
-               "evaporation (zero for dry heat rejection).")
+    caption = (
+        f"<b>Carbon and site water per site</b> over {_e(period)}, in rank order. Carbon "
+        "follows energy and the grid mix; site water follows the heat rejected by "
+        "evaporation (zero for dry heat rejection)."
+    )
     return _figure(_svg(fig, "carbon-water", "Carbon and direct water per site"), caption)
 
 
@@ -521,8 +592,7 @@ def _compare_tables(comparison: pd.DataFrame) -> str:
             cols = {**cols, **extra}  # unexpected columns still show, under their own name
         present = [c for c in cols if c in comparison.columns]
         headers = [f"{cols[c][0]} ({cols[c][1]})" if cols[c][1] else cols[c][0] for c in present]
-        fmt = {"sci": _sci, "num": _num, "int": lambda v: _num(int(v)) if _finite(v) else _num(v),
-               "text": str}
+        fmt = {"sci": _sci, "num": _num, "int": lambda v: _num(int(v)) if _finite(v) else _num(v), "text": str}
         rows = [[fmt[cols[c][2]](row[c]) for c in present] for _, row in comparison.iterrows()]
         num_cols = tuple(i for i, c in enumerate(present) if cols[c][2] != "text")
         nowrap = tuple(i for i, c in enumerate(present) if c == "site")  # site ids break at hyphens
@@ -545,16 +615,23 @@ def compare_report_html(comparison: pd.DataFrame, monthly_pue: pd.DataFrame, met
     ranked_by = meta.get("ranked_by", "saiq_index")
     period = meta.get("period") or "the period"
     reference = meta.get("reference")
-    weights_text = ", ".join(f"{wkey} ({part}) = {_num(weights[wkey])}"
-                             for wkey, part, _ in SAIQ_PARTS.values() if wkey in weights)
-    meta_rows = [("Sites", str(len(comparison))), ("Period", period),
-                 ("Ranked by", f"{ranked_by} (lower is better)"),
-                 ("Weights", weights_text or "–"),
-                 ("Reference", reference or "none: the index is not defined, sites rank by raw SAIQ")]
+    weights_text = ", ".join(
+        f"{wkey} ({part}) = {_num(weights[wkey])}" for wkey, part, _ in SAIQ_PARTS.values() if wkey in weights
+    )
+    meta_rows = [
+        ("Sites", str(len(comparison))),
+        ("Period", period),
+        ("Ranked by", f"{ranked_by} (lower is better)"),
+        ("Weights", weights_text or "–"),
+        ("Reference", reference or "none: the index is not defined, sites rank by raw SAIQ"),
+    ]
     meta_html = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in meta_rows)
-    body = [f'<header><h1>Site comparison: {_e(name)}</h1><table class="meta">{meta_html}</table></header>',
-            _compare_tables(comparison),
-            "<h2>What drives each score</h2>", _contrib_plot(comparison, ranked_by)]
+    body = [
+        f'<header><h1>Site comparison: {_e(name)}</h1><table class="meta">{meta_html}</table></header>',
+        _compare_tables(comparison),
+        "<h2>What drives each score</h2>",
+        _contrib_plot(comparison, ranked_by),
+    ]
     if monthly_pue is not None and monthly_pue.shape[1] > 0 and len(monthly_pue) > 0:
         # Lines and legend in rank order, so the legend reads like the ranking table.
         ranked = [s for s in comparison["site"] if s in monthly_pue.columns]
@@ -568,8 +645,14 @@ def compare_report_html(comparison: pd.DataFrame, monthly_pue: pd.DataFrame, met
 
 # ---------------------------------------------------------------- forecast
 
-FORECAST_PANELS = [("saiq", "SAIQ"), ("usd_per_token", "USD/token"), ("mwh_per_token", "MWh/token"),
-                   ("tco2e_per_token", "tCO2e/token"), ("m3_per_token", "m3/token"), ("facility_energy_mwh", "energy (MWh)")]
+FORECAST_PANELS = [
+    ("saiq", "SAIQ"),
+    ("usd_per_token", "USD/token"),
+    ("mwh_per_token", "MWh/token"),
+    ("tco2e_per_token", "tCO2e/token"),
+    ("m3_per_token", "m3/token"),
+    ("facility_energy_mwh", "energy (MWh)"),
+]
 
 
 def forecast_report_html(table: pd.DataFrame, meta: dict) -> str:
@@ -587,26 +670,76 @@ def forecast_report_html(table: pd.DataFrame, meta: dict) -> str:
     axes[0].legend(fontsize=8)
     svg = _svg(fig, "forecast", "SAIQ and its components per year and storyline")
     stories = meta.get("storylines", {})
-    story_rows = [(n, s["description"], _num(s["grid_carbon_change_per_year"])
-                   + "".join(f"; {k} {_num(v)}" for k, v in s.get("grid_carbon_change_by_region", {}).items()), _num(s["warming_k_per_year"]),
-                   _num(s["efficiency_gain_per_year"]), _num(s["demand_growth_per_year"]), _num(s["price_elasticity"]))
-                  for n, s in stories.items()]
-    headers = ["storyline", "year", "SAIQ", "USD/token", "MWh/token", "tCO2e/token", "m3/token", "PUE",
-               "grid gCO2/kWh", "fleet x", "energy MWh", "carbon t"]
-    rows = [(r["storyline"], r["year"], _num(r[by]), _sci(r["usd_per_token"]), _sci(r["mwh_per_token"]),
-             _sci(r["tco2e_per_token"]), _sci(r["m3_per_token"]), _num(r["pue"]), _num(r["grid_carbon_g_per_kwh"]),
-             _num(r["fleet_scale"]), _num(r["facility_energy_mwh"]), _num(r["carbon_t"]))
-            for r in table.to_dict(orient="records")]
-    body = [f"<header><h1>Forecast: {_e(meta.get('scenario', ''))}</h1>"
-            f"<p>{_e(meta.get('period_per_year', ''))}; years {meta['years'][0]}-{meta['years'][1]}.</p></header>",
-            "<h2>Storylines</h2>",
-            _table(["storyline", "description", "grid carbon /yr", "warming K/yr", "efficiency /yr", "demand /yr",
-                    "price elasticity"], story_rows, num_cols=(2, 3, 4, 5, 6)),
-            "<h2>SAIQ per year</h2>",
-            _figure(svg, "Per-token figures come from one run per year and storyline; energy scales with the fleet, "
-                         "which grows with demand and with the rebound of cheaper tokens. Sources of every rate: "
-                         "twin/catalog/forecast.yaml."),
-            _table(headers, rows, num_cols=tuple(range(1, len(headers))))]
+    story_rows = [
+        (
+            n,
+            s["description"],
+            _num(s["grid_carbon_change_per_year"])
+            + "".join(f"; {k} {_num(v)}" for k, v in s.get("grid_carbon_change_by_region", {}).items()),
+            _num(s["warming_k_per_year"]),
+            _num(s["efficiency_gain_per_year"]),
+            _num(s["demand_growth_per_year"]),
+            _num(s["price_elasticity"]),
+        )
+        for n, s in stories.items()
+    ]
+    headers = [
+        "storyline",
+        "year",
+        "SAIQ",
+        "USD/token",
+        "MWh/token",
+        "tCO2e/token",
+        "m3/token",
+        "PUE",
+        "grid gCO2/kWh",
+        "fleet x",
+        "energy MWh",
+        "carbon t",
+    ]
+    rows = [
+        (
+            r["storyline"],
+            r["year"],
+            _num(r[by]),
+            _sci(r["usd_per_token"]),
+            _sci(r["mwh_per_token"]),
+            _sci(r["tco2e_per_token"]),
+            _sci(r["m3_per_token"]),
+            _num(r["pue"]),
+            _num(r["grid_carbon_g_per_kwh"]),
+            _num(r["fleet_scale"]),
+            _num(r["facility_energy_mwh"]),
+            _num(r["carbon_t"]),
+        )
+        for r in table.to_dict(orient="records")
+    ]
+    body = [
+        f"<header><h1>Forecast: {_e(meta.get('scenario', ''))}</h1>"
+        f"<p>{_e(meta.get('period_per_year', ''))}; years {meta['years'][0]}-{meta['years'][1]}.</p></header>",
+        "<h2>Storylines</h2>",
+        _table(
+            [
+                "storyline",
+                "description",
+                "grid carbon /yr",
+                "warming K/yr",
+                "efficiency /yr",
+                "demand /yr",
+                "price elasticity",
+            ],
+            story_rows,
+            num_cols=(2, 3, 4, 5, 6),
+        ),
+        "<h2>SAIQ per year</h2>",
+        _figure(
+            svg,
+            "Per-token figures come from one run per year and storyline; energy scales with the fleet, "
+            "which grows with demand and with the rebound of cheaper tokens. Sources of every rate: "
+            "twin/catalog/forecast.yaml.",
+        ),
+        _table(headers, rows, num_cols=tuple(range(1, len(headers)))),
+    ]
     return _page(f"twin forecast: {meta.get('scenario', '')}", body)
 
 
@@ -616,8 +749,10 @@ def _trace_plot(label: str, s: dict, k: int) -> str:
     t = s["t_s"][::step]
     fig = Figure(figsize=(9.0, 4.6))
     power_ax, temp_ax = fig.subplots(2, 1, sharex=True)
-    for ax, measured, model, unit in ((power_ax, "power_w", "model_power_w", "W"),
-                                      (temp_ax, "temp_c", "model_temp_c", "°C")):
+    for ax, measured, model, unit in (
+        (power_ax, "power_w", "model_power_w", "W"),
+        (temp_ax, "temp_c", "model_temp_c", "°C"),
+    ):
         ax.axvspan(t[0], s["fit_until_s"], color="#eeeeee", lw=0)
         ax.plot(t, s[measured][::step], color="#4e79a7", lw=1.0, label="measured")
         ax.plot(t, s[model][::step], color="#e15759", lw=1.0, ls="--", label="twin (calibrated)")
@@ -626,9 +761,11 @@ def _trace_plot(label: str, s: dict, k: int) -> str:
     power_ax.legend(loc="upper right", fontsize=8, frameon=False)
     temp_ax.set_xlabel("seconds from the trace's start (grey: the part fitted)")
     fig.tight_layout()
-    return _figure(_svg(fig, f"trace{k}", f"measured and simulated power and temperature, {label}"),
-                   f"{_e(label)}: GPU board power and die temperature, measured and simulated. The temperature "
-                   f"is simulated from the trace's first sample, driven by the measured power.")
+    return _figure(
+        _svg(fig, f"trace{k}", f"measured and simulated power and temperature, {label}"),
+        f"{_e(label)}: GPU board power and die temperature, measured and simulated. The temperature "
+        f"is simulated from the trace's first sample, driven by the measured power.",
+    )
 
 
 def calibration_report_html(doc: dict, series: dict) -> str:
@@ -643,21 +780,45 @@ def calibration_report_html(doc: dict, series: dict) -> str:
         for name, value in doc[block].items():
             if name not in ("stderr", "at_bound"):
                 err = doc[block]["stderr"].get(name)
-                rows.append([block, name + (" (on its search bound)" if name in bound else ""), _num(value),
-                             "held" if not err else "undetermined" if err != err else _num(err)])
-    held = [[r["trace"] + (f" ({', '.join(r['at_bound'])} on the search bound)" if r.get("at_bound") else ""),
-             _num(r["power_mape_pct"]),
-             "-" if r.get("power_mape_load_pct") is None else _num(r["power_mape_load_pct"]),
-             _num(r["temp_rmse_k"]), _num(r["temp_max_error_k"]), str(r["samples"])] for r in doc["held_out"]]
-    body = [f"<h1>GPU calibration: {_e(doc['gpu'])}</h1>",
-            f"<p>{_e(doc['made_by'])}. Cooling when traced: {_e(doc['cooling'])}.</p>",
-            "<h2>Held-out errors</h2>",
-            _table(["trace", "power MAPE %", f"at load (util ≥ {LOAD_UTIL:.0%})", "temperature RMSE K", "max error K",
-                    "samples"],
-                   held, num_cols=(1, 2, 3, 4, 5)),
-            "<h2>Fitted parameters</h2>",
-            _table(["block", "parameter", "value", "± 1σ"], rows, num_cols=(2, 3)),
-            "<h2>Traces</h2>"]
+                rows.append(
+                    [
+                        block,
+                        name + (" (on its search bound)" if name in bound else ""),
+                        _num(value),
+                        "held" if not err else "undetermined" if err != err else _num(err),
+                    ]
+                )
+    held = [
+        [
+            r["trace"] + (f" ({', '.join(r['at_bound'])} on the search bound)" if r.get("at_bound") else ""),
+            _num(r["power_mape_pct"]),
+            "-" if r.get("power_mape_load_pct") is None else _num(r["power_mape_load_pct"]),
+            _num(r["temp_rmse_k"]),
+            _num(r["temp_max_error_k"]),
+            str(r["samples"]),
+        ]
+        for r in doc["held_out"]
+    ]
+    body = [
+        f"<h1>GPU calibration: {_e(doc['gpu'])}</h1>",
+        f"<p>{_e(doc['made_by'])}. Cooling when traced: {_e(doc['cooling'])}.</p>",
+        "<h2>Held-out errors</h2>",
+        _table(
+            [
+                "trace",
+                "power MAPE %",
+                f"at load (util ≥ {LOAD_UTIL:.0%})",
+                "temperature RMSE K",
+                "max error K",
+                "samples",
+            ],
+            held,
+            num_cols=(1, 2, 3, 4, 5),
+        ),
+        "<h2>Fitted parameters</h2>",
+        _table(["block", "parameter", "value", "± 1σ"], rows, num_cols=(2, 3)),
+        "<h2>Traces</h2>",
+    ]
     body += [_trace_plot(label, s, k) for k, (label, s) in enumerate(series.items())]
     body += _repairs_section("the traces", repair_lines(doc.get("traces", []), "file"))
     return _page(f"twin calibration {doc['gpu']}", body)
@@ -665,15 +826,19 @@ def calibration_report_html(doc: dict, series: dict) -> str:
 
 def _repairs_section(what: str, lines: list) -> list:
     """What the reader repaired in reading the input, one item a repair."""
-    return [f"<h2>Repairs made in reading {_e(what)}</h2>",
-            "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>" if lines
-            else "<p>None: every line was read as written.</p>"]
+    return [
+        f"<h2>Repairs made in reading {_e(what)}</h2>",
+        "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
+        if lines
+        else "<p>None: every line was read as written.</p>",
+    ]
 
 
 def _rack_plot(label: str, s: dict, k: int) -> str:
     """Measured vs modelled rack PDU power and captured heat through one rack's rows; the fit part shaded."""
     panels = [("pdu_power_w", "model_pdu_power_w", "PDU kW")] + (
-        [("heat_w", "model_heat_w", "heat kW")] if s["heat_w"] is not None else [])
+        [("heat_w", "model_heat_w", "heat kW")] if s["heat_w"] is not None else []
+    )
     fig = Figure(figsize=(9.0, 2.3 * len(panels) + 0.4))
     axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True))
     step = max(1, s["t_s"].shape[0] // MAX_POINTS)
@@ -687,16 +852,20 @@ def _rack_plot(label: str, s: dict, k: int) -> str:
     axes[0].legend(loc="upper right", fontsize=8, frameon=False)
     axes[-1].set_xlabel("hours from the rack's first line (grey: the part fitted)")
     fig.tight_layout()
-    return _figure(_svg(fig, f"rack{k}", f"measured and modelled rack power, {label}"),
-                   f"Rack {_e(label)}: PDU power, measured and modelled by the fitted server law"
-                   + (", and the heat captured, measured and the fitted fraction of PDU power." if len(panels) > 1
-                      else "."))
+    return _figure(
+        _svg(fig, f"rack{k}", f"measured and modelled rack power, {label}"),
+        f"Rack {_e(label)}: PDU power, measured and modelled by the fitted server law"
+        + (", and the heat captured, measured and the fitted fraction of PDU power." if len(panels) > 1 else "."),
+    )
 
 
 def rack_calibration_html(fit, report_text: str) -> str:
     """The `twin calibrate --rack` page: the fit report and, per rack, measured against modelled power and heat."""
-    body = [f"<h1>Rack calibration: {fit.servers_per_rack} × {_e(fit.gpu)} per rack</h1>",
-            f"<pre>{_e(report_text)}</pre>", "<h2>Racks</h2>"]
+    body = [
+        f"<h1>Rack calibration: {fit.servers_per_rack} × {_e(fit.gpu)} per rack</h1>",
+        f"<pre>{_e(report_text)}</pre>",
+        "<h2>Racks</h2>",
+    ]
     body += [_rack_plot(label, s, k) for k, (label, s) in enumerate(fit.series.items())]
     body += _repairs_section("the file", fit.repairs)
     return _page(f"twin rack calibration {fit.gpu}", body)
@@ -719,10 +888,12 @@ def sweep_report_html(table: pd.DataFrame, key: str, meta: dict) -> str:
     ax.set_xlabel(f"{key} (lower is better)")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    body = [f"<h1>Sweep: {_e(meta['sweep'])}</h1>",
-            f"<p>{len(table)} variants of {_e(meta['base'])}, ranked by {_e(key)} (lower is better)"
-            f"{'; the 40 best shown' if len(table) > 40 else ''}.</p>",
-            _figure(_svg(fig, "ranking", "variants ranked by SAIQ"), "Variants ranked by SAIQ.")]
+    body = [
+        f"<h1>Sweep: {_e(meta['sweep'])}</h1>",
+        f"<p>{len(table)} variants of {_e(meta['base'])}, ranked by {_e(key)} (lower is better)"
+        f"{'; the 40 best shown' if len(table) > 40 else ''}.</p>",
+        _figure(_svg(fig, "ranking", "variants ranked by SAIQ"), "Variants ranked by SAIQ."),
+    ]
     for k, axis in enumerate(axes):
         column = f"axis:{axis}"
         fig = Figure(figsize=(6.0, 3.2))
@@ -738,11 +909,24 @@ def sweep_report_html(table: pd.DataFrame, key: str, meta: dict) -> str:
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        body.append(_figure(_svg(fig, f"axis{k}", f"{key} against {axis}"), f"{_e(key)} of every variant against "
-                            f"{_e(axis)}; the spread at one value is the other axes."))
+        body.append(
+            _figure(
+                _svg(fig, f"axis{k}", f"{key} against {axis}"),
+                f"{_e(key)} of every variant against {_e(axis)}; the spread at one value is the other axes.",
+            )
+        )
     headers = ["rank", *axes, key, "pue", "wue_site_l_per_kwh", "cue_kg_per_kwh", "tokens"]
-    rows = [[str(i + 1), *[str(r[f"axis:{a}"]) for a in axes], _num(r[key]), _num(r["pue"]),
-             _num(r["wue_site_l_per_kwh"]), _num(r["cue_kg_per_kwh"]), _sci(r["tokens"])]
-            for i, (_, r) in enumerate(table.iterrows())]
+    rows = [
+        [
+            str(i + 1),
+            *[str(r[f"axis:{a}"]) for a in axes],
+            _num(r[key]),
+            _num(r["pue"]),
+            _num(r["wue_site_l_per_kwh"]),
+            _num(r["cue_kg_per_kwh"]),
+            _sci(r["tokens"]),
+        ]
+        for i, (_, r) in enumerate(table.iterrows())
+    ]
     body += ["<h2>Variants</h2>", _table(headers, rows, num_cols=tuple(range(len(axes) + 1, len(headers))))]
     return _page(f"twin sweep {meta['sweep']}", body)

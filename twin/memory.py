@@ -15,12 +15,12 @@ from twin.errors import InputError
 # a 7-day run at 60 s 382 MB, 28 d at 10 s 575 MB, 56 d at 10 s 767 MB, 112 d at 10 s 1,064 MB (614-796
 # bytes per step between them); four halls instead of one +32 MB over 241,920 steps; rack series per
 # step +58 MB over as many rows. The coefficients round each figure up.
-BASE_BYTES = 380e6                # the interpreter, numpy, pandas, numba and the compiled kernels
-BYTES_PER_STEP = 800.0            # per step of a one-hall run with hourly rack series
-BYTES_PER_HALL_STEP = 50.0        # per step and further hall (drivers, per-hall series)
-BYTES_PER_RACK_ROW = 260.0        # per row of racks.parquet (period x hall) kept in memory and written
-USABLE_SHARE = 0.8                # refuse above this share of the memory available now: the OS and the
-                                  # page cache need the rest, and the estimate is not exact
+BASE_BYTES = 380e6  # the interpreter, numpy, pandas, numba and the compiled kernels
+BYTES_PER_STEP = 800.0  # per step of a one-hall run with hourly rack series
+BYTES_PER_HALL_STEP = 50.0  # per step and further hall (drivers, per-hall series)
+BYTES_PER_RACK_ROW = 260.0  # per row of racks.parquet (period x hall) kept in memory and written
+USABLE_SHARE = 0.8  # refuse above this share of the memory available now: the OS and the
+# page cache need the rest, and the estimate is not exact
 
 
 def estimate_peak_bytes(scenario):
@@ -100,6 +100,8 @@ def check_fits(scenario, source, parallel=1, available=None):
         fixes.insert(0, "results: {rack_series: hourly} or none")
     if parallel > 1:
         fixes.append("fewer --workers")
-    raise InputError(f"{source}: duration {scenario.duration} at step {scenario.step}: {scenario.n_steps:,} steps need an estimated "
-                     f"{gib(need)} of memory{side}, more than this machine has available ({gib(available)}, of "
-                     f"which twin uses at most {USABLE_SHARE:.0%}); use {', '.join(fixes)}")
+    raise InputError(
+        f"{source}: duration {scenario.duration} at step {scenario.step}: {scenario.n_steps:,} steps need an estimated "
+        f"{gib(need)} of memory{side}, more than this machine has available ({gib(available)}, of "
+        f"which twin uses at most {USABLE_SHARE:.0%}); use {', '.join(fixes)}"
+    )

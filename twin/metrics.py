@@ -12,31 +12,65 @@ INLET_ALLOWABLE_MAX_C = {"A1": 32.0, "A2": 35.0, "A3": 40.0, "A4": 45.0}
 
 METRICS = {
     "pue": ("-", "Power usage effectiveness: facility energy / IT energy", "ISO/IEC 30134-2:2016"),
-    "ppue_cooling": ("-", "Partial PUE of cooling: (IT + cooling energy) / IT energy",
-                     "The Green Grid WP#49 (PUE: a comprehensive examination), partial PUE"),
-    "ppue_power": ("-", "Partial PUE of the power chain: (IT + transformer, UPS and PDU losses) / IT energy",
-                   "The Green Grid WP#49, partial PUE"),
+    "ppue_cooling": (
+        "-",
+        "Partial PUE of cooling: (IT + cooling energy) / IT energy",
+        "The Green Grid WP#49 (PUE: a comprehensive examination), partial PUE",
+    ),
+    "ppue_power": (
+        "-",
+        "Partial PUE of the power chain: (IT + transformer, UPS and PDU losses) / IT energy",
+        "The Green Grid WP#49, partial PUE",
+    ),
     "mlc": ("-", "Mechanical load component: cooling energy / IT energy", "ASHRAE 90.4-2019"),
-    "ere": ("-", "Energy reuse effectiveness: (facility - reused energy) / IT energy = (1 - ERF) PUE",
-            "The Green Grid WP#29"),
-    "wue_site_l_per_kwh": ("L/kWh_IT", "Site water (tower evaporation, drift, blowdown, evaporative pads) / IT energy",
-                           "ISO/IEC 30134-9:2022; The Green Grid WP#35 eq. 2"),
-    "wue_source_l_per_kwh": ("L/kWh_IT", "(site water + water consumed generating the facility's electricity) / IT energy",
-                             "The Green Grid WP#35 eq. 4 (EWIF x PUE + WUE_site)"),
-    "cue_kg_per_kwh": ("kgCO2e/kWh_IT", "Location-based operational CO2e of grid energy / IT energy",
-                       "ISO/IEC 30134-8:2022"),
-    "grid_import_share": ("-", "Energy drawn from the grid / facility energy (the rest is on-site solar and battery)",
-                          "energy balance behind the meter"),
-    "cue_market_kg_per_kwh": ("kgCO2e/kWh_IT", "Market-based: energy not matched by renewable contracts at the grid's "
-                              "hourly intensity (no residual-mix data: location factors stand in) / IT energy",
-                              "GHG Protocol Scope 2 Guidance (2015); ISO/IEC 30134-8"),
-    "ref": ("-", "Renewable energy factor: (on-site renewable energy used + contracted share of grid energy) / facility energy",
-            "ISO/IEC 30134-3:2016"),
-    "erf": ("-", "Energy reuse factor: energy reused outside the data center / facility energy",
-            "ISO/IEC 30134-6:2021"),
+    "ere": (
+        "-",
+        "Energy reuse effectiveness: (facility - reused energy) / IT energy = (1 - ERF) PUE",
+        "The Green Grid WP#29",
+    ),
+    "wue_site_l_per_kwh": (
+        "L/kWh_IT",
+        "Site water (tower evaporation, drift, blowdown, evaporative pads) / IT energy",
+        "ISO/IEC 30134-9:2022; The Green Grid WP#35 eq. 2",
+    ),
+    "wue_source_l_per_kwh": (
+        "L/kWh_IT",
+        "(site water + water consumed generating the facility's electricity) / IT energy",
+        "The Green Grid WP#35 eq. 4 (EWIF x PUE + WUE_site)",
+    ),
+    "cue_kg_per_kwh": (
+        "kgCO2e/kWh_IT",
+        "Location-based operational CO2e of grid energy / IT energy",
+        "ISO/IEC 30134-8:2022",
+    ),
+    "grid_import_share": (
+        "-",
+        "Energy drawn from the grid / facility energy (the rest is on-site solar and battery)",
+        "energy balance behind the meter",
+    ),
+    "cue_market_kg_per_kwh": (
+        "kgCO2e/kWh_IT",
+        "Market-based: energy not matched by renewable contracts at the grid's "
+        "hourly intensity (no residual-mix data: location factors stand in) / IT energy",
+        "GHG Protocol Scope 2 Guidance (2015); ISO/IEC 30134-8",
+    ),
+    "ref": (
+        "-",
+        "Renewable energy factor: (on-site renewable energy used + contracted share of grid energy) / facility energy",
+        "ISO/IEC 30134-3:2016",
+    ),
+    "erf": (
+        "-",
+        "Energy reuse factor: energy reused outside the data center / facility energy",
+        "ISO/IEC 30134-6:2021",
+    ),
 }
-SAIQ_UNITS = {"usd_per_token": "USD/token", "mwh_per_token": "MWh/token",
-              "tco2e_per_token": "tCO2e/token", "m3_per_token": "m3/token"}
+SAIQ_UNITS = {
+    "usd_per_token": "USD/token",
+    "mwh_per_token": "MWh/token",
+    "tco2e_per_token": "tCO2e/token",
+    "m3_per_token": "m3/token",
+}
 
 
 def totals(frame, step_s):
@@ -101,14 +135,20 @@ def kpis(t, renewable_contract_fraction=0.0, heat_reuse_fraction=0.0):
 def energy_shares(t):
     """Shares of facility energy by use; they sum to 1."""
     fac = t["facility_energy_mwh"]
-    return {"it": t["it_energy_mwh"] / fac, "cooling": t["cooling_energy_mwh"] / fac,
-            "power_chain_loss": t["power_chain_loss_mwh"] / fac, "other": t["other_energy_mwh"] / fac}
+    return {
+        "it": t["it_energy_mwh"] / fac,
+        "cooling": t["cooling_energy_mwh"] / fac,
+        "power_chain_loss": t["power_chain_loss_mwh"] / fac,
+        "other": t["other_energy_mwh"] / fac,
+    }
 
 
 def counted_tokens(t, token_basis="output"):
     """Tokens the SAIQ components are per (DESIGN.md): output tokens served (plus prompt tokens for
     the basis input_and_output) and training tokens processed."""
-    return t["tokens"] + t.get("tokens_training", 0.0) + (t["tokens_input"] if token_basis == "input_and_output" else 0.0)
+    return (
+        t["tokens"] + t.get("tokens_training", 0.0) + (t["tokens_input"] if token_basis == "input_and_output" else 0.0)
+    )
 
 
 def saiq_components(t, token_basis="output", embodied_carbon=False):
@@ -146,8 +186,14 @@ def saiq(components, weights, reference=None):
     keys = list(SAIQ_UNITS)
     raw = sum(wi * components[k] for wi, k in zip(w, keys))
     index = None if reference is None else sum(wi * components[k] / reference[k] for wi, k in zip(w, keys))
-    return {"raw": raw, "index": index, "weights": dict(weights), "components": components,
-            "reference": reference, "units": SAIQ_UNITS}
+    return {
+        "raw": raw,
+        "index": index,
+        "weights": dict(weights),
+        "components": components,
+        "reference": reference,
+        "units": SAIQ_UNITS,
+    }
 
 
 def energy_per_token(t, measured_gpu_j_per_token=None):
@@ -160,10 +206,16 @@ def energy_per_token(t, measured_gpu_j_per_token=None):
     if tokens <= 0.0 or t.get("tokens_training", 0.0) > 0.0:  # per served token only in an inference-only facility
         return None
     j = lambda mwh: mwh * J_PER_MWH / tokens  # noqa: E731
-    out = {"facility_j": j(t["facility_energy_mwh"]), "it_j": j(t["it_energy_mwh"]), "gpu_j": j(t["gpu_energy_mwh"]),
-           "measured_gpu_j_at_full_batch": measured_gpu_j_per_token,
-           "factors": {"pue": t["facility_energy_mwh"] / t["it_energy_mwh"],
-                       "server_overhead": t["it_energy_mwh"] / t["gpu_energy_mwh"]}}
+    out = {
+        "facility_j": j(t["facility_energy_mwh"]),
+        "it_j": j(t["it_energy_mwh"]),
+        "gpu_j": j(t["gpu_energy_mwh"]),
+        "measured_gpu_j_at_full_batch": measured_gpu_j_per_token,
+        "factors": {
+            "pue": t["facility_energy_mwh"] / t["it_energy_mwh"],
+            "server_overhead": t["it_energy_mwh"] / t["gpu_energy_mwh"],
+        },
+    }
     if measured_gpu_j_per_token:
         out["factors"]["load"] = out["gpu_j"] / measured_gpu_j_per_token
         out["ratio_to_measured"] = out["facility_j"] / measured_gpu_j_per_token
@@ -179,8 +231,10 @@ def measured_gpu_j_per_token(scenario):
     if inference.tokens_per_gpu_s is not None or scenario.workload.training is not None:
         return None
     curves = catalog.load("models")[inference.model]
-    weights = [(h.rack_count * h.servers_per_rack * h.server_spec()[0], curves[h.gpu]["measured_j_per_token_at_capacity"])
-               for h in scenario.facility.halls]
+    weights = [
+        (h.rack_count * h.servers_per_rack * h.server_spec()[0], curves[h.gpu]["measured_j_per_token_at_capacity"])
+        for h in scenario.facility.halls
+    ]
     return sum(n * jt for n, jt in weights) / sum(n for n, _ in weights)
 
 
@@ -194,8 +248,9 @@ def summarise(scenario, frame, reference_components=None):
     t = totals(frame, scenario.step_s)
     cooling = scenario.facility.cooling
     inlet_class = (cooling if cooling.type == "air" else cooling.air_path).inlet_class
-    t["hours_inlet_above_allowable"] = float(
-        (frame["server_inlet_temp_c"] > INLET_ALLOWABLE_MAX_C[inlet_class]).sum()) * scenario.step_s / 3600.0
+    t["hours_inlet_above_allowable"] = (
+        float((frame["server_inlet_temp_c"] > INLET_ALLOWABLE_MAX_C[inlet_class]).sum()) * scenario.step_s / 3600.0
+    )
     counting = saiq_counting(scenario)
     components = saiq_components(t, **counting)
     weights = scenario.saiq.weights.model_dump()

@@ -71,16 +71,20 @@ def check_results_folder(out, command, force=False, inputs=(), option="--out", c
     out = Path(out)
     what = f"{option} {out}"
     if out.is_symlink():
-        raise OutputError(f"{what} is a symbolic link; name the folder itself (a results folder is replaced as a "
-                          f"whole, which would replace the link)")
+        raise OutputError(
+            f"{what} is a symbolic link; name the folder itself (a results folder is replaced as a "
+            f"whole, which would replace the link)"
+        )
     try:
         resolved = out.resolve()
     except (OSError, RuntimeError) as exc:  # a loop of links
         raise OutputError(f"{what}: cannot be resolved ({exc})") from None
     here = Path.cwd().resolve()
     if out.name in ("", ".", "..") or resolved == here or _inside(here, resolved) or resolved == Path.home().resolve():
-        raise OutputError(f"{what} is the current folder, one above it or your home folder; a results "
-                          f"folder is replaced as a whole: name a new one, e.g. {option} results/{command}")
+        raise OutputError(
+            f"{what} is the current folder, one above it or your home folder; a results "
+            f"folder is replaced as a whole: name a new one, e.g. {option} results/{command}"
+        )
     if out.exists() and not out.is_dir():
         raise OutputError(f"{what} is a file, not a folder; move it, or give --out a folder for the results")
     if not resolved.parent.is_dir() and not create_parents:
@@ -90,8 +94,10 @@ def check_results_folder(out, command, force=False, inputs=(), option="--out", c
         return
     held = [p.resolve() for p in map(Path, inputs) if _inside(p.resolve(), resolved)]
     if held:
-        raise OutputError(f"{what}: holds {held[0]}, an input of this {command}; writing the results there would "
-                          f"replace it: choose another {option}")
+        raise OutputError(
+            f"{what}: holds {held[0]}, an input of this {command}; writing the results there would "
+            f"replace it: choose another {option}"
+        )
     names = sorted(p.name for p in out.iterdir())
     earlier = _marker_command(out)
     if not names or force:
@@ -101,10 +107,17 @@ def check_results_folder(out, command, force=False, inputs=(), option="--out", c
         return  # an earlier result of this command (one written before folders carried the marker too)
     shown = foreign or names
     listing = ", ".join(shown[:_SHOWN]) + (f" and {len(shown) - _SHOWN} more" if len(shown) > _SHOWN else "")
-    whose = (f"is a twin {command} result to which other files were added" if earlier == command else
-             f"is a twin {earlier} result" if earlier else f"is not a twin {command} result")
-    raise OutputError(f"{what}: the folder already holds files and {whose} ({listing}); choose an empty or new "
-                      f"folder, or add --force to replace it")
+    whose = (
+        f"is a twin {command} result to which other files were added"
+        if earlier == command
+        else f"is a twin {earlier} result"
+        if earlier
+        else f"is not a twin {command} result"
+    )
+    raise OutputError(
+        f"{what}: the folder already holds files and {whose} ({listing}); choose an empty or new "
+        f"folder, or add --force to replace it"
+    )
 
 
 def check_output_file(out, kind, force=False, inputs=(), option="--out", is_ours=None):
@@ -127,27 +140,32 @@ def check_output_file(out, kind, force=False, inputs=(), option="--out", is_ours
         raise OutputError(f"{what} is one of the input files; writing it would replace the measurements")
     if force or (is_ours is not None and is_ours(out)):
         return
-    raise OutputError(f"{what}: the file exists and is not a twin {kind}; choose another name, or add --force "
-                      f"to replace it")
+    raise OutputError(
+        f"{what}: the file exists and is not a twin {kind}; choose another name, or add --force to replace it"
+    )
 
 
 def starts_with(prefix):
     """is_ours test: the file's first bytes are `prefix` (twin's own header)."""
+
     def test(path):
         try:
             with open(path, "rb") as fh:
                 return fh.read(len(prefix)) == prefix.encode()
         except OSError:
             return False
+
     return test
 
 
 def contains(marker, within=4096):
     """is_ours test: `marker` appears in the file's first `within` bytes."""
+
     def test(path):
         try:
             with open(path, "rb") as fh:
                 return marker.encode() in fh.read(within)
         except OSError:
             return False
+
     return test

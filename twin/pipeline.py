@@ -20,8 +20,10 @@ def _frame(sim):
 def frame_of(sim, ledger):
     """Per-step frame of a simulation's ledger, with the per-period accounting and the grid cap."""
     frame = add_period_accounting(ledger.to_frame(), sim.scenario, sim.plant.design_it_w)
-    return frame.assign(grid_cap_w=np.where(np.isfinite(sim.cap_w), sim.cap_w, np.nan),
-                        ups_cap_w=np.where(np.isfinite(sim.ups_cap_w), sim.ups_cap_w, np.nan))
+    return frame.assign(
+        grid_cap_w=np.where(np.isfinite(sim.cap_w), sim.cap_w, np.nan),
+        ups_cap_w=np.where(np.isfinite(sim.ups_cap_w), sim.ups_cap_w, np.nan),
+    )
 
 
 def simulate(scenario, progress=None, site=None):
@@ -46,9 +48,13 @@ def reference_components(scenario):
     components = saiq_components(t, **counting)
     bad = [k for k, v in components.items() if not (math.isfinite(v) and v > 0.0)]
     if bad:
-        raise ScenarioError([f"saiq.reference.scenario {ref.scenario}: cannot be counted the way this scenario counts "
-                             f"SAIQ ({', '.join(bad)} not a positive number; embodied carbon needs its GPUs in the "
-                             f"catalog embodied.yaml)"])
+        raise ScenarioError(
+            [
+                f"saiq.reference.scenario {ref.scenario}: cannot be counted the way this scenario counts "
+                f"SAIQ ({', '.join(bad)} not a positive number; embodied carbon needs its GPUs in the "
+                f"catalog embodied.yaml)"
+            ]
+        )
     return components
 
 
@@ -85,9 +91,13 @@ def fifo_baseline(scenario, reference):
     frame = _frame(sim)
     t = totals(frame, base.step_s)
     block = scheduler.summary(sim.schedule, base, frame, base.step_s)["training"]
-    return {"saiq_components": saiq_components(t, **saiq_counting(scenario)), "carbon_t": t["carbon_t"],
-            "cost_usd": t["cost_usd"], "deadline_met_share": block["deadline_met_share"],
-            "gpu_hours_lost": block["gpu_hours_lost"]}
+    return {
+        "saiq_components": saiq_components(t, **saiq_counting(scenario)),
+        "carbon_t": t["carbon_t"],
+        "cost_usd": t["cost_usd"],
+        "deadline_met_share": block["deadline_met_share"],
+        "gpu_hours_lost": block["gpu_hours_lost"],
+    }
 
 
 def sources_used(scenario, site):
@@ -98,7 +108,9 @@ def sources_used(scenario, site):
     if econ.energy_tariff == "flat":
         sources["price"] = f"scenario economics.flat_price_usd_per_kwh = {econ.flat_price_usd_per_kwh:g} USD/kWh"
     if econ.price_adder_usd_per_kwh and not (econ.energy_tariff == "site_hourly" and site.price_basis == "retail"):
-        sources["price"] += f"; plus scenario economics.price_adder_usd_per_kwh = {econ.price_adder_usd_per_kwh:g} USD/kWh"
+        sources["price"] += (
+            f"; plus scenario economics.price_adder_usd_per_kwh = {econ.price_adder_usd_per_kwh:g} USD/kWh"
+        )
     if econ.water_price_usd_per_m3 is not None:
         sources["water_price"] = f"scenario economics.water_price_usd_per_m3 = {econ.water_price_usd_per_m3:g} USD/m3"
     elif "water_price" not in sources:
@@ -112,9 +124,14 @@ def grid_cap_summary(frame, step_s):
     and shows here."""
     capped = frame["gpu_power_limit_fraction"] < 1.0
     ups_out = frame["it_power_w"] + frame["pdu_loss_w"]
-    out = {"hours_gpus_capped": float(capped.sum()) * step_s / 3600.0,
-           "tokens_short_of_demand": float((frame["tokens_demanded"] - frame["tokens"]).clip(lower=0.0)[capped].sum())}
-    for name, drawn, cap in (("grid", frame["grid_import_w"], frame["grid_cap_w"]), ("ups", ups_out, frame["ups_cap_w"])):
+    out = {
+        "hours_gpus_capped": float(capped.sum()) * step_s / 3600.0,
+        "tokens_short_of_demand": float((frame["tokens_demanded"] - frame["tokens"]).clip(lower=0.0)[capped].sum()),
+    }
+    for name, drawn, cap in (
+        ("grid", frame["grid_import_w"], frame["grid_cap_w"]),
+        ("ups", ups_out, frame["ups_cap_w"]),
+    ):
         excess = (drawn - cap).where(cap.notna(), 0.0)
         over = excess > CAP_TOLERANCE * cap.fillna(np.inf)
         out[f"hours_over_{name}_cap"] = float(over.sum()) * step_s / 3600.0

@@ -33,9 +33,12 @@ def write_results(out_dir, frame, summary, racks=None):
 
 def comparison_document(table, monthly_pue, meta, summaries):
     """comparison.json: the ranking, monthly PUE per site, and each site's full summary."""
-    return {**meta, "ranking": table.to_dict(orient="records"),
-            "monthly_pue": {site: {int(m): v for m, v in monthly_pue[site].items()} for site in monthly_pue},
-            "summaries": summaries}
+    return {
+        **meta,
+        "ranking": table.to_dict(orient="records"),
+        "monthly_pue": {site: {int(m): v for m, v in monthly_pue[site].items()} for site in monthly_pue},
+        "summaries": summaries,
+    }
 
 
 def _console():
@@ -64,12 +67,18 @@ def print_summary(summary, out_dir=None, console=None):
     totals.add_column("quantity")
     totals.add_column("value", justify="right")
     totals.add_column("unit")
-    for label, key, unit in [("facility energy", "facility_energy_mwh", "MWh"), ("IT energy", "it_energy_mwh", "MWh"),
-                             ("cooling energy", "cooling_energy_mwh", "MWh"),
-                             ("power-chain losses", "power_chain_loss_mwh", "MWh"),
-                             ("other", "other_energy_mwh", "MWh"), ("direct water", "water_direct_m3", "m3"),
-                             ("indirect water", "water_indirect_m3", "m3"), ("carbon", "carbon_t", "tCO2e"),
-                             ("cost", "cost_usd", "USD"), ("output tokens", "tokens", "tokens")]:
+    for label, key, unit in [
+        ("facility energy", "facility_energy_mwh", "MWh"),
+        ("IT energy", "it_energy_mwh", "MWh"),
+        ("cooling energy", "cooling_energy_mwh", "MWh"),
+        ("power-chain losses", "power_chain_loss_mwh", "MWh"),
+        ("other", "other_energy_mwh", "MWh"),
+        ("direct water", "water_direct_m3", "m3"),
+        ("indirect water", "water_indirect_m3", "m3"),
+        ("carbon", "carbon_t", "tCO2e"),
+        ("cost", "cost_usd", "USD"),
+        ("output tokens", "tokens", "tokens"),
+    ]:
         totals.add_row(label, _fmt(t[key]), unit)
     console.print(totals)
 
@@ -91,12 +100,24 @@ def print_summary(summary, out_dir=None, console=None):
         ej.add_column("what it adds")
         f = ept["factors"]
         if ept["measured_gpu_j_at_full_batch"]:
-            ej.add_row("GPU, measured at full batch", _fmt(ept["measured_gpu_j_at_full_batch"]), "",
-                       "ML.ENERGY v3 (GPU board only)")
-            ej.add_row("GPU, this run", _fmt(ept["gpu_j"]), f"x {f['load']:.3f}",
-                       "partial batches and idle capacity as demand varies")
-        ej.add_row("servers (IT)", _fmt(ept["it_j"]), f"x {f['server_overhead']:.3f}", "host CPUs and memory, fans, PSU losses")
-        ej.add_row("facility (meter)", _fmt(ept["facility_j"]), f"x {f['pue']:.3f}", "cooling, power chain, other (PUE)")
+            ej.add_row(
+                "GPU, measured at full batch",
+                _fmt(ept["measured_gpu_j_at_full_batch"]),
+                "",
+                "ML.ENERGY v3 (GPU board only)",
+            )
+            ej.add_row(
+                "GPU, this run",
+                _fmt(ept["gpu_j"]),
+                f"x {f['load']:.3f}",
+                "partial batches and idle capacity as demand varies",
+            )
+        ej.add_row(
+            "servers (IT)", _fmt(ept["it_j"]), f"x {f['server_overhead']:.3f}", "host CPUs and memory, fans, PSU losses"
+        )
+        ej.add_row(
+            "facility (meter)", _fmt(ept["facility_j"]), f"x {f['pue']:.3f}", "cooling, power chain, other (PUE)"
+        )
         console.print(ej)
 
     tr = summary.get("training")
@@ -107,29 +128,47 @@ def print_summary(summary, out_dir=None, console=None):
         base = tr.get("fifo_baseline")
         if base:
             tt.add_column("FIFO, same jobs", justify="right")
-        rows = [("tCO2e per token", _fmt(s["components"]["tco2e_per_token"]),
-                 base and _fmt(base["saiq_components"]["tco2e_per_token"])),
-                ("USD per token", _fmt(s["components"]["usd_per_token"]), base and _fmt(base["saiq_components"]["usd_per_token"])),
-                ("jobs meeting their deadline", _fmt(tr["deadline_met_share"]), base and _fmt(base["deadline_met_share"])),
-                ("GPU-hours lost to failures", _fmt(tr["gpu_hours_lost"]), base and _fmt(base["gpu_hours_lost"]))]
+        rows = [
+            (
+                "tCO2e per token",
+                _fmt(s["components"]["tco2e_per_token"]),
+                base and _fmt(base["saiq_components"]["tco2e_per_token"]),
+            ),
+            (
+                "USD per token",
+                _fmt(s["components"]["usd_per_token"]),
+                base and _fmt(base["saiq_components"]["usd_per_token"]),
+            ),
+            ("jobs meeting their deadline", _fmt(tr["deadline_met_share"]), base and _fmt(base["deadline_met_share"])),
+            ("GPU-hours lost to failures", _fmt(tr["gpu_hours_lost"]), base and _fmt(base["gpu_hours_lost"])),
+        ]
         for label, value, other in rows:
             tt.add_row(label, value, *([other] if base else []))
         console.print(tt)
-        console.print(f"{tr['jobs_arrived']} jobs ({tr['jobs_deferrable']} deferrable), {tr['jobs_completed']} completed, "
-                      f"{tr['failures']} GPU failures: {tr['gpu_hours_lost']:,.0f} GPU-hours of work lost, "
-                      f"{tr['energy_lost_facility_mwh']:,.2f} MWh at the meter spent on it")
+        console.print(
+            f"{tr['jobs_arrived']} jobs ({tr['jobs_deferrable']} deferrable), {tr['jobs_completed']} completed, "
+            f"{tr['failures']} GPU failures: {tr['gpu_hours_lost']:,.0f} GPU-hours of work lost, "
+            f"{tr['energy_lost_facility_mwh']:,.2f} MWh at the meter spent on it"
+        )
     gf = summary.get("gpu_failures")
     if gf and gf["rate_per_gpu_day"] > 0.0:
         for hall in gf["halls"]:
-            console.print(f"GPU failures, hall {hall['hall']}: {hall['failures']} (expected {hall['expected_failures']:.1f} "
-                          f"at {gf['rate_per_gpu_day']:g} per GPU-day), {hall['gpu_hours_in_repair']:,.0f} GPU-hours in repair")
+            console.print(
+                f"GPU failures, hall {hall['hall']}: {hall['failures']} (expected {hall['expected_failures']:.1f} "
+                f"at {gf['rate_per_gpu_day']:g} per GPU-day), {hall['gpu_hours_in_repair']:,.0f} GPU-hours in repair"
+            )
 
     cap = summary.get("grid_cap")
     if cap:
-        console.print(f"Grid cap: GPUs power-limited for {cap['hours_gpus_capped']:,.1f} h; "
-                      + (f"[bold red]cap exceeded for {cap['hours_over_cap']:,.1f} h (by up to {cap['max_excess_mw']:.3f} MW): "
-                         f"the facility cannot go that low even with the GPUs at their lowest clock[/]"
-                         if cap["hours_over_cap"] > 0.0 else "held every step"))
+        console.print(
+            f"Grid cap: GPUs power-limited for {cap['hours_gpus_capped']:,.1f} h; "
+            + (
+                f"[bold red]cap exceeded for {cap['hours_over_cap']:,.1f} h (by up to {cap['max_excess_mw']:.3f} MW): "
+                f"the facility cannot go that low even with the GPUs at their lowest clock[/]"
+                if cap["hours_over_cap"] > 0.0
+                else "held every step"
+            )
+        )
 
     sq = Table(title="SAIQ", title_justify="left")
     sq.add_column("component")
@@ -155,32 +194,52 @@ def print_sites(rows, console=None):
 
     console = console or _console()
     wb, db, liquid_class = economiser_thresholds_c()
-    table = Table(title=f"{len(rows)} bundled sites on {len({r['continent'] for r in rows})} continents",
-                  title_justify="left")
+    table = Table(
+        title=f"{len(rows)} bundled sites on {len({r['continent'] for r in rows})} continents", title_justify="left"
+    )
     table.add_column("site", no_wrap=True)
     table.add_column("region", no_wrap=True, max_width=26, overflow="ellipsis")
     table.add_column("continent", no_wrap=True)
-    for col, justify in [("climate", "left"),
-                         ("dry-bulb\nmean C", "right"), ("wet-bulb\nmean C", "right"),
-                         (f"h wet-bulb\n<= {wb:.1f} C", "right"), (f"h dry-bulb\n<= {db:.0f} C", "right"),
-                         ("grid\ngCO2/kWh", "right"), ("grid water\nL/kWh", "right"), ("price\nUSD/kWh", "right"),
-                         ("water\nUSD/m3", "right")]:
+    for col, justify in [
+        ("climate", "left"),
+        ("dry-bulb\nmean C", "right"),
+        ("wet-bulb\nmean C", "right"),
+        (f"h wet-bulb\n<= {wb:.1f} C", "right"),
+        (f"h dry-bulb\n<= {db:.0f} C", "right"),
+        ("grid\ngCO2/kWh", "right"),
+        ("grid water\nL/kWh", "right"),
+        ("price\nUSD/kWh", "right"),
+        ("water\nUSD/m3", "right"),
+    ]:
         table.add_column(col, justify=justify, no_wrap=True)
     table.add_column("sources: weather; carbon; price", no_wrap=True, max_width=44, overflow="ellipsis")
     for r in rows:
         carbon = f"{r['carbon_g_per_kwh']:.0f}" + ("" if r["carbon_hourly"] else " flat")
-        price = f"{r['price_usd_per_kwh']:.3f}" + (" tariff" if r["price_basis"] == "retail" else
-                                                    "" if r["price_hourly"] else " flat")
-        table.add_row(r["name"], r["region"], r["continent"], r["climate_type"], f"{r['mean_drybulb_c']:.1f}",
-                      f"{r['mean_wetbulb_c']:.1f}", f"{r['hours_wse']:,}", f"{r['hours_dry_cooling']:,}", carbon,
-                      f"{r['water_l_per_kwh']:.2f}" + ("" if r["water_hourly"] else " flat"), price,
-                      f"{r['water_price_usd_per_m3']:.2f}" + ("*" if r["sources"]["water_price"].startswith("STAND-IN") else " "),
-                      r["source_tags"])
+        price = f"{r['price_usd_per_kwh']:.3f}" + (
+            " tariff" if r["price_basis"] == "retail" else "" if r["price_hourly"] else " flat"
+        )
+        table.add_row(
+            r["name"],
+            r["region"],
+            r["continent"],
+            r["climate_type"],
+            f"{r['mean_drybulb_c']:.1f}",
+            f"{r['mean_wetbulb_c']:.1f}",
+            f"{r['hours_wse']:,}",
+            f"{r['hours_dry_cooling']:,}",
+            carbon,
+            f"{r['water_l_per_kwh']:.2f}" + ("" if r["water_hourly"] else " flat"),
+            price,
+            f"{r['water_price_usd_per_m3']:.2f}" + ("*" if r["sources"]["water_price"].startswith("STAND-IN") else " "),
+            r["source_tags"],
+        )
     console.print(table)
-    console.print(f"h wet-bulb: hours of full water-side economiser cooling (air plant, chilled water - tower and "
-                  f"exchanger approaches); h dry-bulb: hours of full dry-cooler cooling for {liquid_class} direct-to-chip. "
-                  f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; price 'flat': a market's annual mean; water price *: a global mean, no city tariff found. "
-                  f"Sources per series: python -m twin sites NAME")
+    console.print(
+        f"h wet-bulb: hours of full water-side economiser cooling (air plant, chilled water - tower and "
+        f"exchanger approaches); h dry-bulb: hours of full dry-cooler cooling for {liquid_class} direct-to-chip. "
+        f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; price 'flat': a market's annual mean; water price *: a global mean, no city tariff found. "
+        f"Sources per series: python -m twin sites NAME"
+    )
 
 
 def print_site(row, months, console=None):
@@ -188,17 +247,28 @@ def print_site(row, months, console=None):
     console = console or _console()
     console.print(f"[bold]{row['name']}[/] - {row['title']}")
     console.print(f"{row['region']}; {row['continent']}; {row['climate']}")
-    console.print(f"lat {row['latitude']:.3f}, lon {row['longitude']:.3f}, elevation {row['elevation_m']:.0f} m; "
-                  f"time zone {row['timezone']} (weather axis: UTC{row['utc_offset_h']:+g} standard time -> UTC)")
-    console.print(f"weather: {row['weather_basis']}; price: {row['price_basis']}; water price "
-                  f"{row['water_price_usd_per_m3']:.2f} USD/m3")
+    console.print(
+        f"lat {row['latitude']:.3f}, lon {row['longitude']:.3f}, elevation {row['elevation_m']:.0f} m; "
+        f"time zone {row['timezone']} (weather axis: UTC{row['utc_offset_h']:+g} standard time -> UTC)"
+    )
+    console.print(
+        f"weather: {row['weather_basis']}; price: {row['price_basis']}; water price "
+        f"{row['water_price_usd_per_m3']:.2f} USD/m3"
+    )
     table = Table(title="Monthly means (UTC months)", title_justify="left")
     for col in ("month", "dry-bulb C", "wet-bulb C", "h WSE", "h dry", "gCO2/kWh", "L/kWh", "USD/kWh"):
         table.add_column(col, justify="right")
     for m in months:
-        table.add_row(str(m["month"]), f"{m['drybulb_c']:.1f}", f"{m['wetbulb_c']:.1f}", str(m["hours_wse"]),
-                      str(m["hours_dry_cooling"]), f"{m['carbon_g_per_kwh']:.0f}", f"{m['water_l_per_kwh']:.2f}",
-                      f"{m['price_usd_per_kwh']:.4f}")
+        table.add_row(
+            str(m["month"]),
+            f"{m['drybulb_c']:.1f}",
+            f"{m['wetbulb_c']:.1f}",
+            str(m["hours_wse"]),
+            str(m["hours_dry_cooling"]),
+            f"{m['carbon_g_per_kwh']:.0f}",
+            f"{m['water_l_per_kwh']:.2f}",
+            f"{m['price_usd_per_kwh']:.4f}",
+        )
     console.print(table)
     sources = Table(title="Sources", title_justify="left", show_lines=True)
     sources.add_column("series")
@@ -213,15 +283,28 @@ def print_comparison(table, meta, out_dir=None, console=None):
     console = console or _console()
     by = "SAIQ index" if meta["ranked_by"] == "saiq_index" else "SAIQ raw (no reference in the scenario)"
     w = meta["weights"]
-    out = Table(title=f"{meta['scenario']}: {len(table)} sites ranked by {by}, weights w1..w4 = "
-                      f"{w['w1']:g}, {w['w2']:g}, {w['w3']:g}, {w['w4']:g}; {meta['period']}", title_justify="left")
-    columns = [("#", "rank", "{:d}"), ("site", "site", "{}"), ("SAIQ", meta["ranked_by"], "{:.4g}"),
-               ("USD/token", "usd_per_token", "{:.3e}"), ("MWh/token", "mwh_per_token", "{:.3e}"),
-               ("tCO2e/token", "tco2e_per_token", "{:.3e}"), ("m3/token", "m3_per_token", "{:.3e}"),
-               ("PUE", "pue", "{:.3f}"), ("WUE site\nL/kWh", "wue_site_l_per_kwh", "{:.2f}"),
-               ("WUE source\nL/kWh", "wue_source_l_per_kwh", "{:.2f}"), ("CUE\nkg/kWh", "cue_kg_per_kwh", "{:.3f}"),
-               ("energy\nMWh", "facility_energy_mwh", "{:,.0f}"), ("water\nm3", "water_direct_m3", "{:,.0f}"),
-               ("carbon\nt", "carbon_t", "{:,.0f}"), ("cost\nMUSD", "cost_usd", "{:,.2f}")]
+    out = Table(
+        title=f"{meta['scenario']}: {len(table)} sites ranked by {by}, weights w1..w4 = "
+        f"{w['w1']:g}, {w['w2']:g}, {w['w3']:g}, {w['w4']:g}; {meta['period']}",
+        title_justify="left",
+    )
+    columns = [
+        ("#", "rank", "{:d}"),
+        ("site", "site", "{}"),
+        ("SAIQ", meta["ranked_by"], "{:.4g}"),
+        ("USD/token", "usd_per_token", "{:.3e}"),
+        ("MWh/token", "mwh_per_token", "{:.3e}"),
+        ("tCO2e/token", "tco2e_per_token", "{:.3e}"),
+        ("m3/token", "m3_per_token", "{:.3e}"),
+        ("PUE", "pue", "{:.3f}"),
+        ("WUE site\nL/kWh", "wue_site_l_per_kwh", "{:.2f}"),
+        ("WUE source\nL/kWh", "wue_source_l_per_kwh", "{:.2f}"),
+        ("CUE\nkg/kWh", "cue_kg_per_kwh", "{:.3f}"),
+        ("energy\nMWh", "facility_energy_mwh", "{:,.0f}"),
+        ("water\nm3", "water_direct_m3", "{:,.0f}"),
+        ("carbon\nt", "carbon_t", "{:,.0f}"),
+        ("cost\nMUSD", "cost_usd", "{:,.2f}"),
+    ]
     for label, _, _ in columns:
         out.add_column(label, justify="left" if label == "site" else "right")
     for row in table.to_dict(orient="records"):
@@ -240,18 +323,31 @@ def print_sweep(table, key, meta, out_dir=None, console=None, top=30):
     """The variants ranked by SAIQ with their axis values and the KPIs."""
     console = console or _console()
     axes = list(meta["axes"])
-    out = Table(title=f"sweep {meta['sweep']}: {len(table)} variants of {Path(meta['base']).name} ranked by {key}"
-                      + (f" (the {top} best)" if len(table) > top else ""), title_justify="left")
+    out = Table(
+        title=f"sweep {meta['sweep']}: {len(table)} variants of {Path(meta['base']).name} ranked by {key}"
+        + (f" (the {top} best)" if len(table) > top else ""),
+        title_justify="left",
+    )
     for label in ("#", *axes, key, "PUE", "WUE site\nL/kWh", "CUE\nkg/kWh", "energy\nMWh", "carbon\nt", "cost\nMUSD"):
         out.add_column(label, justify="right")
     for i, row in enumerate(table.head(top).to_dict(orient="records")):
-        out.add_row(str(i + 1), *[str(row[f"axis:{a}"]) for a in axes], f"{row[key]:.4g}", f"{row['pue']:.3f}",
-                    f"{row['wue_site_l_per_kwh']:.2f}", f"{row['cue_kg_per_kwh']:.3f}",
-                    f"{row['facility_energy_mwh']:,.0f}", f"{row['carbon_t']:,.0f}", f"{row['cost_usd'] / 1e6:,.2f}")
+        out.add_row(
+            str(i + 1),
+            *[str(row[f"axis:{a}"]) for a in axes],
+            f"{row[key]:.4g}",
+            f"{row['pue']:.3f}",
+            f"{row['wue_site_l_per_kwh']:.2f}",
+            f"{row['cue_kg_per_kwh']:.3f}",
+            f"{row['facility_energy_mwh']:,.0f}",
+            f"{row['carbon_t']:,.0f}",
+            f"{row['cost_usd'] / 1e6:,.2f}",
+        )
     console.print(out)
     if out_dir is not None:
-        console.print(f"results: {out_dir}/variants/ (one parquet partition per variant), {out_dir}/sweep.json, "
-                      f"{out_dir}/report.html")
+        console.print(
+            f"results: {out_dir}/variants/ (one parquet partition per variant), {out_dir}/sweep.json, "
+            f"{out_dir}/report.html"
+        )
 
 
 def print_forecast(table, meta, out_dir=None, console=None):
@@ -261,16 +357,38 @@ def print_forecast(table, meta, out_dir=None, console=None):
     for name, rows in table.groupby("storyline", sort=False):
         story = meta["storylines"][name]
         out = Table(title=f"{meta['scenario']}, storyline '{name}': {story['description']}", title_justify="left")
-        for label in ("year", "SAIQ index" if by == "saiq_index" else "SAIQ raw", "USD/token", "MWh/token",
-                      "tCO2e/token", "m3/token", "PUE", "grid\ngCO2/kWh", "fleet\nx", "energy\nMWh", "carbon\nt"):
+        for label in (
+            "year",
+            "SAIQ index" if by == "saiq_index" else "SAIQ raw",
+            "USD/token",
+            "MWh/token",
+            "tCO2e/token",
+            "m3/token",
+            "PUE",
+            "grid\ngCO2/kWh",
+            "fleet\nx",
+            "energy\nMWh",
+            "carbon\nt",
+        ):
             out.add_column(label, justify="right")
         for r in rows.to_dict(orient="records"):
-            out.add_row(str(r["year"]), f"{r[by]:.4g}", f"{r['usd_per_token']:.3e}", f"{r['mwh_per_token']:.3e}",
-                        f"{r['tco2e_per_token']:.3e}", f"{r['m3_per_token']:.3e}", f"{r['pue']:.3f}",
-                        f"{r['grid_carbon_g_per_kwh']:.0f}", f"{r['fleet_scale']:.2f}",
-                        f"{r['facility_energy_mwh']:,.0f}", f"{r['carbon_t']:,.0f}")
+            out.add_row(
+                str(r["year"]),
+                f"{r[by]:.4g}",
+                f"{r['usd_per_token']:.3e}",
+                f"{r['mwh_per_token']:.3e}",
+                f"{r['tco2e_per_token']:.3e}",
+                f"{r['m3_per_token']:.3e}",
+                f"{r['pue']:.3f}",
+                f"{r['grid_carbon_g_per_kwh']:.0f}",
+                f"{r['fleet_scale']:.2f}",
+                f"{r['facility_energy_mwh']:,.0f}",
+                f"{r['carbon_t']:,.0f}",
+            )
         console.print(out)
-    console.print(f"Per year: {meta['period_per_year']}; energy, carbon and the fleet scale with demand growth and "
-                  f"the rebound of cheaper tokens. Storyline sources: twin/catalog/forecast.yaml")
+    console.print(
+        f"Per year: {meta['period_per_year']}; energy, carbon and the fleet scale with demand growth and "
+        f"the rebound of cheaper tokens. Storyline sources: twin/catalog/forecast.yaml"
+    )
     if out_dir is not None:
         console.print(f"results: {out_dir}/forecast.parquet, {out_dir}/forecast.json, {out_dir}/report.html")

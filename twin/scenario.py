@@ -63,19 +63,29 @@ def _existing_file(value, info: ValidationInfo, what):
 
 class Site(_Model):
     """Where the facility stands: a bundled site, or the user's own weather and grid files."""
+
     name: Optional[str] = Field(None, description="bundled site name (python -m twin sites lists them)")
-    weather_file: Optional[Path] = Field(None, strict=False, description="EPW weather file replacing the bundled weather")
-    grid_file: Optional[Path] = Field(None, strict=False, description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh "
-                                                         "and optionally water_l_per_kwh (README: bring your own site)")
-    renewable_contract_fraction: float = Field(0.0, ge=0.0, le=1.0,
-                                               description="share of energy matched by renewable contracts (PPAs/RECs); gives REF")
+    weather_file: Optional[Path] = Field(
+        None, strict=False, description="EPW weather file replacing the bundled weather"
+    )
+    grid_file: Optional[Path] = Field(
+        None,
+        strict=False,
+        description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh "
+        "and optionally water_l_per_kwh (README: bring your own site)",
+    )
+    renewable_contract_fraction: float = Field(
+        0.0, ge=0.0, le=1.0, description="share of energy matched by renewable contracts (PPAs/RECs); gives REF"
+    )
 
     @field_validator("name")
     @classmethod
     def _known_site(cls, value):
         if value is not None and value not in bundled_site_names():
-            raise ValueError(f"unknown site '{value}'{_did_you_mean(value, bundled_site_names())}; "
-                             f"allowed: {', '.join(bundled_site_names())}")
+            raise ValueError(
+                f"unknown site '{value}'{_did_you_mean(value, bundled_site_names())}; "
+                f"allowed: {', '.join(bundled_site_names())}"
+            )
         return value
 
     @field_validator("weather_file")
@@ -97,15 +107,22 @@ class Site(_Model):
 
 class Hall(_Model):
     """A hall of identical racks of GPU servers."""
+
     name: str = Field("hall-1", min_length=1, max_length=64, description="names the hall in results and training")
     rack_count: int = Field(ge=1, le=100_000, description="racks in the hall")
     servers_per_rack: int = Field(ge=1, le=64)
     gpus_per_server: Optional[int] = Field(None, ge=1, le=72, description="default: the GPU's typical server")
-    gpu: str = Field(description="GPU model from twin/catalog/gpus.yaml, or {model: NAME, calibration: FILE} to "
-                                 "take its power and thermal parameters from a `twin calibrate` file")
+    gpu: str = Field(
+        description="GPU model from twin/catalog/gpus.yaml, or {model: NAME, calibration: FILE} to "
+        "take its power and thermal parameters from a `twin calibrate` file"
+    )
     gpu_calibration: Optional[Path] = Field(None, strict=False, description="set by gpu: {model, calibration}")
-    rack_calibration: Optional[Path] = Field(None, strict=False, description="a `twin calibrate --rack` file: host power, server "
-                                                               "fan law and liquid heat share of this hall's racks")
+    rack_calibration: Optional[Path] = Field(
+        None,
+        strict=False,
+        description="a `twin calibrate --rack` file: host power, server "
+        "fan law and liquid heat share of this hall's racks",
+    )
     host_idle_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at idle")
     host_max_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at full load")
 
@@ -117,8 +134,9 @@ class Hall(_Model):
             choice = dict(data["gpu"])
             unknown = set(choice) - {"model", "calibration"}
             if unknown or "model" not in choice:
-                raise ValueError(f"gpu as a mapping takes 'model' and optionally 'calibration' "
-                                 f"(got: {', '.join(map(str, choice))})")
+                raise ValueError(
+                    f"gpu as a mapping takes 'model' and optionally 'calibration' (got: {', '.join(map(str, choice))})"
+                )
             if "calibration" in choice and data.get("gpu_calibration") is not None:
                 raise ValueError("give the GPU calibration once: in gpu: {model, calibration} or as gpu_calibration")
             data = {**data, "gpu": choice["model"], "gpu_calibration": choice.get("calibration")}
@@ -156,13 +174,16 @@ class Hall(_Model):
     def server_spec(self):
         """(gpus_per_server, host_idle_w, host_max_w) with catalog defaults filled in."""
         server = catalog.load("gpus")[self.gpu]["server"]
-        return (self.gpus_per_server or server["gpus_per_server"],
-                server["host_idle_w"] if self.host_idle_w is None else self.host_idle_w,
-                server["host_max_w"] if self.host_max_w is None else self.host_max_w)
+        return (
+            self.gpus_per_server or server["gpus_per_server"],
+            server["host_idle_w"] if self.host_idle_w is None else self.host_idle_w,
+            server["host_max_w"] if self.host_max_w is None else self.host_max_w,
+        )
 
 
 class AirPath(_Model):
     """The air path: CRAH/AHU fans + water-cooled chillers + cooling tower + economisers."""
+
     supply_air_temp_c: float = Field(_AIR["supply_air_temp_c"], ge=10.0, le=35.0)
     air_delta_t_k: float = Field(_AIR["air_delta_t_k"], ge=4.0, le=25.0)
     crah_fan_pressure_pa: float = Field(_AIR["crah_fan_pressure_pa"], ge=50.0, le=2000.0)
@@ -174,45 +195,69 @@ class AirPath(_Model):
     economiser: bool = Field(_AIR["economiser"], description="water-side economiser (plate heat exchanger)")
     economiser_hx_approach_k: float = Field(_AIR["economiser_hx_approach_k"], ge=0.5, le=6.0)
     airside_economiser: bool = Field(_AIR["airside_economiser"], description="outdoor air when cool and dry enough")
-    evaporative_assist: bool = Field(_AIR["evaporative_assist"], description="direct evaporative pads on the outdoor air")
+    evaporative_assist: bool = Field(
+        _AIR["evaporative_assist"], description="direct evaporative pads on the outdoor air"
+    )
     evaporative_effectiveness: float = Field(_AIR["evaporative_effectiveness"], ge=0.0, le=1.0)
     heat_rejection: Literal["cooling_tower", "dry_cooler"] = Field(
-        "cooling_tower", description="cooling_tower: water-cooled chillers + tower (evaporates water); "
-                                     "dry_cooler: air-cooled chillers + dry-cooler economiser (no water)")
+        "cooling_tower",
+        description="cooling_tower: water-cooled chillers + tower (evaporates water); "
+        "dry_cooler: air-cooled chillers + dry-cooler economiser (no water)",
+    )
     inlet_class: Literal["A1", "A2", "A3", "A4"] = Field(
-        "A2", description="ASHRAE TC9.9 allowable server inlet class; hours above its limit are reported")
+        "A2", description="ASHRAE TC9.9 allowable server inlet class; hours above its limit are reported"
+    )
     chiller_count: int = Field(_AIR["chiller_count"], ge=1, le=50)
     chiller_capacity_margin: float = Field(_AIR["chiller_capacity_margin"], ge=1.0, le=3.0)
 
     @model_validator(mode="after")
     def _air_above_water(self):
         if self.supply_air_temp_c < self.chw_supply_temp_c + 2.0:
-            raise ValueError(f"supply_air_temp_c ({self.supply_air_temp_c}) must be at least 2 K above "
-                             f"chw_supply_temp_c ({self.chw_supply_temp_c}): the CRAH coil needs an approach")
+            raise ValueError(
+                f"supply_air_temp_c ({self.supply_air_temp_c}) must be at least 2 K above "
+                f"chw_supply_temp_c ({self.chw_supply_temp_c}): the CRAH coil needs an approach"
+            )
         return self
 
 
 class AirCooling(AirPath):
     """Air-cooled halls: all server heat through the air path."""
+
     type: Literal["air"]
 
 
 class _LiquidCooling(_Model):
     """Shared fields of liquid cooling; None takes the catalog default of the architecture."""
-    coolant_approach_k: Optional[float] = Field(None, ge=0.5, le=20.0, description="GPU coolant - facility water supply")
-    liquid_fraction: Optional[float] = Field(None, ge=0.0, le=1.0, description="share of server heat captured by liquid")
+
+    coolant_approach_k: Optional[float] = Field(
+        None, ge=0.5, le=20.0, description="GPU coolant - facility water supply"
+    )
+    liquid_fraction: Optional[float] = Field(
+        None, ge=0.0, le=1.0, description="share of server heat captured by liquid"
+    )
     adiabatic: Optional[bool] = Field(None, description="adiabatic pads on the dry coolers")
-    drycooler_approach_k: Optional[float] = Field(None, ge=1.0, le=20.0, description="dry cooler leaving fluid - air at design")
-    trim_chiller_capacity_fraction: Optional[float] = Field(None, ge=0.0, le=2.0, description="trim chiller / design liquid heat; 0 for none")
+    drycooler_approach_k: Optional[float] = Field(
+        None, ge=1.0, le=20.0, description="dry cooler leaving fluid - air at design"
+    )
+    trim_chiller_capacity_fraction: Optional[float] = Field(
+        None, ge=0.0, le=2.0, description="trim chiller / design liquid heat; 0 for none"
+    )
     cdu_redundancy: Optional[Literal["N", "N+1", "2N"]] = None
-    air_path: AirPath = Field(AirPath(heat_rejection="dry_cooler"),
-                              description="the air path for heat not captured by liquid (default: dry rejection)")
+    air_path: AirPath = Field(
+        AirPath(heat_rejection="dry_cooler"),
+        description="the air path for heat not captured by liquid (default: dry rejection)",
+    )
 
     def settings(self, catalog_key):
         """Catalog defaults of the architecture with this scenario's choices laid over them."""
         merged = dict(catalog.load("cooling")[catalog_key])
-        merged.update({k: v for k, v in self.model_dump(exclude={"type", "air_path", "phase", "liquid_class"}).items()
-                       if v is not None})
+        merged.update(
+            {
+                k: v
+                for k, v in self.model_dump(exclude={"type", "air_path", "phase", "liquid_class"}).items()
+                if v is not None
+            }
+        )
         return merged
 
 
@@ -221,10 +266,12 @@ LIQUID_CLASSES_C = {"W17": 17.0, "W27": 27.0, "W32": 32.0, "W40": 40.0, "W45": 4
 
 class DirectToChipCooling(_LiquidCooling):
     """Cold plates on GPUs and CPUs fed by CDUs; facility water to dry coolers (adiabatic, trim chiller)."""
+
     type: Literal["direct_to_chip"]
     liquid_class: Literal["W17", "W27", "W32", "W40", "W45"] = Field(
         catalog.load("cooling")["direct_to_chip"]["liquid_class"],
-        description="ASHRAE TC9.9 liquid class: the facility-water supply temperature in C")
+        description="ASHRAE TC9.9 liquid class: the facility-water supply temperature in C",
+    )
 
     def liquid_settings(self):
         merged = self.settings("direct_to_chip")
@@ -234,6 +281,7 @@ class DirectToChipCooling(_LiquidCooling):
 
 class ImmersionCooling(_LiquidCooling):
     """Servers in dielectric fluid tanks: single-phase (pumped fluid) or two-phase (boiling, condenser)."""
+
     type: Literal["immersion"]
     phase: Literal["single", "two"] = "single"
     supply_temp_c: Optional[float] = Field(None, ge=10.0, le=50.0, description="facility water supply to tanks")
@@ -247,8 +295,9 @@ class Ups(_Model):
     no_load_fraction: Optional[float] = Field(None, ge=0.0, le=0.2, description="default: the mode's catalog curve")
     proportional_fraction: Optional[float] = Field(None, ge=-0.2, le=0.2)
     square_fraction: Optional[float] = Field(None, ge=0.0, le=0.2)
-    sizing_factor: float = Field(_CHAIN["ups"]["sizing_factor"], ge=0.5, le=4.0,
-                                 description="UPS rating / design IT power, before redundancy")
+    sizing_factor: float = Field(
+        _CHAIN["ups"]["sizing_factor"], ge=0.5, le=4.0, description="UPS rating / design IT power, before redundancy"
+    )
     redundancy: Literal["N", "N+1", "2N"] = _CHAIN["ups"]["redundancy"]
     module_kw: float = Field(_CHAIN["ups"]["module_kw"], gt=0.0, le=1e5)
 
@@ -266,12 +315,15 @@ class Transformer(_Model):
 
 class PowerChain(_Model):
     distribution: Literal["ac", "dc_48v_rack", "hvdc_800v"] = Field(
-        "ac", description="ac: UPS + server PSUs; dc_48v_rack: UPS + rack 54 V shelves; hvdc_800v: DC rectifier + rack DC-DC")
+        "ac",
+        description="ac: UPS + server PSUs; dc_48v_rack: UPS + rack 54 V shelves; hvdc_800v: DC rectifier + rack DC-DC",
+    )
     transformer: Transformer = Transformer()
     ups: Ups = Ups()
     pdu_full_load_loss_fraction: float = Field(_CHAIN["pdu"]["full_load_loss_fraction"], ge=0.0, le=0.1)
-    other_power_fraction_of_design_it: float = Field(_CHAIN["other"]["design_it_fraction"], ge=0.0, le=0.5,
-                                                     description="lighting, offices, security")
+    other_power_fraction_of_design_it: float = Field(
+        _CHAIN["other"]["design_it_fraction"], ge=0.0, le=0.5, description="lighting, offices, security"
+    )
 
 
 COOLING_TYPES = {"air": AirCooling, "direct_to_chip": DirectToChipCooling, "immersion": ImmersionCooling}
@@ -281,13 +333,15 @@ Cooling = Annotated[Union[AirCooling, DirectToChipCooling, ImmersionCooling], Fi
 class OnSiteSupply(_Model):
     """Behind-the-meter supply: PV modelled from the site's weather (PVWatts via pvlib) and a battery
     that stores PV surplus for the facility."""
+
     solar_mw_dc: float = Field(0.0, ge=0.0, le=10_000.0, description="PV array DC rating")
     solar_tilt_deg: Optional[float] = Field(None, ge=0.0, le=90.0, description="default: the site's latitude")
     solar_azimuth_deg: Optional[float] = Field(None, ge=0.0, lt=360.0, description="default: facing the equator")
     battery_mwh: float = Field(0.0, ge=0.0, le=100_000.0)
     battery_mw: float = Field(0.0, ge=0.0, le=10_000.0)
     battery_round_trip_efficiency: float = Field(
-        0.85, gt=0.0, le=1.0, description="NREL Annual Technology Baseline, utility-scale Li-ion: 85 %")
+        0.85, gt=0.0, le=1.0, description="NREL Annual Technology Baseline, utility-scale Li-ion: 85 %"
+    )
 
 
 YEARS = (1900, 2200)  # [M] a planning horizon: weather, grids and prices exist for no year outside it
@@ -301,7 +355,10 @@ def _plausible_year(value):
 
 class _Window(_Model):
     """A stretch of the run: from start (UTC unless an offset is given) for duration."""
-    start: dt.datetime = Field(strict=False, description="date and time it begins, UTC unless an offset is given, e.g. 2023-07-20T14:00")
+
+    start: dt.datetime = Field(
+        strict=False, description="date and time it begins, UTC unless an offset is given, e.g. 2023-07-20T14:00"
+    )
     duration: Annotated[str, Field(description="e.g. '1h'")]
 
     @field_validator("duration", mode="before")
@@ -323,6 +380,7 @@ class _Window(_Model):
 
 class DemandResponse(_Window):
     """A window in which the grid asks the facility to draw at most cap_mw."""
+
     cap_mw: float = Field(ge=0.0, le=1e5, description="most the facility may draw from the grid meanwhile")
 
 
@@ -330,10 +388,16 @@ class Facility(_Model):
     halls: list[Hall] = Field(min_length=1, max_length=100)
     cooling: Cooling
     power_chain: PowerChain = PowerChain()
-    heat_reuse_fraction: float = Field(0.0, ge=0.0, le=1.0, description="share of rejected heat exported for reuse; gives ERF")
+    heat_reuse_fraction: float = Field(
+        0.0, ge=0.0, le=1.0, description="share of rejected heat exported for reuse; gives ERF"
+    )
     onsite: OnSiteSupply = OnSiteSupply()
-    grid_connection_mw: Optional[float] = Field(None, gt=0.0, le=1e5, description="most the facility may draw from the "
-                                                "grid; GPUs are power-capped to stay below it")
+    grid_connection_mw: Optional[float] = Field(
+        None,
+        gt=0.0,
+        le=1e5,
+        description="most the facility may draw from the grid; GPUs are power-capped to stay below it",
+    )
     demand_response: list[DemandResponse] = Field(default_factory=list, max_length=10_000)
 
     @field_validator("halls")
@@ -342,8 +406,10 @@ class Facility(_Model):
         seen = {}
         for k, hall in enumerate(halls):
             if hall.name in seen:
-                raise ValueError(f"halls[{k}].name '{clip(hall.name)}' is also the name of halls[{seen[hall.name]}]; "
-                                 f"each hall needs its own name (results and training refer to halls by name)")
+                raise ValueError(
+                    f"halls[{k}].name '{clip(hall.name)}' is also the name of halls[{seen[hall.name]}]; "
+                    f"each hall needs its own name (results and training refer to halls by name)"
+                )
             seen[hall.name] = k
         return halls
 
@@ -353,8 +419,10 @@ class Facility(_Model):
         for k, hall in enumerate(self.halls):
             needs = gpus[hall.gpu].get("default_cooling")
             if needs and self.cooling.type == "air":
-                raise ValueError(f"halls[{k}].gpu '{hall.gpu}' is built for liquid cooling ({needs}); "
-                                 f"cooling.type 'air' cannot cool it: use direct_to_chip or immersion")
+                raise ValueError(
+                    f"halls[{k}].gpu '{hall.gpu}' is built for liquid cooling ({needs}); "
+                    f"cooling.type 'air' cannot cool it: use direct_to_chip or immersion"
+                )
         return self
 
     @model_validator(mode="after")
@@ -363,23 +431,30 @@ class Facility(_Model):
         for k, hall in enumerate(self.halls):
             if hall.gpu_calibration is not None:
                 from twin.params.calibration import read
+
                 traced = read(hall.gpu_calibration)["cooling"]
                 here = "air" if self.cooling.type == "air" else "liquid"
                 if traced != here:
-                    raise ValueError(f"halls[{k}].gpu calibration {hall.gpu_calibration} was traced on a {traced}-cooled "
-                                     f"card; its thermal resistances do not hold under cooling.type "
-                                     f"'{self.cooling.type}' ({here})")
+                    raise ValueError(
+                        f"halls[{k}].gpu calibration {hall.gpu_calibration} was traced on a {traced}-cooled "
+                        f"card; its thermal resistances do not hold under cooling.type "
+                        f"'{self.cooling.type}' ({here})"
+                    )
         return self
 
 
 class CoolingOutage(_Window):
     """Cooling units out of service for a while (failure or maintenance)."""
-    unit: Literal["chiller", "cdu", "dry_cooler"] = Field(description="chiller (air path), cdu or dry_cooler (liquid path)")
+
+    unit: Literal["chiller", "cdu", "dry_cooler"] = Field(
+        description="chiller (air path), cdu or dry_cooler (liquid path)"
+    )
     fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the installed units lost (1 = all)")
 
 
 class PowerOutage(_Window):
     """UPS modules out of service: the UPS carries less, and the GPUs are power-limited to fit."""
+
     unit: Literal["ups"] = Field("ups", description="ups (modules of power_chain.ups.module_kw)")
     modules_lost: int = Field(ge=1, le=10_000, description="UPS modules out")
 
@@ -387,33 +462,65 @@ class PowerOutage(_Window):
 class Faults(_Model):
     cooling_outages: list[CoolingOutage] = Field(default_factory=list, max_length=10_000)
     power_outages: list[PowerOutage] = Field(default_factory=list, max_length=10_000)
-    gpu_failures_per_gpu_day: float = Field(0.0, ge=0.0, le=1.0, description="GPU failure rate (Llama 3 pre-training: "
-                                                                            "4.74e-4, catalog workload.yaml)")
-    gpu_repair_hours: float = Field(_WORKLOAD["gpu_repair_hours"], gt=0.0, le=24 * 365.0,
-                                    description="how long a failed GPU is out of service")
+    gpu_failures_per_gpu_day: float = Field(
+        0.0, ge=0.0, le=1.0, description="GPU failure rate (Llama 3 pre-training: 4.74e-4, catalog workload.yaml)"
+    )
+    gpu_repair_hours: float = Field(
+        _WORKLOAD["gpu_repair_hours"], gt=0.0, le=24 * 365.0, description="how long a failed GPU is out of service"
+    )
 
 
 class Inference(_Model):
     """LLM serving demand, as a share of the fleet's serving capacity."""
+
     model: str = Field(_INFERENCE["model"], description="served model from twin/catalog/models.yaml")
-    tokens_per_gpu_s: Optional[float] = Field(None, gt=0.0, le=1e6,
-                                              description="output tokens/s of one GPU at utilisation 1 (default: catalog)")
-    utilization_ceiling: float = Field(_INFERENCE["utilization_ceiling"], gt=0.0, le=1.0, description="highest GPU utilisation the serving layer allows")
-    peak_demand_fraction: float = Field(_INFERENCE["peak_demand_fraction"], ge=0.0, le=2.0, description="demand at the daily peak / fleet capacity")
-    trough_demand_fraction: float = Field(_INFERENCE["trough_demand_fraction"], ge=0.0, le=2.0, description="demand at the daily trough / fleet capacity")
+    tokens_per_gpu_s: Optional[float] = Field(
+        None, gt=0.0, le=1e6, description="output tokens/s of one GPU at utilisation 1 (default: catalog)"
+    )
+    utilization_ceiling: float = Field(
+        _INFERENCE["utilization_ceiling"],
+        gt=0.0,
+        le=1.0,
+        description="highest GPU utilisation the serving layer allows",
+    )
+    peak_demand_fraction: float = Field(
+        _INFERENCE["peak_demand_fraction"], ge=0.0, le=2.0, description="demand at the daily peak / fleet capacity"
+    )
+    trough_demand_fraction: float = Field(
+        _INFERENCE["trough_demand_fraction"], ge=0.0, le=2.0, description="demand at the daily trough / fleet capacity"
+    )
     peak_hour_local: float = Field(_INFERENCE["peak_hour_local"], ge=0.0, lt=24.0)
-    weekend_factor: float = Field(_INFERENCE["weekend_factor"], ge=0.0, le=2.0, description="weekend demand / weekday demand")
-    growth_per_year: float = Field(0.0, ge=-0.99, le=100.0, description="demand growth over the run, compounded "
-                                                                       "continuously from its start (0.5: +50 %/yr)")
-    noise_cv: float = Field(_INFERENCE["noise_cv"], ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise")
-    throughput_scale: float = Field(1.0, gt=0.0, le=1e4, description="output tokens per GPU-second relative to the "
-                                                                     "catalog at the same power (efficiency projections)")
+    weekend_factor: float = Field(
+        _INFERENCE["weekend_factor"], ge=0.0, le=2.0, description="weekend demand / weekday demand"
+    )
+    growth_per_year: float = Field(
+        0.0,
+        ge=-0.99,
+        le=100.0,
+        description="demand growth over the run, compounded continuously from its start (0.5: +50 %/yr)",
+    )
+    noise_cv: float = Field(
+        _INFERENCE["noise_cv"], ge=0.0, le=1.0, description="coefficient of variation of hourly demand noise"
+    )
+    throughput_scale: float = Field(
+        1.0,
+        gt=0.0,
+        le=1e4,
+        description="output tokens per GPU-second relative to the catalog at the same power (efficiency projections)",
+    )
     input_tokens_per_output_token: Optional[float] = Field(
-        None, ge=0.0, le=1e4, description="prompt tokens served per output token (default: the trace's ratio); "
-                                          "needed for saiq.token_basis input_and_output without a trace")
-    trace: Optional[str] = Field(None, description="a request trace (catalog demand_traces.yaml: azure-conv, azure-code, "
-                                                   "mooncake-conv) whose per-minute output tokens, looped, shape demand "
-                                                   "within the hour")
+        None,
+        ge=0.0,
+        le=1e4,
+        description="prompt tokens served per output token (default: the trace's ratio); "
+        "needed for saiq.token_basis input_and_output without a trace",
+    )
+    trace: Optional[str] = Field(
+        None,
+        description="a request trace (catalog demand_traces.yaml: azure-conv, azure-code, "
+        "mooncake-conv) whose per-minute output tokens, looped, shape demand "
+        "within the hour",
+    )
 
     @field_validator("trace")
     @classmethod
@@ -434,14 +541,17 @@ class Inference(_Model):
     @model_validator(mode="after")
     def _trough_below_peak(self):
         if self.trough_demand_fraction > self.peak_demand_fraction:
-            raise ValueError(f"trough_demand_fraction ({self.trough_demand_fraction}) exceeds "
-                             f"peak_demand_fraction ({self.peak_demand_fraction})")
+            raise ValueError(
+                f"trough_demand_fraction ({self.trough_demand_fraction}) exceeds "
+                f"peak_demand_fraction ({self.peak_demand_fraction})"
+            )
         return self
 
 
 class Training(_Model):
     """Training jobs on one hall's GPUs: Poisson arrivals, scheduled FIFO with backfill, or shifted to
     cleaner or cheaper hours within their deadline (twin/sim/scheduler.py)."""
+
     hall: str = Field(description="name of the facility hall whose GPUs run training")
     model_params_billion: float = Field(gt=0.0, le=1e5, description="parameters N: 6 N FLOPs per token processed")
     mfu: float = Field(_TRAINING["mfu"], gt=0.0, le=1.0, description="model FLOPs utilisation")
@@ -471,15 +581,22 @@ class Workload(_Model):
 class Economics(_Model):
     energy_tariff: Literal["site_hourly", "flat"] = "site_hourly"
     flat_price_usd_per_kwh: Optional[float] = Field(None, ge=0.0, le=5.0)
-    price_adder_usd_per_kwh: float = Field(0.0, ge=-1.0, le=5.0,
-                                           description="added to every hour of a wholesale site price (network charges, "
-                                                       "taxes, supplier margin); not to a site whose price is a retail tariff")
-    demand_charge_usd_per_kw_month: float = Field(0.0, ge=0.0, le=500.0,
-                                                  description="charged on each month's highest grid draw (step mean)")
-    water_price_usd_per_m3: Optional[float] = Field(None, ge=0.0, le=100.0,
-                                                    description="default: the bundled site's water price, else the catalog's")
-    facility_capex_usd_per_mw_it: Optional[float] = Field(None, ge=0.0, le=1e9,
-                                                          description="default: the catalog's figure for the cooling type")
+    price_adder_usd_per_kwh: float = Field(
+        0.0,
+        ge=-1.0,
+        le=5.0,
+        description="added to every hour of a wholesale site price (network charges, "
+        "taxes, supplier margin); not to a site whose price is a retail tariff",
+    )
+    demand_charge_usd_per_kw_month: float = Field(
+        0.0, ge=0.0, le=500.0, description="charged on each month's highest grid draw (step mean)"
+    )
+    water_price_usd_per_m3: Optional[float] = Field(
+        None, ge=0.0, le=100.0, description="default: the bundled site's water price, else the catalog's"
+    )
+    facility_capex_usd_per_mw_it: Optional[float] = Field(
+        None, ge=0.0, le=1e9, description="default: the catalog's figure for the cooling type"
+    )
     server_capex_usd: Optional[float] = Field(None, ge=0.0, le=1e8, description="per server (default: catalog per GPU)")
     server_lifetime_years: float = Field(_ECON["server_lifetime_years"], gt=0.0, le=30.0)
     facility_lifetime_years: float = Field(_ECON["facility_lifetime_years"], gt=0.0, le=60.0)
@@ -514,6 +631,7 @@ class SaiqComponents(_Model):
 
 class SaiqReference(_Model):
     """What the SAIQ index compares with: a reference scenario file, or its four components."""
+
     scenario: Optional[Path] = Field(None, strict=False)
     components: Optional[SaiqComponents] = None
 
@@ -532,17 +650,23 @@ class SaiqReference(_Model):
 class Saiq(_Model):
     weights: SaiqWeights = SaiqWeights()
     token_basis: Literal["output", "input_and_output"] = Field(
-        "output", description="tokens a SAIQ component is per: output tokens, or prompt and output tokens")
-    embodied_carbon: bool = Field(False, description="add servers' and facility's embodied carbon, amortised over "
-                                                     "their lives, to the carbon component")
+        "output", description="tokens a SAIQ component is per: output tokens, or prompt and output tokens"
+    )
+    embodied_carbon: bool = Field(
+        False,
+        description="add servers' and facility's embodied carbon, amortised over their lives, to the carbon component",
+    )
     reference: Optional[SaiqReference] = None
 
 
 class Results(_Model):
     """What a run keeps besides the facility's per-step series."""
+
     rack_series: Literal["hourly", "step", "none"] = Field(
-        "hourly", description="per-rack means of each hall (power, utilisation, clock, die and coolant temperature): "
-                              "per hour (default), per step, or none; written to racks.parquet")
+        "hourly",
+        description="per-rack means of each hall (power, utilisation, clock, die and coolant temperature): "
+        "per hour (default), per step, or none; written to racks.parquet",
+    )
 
 
 class Scenario(_Model):
@@ -558,8 +682,9 @@ class Scenario(_Model):
     saiq: Saiq = Saiq()
     faults: Faults = Faults()
     results: Results = Results()
-    sites: Optional[list[str]] = Field(None, min_length=1, max_length=200,
-                                       description="bundled sites that `twin compare` runs this design at")
+    sites: Optional[list[str]] = Field(
+        None, min_length=1, max_length=200, description="bundled sites that `twin compare` runs this design at"
+    )
 
     @field_validator("sites")
     @classmethod
@@ -567,8 +692,10 @@ class Scenario(_Model):
         names = bundled_site_names()
         unknown = [v for v in (value or []) if v not in names]
         if unknown:
-            raise ValueError(f"unknown site(s) {', '.join(repr(u) + _did_you_mean(u, names) for u in unknown)}; "
-                             f"allowed: {', '.join(names)}")
+            raise ValueError(
+                f"unknown site(s) {', '.join(repr(u) + _did_you_mean(u, names) for u in unknown)}; "
+                f"allowed: {', '.join(names)}"
+            )
         if value and len(set(value)) != len(value):
             raise ValueError("a site is listed twice")
         return value
@@ -622,7 +749,8 @@ class Scenario(_Model):
                     raise ValueError(
                         f"workload.inference.model '{inference.model}' has no measured throughput on "
                         f"facility.halls[{k}].gpu '{hall.gpu}' (catalog has: {', '.join(served_on)}); "
-                        f"set workload.inference.tokens_per_gpu_s")
+                        f"set workload.inference.tokens_per_gpu_s"
+                    )
         return self
 
     @model_validator(mode="after")
@@ -632,16 +760,20 @@ class Scenario(_Model):
             return self
         halls = {h.name: h for h in self.facility.halls}
         if training.hall not in halls:
-            raise ValueError(f"workload.training.hall '{training.hall}' is not a facility hall "
-                             f"(halls: {', '.join(halls)})")
+            raise ValueError(
+                f"workload.training.hall '{training.hall}' is not a facility hall (halls: {', '.join(halls)})"
+            )
         hall = halls[training.hall]
         gpus = hall.rack_count * hall.servers_per_rack * hall.server_spec()[0]
         if max(training.job_gpus) > gpus:
-            raise ValueError(f"workload.training.job_gpus {max(training.job_gpus)} exceeds the {gpus} GPUs of hall "
-                             f"'{hall.name}'")
+            raise ValueError(
+                f"workload.training.job_gpus {max(training.job_gpus)} exceeds the {gpus} GPUs of hall '{hall.name}'"
+            )
         if hall.gpu not in _TRAINING["bf16_dense_tflops"]:
-            raise ValueError(f"workload.training: hall '{hall.name}' GPU '{hall.gpu}' has no BF16 peak in the catalog "
-                             f"(known: {', '.join(_TRAINING['bf16_dense_tflops'])})")
+            raise ValueError(
+                f"workload.training: hall '{hall.name}' GPU '{hall.gpu}' has no BF16 peak in the catalog "
+                f"(known: {', '.join(_TRAINING['bf16_dense_tflops'])})"
+            )
         if len(self.facility.halls) < 2:
             raise ValueError("workload.training needs its own hall besides the inference hall(s)")
         return self
@@ -650,48 +782,69 @@ class Scenario(_Model):
         """Every hall's GPU in a catalog table, or a ValueError naming the hall and what to do."""
         for k, hall in enumerate(self.facility.halls):
             if hall.gpu not in table:
-                raise ValueError(f"{prefix}facility.halls[{k}].gpu '{hall.gpu}' has no {what} in the catalog "
-                                 f"(known: {', '.join(table)}); {then}")
+                raise ValueError(
+                    f"{prefix}facility.halls[{k}].gpu '{hall.gpu}' has no {what} in the catalog "
+                    f"(known: {', '.join(table)}); {then}"
+                )
 
     @model_validator(mode="after")
     def _gpus_have_prices(self):
         if self.economics.server_capex_usd is None:
-            self._halls_in(catalog.load("economics")["server_capex_usd"], "server price",
-                           "set economics.server_capex_usd")
+            self._halls_in(
+                catalog.load("economics")["server_capex_usd"], "server price", "set economics.server_capex_usd"
+            )
         return self
 
     @model_validator(mode="after")
     def _embodied_carbon_known(self):
         if self.saiq.embodied_carbon:
-            self._halls_in(catalog.load("embodied")["server_kgco2e"], "embodied carbon",
-                           "add it to catalog embodied.yaml or turn saiq.embodied_carbon off", "saiq.embodied_carbon: ")
+            self._halls_in(
+                catalog.load("embodied")["server_kgco2e"],
+                "embodied carbon",
+                "add it to catalog embodied.yaml or turn saiq.embodied_carbon off",
+                "saiq.embodied_carbon: ",
+            )
         return self
 
     @model_validator(mode="after")
     def _input_tokens_known(self):
         inference = self.workload.inference
-        if (self.saiq.token_basis == "input_and_output" and inference.trace is None
-                and inference.input_tokens_per_output_token is None):
-            raise ValueError("saiq.token_basis 'input_and_output' needs workload.inference.trace or "
-                             "workload.inference.input_tokens_per_output_token")
+        if (
+            self.saiq.token_basis == "input_and_output"
+            and inference.trace is None
+            and inference.input_tokens_per_output_token is None
+        ):
+            raise ValueError(
+                "saiq.token_basis 'input_and_output' needs workload.inference.trace or "
+                "workload.inference.input_tokens_per_output_token"
+            )
         return self
 
     @model_validator(mode="after")
     def _outages_fit(self):
         start = dt.datetime.combine(self.start, dt.time())
         end = start + dt.timedelta(seconds=parse_duration_s(self.duration))
-        for kind, outages in (("cooling_outages", self.faults.cooling_outages),
-                              ("power_outages", self.faults.power_outages)):
+        for kind, outages in (
+            ("cooling_outages", self.faults.cooling_outages),
+            ("power_outages", self.faults.power_outages),
+        ):
             for k, outage in enumerate(outages):
-                at = outage.start.replace(tzinfo=None) if outage.start.tzinfo is None else \
-                    outage.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                at = (
+                    outage.start.replace(tzinfo=None)
+                    if outage.start.tzinfo is None
+                    else outage.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                )
                 if not start <= at < end:
-                    raise ValueError(f"faults.{kind}[{k}].start {outage.start.isoformat()} is outside the run "
-                                     f"({start.isoformat()} to {end.isoformat()} UTC)")
+                    raise ValueError(
+                        f"faults.{kind}[{k}].start {outage.start.isoformat()} is outside the run "
+                        f"({start.isoformat()} to {end.isoformat()} UTC)"
+                    )
         for k, outage in enumerate(self.faults.cooling_outages):
             if outage.unit in ("cdu", "dry_cooler") and self.facility.cooling.type == "air":
-                raise ValueError(f"faults.cooling_outages[{k}].unit '{outage.unit}' needs liquid cooling; "
-                                 f"an air-cooled facility has: chiller")
+                raise ValueError(
+                    f"faults.cooling_outages[{k}].unit '{outage.unit}' needs liquid cooling; "
+                    f"an air-cooled facility has: chiller"
+                )
         self._outages_within_units()
         return self
 
@@ -699,17 +852,27 @@ class Scenario(_Model):
         """Cooling outages of one unit that overlap may together take out at most all of its units (the
         plant's available count would go negative)."""
         outages = self.faults.cooling_outages
-        spans = [(o.start.timestamp() if o.start.tzinfo else o.start.replace(tzinfo=dt.timezone.utc).timestamp(),
-                  o.duration_s) for o in outages]
+        spans = [
+            (
+                o.start.timestamp() if o.start.tzinfo else o.start.replace(tzinfo=dt.timezone.utc).timestamp(),
+                o.duration_s,
+            )
+            for o in outages
+        ]
         for k, (at, _) in enumerate(spans):
-            active = [j for j, (start_j, dur_j) in enumerate(spans)
-                      if outages[j].unit == outages[k].unit and start_j <= at < start_j + dur_j]
+            active = [
+                j
+                for j, (start_j, dur_j) in enumerate(spans)
+                if outages[j].unit == outages[k].unit and start_j <= at < start_j + dur_j
+            ]
             share = sum(outages[j].fraction for j in active)
             if share > 1.0 + 1e-9:
-                raise ValueError(f"faults.cooling_outages[{k}] overlaps "
-                                 f"{', '.join(f'cooling_outages[{j}]' for j in active if j != k)}: together they take "
-                                 f"{share:.0%} of the {outages[k].unit} units out at {outages[k].start.isoformat()}; "
-                                 f"allowed: at most 100 % at any time")
+                raise ValueError(
+                    f"faults.cooling_outages[{k}] overlaps "
+                    f"{', '.join(f'cooling_outages[{j}]' for j in active if j != k)}: together they take "
+                    f"{share:.0%} of the {outages[k].unit} units out at {outages[k].start.isoformat()}; "
+                    f"allowed: at most 100 % at any time"
+                )
 
     def input_files(self):
         """The files this scenario reads besides itself: a results folder must never hold one."""
@@ -728,6 +891,7 @@ class Scenario(_Model):
 
 
 # ---------------------------------------------------------------- loading and errors
+
 
 class ScenarioError(InputError):
     """Every problem found in a scenario file, each naming file, line, field and what is allowed."""
@@ -837,9 +1001,16 @@ def _format_error(err, source, root):
     if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
         tag = (err.get("ctx") or {}).get("tag")
         allowed = ", ".join(f"'{t}'" for t in COOLING_TYPES)
-        err = {"type": "value_error", "loc": tagged + ("type",), "input": tag,
-               "msg": (f"unknown type{_did_you_mean(tag, COOLING_TYPES)}; allowed: {allowed}" if tag is not None
-                       else f"required field is missing; allowed: {allowed}")}
+        err = {
+            "type": "value_error",
+            "loc": tagged + ("type",),
+            "input": tag,
+            "msg": (
+                f"unknown type{_did_you_mean(tag, COOLING_TYPES)}; allowed: {allowed}"
+                if tag is not None
+                else f"required field is missing; allowed: {allowed}"
+            ),
+        }
         tagged = err["loc"]
     loc = _without_tags(tagged)
     if err["type"] == "value_error" and root is not None:  # a check across fields: point at the one it names
@@ -850,8 +1021,7 @@ def _format_error(err, source, root):
     if err["type"] == "extra_forbidden":
         model = _model_at(tagged[:-1])
         allowed = sorted(model.model_fields) if model else []
-        return (f"{where}: unknown key '{loc[-1]}'{_did_you_mean(loc[-1], allowed)}; "
-                f"allowed keys: {', '.join(allowed)}")
+        return f"{where}: unknown key '{loc[-1]}'{_did_you_mean(loc[-1], allowed)}; allowed keys: {', '.join(allowed)}"
     if err["type"] == "missing":
         return f"{where}: required field is missing"
     msg = err["msg"].removeprefix("Value error, ")
@@ -867,12 +1037,19 @@ def _format_error(err, source, root):
     elif isinstance(value, str) and err["type"] in ("int_type", "float_type"):
         try:
             float(value)
-            msg = (f"a number is needed here; YAML reads {clip(value)} as text (an exponent needs a dot: write "
-                   f"1.0e3, not 1e3)")
+            msg = (
+                f"a number is needed here; YAML reads {clip(value)} as text (an exponent needs a dot: write "
+                f"1.0e3, not 1e3)"
+            )
         except ValueError:
             msg = "a number is needed here, not text (write it without quotes or units)"
-    text = (value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else
-            str(value).lower() if isinstance(value, bool) else repr(value))
+    text = (
+        value.isoformat()
+        if isinstance(value, (dt.date, dt.datetime))
+        else str(value).lower()
+        if isinstance(value, bool)
+        else repr(value)
+    )
     shown = "" if isinstance(value, (dict, list)) else f" = {clip(text)}"
     return f"{where}{shown}: {msg}"
 
@@ -880,11 +1057,13 @@ def _format_error(err, source, root):
 def _drop_misspelt_missing(errors):
     """A 'missing' field next to an unknown key that is its near-spelling is one mistake, reported once."""
     unknown = {(e["loc"][:-1], str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden" and e["loc"]}
+
     def misspelt(e):
         if e["type"] != "missing" or not e["loc"]:
             return False
         parent, name = e["loc"][:-1], str(e["loc"][-1])
         return any(p == parent and difflib.get_close_matches(k, [name], n=1, cutoff=0.6) for p, k in unknown)
+
     return [e for e in errors if not misspelt(e)]
 
 
@@ -901,8 +1080,12 @@ def load_scenario_text(text, source="<scenario>", base_dir=None):
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
         raise ScenarioError([f"{source}: not readable as YAML: {exc}"]) from None
     if not isinstance(data, dict):
-        raise ScenarioError([f"{source}:1: a scenario is a YAML mapping of keys (name, start, site, ...), "
-                             f"not {'an empty file' if data is None else 'a list' if isinstance(data, list) else 'a single value'}"])
+        raise ScenarioError(
+            [
+                f"{source}:1: a scenario is a YAML mapping of keys (name, start, site, ...), "
+                f"not {'an empty file' if data is None else 'a list' if isinstance(data, list) else 'a single value'}"
+            ]
+        )
     if {"base", "axes"} <= set(data):
         raise ScenarioError([f"{source}:1: this is a sweep file (base, axes): run it with python -m twin sweep"])
     context = {"base_dir": Path(base_dir) if base_dir is not None else Path(".")}

@@ -51,11 +51,13 @@ from twin.scenario import ScenarioError, load_scenario_text
 # 0.69 s for a year of the 10 MW hall at 60 s, measured): twin's clusters leave it unset (README). Nor do
 # they run the workers' statistical profiler, which samples the task's stack every 10 ms, and their
 # monitors sample less often: each sample takes the GIL from the variant running beside it.
-CLUSTER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                  "distributed.worker.profile.enabled": False,
-                  "distributed.worker.memory.monitor-interval": "1s",
-                  "distributed.admin.system-monitor.interval": "2s",
-                  "distributed.admin.tick.interval": "500ms"}
+CLUSTER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.tick.interval": "500ms",
+}
 CONNECT_TIMEOUT = "10s"  # [M] reaching a Dask scheduler takes well under a second when it is there
 MAX_VARIANTS = 100_000  # [M] a guard against a range with a step of the wrong size
 
@@ -68,7 +70,7 @@ class SweepError(InputError, ValueError):
 class Variant:
     variant_id: str
     index: int
-    values: dict   # dotted path -> value
+    values: dict  # dotted path -> value
     scenario: object
 
 
@@ -76,7 +78,7 @@ class Variant:
 class Sweep:
     name: str
     base: Path
-    axes: dict     # dotted path -> list of values
+    axes: dict  # dotted path -> list of values
     variants: list
     reference: object = None  # SAIQ reference components shared by all variants (None: each its own)
 
@@ -100,8 +102,11 @@ def _values(path, field, spec):
         if count > MAX_VARIANTS:
             raise SweepError([f"{path}: axes.{field}: {count} values (at most {MAX_VARIANTS})"])
         values = [start + k * step for k in range(count)]
-        return [int(v) for v in values] if all(isinstance(v, int) for v in (start, step)) else \
-            [float(f"{v:.12g}") for v in values]  # 0.1 + 2 x 0.2 is 0.5, at any scale
+        return (
+            [int(v) for v in values]
+            if all(isinstance(v, int) for v in (start, step))
+            else [float(f"{v:.12g}") for v in values]
+        )  # 0.1 + 2 x 0.2 is 0.5, at any scale
     raise SweepError([f"{path}: axes.{field}: give a non-empty list of values or {{from, to, step}}"])
 
 
@@ -153,8 +158,9 @@ def load_sweep(path):
         raise SweepError([f"{path}: a sweep is a mapping with base, axes and optionally name, set, mode"])
     unknown = set(doc) - {"base", "name", "set", "mode", "axes"}
     if unknown:
-        raise SweepError([f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                          f"allowed: base, name, set, mode, axes"])
+        raise SweepError(
+            [f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: base, name, set, mode, axes"]
+        )
     if not isinstance(doc.get("base"), str):
         raise SweepError([f"{path}: base: the scenario file every variant starts from, e.g. base: quickstart.yaml"])
     base = (path.parent / doc["base"]).resolve()
@@ -177,9 +183,13 @@ def load_sweep(path):
         raise SweepError([f"{path}: axes: a mapping of dotted scenario fields to their values"])
     axes = {str(field): _values(path, field, spec) for field, spec in axes_doc.items()}
     if mode == "zip" and len({len(v) for v in axes.values()}) > 1:
-        raise SweepError([f"{path}: mode zip: every axis needs the same number of values "
-                          f"({', '.join(f'{k}: {len(v)}' for k, v in axes.items())})"])
-    combos = (zip(*axes.values()) if mode == "zip" else itertools.product(*axes.values()))
+        raise SweepError(
+            [
+                f"{path}: mode zip: every axis needs the same number of values "
+                f"({', '.join(f'{k}: {len(v)}' for k, v in axes.items())})"
+            ]
+        )
+    combos = zip(*axes.values()) if mode == "zip" else itertools.product(*axes.values())
     fixed = doc.get("set") or {}
     if not isinstance(fixed, dict):
         raise SweepError([f"{path}: set: a mapping of dotted scenario fields to the value every variant takes"])
@@ -197,7 +207,8 @@ def load_sweep(path):
         except (SweepError, ScenarioError) as exc:  # line numbers are of the generated variant, not a user's file
             for problem in exc.problems:
                 problems.setdefault(re.sub(rf"^{re.escape(where)}(:\d+)?:\s*", "", problem), []).append(
-                    f"{index} ({', '.join(f'{k}={v}' for k, v in values.items())})")
+                    f"{index} ({', '.join(f'{k}={v}' for k, v in values.items())})"
+                )
             continue
         variants.append(Variant("", index, values, scenario))
     seen = {}
@@ -205,11 +216,18 @@ def load_sweep(path):
         key = json.dumps(variant.values, sort_keys=True, default=str)
         if key in seen:
             problems.setdefault(f"the same values as variant {seen[key]}: an axis repeats a value", []).append(
-                str(variant.index))
+                str(variant.index)
+            )
         seen.setdefault(key, variant.index)
     if problems:
-        raise SweepError([f"{path}: variant {found[0]}" + (f" and {len(found) - 1} more" if len(found) > 1 else "")
-                          + f": {problem}" for problem, found in problems.items()])
+        raise SweepError(
+            [
+                f"{path}: variant {found[0]}"
+                + (f" and {len(found) - 1} more" if len(found) > 1 else "")
+                + f": {problem}"
+                for problem, found in problems.items()
+            ]
+        )
     sweep = Sweep(name, base, axes, variants)
     if not any(field.startswith("saiq") for field in axes):  # one reference for all, as compare does
         sweep.reference = reference_components(variants[0].scenario)
@@ -242,8 +260,11 @@ def done_ids(out_dir):
     folder = Path(out_dir) / "variants"
     if not folder.is_dir():
         return set()
-    return {p.name.split("=", 1)[1] for p in folder.iterdir()
-            if p.is_dir() and p.name.startswith("variant_id=") and (p / "part-0.parquet").is_file()}
+    return {
+        p.name.split("=", 1)[1]
+        for p in folder.iterdir()
+        if p.is_dir() and p.name.startswith("variant_id=") and (p / "part-0.parquet").is_file()
+    }
 
 
 def write_partition(out_dir, variant, row):
@@ -287,8 +308,9 @@ def read_results(out_dir, sweep=None):
         ids &= {v.variant_id for v in sweep.variants}
     if not ids:
         return pd.DataFrame()
-    frames = [pd.read_parquet(partition_dir(out_dir, vid) / "part-0.parquet").assign(variant_id=vid)
-              for vid in sorted(ids)]
+    frames = [
+        pd.read_parquet(partition_dir(out_dir, vid) / "part-0.parquet").assign(variant_id=vid) for vid in sorted(ids)
+    ]
     return pd.concat(frames, ignore_index=True).sort_values("index").reset_index(drop=True)
 
 
@@ -349,8 +371,12 @@ def run(sweep, out_dir, workers=None, cluster=None, on_done=None):
 
 
 def _run_local(todo, reference, workers, finish):
-    run_tasks(run_variant, [(v, (v.scenario, reference)) for v in todo], workers,
-              lambda variant, row, error: finish(variant, (row, error)))
+    run_tasks(
+        run_variant,
+        [(v, (v.scenario, reference)) for v in todo],
+        workers,
+        lambda variant, row, error: finish(variant, (row, error)),
+    )
 
 
 @contextmanager
@@ -380,8 +406,15 @@ def _run_dask(todo, reference, client, finish):
 
     futures = {}
     for variant in todo:  # pure=False: a variant is run, never answered from another client's cache
-        futures[client.submit(run_variant, variant.scenario, reference, pure=False,
-                              key=f"twin-variant-{variant.variant_id}-{os.getpid()}")] = variant
+        futures[
+            client.submit(
+                run_variant,
+                variant.scenario,
+                reference,
+                pure=False,
+                key=f"twin-variant-{variant.variant_id}-{os.getpid()}",
+            )
+        ] = variant
     try:
         for future in dask_completed(futures):
             finish(futures[future], _outcome(future))
@@ -405,6 +438,12 @@ def ranked(frame):
 
 def summary_document(sweep, table, key):
     """sweep.json: the sweep, and its variants ranked best first (table, key: from ranked)."""
-    return {"sweep": sweep.name, "base": str(sweep.base), "axes": sweep.axes, "variants": len(sweep.variants),
-            "ranked_by": key, "reference_components": sweep.reference,
-            "rows": json.loads(table.replace({np.nan: None}).to_json(orient="records"))}
+    return {
+        "sweep": sweep.name,
+        "base": str(sweep.base),
+        "axes": sweep.axes,
+        "variants": len(sweep.variants),
+        "ranked_by": key,
+        "reference_components": sweep.reference,
+        "rows": json.loads(table.replace({np.nan: None}).to_json(orient="records")),
+    }

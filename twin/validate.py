@@ -17,10 +17,10 @@ VALIDATION_DIR = Path(__file__).resolve().parents[1] / "validation"
 @dataclass(frozen=True)
 class Case:
     name: str
-    source: str          # the published figure's origin (authors, year, table)
-    published: str       # the published value or range, as the source gives it
-    value: float         # the twin's figure
-    low: float           # pass band
+    source: str  # the published figure's origin (authors, year, table)
+    published: str  # the published value or range, as the source gives it
+    value: float  # the twin's figure
+    low: float  # pass band
     high: float
     tolerance: str = "published range"
     unit: str = ""
@@ -36,8 +36,9 @@ def within(name, source, published_value, value, rel=None, abs_=None, unit=""):
     """A case that passes within a relative or absolute tolerance of one published value."""
     half = published_value * rel if rel is not None else abs_
     tolerance = f"+/-{rel:.0%}" if rel is not None else f"+/-{abs_:g}{(' ' + unit) if unit else ''}"
-    return Case(name, source, f"{published_value:g}", value, published_value - half, published_value + half,
-                tolerance, unit)
+    return Case(
+        name, source, f"{published_value:g}", value, published_value - half, published_value + half, tolerance, unit
+    )
 
 
 def in_range(name, source, low, high, value, unit="", published=None):
@@ -70,13 +71,30 @@ def unexpected_failures(results):
 
 
 def as_json(results):
-    rows = [dict(asdict(c), module=m, passed=c.passed, unexpected=unexpected(c),
-                 gap_high=c.gap_high if math.isfinite(c.gap_high) else None) for m, cases in results for c in cases]
+    rows = [
+        dict(
+            asdict(c),
+            module=m,
+            passed=c.passed,
+            unexpected=unexpected(c),
+            gap_high=c.gap_high if math.isfinite(c.gap_high) else None,
+        )
+        for m, cases in results
+        for c in cases
+    ]
     failed = sum(not r["passed"] for r in rows)
-    return json.dumps({"cases": rows, "passed": len(rows) - failed, "failed": failed,
-                       "known_gaps": sum(not r["passed"] and bool(r["known_gap"]) for r in rows),
-                       "unexpected": len(unexpected_failures(results)),
-                       "sources": len({r["source"] for r in rows})}, allow_nan=False, default=str)
+    return json.dumps(
+        {
+            "cases": rows,
+            "passed": len(rows) - failed,
+            "failed": failed,
+            "known_gaps": sum(not r["passed"] and bool(r["known_gap"]) for r in rows),
+            "unexpected": len(unexpected_failures(results)),
+            "sources": len({r["source"] for r in rows}),
+        },
+        allow_nan=False,
+        default=str,
+    )
 
 
 def print_table(results, out=None):
@@ -92,12 +110,21 @@ def print_table(results, out=None):
             passed += ok
             failed += not ok
             unit = f" {c.unit}" if c.unit else ""
-            gap = (f"\n        known gap (fails the command beyond {c.gap_high:g}{unit}): {c.known_gap}"
-                   if c.known_gap and not ok else "")
-            print(f"  {'pass' if ok else 'FAIL'}  {c.name}: twin {c.value:.4g}{unit}, published {c.published}{unit} "
-                  f"({c.tolerance})\n        source: {c.source}{gap}", file=out)
+            gap = (
+                f"\n        known gap (fails the command beyond {c.gap_high:g}{unit}): {c.known_gap}"
+                if c.known_gap and not ok
+                else ""
+            )
+            print(
+                f"  {'pass' if ok else 'FAIL'}  {c.name}: twin {c.value:.4g}{unit}, published {c.published}{unit} "
+                f"({c.tolerance})\n        source: {c.source}{gap}",
+                file=out,
+            )
     sources = len({c.source for _, cases in results for c in cases})
     gaps = sum(not c.passed and bool(c.known_gap) for _, cases in results for c in cases)
-    print(f"\n{passed} passed, {failed} failed ({gaps} of them known gaps): {passed + failed} cases from "
-          f"{sources} sources", file=out)
+    print(
+        f"\n{passed} passed, {failed} failed ({gaps} of them known gaps): {passed + failed} cases from "
+        f"{sources} sources",
+        file=out,
+    )
     return failed

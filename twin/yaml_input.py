@@ -22,8 +22,12 @@ class StrictLoader(yaml.SafeLoader):
                     continue  # '<<' merges may override by design; complex keys are refused by the schema
                 key = key_node.value
                 if key in first:
-                    raise ConstructorError(None, None, f"key '{key}' is repeated (first on line {first[key] + 1}); "
-                                                       f"a key may appear once in a mapping", key_node.start_mark)
+                    raise ConstructorError(
+                        None,
+                        None,
+                        f"key '{key}' is repeated (first on line {first[key] + 1}); a key may appear once in a mapping",
+                        key_node.start_mark,
+                    )
                 first[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
 
@@ -31,8 +35,9 @@ class StrictLoader(yaml.SafeLoader):
         try:
             return super().construct_yaml_timestamp(node)
         except (ValueError, OverflowError) as exc:
-            raise ConstructorError(None, None, f"'{node.value}' is not a real date or time ({exc})",
-                                   node.start_mark) from None
+            raise ConstructorError(
+                None, None, f"'{node.value}' is not a real date or time ({exc})", node.start_mark
+            ) from None
 
 
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
@@ -50,4 +55,3 @@ def problem_line(exc):
     line = f"{mark.line + 1}" if mark else "?"
     kind = "" if isinstance(exc, ConstructorError) else "YAML syntax error: "
     return f"{line}: {kind}{getattr(exc, 'problem', None) or exc}"
-

@@ -12,6 +12,7 @@ from twin.validate import in_range, within
 def _server_power_per_k(inlet_a_c, inlet_b_c, utilization=0.7):
     """Relative rise of a DGX H100's wall power per K of inlet temperature [%/K]: fans + leakage."""
     from twin.calibrate.fit import catalog_power_w
+
     spec, fans = catalog.load("gpus")["H100-SXM"], catalog.load("cooling")["server_fans"]
     fan_max = fans["max_power_fraction_of_nameplate"] * spec["server"]["nameplate_w"]
     r = catalog.load("cooling")["air"]["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
@@ -22,7 +23,9 @@ def _server_power_per_k(inlet_a_c, inlet_b_c, utilization=0.7):
         for _ in range(50):  # steady die temperature with leakage feedback
             p = float(catalog_power_w("H100-SXM", utilization, temp))
             temp = inlet + p * r
-        speed = rack.fan_speed_fraction(inlet, fans["speed_at_ref"], fans["ref_temp_c"], fans["speed_per_k"], fans["min_speed"])
+        speed = rack.fan_speed_fraction(
+            inlet, fans["speed_at_ref"], fans["ref_temp_c"], fans["speed_per_k"], fans["min_speed"]
+        )
         totals.append(8 * p + host + rack.fan_power_w(speed, fan_max))
     return 100.0 * (totals[1] / totals[0] - 1.0) / (inlet_b_c - inlet_a_c)
 
@@ -37,33 +40,93 @@ def cases():
     evap, _, _ = cooling.tower_water_kg_s(1.0e6, 5.6, 27.0, 0.85, 5e-5, 5.0)
     tw = wetbulb_from_relhum_c(np.array([20.0]), np.array([0.5]), np.array([101325.0]))[0]
     return [
-        within("chiller COP at the AHRI rating point (McQuay PFH 2124 kW)",
-               "EnergyPlus datasets/Chillers.idf reference COP 6.03 (curves normalised to +/-2 %)",
-               6.03, 2.124e6 / chiller_w, rel=0.02),
-        within("cooling-tower latent share of the heat at CTI rating conditions (water 35/29.4 C, wet-bulb 25.6 C, "
-               "dry-bulb 30 C)", "E = 0.00085 Range[F] Q[gpm] rule (85 % latent; 0.65 humid ... 1.0-1.2 dry), "
-               "checalc / Cooling Towers P&P (REFERENCE.md 3.3)", 0.85,
-               cooling.tower_evaporative_fraction(30.0, 25.6, 32.2), abs_=0.15),
-        in_range("tower evaporation per kWh rejected", "latent-heat bound Q/h_fg; E = 0.00085 Range Q rule "
-                 "(85 % latent), checalc / Cooling Towers P&P", 1.0, 1.48, evap * 3600.0 / 1000.0, unit="kg/kWh"),
-        in_range("UPS double conversion efficiency at 50 % load", "Eaton 9395XR 97.5 %, Schneider Galaxy VS up to "
-                 "97 %; double conversion 94-97 % (REFERENCE.md 4)", 0.94, 0.975, power.efficiency(0.5, *double)),
-        in_range("UPS double conversion efficiency at 25 % load", "Schneider WP108 loss model; Riello: ~85 % "
-                 "possible at 20-25 % load on old units, modern 94-96 %", 0.90, 0.97, power.efficiency(0.25, *double)),
-        within("UPS eco mode efficiency at 50 % load", "eco/ESS/eConversion ~99 % (Eaton ESS, Schneider "
-               "eConversion; REFERENCE.md 4)", 0.99, power.efficiency(0.5, *eco), abs_=0.005),
-        within("server PSU efficiency at 50 % load", "80 PLUS Titanium 230 V internal redundant: 96 % at 50 %",
-               0.96, power.efficiency(0.5, *titanium), abs_=0.005),
-        within("server PSU efficiency at 20 % load", "80 PLUS Titanium 230 V internal redundant: 94 % at 20 %",
-               0.94, power.efficiency(0.2, *titanium), abs_=0.012),
-        in_range("MV dry-type transformer efficiency at 50 % load", "DOE 2016 efficiency standard (10 CFR 431.196), "
-                 "MV dry-type 1-2.5 MVA: 98.9-99.4 %", 0.989, 0.995,
-                 0.5 / (0.5 + power.transformer_loss_w(0.5, 1.0, tr["no_load_loss_fraction"], tr["load_loss_fraction"]))),
-        within("fan power at half flow / design power", "fan affinity laws P ~ Q^3 (ASHRAE Handbook HVAC Systems "
-               "and Equipment ch. 21)", 0.125, cooling.affinity_power_w(0.5, 1.0, 0.2), abs_=1e-9),
-        in_range("server power rise with inlet 23 -> 30 C, DGX H100 at 70 % load",
-                 "Coroama 2025 (arXiv:2509.26163): +0.35-0.5 %/K between 23 and 30 C", 0.35, 0.5,
-                 _server_power_per_k(23.0, 30.0), unit="%/K"),
-        within("wet-bulb at 20 C, 50 % RH, sea level", "Stull 2011, J. Appl. Meteor. Climatol. 50:2267 (13.7 C, "
-               "+/-0.3 K)", 13.7, tw, abs_=0.3, unit="C"),
+        within(
+            "chiller COP at the AHRI rating point (McQuay PFH 2124 kW)",
+            "EnergyPlus datasets/Chillers.idf reference COP 6.03 (curves normalised to +/-2 %)",
+            6.03,
+            2.124e6 / chiller_w,
+            rel=0.02,
+        ),
+        within(
+            "cooling-tower latent share of the heat at CTI rating conditions (water 35/29.4 C, wet-bulb 25.6 C, "
+            "dry-bulb 30 C)",
+            "E = 0.00085 Range[F] Q[gpm] rule (85 % latent; 0.65 humid ... 1.0-1.2 dry), "
+            "checalc / Cooling Towers P&P (REFERENCE.md 3.3)",
+            0.85,
+            cooling.tower_evaporative_fraction(30.0, 25.6, 32.2),
+            abs_=0.15,
+        ),
+        in_range(
+            "tower evaporation per kWh rejected",
+            "latent-heat bound Q/h_fg; E = 0.00085 Range Q rule (85 % latent), checalc / Cooling Towers P&P",
+            1.0,
+            1.48,
+            evap * 3600.0 / 1000.0,
+            unit="kg/kWh",
+        ),
+        in_range(
+            "UPS double conversion efficiency at 50 % load",
+            "Eaton 9395XR 97.5 %, Schneider Galaxy VS up to 97 %; double conversion 94-97 % (REFERENCE.md 4)",
+            0.94,
+            0.975,
+            power.efficiency(0.5, *double),
+        ),
+        in_range(
+            "UPS double conversion efficiency at 25 % load",
+            "Schneider WP108 loss model; Riello: ~85 % possible at 20-25 % load on old units, modern 94-96 %",
+            0.90,
+            0.97,
+            power.efficiency(0.25, *double),
+        ),
+        within(
+            "UPS eco mode efficiency at 50 % load",
+            "eco/ESS/eConversion ~99 % (Eaton ESS, Schneider eConversion; REFERENCE.md 4)",
+            0.99,
+            power.efficiency(0.5, *eco),
+            abs_=0.005,
+        ),
+        within(
+            "server PSU efficiency at 50 % load",
+            "80 PLUS Titanium 230 V internal redundant: 96 % at 50 %",
+            0.96,
+            power.efficiency(0.5, *titanium),
+            abs_=0.005,
+        ),
+        within(
+            "server PSU efficiency at 20 % load",
+            "80 PLUS Titanium 230 V internal redundant: 94 % at 20 %",
+            0.94,
+            power.efficiency(0.2, *titanium),
+            abs_=0.012,
+        ),
+        in_range(
+            "MV dry-type transformer efficiency at 50 % load",
+            "DOE 2016 efficiency standard (10 CFR 431.196), MV dry-type 1-2.5 MVA: 98.9-99.4 %",
+            0.989,
+            0.995,
+            0.5 / (0.5 + power.transformer_loss_w(0.5, 1.0, tr["no_load_loss_fraction"], tr["load_loss_fraction"])),
+        ),
+        within(
+            "fan power at half flow / design power",
+            "fan affinity laws P ~ Q^3 (ASHRAE Handbook HVAC Systems and Equipment ch. 21)",
+            0.125,
+            cooling.affinity_power_w(0.5, 1.0, 0.2),
+            abs_=1e-9,
+        ),
+        in_range(
+            "server power rise with inlet 23 -> 30 C, DGX H100 at 70 % load",
+            "Coroama 2025 (arXiv:2509.26163): +0.35-0.5 %/K between 23 and 30 C",
+            0.35,
+            0.5,
+            _server_power_per_k(23.0, 30.0),
+            unit="%/K",
+        ),
+        within(
+            "wet-bulb at 20 C, 50 % RH, sea level",
+            "Stull 2011, J. Appl. Meteor. Climatol. 50:2267 (13.7 C, +/-0.3 K)",
+            13.7,
+            tw,
+            abs_=0.3,
+            unit="C",
+        ),
     ]

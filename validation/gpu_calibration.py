@@ -39,27 +39,40 @@ from twin.validate import Case
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpu_traces" / "yqg9651_cuda_test"
 SOURCE = "yqg9651/cuda_test nvidia-smi traces (shared/data/gpu_traces), held-out part"
-FOLDERS = {"h800_sxm_700w_dvfs_gemm": "H800-SXM", "h100_pcie_350w_gemm": "H100-PCIe",
-           "h100_pcie_350w_burst": "H100-PCIe", "a100_pcie_250w_burst": "A100-PCIe", "h20_dvfs_gemm": "H20"}
-POWER_BOUND_PCT = 5.0   # issue 6 acceptance
-TEMP_BOUND_K = 2.0      # issue 6 acceptance
-CROSS_FACTOR = 1.5      # issue 6 acceptance
+FOLDERS = {
+    "h800_sxm_700w_dvfs_gemm": "H800-SXM",
+    "h100_pcie_350w_gemm": "H100-PCIe",
+    "h100_pcie_350w_burst": "H100-PCIe",
+    "a100_pcie_250w_burst": "A100-PCIe",
+    "h20_dvfs_gemm": "H20",
+}
+POWER_BOUND_PCT = 5.0  # issue 6 acceptance
+TEMP_BOUND_K = 2.0  # issue 6 acceptance
+CROSS_FACTOR = 1.5  # issue 6 acceptance
 PATTERNS = ("allzero", "random", "maxpower")  # GEMM input data: switching power differs ~1.5x between them
-DATA_PHASE = ("the file runs the random-data GEMM stages first and the all-zero-data stages last, so the held-out "
-              "load stages are a switching activity the fit part never shows (predicted 14-26 % high), and no NVML "
-              "counter sees data patterns; the file's MAPE passes or fails on its idle samples (1.4-1.9 %)")
-SHORT_TRACE = ("a trace under 2 minutes (20-63 s bursts): the fit part holds the rise of a burst, the held-out part "
-               "its fall and the idle after it. NVML utilisation trails the power by about 0.2 s on the rise of the "
-               "H100 bursts and 0.4 s on the fall, and the idle after a burst is not the idle before it (burst2 "
-               "fast_mode maxpower: 88 W at 54 C and util 0 after, 85 W at 51 C and util 0.01-0.03 before)")
+DATA_PHASE = (
+    "the file runs the random-data GEMM stages first and the all-zero-data stages last, so the held-out "
+    "load stages are a switching activity the fit part never shows (predicted 14-26 % high), and no NVML "
+    "counter sees data patterns; the file's MAPE passes or fails on its idle samples (1.4-1.9 %)"
+)
+SHORT_TRACE = (
+    "a trace under 2 minutes (20-63 s bursts): the fit part holds the rise of a burst, the held-out part "
+    "its fall and the idle after it. NVML utilisation trails the power by about 0.2 s on the rise of the "
+    "H100 bursts and 0.4 s on the fall, and the idle after a burst is not the idle before it (burst2 "
+    "fast_mode maxpower: 88 W at 54 C and util 0 after, 85 W at 51 C and util 0.01-0.03 before)"
+)
 SHORT_TRACE_S = 120.0  # [M] s: shorter than about twice the heat-sink time constants fitted (35-65 s)
-FULL_UTIL = 0.99     # [M] samples at 100 % NVML utilisation (its counter reads whole per cent)
-READY_MARGIN = 1.3   # [M] instantaneous power under 1.3x ready idle is a GPU with nothing switching (the H100 PCIe GEMMs
-                     # draw 2.5-4.5x ready idle: gpu_traces)
-GAPPED_SHARE = 0.05  # [M] a trace with 5 % or more of its full-utilisation samples at ready power runs gapped bursts: the
-                     # burst2 files 12-21 %, every other H100, A100 and H20 file 0.3 % or less (_ready_share_at_full_util)
-NEAR_FLOOR = ("the trace's own fit is under half the issue's bound and the other trace's parameters keep it within "
-              "the bound: the 1.5x is a ratio of two small errors")
+FULL_UTIL = 0.99  # [M] samples at 100 % NVML utilisation (its counter reads whole per cent)
+READY_MARGIN = 1.3  # [M] instantaneous power under 1.3x ready idle is a GPU with nothing switching (the H100 PCIe GEMMs
+# draw 2.5-4.5x ready idle: gpu_traces)
+GAPPED_SHARE = (
+    0.05  # [M] a trace with 5 % or more of its full-utilisation samples at ready power runs gapped bursts: the
+)
+# burst2 files 12-21 %, every other H100, A100 and H20 file 0.3 % or less (_ready_share_at_full_util)
+NEAR_FLOOR = (
+    "the trace's own fit is under half the issue's bound and the other trace's parameters keep it within "
+    "the bound: the 1.5x is a ratio of two small errors"
+)
 SAME_STAGES = ("h800_sxm_700w_dvfs_gemm",)  # folders whose files run one GEMM stage sequence (see the docstring)
 GAP_FACTOR = 3.0  # [M] a known gap fails the command beyond 3x its bound
 KNOWN_GAPS = {"random_gemm_bf16": DATA_PHASE, "random_gemm_fp16_half": DATA_PHASE, "random_gemm_tf32": DATA_PHASE}
@@ -95,12 +108,17 @@ def _bound_case(name, value, high, unit, gap, tolerance):
 
 def _trace_cases(gpu, path):
     e = _fitted(path)[3]
-    load = (f"{e['load_samples']} at load: {e['power_mape_load_pct']:.1f} % power MAPE" if e["load_samples"]
-            else "none at load")
+    load = (
+        f"{e['load_samples']} at load: {e['power_mape_load_pct']:.1f} % power MAPE"
+        if e["load_samples"]
+        else "none at load"
+    )
     label = f"{gpu} {path.name}, {e['samples']} held-out samples ({load})"
     gap = _gap(path)
-    return [_bound_case(f"{label}: power MAPE", e["power_mape_pct"], POWER_BOUND_PCT, "%", gap, "issue 6 bound"),
-            _bound_case(f"{label}: temperature RMSE", e["temp_rmse_k"], TEMP_BOUND_K, "K", gap, "issue 6 bound")]
+    return [
+        _bound_case(f"{label}: power MAPE", e["power_mape_pct"], POWER_BOUND_PCT, "%", gap, "issue 6 bound"),
+        _bound_case(f"{label}: temperature RMSE", e["temp_rmse_k"], TEMP_BOUND_K, "K", gap, "issue 6 bound"),
+    ]
 
 
 def _pattern(path):
@@ -178,13 +196,26 @@ def _pair_cases(label, donor, target, cross):
     """A target's held-out errors under a donor's parameters against 1.5x those of the target's own fit."""
     own = _fitted(target)[3]
     out = []
-    for key, bound, unit, what in (("power_mape_pct", POWER_BOUND_PCT, "%", "power MAPE"),
-                                   ("temp_rmse_k", TEMP_BOUND_K, "K", "temperature RMSE")):
+    for key, bound, unit, what in (
+        ("power_mape_pct", POWER_BOUND_PCT, "%", "power MAPE"),
+        ("temp_rmse_k", TEMP_BOUND_K, "K", "temperature RMSE"),
+    ):
         high = CROSS_FACTOR * own[key]
         floor = NEAR_FLOOR if own[key] < bound / 2.0 and cross[key] <= bound else ""
-        out.append(Case(f"{label} {_stem(donor)} -> {_stem(target)}: {what}", SOURCE, f"own fit {own[key]:.3g}",
-                        cross[key], 0.0, high, f"<= {CROSS_FACTOR}x own fit", unit,
-                        _gap(target) or _gap(donor) or floor, GAP_FACTOR * high))
+        out.append(
+            Case(
+                f"{label} {_stem(donor)} -> {_stem(target)}: {what}",
+                SOURCE,
+                f"own fit {own[key]:.3g}",
+                cross[key],
+                0.0,
+                high,
+                f"<= {CROSS_FACTOR}x own fit",
+                unit,
+                _gap(target) or _gap(donor) or floor,
+                GAP_FACTOR * high,
+            )
+        )
     return out
 
 
@@ -200,8 +231,10 @@ def _card_cases(gpu, paths):
         e = fit.errors(frame, fit.for_trace(power.params, k), fit.for_trace(thermal.params, k))
         label = f"{gpu} card calibration from {len(paths)} traces, on {path.name}"
         gap = _gap(path)
-        out += [_bound_case(f"{label}: power MAPE", e["power_mape_pct"], POWER_BOUND_PCT, "%", gap, "issue 6 bound"),
-                _bound_case(f"{label}: temperature RMSE", e["temp_rmse_k"], TEMP_BOUND_K, "K", gap, "issue 6 bound")]
+        out += [
+            _bound_case(f"{label}: power MAPE", e["power_mape_pct"], POWER_BOUND_PCT, "%", gap, "issue 6 bound"),
+            _bound_case(f"{label}: temperature RMSE", e["temp_rmse_k"], TEMP_BOUND_K, "K", gap, "issue 6 bound"),
+        ]
     return out
 
 

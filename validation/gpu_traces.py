@@ -32,8 +32,14 @@ def _idle_case(gpu, path, label, rel):
     f = read_trace(path)
     idle = f[(f.util == 0.0) & (f.sm_clock_mhz <= f.sm_clock_mhz.min() * 1.5)]
     temp = float(idle.temp_c.median())
-    return within(f"{gpu} idle power at {temp:.0f} C die ({label})", SOURCE, round(float(idle.power_w.median()), 1),
-                  _model_w(gpu, 0.0, temp), rel=rel, unit="W")
+    return within(
+        f"{gpu} idle power at {temp:.0f} C die ({label})",
+        SOURCE,
+        round(float(idle.power_w.median()), 1),
+        _model_w(gpu, 0.0, temp),
+        rel=rel,
+        unit="W",
+    )
 
 
 def _load_case(gpu, path, label, rel):
@@ -42,14 +48,24 @@ def _load_case(gpu, path, label, rel):
     f = read_trace(path)
     busy = f[f.util >= 0.95]
     top = busy[busy.power_w >= 0.9 * busy.power_w.max()]
-    return within(f"{gpu} full-load power ({label})", SOURCE, round(float(top.power_w.median()), 1),
-                  _model_w(gpu, 1.0, float(top.temp_c.median())), rel=rel, unit="W")
+    return within(
+        f"{gpu} full-load power ({label})",
+        SOURCE,
+        round(float(top.power_w.median()), 1),
+        _model_w(gpu, 1.0, float(top.temp_c.median())),
+        rel=rel,
+        unit="W",
+    )
 
 
 def cases():
     if not TRACES.is_dir():
         return []
-    h800, h100, a100 = TRACES / "h800_sxm_700w_dvfs_gemm", TRACES / "h100_pcie_350w_gemm", TRACES / "a100_pcie_250w_burst"
+    h800, h100, a100 = (
+        TRACES / "h800_sxm_700w_dvfs_gemm",
+        TRACES / "h100_pcie_350w_gemm",
+        TRACES / "a100_pcie_250w_burst",
+    )
     return [
         _idle_case("H800-SXM", h800 / "random_gemm_fp16_half.csv.gz", "random GEMM run", 0.10),
         _load_case("H800-SXM", h800 / "random_gemm_fp16_half.csv.gz", "random GEMM, power-limited plateau", 0.05),

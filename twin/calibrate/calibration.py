@@ -31,22 +31,33 @@ def _plain(value):
 
 def document(gpu, cooling, power_fit, thermal_fit, held_out, traces):
     """The calibration as a dict (the YAML's content)."""
-    return _plain({
-        "gpu": gpu, "cooling": cooling,
-        "power": {**{k: power_fit.params[k] for k in POWER_FIELDS}, "stderr": power_fit.stderr,
-                  "at_bound": list(power_fit.at_bound)},
-        "thermal": {**{k: thermal_fit.params[k] for k in THERMAL_FIELDS}, "stderr": thermal_fit.stderr,
-                    "at_bound": list(thermal_fit.at_bound)},
-        "held_out": held_out, "traces": traces,
-        "made_by": "python -m twin calibrate (twin/calibrate/fit.py): the simulator's own GPU kernels, "
-                   f"least squares on the first {FIT_SHARE:.0%} of each trace, errors on the rest",
-    })
+    return _plain(
+        {
+            "gpu": gpu,
+            "cooling": cooling,
+            "power": {
+                **{k: power_fit.params[k] for k in POWER_FIELDS},
+                "stderr": power_fit.stderr,
+                "at_bound": list(power_fit.at_bound),
+            },
+            "thermal": {
+                **{k: thermal_fit.params[k] for k in THERMAL_FIELDS},
+                "stderr": thermal_fit.stderr,
+                "at_bound": list(thermal_fit.at_bound),
+            },
+            "held_out": held_out,
+            "traces": traces,
+            "made_by": "python -m twin calibrate (twin/calibrate/fit.py): the simulator's own GPU kernels, "
+            f"least squares on the first {FIT_SHARE:.0%} of each trace, errors on the rest",
+        }
+    )
 
 
 def write(path, doc):
     """Write a calibration YAML atomically, with a header saying what it holds."""
-    write_file(path, "# twin calibration (python -m twin calibrate): fitted parameters of the simulator's kernels;\n"
-                     "# stderr: 1-sigma from the least-squares Jacobian; held_out: errors on the part of each trace\n"
-                     "# not used to fit.\n" + yaml.safe_dump(doc, sort_keys=False))
-
-
+    write_file(
+        path,
+        "# twin calibration (python -m twin calibrate): fitted parameters of the simulator's kernels;\n"
+        "# stderr: 1-sigma from the least-squares Jacobian; held_out: errors on the part of each trace\n"
+        "# not used to fit.\n" + yaml.safe_dump(doc, sort_keys=False),
+    )

@@ -60,40 +60,51 @@ import pandas as pd
 from numba import njit
 
 from twin import catalog
-from twin.params.bounds import (CLOCK_W_MAX, COOLANT_C, DIE_R_K_PER_W, DIE_TAU_S, DYNAMIC_W_MAX, LEAK_PER_K_MAX,
-                                SINK_TAU_S, THERMAL_NAMES, UTIL_LAG_MAX_S)
+from twin.params.bounds import (
+    CLOCK_W_MAX,
+    COOLANT_C,
+    DIE_R_K_PER_W,
+    DIE_TAU_S,
+    DYNAMIC_W_MAX,
+    LEAK_PER_K_MAX,
+    SINK_TAU_S,
+    THERMAL_NAMES,
+    UTIL_LAG_MAX_S,
+)
 from twin.physics.gpu import LEAK_TEMP_CAP_C, temps_after_c
 from twin.physics.gpu import power_w as gpu_power_w
 
 FIT_SHARE = 0.6  # [M] share of each trace, from its start, that fits; the rest is held out
 LEAK_REF_TEMP_C = catalog.load("gpu_model")["leak_ref_temp_c"]  # the temperature the leakage share a is defined at
 POWER_WINDOW_S = 1.0  # [V] s: nvidia-smi power.draw / DCGM POWER_USAGE average over the trailing second on Ampere
-                      # (except GA100) and newer (NVML nvmlDeviceGetPowerUsage); catalog power_sensor_window_s
+# (except GA100) and newer (NVML nvmlDeviceGetPowerUsage); catalog power_sensor_window_s
 # Weak priors (maximum a posteriori): a trace that never shows the idle GPU at two temperatures cannot
 # tell leakage from idle power, and a free fit then extrapolates wildly; the priors hold such
 # parameters near the catalog's and cost nothing where the data decide.
 _MODEL = catalog.load("gpu_model")
-LEAK_PRIORS = {"leak_fraction": (_MODEL["leak_fraction"], 0.2),  # [M] sd around catalog gpu_model.yaml's [D] value
-               "leak_per_k": (_MODEL["leak_per_k"], 0.01)}      # [V] REFERENCE.md 1.3: 0.01-0.03 /K
+LEAK_PRIORS = {
+    "leak_fraction": (_MODEL["leak_fraction"], 0.2),  # [M] sd around catalog gpu_model.yaml's [D] value
+    "leak_per_k": (_MODEL["leak_per_k"], 0.01),
+}  # [V] REFERENCE.md 1.3: 0.01-0.03 /K
 PRIOR_RESIDUAL = 0.2  # [M] a prior's one-sigma miss weighs as a 20 % power residual on one sample (100 samples at 2 %)
 IDLE_OVER_LOWEST = 1.2  # [M] idle power is at most 1.2x the lowest power the trace shows (its 2nd percentile)
 V_FLOOR_STARTS = (0.0, 0.3, 0.5, 0.7, 0.9)  # [M] voltage floors the power fit starts from: one trace at one or two
-                                             # clocks rarely pins v_floor, and its cost has several minima
+# clocks rarely pins v_floor, and its cost has several minima
 GPU_IDLE_REASON = 0x1  # [V] NVML nvmlClocksEventReasonGpuIdle: "nothing is running on the GPU and the
-                       # clocks are dropping to idle"
+# clocks are dropping to idle"
 IDLE_CLOCK_SHARE = 0.5  # [M] an idle GPU below half its top clock is in its idle state (H800 and H20 idle at
-                        # 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755: gpu_traces)
+# 345-885 of 1,980 MHz, H100 PCIe at 345 of 1,755: gpu_traces)
 UTIL_LAG_STARTS_S = (0.1, 0.25, 0.4)  # [M] s: lags the fit starts from, inside that period (the cost has local minima)
 LOAD_UTIL = 0.5  # [M] samples at or above this utilisation count as load in the errors' load MAPE and the
-                 # power fit's operating states
+# power fit's operating states
 STATE_MIN_SAMPLES = 2  # [M] an operating state with fewer (binned) samples in a trace's fit part keeps a sample's
-                       # plain weight: a few transitional samples are not a state to balance
+# plain weight: a few transitional samples are not a state to balance
 STATE_SCATTER_FLOOR = 0.005  # [M] the smallest relative scatter a state is weighted by (0.5 %; gated idle is
-                             # followed to 0.06 % on H100 PCIe run0823), so that no state weighs without limit
+# followed to 0.06 % on H100 PCIe run0823), so that no state weighs without limit
 FIT_BIN_S = 0.1  # [M] traces sampled faster are fitted on 0.1 s bins: 10x the sensor's resolution of its 1 s window
 SINK_TAU_STARTS_S = (30.0, 120.0, 600.0)  # [M] heat-sink time constants the fit starts from (the cost has local minima)
 SESSION_R_SPREAD = np.log(2.0)  # [M] one sigma of a session's sink resistance about the card's: a factor 2 (the
-                                # H100 PCIe gemm traces fitted alone span 0.03-0.12 K/W)
+# H100 PCIe gemm traces fitted alone span 0.03-0.12 K/W)
 SESSION_PRIOR_K = 1.0  # [M] that sigma weighs as a 1 K miss on one sample: weak wherever the trace pins R down
 
 
@@ -116,8 +127,10 @@ def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
     ok = frame[["power_w", "temp_c", "util", "sm_clock_mhz"]].notna().all(axis=1) & (frame["power_w"] > 0)
     f = frame[ok]
     if len(f) < 20:
-        raise ValueError(f"only {len(f)} samples have power, temperature, utilisation and SM clock together "
-                         f"(at least 20 are needed to fit)")
+        raise ValueError(
+            f"only {len(f)} samples have power, temperature, utilisation and SM clock together "
+            f"(at least 20 are needed to fit)"
+        )
     t = f["time_utc"]
     clock = f["sm_clock_mhz"].to_numpy(float)
     f_max = max_clock_mhz or float(np.nanmax(clock))
@@ -125,13 +138,17 @@ def trace_arrays(frame, max_clock_mhz=None, power_limit_w=np.inf):
     instant = f.get("power_instant_w", missing)
     util = np.clip(f["util"].to_numpy(float), 0.0, 1.0)
     phi = np.clip(clock / f_max, 0.0, 1.0)
-    return {"t": (t - t.iloc[0]).dt.total_seconds().to_numpy(), "p": f["power_w"].to_numpy(float),
-            "p_heat": np.where(instant.notna() & (instant > 0), instant, f["power_w"]).astype(float),
-            "temp": f["temp_c"].to_numpy(float), "util": util,
-            "mem_util": np.clip(f.get("mem_util", missing).to_numpy(float), 0.0, 1.0),
-            "phi": np.where(_clock_gated(util, phi, f.get("throttle_reasons", missing).to_numpy(float)), 0.0, phi),
-            "limit_w": f.get("power_limit_w", missing).fillna(power_limit_w).to_numpy(float),
-            "max_clock_mhz": f_max}
+    return {
+        "t": (t - t.iloc[0]).dt.total_seconds().to_numpy(),
+        "p": f["power_w"].to_numpy(float),
+        "p_heat": np.where(instant.notna() & (instant > 0), instant, f["power_w"]).astype(float),
+        "temp": f["temp_c"].to_numpy(float),
+        "util": util,
+        "mem_util": np.clip(f.get("mem_util", missing).to_numpy(float), 0.0, 1.0),
+        "phi": np.where(_clock_gated(util, phi, f.get("throttle_reasons", missing).to_numpy(float)), 0.0, phi),
+        "limit_w": f.get("power_limit_w", missing).fillna(power_limit_w).to_numpy(float),
+        "max_clock_mhz": f_max,
+    }
 
 
 def _clock_gated(util, phi, reasons):
@@ -167,9 +184,13 @@ def trace_activity(params, x):
 def power_model_w(params, u, phi, temp_c):
     """gpu.power_w over arrays (the same law, written for numpy; a test holds them equal)."""
     idle, a, k = params["idle_w"], params["leak_fraction"], params["leak_per_k"]
-    return (idle * (1.0 - a) + idle * a * np.exp(k * (np.minimum(temp_c, LEAK_TEMP_CAP_C) - LEAK_REF_TEMP_C))
-            + (params["clock_w"] + params["dynamic_w"] * np.clip(u, 0.0, 1.0))
-            * phi * np.maximum(params["v_floor"], phi) ** 2)
+    return (
+        idle * (1.0 - a)
+        + idle * a * np.exp(k * (np.minimum(temp_c, LEAK_TEMP_CAP_C) - LEAK_REF_TEMP_C))
+        + (params["clock_w"] + params["dynamic_w"] * np.clip(u, 0.0, 1.0))
+        * phi
+        * np.maximum(params["v_floor"], phi) ** 2
+    )
 
 
 def trailing_mean(t_s, values, window_s=POWER_WINDOW_S):
@@ -187,16 +208,24 @@ def card(gpu):
     """fit_power's keyword arguments for a GPU: its catalog power limit (none for a GPU not in the catalog)
     and how long its power.draw averages (catalog/gpus.yaml power_sensor_window_s, 1 s by default)."""
     spec = catalog.load("gpus").get(gpu, {})
-    return {"power_limit_w": float(spec.get("tdp_w", np.inf)),
-            "power_window_s": float(spec.get("power_sensor_window_s", POWER_WINDOW_S))}
+    return {
+        "power_limit_w": float(spec.get("tdp_w", np.inf)),
+        "power_window_s": float(spec.get("power_sensor_window_s", POWER_WINDOW_S)),
+    }
 
 
 def catalog_power_w(gpu, utilization, die_temp_c):
     """Board power [W] of a catalog GPU by the kernel's law at full clock (catalog/gpus.yaml, gpu_model.yaml):
     no clock-tree power, P_dyn = TDP - P_idle, the pure cube law (v_floor 0). Not held to the TDP."""
     spec = catalog.load("gpus")[gpu]
-    params = {"idle_w": spec["idle_w"], "clock_w": 0.0, "dynamic_w": spec["tdp_w"] - spec["idle_w"], "v_floor": 0.0,
-              "leak_fraction": _MODEL["leak_fraction"], "leak_per_k": _MODEL["leak_per_k"]}
+    params = {
+        "idle_w": spec["idle_w"],
+        "clock_w": 0.0,
+        "dynamic_w": spec["tdp_w"] - spec["idle_w"],
+        "v_floor": 0.0,
+        "leak_fraction": _MODEL["leak_fraction"],
+        "leak_per_k": _MODEL["leak_per_k"],
+    }
     utilization = np.asarray(utilization, float)
     return power_model_w(params, utilization, 1.0, np.broadcast_to(np.asarray(die_temp_c, float), utilization.shape))
 
@@ -257,9 +286,16 @@ def _temperatures(t_s, power_w, temp0_c, r_die, tau_die, r_sink, tau_sink, coola
 
 def temperature_model_c(params, t_s, power_w, temp0_c):
     """Die temperature through the trace from its first value, the two RC nodes integrated exactly."""
-    return _temperatures(np.asarray(t_s, float), np.asarray(power_w, float), float(temp0_c), params["r_k_per_w"],
-                         params["tau_s"], params.get("sink_r_k_per_w", 0.0), params.get("sink_tau_s", 1.0),
-                         params["coolant_c"])
+    return _temperatures(
+        np.asarray(t_s, float),
+        np.asarray(power_w, float),
+        float(temp0_c),
+        params["r_k_per_w"],
+        params["tau_s"],
+        params.get("sink_r_k_per_w", 0.0),
+        params.get("sink_tau_s", 1.0),
+        params["coolant_c"],
+    )
 
 
 def _stderr(result, names):
@@ -287,8 +323,9 @@ def _least_squares(residual, names, starts, lower, upper, fixed, minima=None):
             full[free] = v
             return dict(zip(names, full))
 
-        result = least_squares(lambda v: residual(expand(v)), x0=full[free],
-                               bounds=([lower[i] for i in free], [upper[i] for i in free]))
+        result = least_squares(
+            lambda v: residual(expand(v)), x0=full[free], bounds=([lower[i] for i in free], [upper[i] for i in free])
+        )
         found = {n: float(v) for n, v in expand(result.x).items()}
         if minima is not None:
             minima.append((float(result.cost), found))
@@ -297,8 +334,11 @@ def _least_squares(residual, names, starts, lower, upper, fixed, minima=None):
     result, params = best
     stderr = {n: 0.0 for n in names}
     stderr.update(_stderr(result, [names[i] for i in free]))
-    return params, stderr, _on_bound([names[i] for i in free], result.x, [lower[i] for i in free],
-                                     [upper[i] for i in free])
+    return (
+        params,
+        stderr,
+        _on_bound([names[i] for i in free], result.x, [lower[i] for i in free], [upper[i] for i in free]),
+    )
 
 
 def _on_bound(names, values, lower, upper):
@@ -409,8 +449,10 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     dyn0 = [max(np.percentile(x["p"], 99.5) - p_low, 1.0) for x in parts]
 
     def misses(p):
-        return [sensed_power_w({**p, "dynamic_w": p[f"dynamic_w/{k}"], "power_window_s": power_window_s}, x)
-                / x["p"] - 1.0 for k, x in enumerate(parts)]
+        return [
+            sensed_power_w({**p, "dynamic_w": p[f"dynamic_w/{k}"], "power_window_s": power_window_s}, x) / x["p"] - 1.0
+            for k, x in enumerate(parts)
+        ]
 
     def residual(p):
         prior = [PRIOR_RESIDUAL * (p[name] - mean) / sd for name, (mean, sd) in LEAK_PRIORS.items()]
@@ -419,24 +461,34 @@ def fit_power(frames, max_clock_mhz=None, power_limit_w=np.inf, share=FIT_SHARE,
     if not any(np.median(np.diff(x["t"])) <= 0.5 * UTIL_LAG_MAX_S for x in parts):
         fixed = fixed | {"util_lag_s"}  # no trace samples every 0.5 s or faster: no lag resolved
     lags = (0.0,) if "util_lag_s" in fixed else UTIL_LAG_STARTS_S
-    starts = [(p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if "memory_weight" in fixed else 0.5, lag, *dyn0)
-              for v_floor in V_FLOOR_STARTS for lag in lags]
+    starts = [
+        (p_low, 0.1 * p_low, v_floor, 0.3, 0.02, 1.0 if "memory_weight" in fixed else 0.5, lag, *dyn0)
+        for v_floor in V_FLOOR_STARTS
+        for lag in lags
+    ]
     lower = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) + (0.0,) * len(parts)
-    upper = ((IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S)
-             + (DYNAMIC_W_MAX,) * len(parts))
+    upper = (IDLE_OVER_LOWEST * p_low, CLOCK_W_MAX, 1.0, 1.0, LEAK_PER_K_MAX, 1.0, UTIL_LAG_MAX_S) + (
+        DYNAMIC_W_MAX,
+    ) * len(parts)
     minima = []
     params, _, _ = _least_squares(residual, names, starts, lower, upper, fixed, minima)
     # second step (feasible weighted least squares): each state weighted by how closely the first fit could
     # follow it, so that the scatter of one state (GEMM data patterns, kernel gaps at full utilisation) does
     # not pull parameters another state pins down; from every first-step minimum, as the weights move them
     weights = _weights(parts) * np.concatenate([_state_weights(s, r) for s, r in zip(states, misses(params))])
-    params, stderr, at_bound = _least_squares(residual, names, [[p[n] for n in names] for _, p in minima], lower,
-                                              upper, fixed)
+    params, stderr, at_bound = _least_squares(
+        residual, names, [[p[n] for n in names] for _, p in minima], lower, upper, fixed
+    )
     dynamic = [params.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     dynamic_err = [stderr.pop(f"dynamic_w/{k}") for k in range(len(parts))]
     heaviest = int(np.argmax(dynamic))
-    params.update(dynamic_w=dynamic[heaviest], max_clock_mhz=f_max, power_limit_w=float(power_limit_w),
-                  leak_ref_temp_c=LEAK_REF_TEMP_C, power_window_s=float(power_window_s))
+    params.update(
+        dynamic_w=dynamic[heaviest],
+        max_clock_mhz=f_max,
+        power_limit_w=float(power_limit_w),
+        leak_ref_temp_c=LEAK_REF_TEMP_C,
+        power_window_s=float(power_window_s),
+    )
     stderr["dynamic_w"] = dynamic_err[heaviest]
     if len(parts) > 1:
         params["trace_dynamic_w"] = dynamic
@@ -475,8 +527,12 @@ def fit_thermal(frames, share=FIT_SHARE):
     upper = (DIE_R_K_PER_W[1], DIE_TAU_S[1], DIE_R_K_PER_W[1], SINK_TAU_S[1], COOLANT_C[1])
     params, stderr, at_bound = _least_squares(residual, THERMAL_NAMES, starts, lower, upper, set())
     if params["sink_tau_s"] < params["tau_s"]:  # the Foster terms are interchangeable: the slow one is the sink
-        swap = {"r_k_per_w": "sink_r_k_per_w", "tau_s": "sink_tau_s", "sink_r_k_per_w": "r_k_per_w",
-                "sink_tau_s": "tau_s"}
+        swap = {
+            "r_k_per_w": "sink_r_k_per_w",
+            "tau_s": "sink_tau_s",
+            "sink_r_k_per_w": "r_k_per_w",
+            "sink_tau_s": "tau_s",
+        }
         for a, b in (("r_k_per_w", "sink_r_k_per_w"), ("tau_s", "sink_tau_s")):
             params[a], params[b] = params[b], params[a]
             stderr[a], stderr[b] = stderr[b], stderr[a]
@@ -497,13 +553,21 @@ def _fit_thermal_sessions(parts, fit_rows, held_rows):
     n = len(parts)
     measured = np.concatenate([x["temp"] for x in parts])
     weights = _weights(parts)
-    names = ("r_k_per_w", "tau_s", "sink_c_j_per_k") + tuple(f"sink_r_k_per_w/{k}" for k in range(n)) \
+    names = (
+        ("r_k_per_w", "tau_s", "sink_c_j_per_k")
+        + tuple(f"sink_r_k_per_w/{k}" for k in range(n))
         + tuple(f"coolant_c/{k}" for k in range(n))
+    )
 
     def session(p, k):
         r = p[f"sink_r_k_per_w/{k}"]
-        return {"r_k_per_w": p["r_k_per_w"], "tau_s": p["tau_s"], "sink_r_k_per_w": r,
-                "sink_tau_s": _sink_tau_s(r, p["sink_c_j_per_k"]), "coolant_c": p[f"coolant_c/{k}"]}
+        return {
+            "r_k_per_w": p["r_k_per_w"],
+            "tau_s": p["tau_s"],
+            "sink_r_k_per_w": r,
+            "sink_tau_s": _sink_tau_s(r, p["sink_c_j_per_k"]),
+            "coolant_c": p[f"coolant_c/{k}"],
+        }
 
     def residual(p):
         model = [temperature_model_c(session(p, k), x["t"], x["p_heat"], x["temp"][0]) for k, x in enumerate(parts)]
@@ -513,21 +577,37 @@ def _fit_thermal_sessions(parts, fit_rows, held_rows):
 
     cool0 = [float(np.min(x["temp"])) - 2.0 for x in parts]
     starts = [(0.03, 2.0, tau / 0.05, *(0.05,) * n, *cool0) for tau in SINK_TAU_STARTS_S]
-    lower = (DIE_R_K_PER_W[0], DIE_TAU_S[0], SINK_TAU_S[0] / DIE_R_K_PER_W[1]) + (DIE_R_K_PER_W[0],) * n \
+    lower = (
+        (DIE_R_K_PER_W[0], DIE_TAU_S[0], SINK_TAU_S[0] / DIE_R_K_PER_W[1])
+        + (DIE_R_K_PER_W[0],) * n
         + (COOLANT_C[0],) * n
-    upper = (DIE_R_K_PER_W[1], SINK_TAU_S[0], SINK_TAU_S[1] / DIE_R_K_PER_W[0]) + (DIE_R_K_PER_W[1],) * n \
+    )
+    upper = (
+        (DIE_R_K_PER_W[1], SINK_TAU_S[0], SINK_TAU_S[1] / DIE_R_K_PER_W[0])
+        + (DIE_R_K_PER_W[1],) * n
         + (COOLANT_C[1],) * n
+    )
     p, err, at_bound = _least_squares(residual, names, starts, lower, upper, set())
     sink_r = [p[f"sink_r_k_per_w/{k}"] for k in range(n)]
     coolant = [p[f"coolant_c/{k}"] for k in range(n)]
     typical_r = float(np.median(sink_r))
-    params = {"r_k_per_w": p["r_k_per_w"], "tau_s": p["tau_s"], "sink_r_k_per_w": typical_r,
-              "sink_tau_s": _sink_tau_s(typical_r, p["sink_c_j_per_k"]), "coolant_c": float(np.median(coolant)),
-              "sink_c_j_per_k": p["sink_c_j_per_k"], "trace_sink_r_k_per_w": sink_r, "trace_coolant_c": coolant}
-    stderr = {"r_k_per_w": err["r_k_per_w"], "tau_s": err["tau_s"],
-              "sink_r_k_per_w": float(np.median([err[f"sink_r_k_per_w/{k}"] for k in range(n)])),
-              "sink_tau_s": typical_r * err["sink_c_j_per_k"],
-              "coolant_c": float(np.median([err[f"coolant_c/{k}"] for k in range(n)]))}
+    params = {
+        "r_k_per_w": p["r_k_per_w"],
+        "tau_s": p["tau_s"],
+        "sink_r_k_per_w": typical_r,
+        "sink_tau_s": _sink_tau_s(typical_r, p["sink_c_j_per_k"]),
+        "coolant_c": float(np.median(coolant)),
+        "sink_c_j_per_k": p["sink_c_j_per_k"],
+        "trace_sink_r_k_per_w": sink_r,
+        "trace_coolant_c": coolant,
+    }
+    stderr = {
+        "r_k_per_w": err["r_k_per_w"],
+        "tau_s": err["tau_s"],
+        "sink_r_k_per_w": float(np.median([err[f"sink_r_k_per_w/{k}"] for k in range(n)])),
+        "sink_tau_s": typical_r * err["sink_c_j_per_k"],
+        "coolant_c": float(np.median([err[f"coolant_c/{k}"] for k in range(n)])),
+    }
     return Fit(params, stderr, fit_rows, held_rows, *_split_bound(at_bound, n, {"sink_c_j_per_k": "sink_tau_s"}))
 
 
@@ -573,8 +653,9 @@ def fit_workload(frame, power_params, share=FIT_SHARE):
     def residual(params):
         return sensed_power_w({**power_params, **params}, x) / x["p"] - 1.0
 
-    params, _, _ = _least_squares(residual, ("dynamic_w",), [(power_params["dynamic_w"],)], (0.0,), (DYNAMIC_W_MAX,),
-                                  set())
+    params, _, _ = _least_squares(
+        residual, ("dynamic_w",), [(power_params["dynamic_w"],)], (0.0,), (DYNAMIC_W_MAX,), set()
+    )
     return params["dynamic_w"]
 
 
@@ -597,11 +678,15 @@ def errors(frame, power_params, thermal_params, share=FIT_SHARE, held_out=True, 
     err_t = model_t[part] - x["temp"][part]
     err_p = np.abs(model_p[part] / x["p"][part] - 1.0) * 100.0
     load = x["util"][part] >= LOAD_UTIL
-    return {"power_mape_pct": float(np.mean(err_p)),
-            "power_mape_load_pct": float(np.mean(err_p[load])) if load.any() else None,
-            "temp_rmse_k": float(np.sqrt(np.mean(err_t**2))), "temp_max_error_k": float(np.max(np.abs(err_t))),
-            "samples": int(err_t.shape[0]), "load_samples": int(load.sum()),
-            "duration_s": float(x["t"][part][-1] - x["t"][part][0])}
+    return {
+        "power_mape_pct": float(np.mean(err_p)),
+        "power_mape_load_pct": float(np.mean(err_p[load])) if load.any() else None,
+        "temp_rmse_k": float(np.sqrt(np.mean(err_t**2))),
+        "temp_max_error_k": float(np.max(np.abs(err_t))),
+        "samples": int(err_t.shape[0]),
+        "load_samples": int(load.sum()),
+        "duration_s": float(x["t"][part][-1] - x["t"][part][0]),
+    }
 
 
 def _coupled(power_params, thermal_params, x):
@@ -609,26 +694,66 @@ def _coupled(power_params, thermal_params, x):
     activity, clock and power limit and its first temperature: gpu.power_w at each interval's starting
     die temperature, then the two RC nodes over the interval."""
     pp, tp = power_params, thermal_params
-    temp, p = _coupled_kernel(x["t"], trace_activity(pp, x), x["phi"], x["limit_w"], pp["idle_w"], pp["clock_w"],
-                              pp["dynamic_w"], pp["v_floor"], pp["leak_fraction"], pp["leak_per_k"],
-                              pp["leak_ref_temp_c"], tp["r_k_per_w"], tp["tau_s"], tp["sink_r_k_per_w"],
-                              tp["sink_tau_s"], tp["coolant_c"], x["temp"][0])
+    temp, p = _coupled_kernel(
+        x["t"],
+        trace_activity(pp, x),
+        x["phi"],
+        x["limit_w"],
+        pp["idle_w"],
+        pp["clock_w"],
+        pp["dynamic_w"],
+        pp["v_floor"],
+        pp["leak_fraction"],
+        pp["leak_per_k"],
+        pp["leak_ref_temp_c"],
+        tp["r_k_per_w"],
+        tp["tau_s"],
+        tp["sink_r_k_per_w"],
+        tp["sink_tau_s"],
+        tp["coolant_c"],
+        x["temp"][0],
+    )
     return temp, as_sensed(x["t"], p, power_params.get("power_window_s", POWER_WINDOW_S))
 
 
 @njit(cache=True)
-def _coupled_kernel(t_s, u, phi, limit_w, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
-                    leak_ref_temp_c, r_die, tau_die, r_sink, tau_sink, coolant_c, temp0_c):
+def _coupled_kernel(
+    t_s,
+    u,
+    phi,
+    limit_w,
+    idle_w,
+    clock_w,
+    dynamic_w,
+    v_floor,
+    leak_fraction,
+    leak_per_k,
+    leak_ref_temp_c,
+    r_die,
+    tau_die,
+    r_sink,
+    tau_sink,
+    coolant_c,
+    temp0_c,
+):
     n = t_s.shape[0]
     temp = np.empty(n)
     p = np.empty(n)
     die = temp0_c
-    p0 = min(gpu_power_w(u[0], phi[0], temp0_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
-                         leak_ref_temp_c), limit_w[0])
+    p0 = min(
+        gpu_power_w(
+            u[0], phi[0], temp0_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k, leak_ref_temp_c
+        ),
+        limit_w[0],
+    )
     sink = _start_sink_c(temp0_c, p0, r_die, tau_die, r_sink, tau_sink, coolant_c)
     for i in range(n):  # sample i's power: the interval ending at t_i, from the die temperature it started at
-        p[i] = min(gpu_power_w(u[i], phi[i], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
-                               leak_ref_temp_c), limit_w[i])
+        p[i] = min(
+            gpu_power_w(
+                u[i], phi[i], die, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k, leak_ref_temp_c
+            ),
+            limit_w[i],
+        )
         if i > 0:
             dt = t_s[i] - t_s[i - 1]
             sink_decay = np.exp(-dt / tau_sink) if r_sink > 0.0 else 0.0

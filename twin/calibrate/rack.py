@@ -53,8 +53,19 @@ from twin.physics.rack import (
 from twin.errors import InputError
 from twin.sim.plant import server_conversion_coefficients
 
-CANONICAL = ("time_utc", "rack", "pdu_power_w", "inlet_c", "outlet_c", "airflow_m3_per_s", "supply_c", "return_c",
-             "flow_m3_per_s", "gpu_util", "gpu_power_w")
+CANONICAL = (
+    "time_utc",
+    "rack",
+    "pdu_power_w",
+    "inlet_c",
+    "outlet_c",
+    "airflow_m3_per_s",
+    "supply_c",
+    "return_c",
+    "flow_m3_per_s",
+    "gpu_util",
+    "gpu_power_w",
+)
 # canonical column <- (CSV column, factor to the canonical unit), the first present wins
 HEAT_OVER_POWER_MAX = 1.5  # [M] measured heat over PDU power: above 1 only by sensor error and loop lag
 HEAT_OVER_POWER_LOW = 0.05  # [M] under 5 % a liquid or air side carries next to none of the rack's heat: worth a note
@@ -74,8 +85,12 @@ LIQUID_SIDE = ("supply_c", "return_c", "flow_l_per_min")  # or flow_m3_per_s in 
 # Plausible ranges in canonical units, and what a value outside them most likely is.
 BOUNDS = {
     # [M] one idle server draws some hundreds of W; 1 MW is above any announced rack (NVIDIA Kyber, ~600 kW, 2027 [S])
-    "pdu_power_w": (50.0, 1.0e6, "W", ("a kW column named *_w (name it pdu_power_kw), a rack switched off "
-                                       "(drop those lines) or W in a *_kw column?")),
+    "pdu_power_w": (
+        50.0,
+        1.0e6,
+        "W",
+        ("a kW column named *_w (name it pdu_power_kw), a rack switched off (drop those lines) or W in a *_kw column?"),
+    ),
     # [M] below one idle data-centre GPU (A100 PCIe 35 W, catalog/gpus.yaml)
     "gpu_power_w": (10.0, 1.0e6, "W", "a kW column named *_w (name it gpu_power_kw) or W in a *_kw column?"),
     # ASHRAE TC9.9 thermal guidelines: air inlet 5-45 C (class A4 allowable), facility water up to W45 / W+ [V]
@@ -87,14 +102,21 @@ BOUNDS = {
     "flow_m3_per_s": (1e-6, 0.05, "m3/s", "m3/h or l/s instead of l/min?"),
     "gpu_util": (0.0, 100.0, "", "utilisation is 0-1 or 0-100 %"),
 }
-FAN_MIN_INLET_SPAN_K = 4.0   # [M] inlet range in the fitted rows below which the fan law is held: the catalog
-                             #     law moves fan speed by only 0.24 (0.06/K) over it, within PDU noise
-FAN_SPEED_PER_K_MAX = 0.2    # [M] upper bound of the fit: full speed from minimum within 4 K
+FAN_MIN_INLET_SPAN_K = 4.0  # [M] inlet range in the fitted rows below which the fan law is held: the catalog
+#     law moves fan speed by only 0.24 (0.06/K) over it, within PDU noise
+FAN_SPEED_PER_K_MAX = 0.2  # [M] upper bound of the fit: full speed from minimum within 4 K
 WATER_RHO_CP_J_PER_M3_K = WATER_DENSITY_KG_M3 * WATER_CP_J_KG_K  # water at 20 C (physics/cooling.py); at 40 C
-                             # rho c_p is 0.7 % lower (IAPWS-95), so a warm loop's fraction reads ~0.7 % high
-AIR_REF_TEMP_K = 293.15      # the temperature AIR_DENSITY_KG_M3 holds at (physics/cooling.py: 20 C, 101.3 kPa)
-PARAM_UNITS = {"host_idle_w": "W", "host_max_w": "W", "fan_speed_at_ref": "", "fan_speed_per_k": "1/K",
-               "fan_max_w": "W", "liquid_fraction": "", "air_capture_fraction": ""}
+# rho c_p is 0.7 % lower (IAPWS-95), so a warm loop's fraction reads ~0.7 % high
+AIR_REF_TEMP_K = 293.15  # the temperature AIR_DENSITY_KG_M3 holds at (physics/cooling.py: 20 C, 101.3 kPa)
+PARAM_UNITS = {
+    "host_idle_w": "W",
+    "host_max_w": "W",
+    "fan_speed_at_ref": "",
+    "fan_speed_per_k": "1/K",
+    "fan_max_w": "W",
+    "liquid_fraction": "",
+    "air_capture_fraction": "",
+}
 
 
 class RackDataError(InputError, ValueError):
@@ -105,15 +127,15 @@ class RackDataError(InputError, ValueError):
 class RackFit:
     gpu: str
     servers_per_rack: int
-    heat_side: str       # "liquid" or "air": which side's heat the capture fraction was measured on
-    params: dict         # fitted and held values, in the kernels' terms (host power DC per server)
-    stderr: dict         # standard errors; NaN for a value held (not fitted)
-    held_out: dict       # errors on the held-out rows
+    heat_side: str  # "liquid" or "air": which side's heat the capture fraction was measured on
+    params: dict  # fitted and held values, in the kernels' terms (host power DC per server)
+    stderr: dict  # standard errors; NaN for a value held (not fitted)
+    held_out: dict  # errors on the held-out rows
     fit_rows: int
     notes: list = field(default_factory=list)
     source: list = field(default_factory=list)
     repairs: list = field(default_factory=list)  # what read_rack_csv repaired (lines sorted, ...)
-    series: dict = field(default_factory=dict)   # per rack: measured and modelled PDU power and heat, for the page
+    series: dict = field(default_factory=dict)  # per rack: measured and modelled PDU power and heat, for the page
 
 
 def _lines(path):
@@ -126,8 +148,10 @@ def _lines(path):
         try:
             lines = [(k, row) for k, row in enumerate(reader, start=1) if any(c.strip() for c in row)]
         except UnicodeDecodeError as exc:
-            raise RackDataError(f"{path}: byte {exc.start} is not UTF-8 text: a rack measurement file is a "
-                                f"UTF-8 CSV (a binary or other-encoded file?)") from None
+            raise RackDataError(
+                f"{path}: byte {exc.start} is not UTF-8 text: a rack measurement file is a "
+                f"UTF-8 CSV (a binary or other-encoded file?)"
+            ) from None
         except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters)
             raise RackDataError(f"{path}: line {reader.line_num}: not CSV text ({exc})") from None
     if len(lines) < 2:
@@ -141,11 +165,19 @@ def _require_columns(path, header):
     flow = any(c in header for c, _ in SOURCES["flow_m3_per_s"])
     air, liquid = all(c in header for c in AIR_SIDE), flow and all(c in header for c in LIQUID_SIDE[:2])
     if missing or not (air or liquid):
-        sides = "" if air or liquid else (f"; and the air side ({', '.join(AIR_SIDE)}, optionally airflow_m3_per_s) "
-                                          f"or the liquid side ({', '.join(LIQUID_SIDE)})")
-        raise RackDataError(f"{path}: missing column(s) {', '.join(missing) or '-'}{sides}; required: timestamp, rack, "
-                            f"pdu_power_w or pdu_power_kw; optional: gpu_util (0-1 or %), gpu_power_w; "
-                            f"columns found: {', '.join(header)}")
+        sides = (
+            ""
+            if air or liquid
+            else (
+                f"; and the air side ({', '.join(AIR_SIDE)}, optionally airflow_m3_per_s) "
+                f"or the liquid side ({', '.join(LIQUID_SIDE)})"
+            )
+        )
+        raise RackDataError(
+            f"{path}: missing column(s) {', '.join(missing) or '-'}{sides}; required: timestamp, rack, "
+            f"pdu_power_w or pdu_power_kw; optional: gpu_util (0-1 or %), gpu_power_w; "
+            f"columns found: {', '.join(header)}"
+        )
 
 
 def _numbers(path, raw, column, line_no):
@@ -155,10 +187,15 @@ def _numbers(path, raw, column, line_no):
     if bad.any():
         k = int(np.argmax(bad))
         cell = cells.iloc[k]
-        what = "is empty or NaN" if cell.lower() in ("", "nan", "na", "n/a", "null", "none") else \
-            f"= {cell!r} is not a number"
-        raise RackDataError(f"{path}: line {line_no[k]}: column '{column}' {what} ({int(bad.sum())} line(s)); every "
-                            f"line needs a number in every measured column (drop the line or the column)")
+        what = (
+            "is empty or NaN"
+            if cell.lower() in ("", "nan", "na", "n/a", "null", "none")
+            else f"= {cell!r} is not a number"
+        )
+        raise RackDataError(
+            f"{path}: line {line_no[k]}: column '{column}' {what} ({int(bad.sum())} line(s)); every "
+            f"line needs a number in every measured column (drop the line or the column)"
+        )
     return values.to_numpy(float)
 
 
@@ -166,13 +203,17 @@ def _check_bounds(path, column, source, values, line_no):
     lo, hi, unit, hint = BOUNDS[column]
     if column.endswith("power_w") and (values < 0.0).any():
         k = int(np.argmax(values < 0.0))
-        raise RackDataError(f"{path}: line {line_no[k]}: {source} = {values[k]:g} W is negative; power is drawn, "
-                            f"never returned (allowed {lo:g}..{hi:g} W)")
+        raise RackDataError(
+            f"{path}: line {line_no[k]}: {source} = {values[k]:g} W is negative; power is drawn, "
+            f"never returned (allowed {lo:g}..{hi:g} W)"
+        )
     bad = ~((values >= lo) & (values <= hi))
     if bad.any():
         k = int(np.argmax(bad))
-        raise RackDataError(f"{path}: line {line_no[k]}: {source} gives {column} = {values[k]:g} {unit}, outside the "
-                            f"allowed {lo:g}..{hi:g} {unit} ({int(bad.sum())} line(s)): {hint}")
+        raise RackDataError(
+            f"{path}: line {line_no[k]}: {source} gives {column} = {values[k]:g} {unit}, outside the "
+            f"allowed {lo:g}..{hi:g} {unit} ({int(bad.sum())} line(s)): {hint}"
+        )
 
 
 def read_rack_csv(path):
@@ -197,8 +238,10 @@ def read_rack_csv(path):
     stamps = pd.to_datetime(raw["timestamp"].str.strip(), format="ISO8601", utc=True, errors="coerce")
     if stamps.isna().any():
         k = int(np.argmax(stamps.isna().to_numpy()))
-        raise RackDataError(f"{path}: line {line_no[k]}: timestamp {raw['timestamp'].iloc[k]!r} is not an ISO 8601 "
-                            f"time (e.g. 2025-03-04T08:00:00Z; without an offset it is read as UTC)")
+        raise RackDataError(
+            f"{path}: line {line_no[k]}: timestamp {raw['timestamp'].iloc[k]!r} is not an ISO 8601 "
+            f"time (e.g. 2025-03-04T08:00:00Z; without an offset it is read as UTC)"
+        )
     frame = pd.DataFrame({"time_utc": stamps, "rack": raw["rack"].str.strip()})
     if (frame["rack"] == "").any():
         k = int(np.argmax((frame["rack"] == "").to_numpy()))
@@ -218,9 +261,11 @@ def read_rack_csv(path):
     repeated = frame.duplicated(["rack", "time_utc"], keep=False).to_numpy()
     if repeated.any():
         first = frame[repeated].sort_values(["rack", "time_utc", "line"]).iloc[:2]
-        raise RackDataError(f"{path}: lines {first['line'].iloc[0]} and {first['line'].iloc[1]}: rack "
-                            f"{first['rack'].iloc[0]} has the timestamp {first['time_utc'].iloc[0]} twice "
-                            f"({int(repeated.sum())} line(s) share a stamp); one line per rack and time is allowed")
+        raise RackDataError(
+            f"{path}: lines {first['line'].iloc[0]} and {first['line'].iloc[1]}: rack "
+            f"{first['rack'].iloc[0]} has the timestamp {first['time_utc'].iloc[0]} twice "
+            f"({int(repeated.sum())} line(s) share a stamp); one line per rack and time is allowed"
+        )
     repairs = []
     if not all(g.is_monotonic_increasing for _, g in frame.groupby("rack")["time_utc"]):
         repairs.append("lines out of time order: sorted")
@@ -230,8 +275,23 @@ def read_rack_csv(path):
 
 
 @njit(cache=True)
-def pdu_power_model_w(gpu_power_per_server_w, utilization, inlet_c, servers, host_idle_w, host_max_w, fan_speed_at_ref,
-                      fan_ref_temp_c, fan_speed_per_k, fan_min_speed, fan_max_w, psu_rating_w, c0, c1, c2):
+def pdu_power_model_w(
+    gpu_power_per_server_w,
+    utilization,
+    inlet_c,
+    servers,
+    host_idle_w,
+    host_max_w,
+    fan_speed_at_ref,
+    fan_ref_temp_c,
+    fan_speed_per_k,
+    fan_min_speed,
+    fan_max_w,
+    psu_rating_w,
+    c0,
+    c1,
+    c2,
+):
     """Rack PDU power [W] of `servers` identical servers: N wall(P_gpu + P_host(u) + P_fan(T_in)), the
     rack.py kernels composed as physics/facility.py composes them (module docstring)."""
     out = np.empty_like(utilization)
@@ -254,7 +314,7 @@ def _fit_mask(racks, share):
     mask = np.zeros(len(racks), dtype=bool)
     start = 0
     for n in racks.groupby(racks, sort=False).size():
-        mask[start:start + split(n, share)[0].stop] = True
+        mask[start : start + split(n, share)[0].stop] = True
         start += n
     return mask
 
@@ -266,19 +326,27 @@ def _heat_capture(frame, fit_rows, rho_cp_j_per_m3_k, notes, where):
     if frame[["supply_c", "return_c", "flow_m3_per_s"]].notna().all().all():
         side = "liquid"
         heat_w = rho_cp_j_per_m3_k * frame["flow_m3_per_s"] * (frame["return_c"] - frame["supply_c"])
-        notes.append(f"liquid heat = rho c_p flow (return - supply) with rho c_p = {rho_cp_j_per_m3_k:.4g} J/(m3 K) "
-                     f"(water at 20 C unless set); a glycol loop needs its own value")
+        notes.append(
+            f"liquid heat = rho c_p flow (return - supply) with rho c_p = {rho_cp_j_per_m3_k:.4g} J/(m3 K) "
+            f"(water at 20 C unless set); a glycol loop needs its own value"
+        )
     elif frame[["inlet_c", "outlet_c"]].notna().all().all():
         side = "air"
         if frame["airflow_m3_per_s"].isna().any():
             notes.append("air-side heat not measured (no airflow_m3_per_s): capture fraction not fitted")
             return side, math.nan, math.nan, None
-        heat_w = (air_density_kg_m3(frame["inlet_c"]) * AIR_CP_J_KG_K * frame["airflow_m3_per_s"]
-                  * (frame["outlet_c"] - frame["inlet_c"]))
+        heat_w = (
+            air_density_kg_m3(frame["inlet_c"])
+            * AIR_CP_J_KG_K
+            * frame["airflow_m3_per_s"]
+            * (frame["outlet_c"] - frame["inlet_c"])
+        )
         notes.append("air heat = rho(T_in) c_p airflow (outlet - inlet), airflow read as measured at the inlet")
     else:
-        raise RackDataError(f"{where}: neither a complete liquid side (supply_c, return_c, flow_m3_per_s) "
-                            "nor an air side (inlet_c, outlet_c)")
+        raise RackDataError(
+            f"{where}: neither a complete liquid side (supply_c, return_c, flow_m3_per_s) "
+            "nor an air side (inlet_c, outlet_c)"
+        )
     heat_w = heat_w.to_numpy(float)
     power_w = frame["pdu_power_w"].to_numpy(float)
     p, q = power_w[fit_rows], heat_w[fit_rows]
@@ -286,19 +354,30 @@ def _heat_capture(frame, fit_rows, rho_cp_j_per_m3_k, notes, where):
     # and unbiased by the loop's lag, which moves heat between rows but not out of the sum.
     ratio = q.sum() / p.sum()
     if not 0.0 <= ratio <= HEAT_OVER_POWER_MAX:
-        raise RackDataError(f"{where}: the {side} side carries {ratio:.3g}x the PDU power as heat over the fitted "
-                            f"rows (allowed 0..{HEAT_OVER_POWER_MAX:g}): flow or temperatures in other units, or "
-                            f"PDU power in kW written as W?")
+        raise RackDataError(
+            f"{where}: the {side} side carries {ratio:.3g}x the PDU power as heat over the fitted "
+            f"rows (allowed 0..{HEAT_OVER_POWER_MAX:g}): flow or temperatures in other units, or "
+            f"PDU power in kW written as W?"
+        )
     if ratio < HEAT_OVER_POWER_LOW:
-        notes.append(f"the {side} side carries {ratio:.1%} of the PDU power as heat: a loop that carries almost "
-                     f"nothing, or return and supply temperatures that do not differ (sensors swapped or stuck?)")
+        notes.append(
+            f"the {side} side carries {ratio:.1%} of the PDU power as heat: a loop that carries almost "
+            f"nothing, or return and supply temperatures that do not differ (sensors swapped or stuck?)"
+        )
     weight = 1.0 / np.sqrt(p * p.mean())
     result = least_squares(lambda v: (v[0] * p - q) * weight, x0=[ratio], bounds=([0.0], [HEAT_OVER_POWER_MAX]))
     return side, float(result.x[0]), _stderr(result, ["f"])["f"], heat_w
 
 
-def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac",
-             coolant_rho_cp_j_per_m3_k=WATER_RHO_CP_J_PER_M3_K):
+def fit_rack(
+    frame,
+    gpu,
+    servers_per_rack,
+    share=FIT_SHARE,
+    *,
+    distribution="ac",
+    coolant_rho_cp_j_per_m3_k=WATER_RHO_CP_J_PER_M3_K,
+):
     """Fit host power, the fan law (where the inlet varies) and the heat capture fraction of one rack type.
 
     frame: read_rack_csv's canonical frame (several racks of the type may share it); gpu: the catalog
@@ -322,8 +401,9 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
     frame = frame.sort_values(["rack", "time_utc"], kind="stable").reset_index(drop=True)
     fit_rows = _fit_mask(frame["rack"], share)
     if fit_rows.all() or not fit_rows.any():
-        raise RackDataError(f"{where}: {len(frame)} row(s) cannot be split {share:.0%} / {1 - share:.0%} into fit "
-                            f"and held-out rows")
+        raise RackDataError(
+            f"{where}: {len(frame)} row(s) cannot be split {share:.0%} / {1 - share:.0%} into fit and held-out rows"
+        )
     notes = []
 
     side, fraction, fraction_err, heat_w = _heat_capture(frame, fit_rows, coolant_rho_cp_j_per_m3_k, notes, where)
@@ -341,54 +421,83 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
         notes.append("no gpu_util: utilisation inferred from gpu_power_w by the catalog GPU law")
     if np.isnan(gpu_w).any():
         gpu_w = servers_per_rack * n_gpus * catalog_power_w(gpu, util, model["leak_ref_temp_c"])
-        notes.append(f"no gpu_power_w: GPU power from the catalog law for {gpu} (physics/gpu.power_w) at the rack's "
-                     f"utilisation, full clock and a {model['leak_ref_temp_c']:g} C die")
+        notes.append(
+            f"no gpu_power_w: GPU power from the catalog law for {gpu} (physics/gpu.power_w) at the rack's "
+            f"utilisation, full clock and a {model['leak_ref_temp_c']:g} C die"
+        )
     inlet_c = frame["inlet_c"].to_numpy(float)
     span_k = float(np.ptp(inlet_c[fit_rows]))
     fan_free = span_k >= FAN_MIN_INLET_SPAN_K
     if np.isnan(inlet_c).any():
         inlet_c = np.full(len(frame), float(fans["ref_temp_c"]))
-        notes.append(f"no inlet_c: fans taken at their reference inlet {fans['ref_temp_c']:g} C, the fan law held at "
-                     f"catalog/cooling.yaml server_fans")
+        notes.append(
+            f"no inlet_c: fans taken at their reference inlet {fans['ref_temp_c']:g} C, the fan law held at "
+            f"catalog/cooling.yaml server_fans"
+        )
     elif not fan_free:
-        notes.append(f"fan law held at catalog/cooling.yaml server_fans: inlet spans {span_k:.1f} K in the fitted "
-                     f"rows, under the {FAN_MIN_INLET_SPAN_K:g} K it takes to identify it")
+        notes.append(
+            f"fan law held at catalog/cooling.yaml server_fans: inlet spans {span_k:.1f} K in the fitted "
+            f"rows, under the {FAN_MIN_INLET_SPAN_K:g} K it takes to identify it"
+        )
     else:
-        notes.append(f"fan_max_w held at the plant's value ({fan_max_w:.0f} W): with s_ref and ds/dT free, only "
-                     f"fan_max (ds/dT)^3 and s_ref / ds/dT are identifiable")
+        notes.append(
+            f"fan_max_w held at the plant's value ({fan_max_w:.0f} W): with s_ref and ds/dT free, only "
+            f"fan_max (ds/dT)^3 and s_ref / ds/dT are identifiable"
+        )
 
     power_w = frame["pdu_power_w"].to_numpy(float)
     over = gpu_w > power_w
     if over.mean() > 0.5:  # most rows: a unit or wiring mistake, not the odd row where the PDU meter lags
-        raise RackDataError(f"{where}: GPU power exceeds the PDU power on {int(over.sum())} of {len(frame)} rows "
-                            f"(median {np.median(gpu_w):.4g} W GPU, {np.median(power_w):.4g} W PDU); the PDU feeds the "
-                            f"GPUs: units (kW as W), or a PDU that feeds only part of the rack?")
+        raise RackDataError(
+            f"{where}: GPU power exceeds the PDU power on {int(over.sum())} of {len(frame)} rows "
+            f"(median {np.median(gpu_w):.4g} W GPU, {np.median(power_w):.4g} W PDU); the PDU feeds the "
+            f"GPUs: units (kW as W), or a PDU that feeds only part of the rack?"
+        )
     gpu_per_server_w = gpu_w / servers_per_rack
     names = ["host_idle_w", "host_max_w"] + (["fan_speed_at_ref", "fan_speed_per_k"] if fan_free else [])
-    x0 = [server["host_idle_w"], server["host_max_w"], fans["speed_at_ref"], fans["speed_per_k"]][:len(names)]
-    lower = [0.0, 0.0, fans["min_speed"], 0.0][:len(names)]
-    upper = [server["nameplate_w"], server["nameplate_w"], 1.0, FAN_SPEED_PER_K_MAX][:len(names)]
+    x0 = [server["host_idle_w"], server["host_max_w"], fans["speed_at_ref"], fans["speed_per_k"]][: len(names)]
+    lower = [0.0, 0.0, fans["min_speed"], 0.0][: len(names)]
+    upper = [server["nameplate_w"], server["nameplate_w"], 1.0, FAN_SPEED_PER_K_MAX][: len(names)]
 
     def model_w(v, rows):
         p = {"fan_speed_at_ref": fans["speed_at_ref"], "fan_speed_per_k": fans["speed_per_k"], **dict(zip(names, v))}
-        return pdu_power_model_w(gpu_per_server_w[rows], util[rows], inlet_c[rows], float(servers_per_rack),
-                                 p["host_idle_w"], p["host_max_w"], p["fan_speed_at_ref"], float(fans["ref_temp_c"]),
-                                 p["fan_speed_per_k"], float(fans["min_speed"]), fan_max_w, float(psu_rating_w),
-                                 *coefficients)
+        return pdu_power_model_w(
+            gpu_per_server_w[rows],
+            util[rows],
+            inlet_c[rows],
+            float(servers_per_rack),
+            p["host_idle_w"],
+            p["host_max_w"],
+            p["fan_speed_at_ref"],
+            float(fans["ref_temp_c"]),
+            p["fan_speed_per_k"],
+            float(fans["min_speed"]),
+            fan_max_w,
+            float(psu_rating_w),
+            *coefficients,
+        )
 
     result = least_squares(lambda v: model_w(v, fit_rows) / power_w[fit_rows] - 1.0, x0=x0, bounds=(lower, upper))
     stderr = {n: math.nan for n in ("fan_speed_at_ref", "fan_speed_per_k", "fan_max_w")}
     stderr.update(_stderr(result, names))
     fitted = {n: float(v) for n, v in zip(names, result.x)}
-    params = {"host_idle_w": fitted["host_idle_w"], "host_max_w": fitted["host_max_w"],
-              "fan_speed_at_ref": fitted.get("fan_speed_at_ref", float(fans["speed_at_ref"])),
-              "fan_speed_per_k": fitted.get("fan_speed_per_k", float(fans["speed_per_k"])), "fan_max_w": fan_max_w}
+    params = {
+        "host_idle_w": fitted["host_idle_w"],
+        "host_max_w": fitted["host_max_w"],
+        "fan_speed_at_ref": fitted.get("fan_speed_at_ref", float(fans["speed_at_ref"])),
+        "fan_speed_per_k": fitted.get("fan_speed_per_k", float(fans["speed_per_k"])),
+        "fan_max_w": fan_max_w,
+    }
     capture = "liquid_fraction" if side == "liquid" else "air_capture_fraction"
     params[capture], stderr[capture] = fraction, fraction_err
 
     held = ~fit_rows
-    held_out = {"pdu_power_mape_pct": float(np.mean(np.abs(model_w(result.x, held) / power_w[held] - 1.0)) * 100.0),
-                "heat_capture_rmse_w": math.nan, "heat_capture_fraction_rmse": math.nan, "rows": int(held.sum())}
+    held_out = {
+        "pdu_power_mape_pct": float(np.mean(np.abs(model_w(result.x, held) / power_w[held] - 1.0)) * 100.0),
+        "heat_capture_rmse_w": math.nan,
+        "heat_capture_fraction_rmse": math.nan,
+        "rows": int(held.sum()),
+    }
     if heat_w is not None:
         held_out["heat_capture_rmse_w"] = float(np.sqrt(np.mean((fraction * power_w[held] - heat_w[held]) ** 2)))
         held_out["heat_capture_fraction_rmse"] = float(np.sqrt(np.mean((heat_w[held] / power_w[held] - fraction) ** 2)))
@@ -398,11 +507,16 @@ def fit_rack(frame, gpu, servers_per_rack, share=FIT_SHARE, *, distribution="ac"
         t = frame["time_utc"].iloc[rows]
         t_s = (t - t.iloc[0]).dt.total_seconds().to_numpy()
         series[str(rack_id)] = {
-            "t_s": t_s, "pdu_power_w": power_w[rows], "model_pdu_power_w": model_all_w[rows],
-            "heat_w": None if heat_w is None else heat_w[rows], "model_heat_w": fraction * power_w[rows],
-            "fit_until_s": float(t_s[fit_rows[rows]].max())}
-    return RackFit(gpu, servers_per_rack, side, params, stderr, held_out, int(fit_rows.sum()), notes, source,
-                   repairs, series)
+            "t_s": t_s,
+            "pdu_power_w": power_w[rows],
+            "model_pdu_power_w": model_all_w[rows],
+            "heat_w": None if heat_w is None else heat_w[rows],
+            "model_heat_w": fraction * power_w[rows],
+            "fit_until_s": float(t_s[fit_rows[rows]].max()),
+        }
+    return RackFit(
+        gpu, servers_per_rack, side, params, stderr, held_out, int(fit_rows.sum()), notes, source, repairs, series
+    )
 
 
 def hall_host_w(fit):
@@ -414,26 +528,36 @@ def hall_host_w(fit):
     n, rating_w = server["gpus_per_server"], server["psu_count"] * server["psu_rating_w"]
     native = server_conversion_coefficients(spec, "ac")
     fan_at_ref_w = fan_power_w(fans["speed_at_ref"], fans["max_power_fraction_of_nameplate"] * server["nameplate_w"])
-    return tuple(wall_power_w(n * g + fit.params[name] + fan_at_ref_w, rating_w, *native) - n * g
-                 for g, name in ((spec["idle_w"], "host_idle_w"), (spec["tdp_w"], "host_max_w")))
+    return tuple(
+        wall_power_w(n * g + fit.params[name] + fan_at_ref_w, rating_w, *native) - n * g
+        for g, name in ((spec["idle_w"], "host_idle_w"), (spec["tdp_w"], "host_max_w"))
+    )
 
 
 def rack_report(fit):
     """Plain-text report: parameters with standard errors (or 'held'), held-out errors, notes."""
     sources = ", ".join(fit.source) or "a frame"
-    out = [(f"Rack calibration: {fit.servers_per_rack} x {fit.gpu} server(s) per rack, {fit.heat_side}-side heat, "
-            f"from {sources}"),
-           f"  {fit.fit_rows} row(s) fitted, {fit.held_out['rows']} held out (the last part of each rack's time)"]
+    out = [
+        (
+            f"Rack calibration: {fit.servers_per_rack} x {fit.gpu} server(s) per rack, {fit.heat_side}-side heat, "
+            f"from {sources}"
+        ),
+        f"  {fit.fit_rows} row(s) fitted, {fit.held_out['rows']} held out (the last part of each rack's time)",
+    ]
     for name, value in fit.params.items():
         err = fit.stderr[name]
         spread = "(not measured)" if math.isnan(value) else "(held)" if math.isnan(err) else f"± {err:.3g}"
         out.append(f"  {name:<22} {value:>10.4g} {spread:<12} {PARAM_UNITS[name]}")
     h = fit.held_out
-    out.append(f"held out: PDU power MAPE {h['pdu_power_mape_pct']:.2f} %, heat capture RMSE "
-               f"{h['heat_capture_rmse_w']:.0f} W (fraction {h['heat_capture_fraction_rmse']:.3f})")
+    out.append(
+        f"held out: PDU power MAPE {h['pdu_power_mape_pct']:.2f} %, heat capture RMSE "
+        f"{h['heat_capture_rmse_w']:.0f} W (fraction {h['heat_capture_fraction_rmse']:.3f})"
+    )
     idle_w, max_w = hall_host_w(fit)
-    out.append(f"as scenario hall fields (wall power, catalog PSUs, fans at reference speed): "
-               f"host_idle_w {idle_w:.0f} W, host_max_w {max_w:.0f} W")
+    out.append(
+        f"as scenario hall fields (wall power, catalog PSUs, fans at reference speed): "
+        f"host_idle_w {idle_w:.0f} W, host_max_w {max_w:.0f} W"
+    )
     out += [f"  - {note}" for note in fit.notes]
     out += [f"  repaired in reading {sources}: {repair}" for repair in fit.repairs]
     return "\n".join(out)
@@ -448,14 +572,25 @@ def to_calibration_dict(fit):
     standard errors (None where held), held-out errors, the hall fields that reproduce them and the sources."""
     p = fit.params
     idle_w, max_w = hall_host_w(fit)
-    block = {"gpu": fit.gpu, "servers_per_rack": fit.servers_per_rack, "heat_side": fit.heat_side,
-             "host_idle_w": p["host_idle_w"], "host_max_w": p["host_max_w"],
-             "fan_speed_at_ref": p["fan_speed_at_ref"], "fan_speed_per_k": p["fan_speed_per_k"],
-             "fan_max_w": p["fan_max_w"], "liquid_fraction": p.get("liquid_fraction", 0.0)}
+    block = {
+        "gpu": fit.gpu,
+        "servers_per_rack": fit.servers_per_rack,
+        "heat_side": fit.heat_side,
+        "host_idle_w": p["host_idle_w"],
+        "host_max_w": p["host_max_w"],
+        "fan_speed_at_ref": p["fan_speed_at_ref"],
+        "fan_speed_per_k": p["fan_speed_per_k"],
+        "fan_max_w": p["fan_max_w"],
+        "liquid_fraction": p.get("liquid_fraction", 0.0),
+    }
     if "air_capture_fraction" in p:
         block["air_capture_fraction"] = _plain(p["air_capture_fraction"])
-    block.update(hall_host_idle_w=float(idle_w), hall_host_max_w=float(max_w),
-                 stderr={n: _plain(v) for n, v in fit.stderr.items()},
-                 held_out={n: _plain(v) for n, v in fit.held_out.items()}, source=list(fit.source),
-                 repairs=list(fit.repairs))
+    block.update(
+        hall_host_idle_w=float(idle_w),
+        hall_host_max_w=float(max_w),
+        stderr={n: _plain(v) for n, v in fit.stderr.items()},
+        held_out={n: _plain(v) for n, v in fit.held_out.items()},
+        source=list(fit.source),
+        repairs=list(fit.repairs),
+    )
     return {"rack": block}

@@ -42,8 +42,10 @@ def parse_duration(text):
     m = DURATION.match(str(text))
     seconds = float(m.group(1)) * SECONDS_PER_UNIT[m.group(2).lower()] if m else 0.0
     if seconds <= 0.0:
-        raise ValueError(f"duration {text!r} not understood: use a positive number of seconds ('600', '90s'), "
-                         f"minutes ('10m', '2.5m') or hours ('1h')")
+        raise ValueError(
+            f"duration {text!r} not understood: use a positive number of seconds ('600', '90s'), "
+            f"minutes ('10m', '2.5m') or hours ('1h')"
+        )
     return seconds
 
 
@@ -91,8 +93,9 @@ def record(out_path, interval_s=0.1, duration_s=600.0, progress=None):
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLError as exc:
-        raise RecordError(f"no NVIDIA driver/GPU found (NVML: {exc}); "
-                          f"twin record needs a machine with NVIDIA GPUs") from None
+        raise RecordError(
+            f"no NVIDIA driver/GPU found (NVML: {exc}); twin record needs a machine with NVIDIA GPUs"
+        ) from None
     try:
         return _record(pynvml, out_path, float(interval_s), float(duration_s), progress)
     finally:
@@ -104,10 +107,17 @@ def _record(nvml, out_path, interval_s, duration_s, progress):
     if count == 0:
         raise RecordError("NVML found no GPU on this machine; twin record needs a machine with NVIDIA GPUs")
     handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
-    gpus = [{"gpu": str(i), "name": _str(nvml.nvmlDeviceGetName(h)), "uuid": _str(nvml.nvmlDeviceGetUUID(h))}
-            for i, h in enumerate(handles)]
-    metadata = {"recorded_by": "twin record", "driver_version": _str(nvml.nvmlSystemGetDriverVersion()),
-                "nvml_version": _str(nvml.nvmlSystemGetNVMLVersion()), "interval_s": interval_s, "gpus": gpus}
+    gpus = [
+        {"gpu": str(i), "name": _str(nvml.nvmlDeviceGetName(h)), "uuid": _str(nvml.nvmlDeviceGetUUID(h))}
+        for i, h in enumerate(handles)
+    ]
+    metadata = {
+        "recorded_by": "twin record",
+        "driver_version": _str(nvml.nvmlSystemGetDriverVersion()),
+        "nvml_version": _str(nvml.nvmlSystemGetNVMLVersion()),
+        "interval_s": interval_s,
+        "gpus": gpus,
+    }
     reasons = _reasons_function(nvml, handles[0])
     rows, rounds, missed, interrupted, failure = [], 0, 0, False, None
     start = time.monotonic()
@@ -134,10 +144,20 @@ def _record(nvml, out_path, interval_s, duration_s, progress):
     write_samples(rows, out_path, metadata)
     if failure:
         raise RecordError(f"NVML failed after {rounds} round(s) ({failure}); the samples so far are in {out_path}")
-    return {"path": str(out_path), "samples": len(rows), "rounds": rounds, "missed_rounds": missed,
-            "gpus": count, "gpu_names": [g["name"] for g in gpus], "gpu_uuids": [g["uuid"] for g in gpus],
-            "duration_s": elapsed_s, "interval_s": interval_s, "driver_version": metadata["driver_version"],
-            "nvml_version": metadata["nvml_version"], "interrupted": interrupted}
+    return {
+        "path": str(out_path),
+        "samples": len(rows),
+        "rounds": rounds,
+        "missed_rounds": missed,
+        "gpus": count,
+        "gpu_names": [g["name"] for g in gpus],
+        "gpu_uuids": [g["uuid"] for g in gpus],
+        "duration_s": elapsed_s,
+        "interval_s": interval_s,
+        "driver_version": metadata["driver_version"],
+        "nvml_version": metadata["nvml_version"],
+        "interrupted": interrupted,
+    }
 
 
 def _str(value):
@@ -180,10 +200,15 @@ def _field_values(nvml, handle, field_ids):
 
 
 def _field_float(nvml, field):
-    member = {nvml.NVML_VALUE_TYPE_DOUBLE: "dVal", nvml.NVML_VALUE_TYPE_UNSIGNED_INT: "uiVal",
-              nvml.NVML_VALUE_TYPE_UNSIGNED_LONG: "ulVal", nvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: "ullVal",
-              nvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG: "sllVal", nvml.NVML_VALUE_TYPE_SIGNED_INT: "siVal",
-              nvml.NVML_VALUE_TYPE_UNSIGNED_SHORT: "usVal"}.get(field.valueType)
+    member = {
+        nvml.NVML_VALUE_TYPE_DOUBLE: "dVal",
+        nvml.NVML_VALUE_TYPE_UNSIGNED_INT: "uiVal",
+        nvml.NVML_VALUE_TYPE_UNSIGNED_LONG: "ulVal",
+        nvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: "ullVal",
+        nvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG: "sllVal",
+        nvml.NVML_VALUE_TYPE_SIGNED_INT: "siVal",
+        nvml.NVML_VALUE_TYPE_UNSIGNED_SHORT: "usVal",
+    }.get(field.valueType)
     return float(getattr(field.value, member)) if member else math.nan
 
 
@@ -192,10 +217,10 @@ def _sample(nvml, handle, reasons, gpu):
     time_utc = datetime.now(timezone.utc)
     util = _get(nvml, nvml.nvmlDeviceGetUtilizationRates, handle)
     # power.draw is a 1 s average on Ampere and later; the instantaneous reading is what heats the die
-    mem_temp_c, instant_mw = _field_values(nvml, handle, (nvml.NVML_FI_DEV_MEMORY_TEMP,
-                                                          nvml.NVML_FI_DEV_POWER_INSTANT))
+    mem_temp_c, instant_mw = _field_values(nvml, handle, (nvml.NVML_FI_DEV_MEMORY_TEMP, nvml.NVML_FI_DEV_POWER_INSTANT))
     return {
-        "time_utc": time_utc, "gpu": gpu,
+        "time_utc": time_utc,
+        "gpu": gpu,
         "power_w": _scaled(_get(nvml, nvml.nvmlDeviceGetPowerUsage, handle), 1e-3),
         "temp_c": _scaled(_get(nvml, nvml.nvmlDeviceGetTemperature, handle, nvml.NVML_TEMPERATURE_GPU)),
         "mem_temp_c": mem_temp_c,

@@ -27,8 +27,19 @@ import pyarrow.compute as pc
 from twin.errors import InputError
 from twin.params.bounds import TRACE_BOUNDS as BOUNDS
 
-CANONICAL = ("time_utc", "gpu", "power_w", "power_instant_w", "temp_c", "mem_temp_c", "util", "mem_util",
-             "sm_clock_mhz", "power_limit_w", "throttle_reasons")
+CANONICAL = (
+    "time_utc",
+    "gpu",
+    "power_w",
+    "power_instant_w",
+    "temp_c",
+    "mem_temp_c",
+    "util",
+    "mem_util",
+    "sm_clock_mhz",
+    "power_limit_w",
+    "throttle_reasons",
+)
 VALUES = CANONICAL[2:]
 # nvidia-smi query fields -> canonical column, in order of preference (the first present wins).
 NVIDIA_SMI_FIELDS = {
@@ -43,16 +54,28 @@ NVIDIA_SMI_FIELDS = {
     "throttle_reasons": ("clocks_event_reasons.active", "clocks_throttle_reasons.active"),
 }
 DCGM_FIELDS = {
-    "DCGM_FI_DEV_POWER_USAGE": "power_w", "DCGM_FI_DEV_GPU_TEMP": "temp_c", "DCGM_FI_DEV_MEMORY_TEMP": "mem_temp_c",
-    "DCGM_FI_DEV_GPU_UTIL": "util", "DCGM_FI_DEV_MEM_COPY_UTIL": "mem_util", "DCGM_FI_DEV_SM_CLOCK": "sm_clock_mhz",
-    "DCGM_FI_DEV_POWER_MGMT_LIMIT": "power_limit_w", "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "throttle_reasons",
+    "DCGM_FI_DEV_POWER_USAGE": "power_w",
+    "DCGM_FI_DEV_GPU_TEMP": "temp_c",
+    "DCGM_FI_DEV_MEMORY_TEMP": "mem_temp_c",
+    "DCGM_FI_DEV_GPU_UTIL": "util",
+    "DCGM_FI_DEV_MEM_COPY_UTIL": "mem_util",
+    "DCGM_FI_DEV_SM_CLOCK": "sm_clock_mhz",
+    "DCGM_FI_DEV_POWER_MGMT_LIMIT": "power_limit_w",
+    "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "throttle_reasons",
 }
 # unit written in a cell or header -> factor to the canonical unit, per kind of quantity: "345 MHz" in a
 # power column is a unit error, not 345 W. A bare number is taken in the canonical unit.
 POWER_UNITS = {"w": 1.0, "mw": 1e-3, "kw": 1e3}
-UNITS = {"power_w": POWER_UNITS, "power_instant_w": POWER_UNITS, "power_limit_w": POWER_UNITS,
-         "temp_c": {"c": 1.0}, "mem_temp_c": {"c": 1.0}, "util": {"%": 0.01}, "mem_util": {"%": 0.01},
-         "sm_clock_mhz": {"mhz": 1.0, "ghz": 1e3, "khz": 1e-3}}
+UNITS = {
+    "power_w": POWER_UNITS,
+    "power_instant_w": POWER_UNITS,
+    "power_limit_w": POWER_UNITS,
+    "temp_c": {"c": 1.0},
+    "mem_temp_c": {"c": 1.0},
+    "util": {"%": 0.01},
+    "mem_util": {"%": 0.01},
+    "sm_clock_mhz": {"mhz": 1.0, "ghz": 1e3, "khz": 1e-3},
+}
 BARE = {"util": 0.01, "mem_util": 0.01}  # nvidia-smi writes utilisation in percent even without the '%'
 # Plausible DCGM millisecond stamps: 2000-01-01 .. 2100-01-01 UTC.
 DCGM_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
@@ -74,6 +97,7 @@ def _text(path):
     if raw[:2] == b"\x1f\x8b":
         import gzip
         import zlib
+
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
@@ -118,8 +142,10 @@ def _csv_rows(path, text):
     header = [h.strip() for h in rows[0][1]]
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
-        raise TraceError(f"{path}: line {rows[0][0]}: column(s) {', '.join(map(repr, repeated))} appear more than "
-                         f"once in the header; each field may appear once")
+        raise TraceError(
+            f"{path}: line {rows[0][0]}: column(s) {', '.join(map(repr, repeated))} appear more than "
+            f"once in the header; each field may appear once"
+        )
     good = [(line, r) for line, r in rows[1:] if len(r) == len(header)]
     if not good:
         raise TraceError(f"{path}: no row has the header's {len(header)} columns")
@@ -139,9 +165,12 @@ def _numbers(path, column, cells, header_unit, target):
     canonical units (NaN where missing). Column-wise: a 500,000-line log reads in seconds."""
     text = cells.astype(object).where(cells.notna(), "").astype(str)
     array = pa.array(text.to_numpy(), type=pa.string())  # RE2 in Arrow: no Python call per cell
-    missing = pd.Series(pc.or_(pc.match_substring_regex(array, r"^\s*$"),
-                               pc.match_substring_regex(array, MISSING, ignore_case=True)).to_numpy(zero_copy_only=False),
-                        index=text.index)
+    missing = pd.Series(
+        pc.or_(
+            pc.match_substring_regex(array, r"^\s*$"), pc.match_substring_regex(array, MISSING, ignore_case=True)
+        ).to_numpy(zero_copy_only=False),
+        index=text.index,
+    )
     groups = pc.extract_regex(array, NUMBER)
     number = pd.Series(pc.struct_field(groups, "number").to_pandas().to_numpy(), index=text.index)
     unit = pd.Series(pc.struct_field(groups, "unit").to_pandas().to_numpy(), index=text.index)
@@ -156,8 +185,10 @@ def _numbers(path, column, cells, header_unit, target):
     unknown = ~missing & factor.isna()
     if unknown.any():
         line = unknown.idxmax()
-        raise TraceError(f"{path}: line {line}: {column} = {text[line]!r}: unit '{unit[line]}' is not one of "
-                         f"{target}'s (allowed: {', '.join(allowed)})")
+        raise TraceError(
+            f"{path}: line {line}: {column} = {text[line]!r}: unit '{unit[line]}' is not one of "
+            f"{target}'s (allowed: {', '.join(allowed)})"
+        )
     values = pd.to_numeric(number, errors="coerce").to_numpy(float) * factor.to_numpy(float)
     return np.where(missing.to_numpy(), np.nan, values)
 
@@ -180,11 +211,21 @@ def _nvidia_smi(path, text, timezone):
         name, unit = _field(column)
         fields.setdefault(name, (column, unit))
     if "timestamp" not in fields:
-        raise TraceError(f"{path}: no 'timestamp' column (query it with --query-gpu=timestamp,...); "
-                         f"columns: {', '.join(raw.columns)}")
+        raise TraceError(
+            f"{path}: no 'timestamp' column (query it with --query-gpu=timestamp,...); "
+            f"columns: {', '.join(raw.columns)}"
+        )
     frame = pd.DataFrame(index=raw.index)
     frame["time_utc"], zoned = _stamps(path, raw[fields["timestamp"][0]])
-    gpu_field = "index" if "index" in fields else "uuid" if "uuid" in fields else "pci.bus_id" if "pci.bus_id" in fields else None
+    gpu_field = (
+        "index"
+        if "index" in fields
+        else "uuid"
+        if "uuid" in fields
+        else "pci.bus_id"
+        if "pci.bus_id" in fields
+        else None
+    )
     frame["gpu"] = raw[fields[gpu_field][0]].str.strip() if gpu_field else "0"
     found = []
     for target, names in NVIDIA_SMI_FIELDS.items():
@@ -194,12 +235,15 @@ def _nvidia_smi(path, text, timezone):
             continue
         column, unit = fields[name]
         cells = raw[column]
-        frame[target] = (_bitmask(cells.tolist()) if target == "throttle_reasons"
-                         else _numbers(path, column, cells, unit, target))
+        frame[target] = (
+            _bitmask(cells.tolist()) if target == "throttle_reasons" else _numbers(path, column, cells, unit, target)
+        )
         found.append(target)
     if not {"power_w", "temp_c"} & set(found):
-        raise TraceError(f"{path}: neither power (power.draw) nor temperature (temperature.gpu) among the columns "
-                         f"{', '.join(raw.columns)}")
+        raise TraceError(
+            f"{path}: neither power (power.draw) nor temperature (temperature.gpu) among the columns "
+            f"{', '.join(raw.columns)}"
+        )
     repairs = [f"{skipped} truncated or malformed line(s) skipped"] if skipped else []
     bad_stamps = int(frame["time_utc"].isna().sum())
     if bad_stamps == len(frame):
@@ -223,8 +267,10 @@ def _stamps(path, cells):
     zoned = cells.str.contains(UTC_OFFSET)
     if zoned.any() and not zoned.all():
         bare = zoned.index[~zoned][0] if zoned.iloc[0] else zoned.index[zoned][0]
-        raise TraceError(f"{path}: line {bare}: timestamp {cells[bare]!r}: some stamps carry a UTC offset and "
-                         f"some do not; write all in one form")
+        raise TraceError(
+            f"{path}: line {bare}: timestamp {cells[bare]!r}: some stamps carry a UTC offset and "
+            f"some do not; write all in one form"
+        )
     all_zoned = bool(zoned.all())
     stamps = pd.to_datetime(cells, format="mixed", errors="coerce", utc=all_zoned)
     stamps[cells.str.lower().isin(RELATIVE_DAYS)] = pd.NaT  # pandas reads 'now' as the clock at reading time
@@ -233,7 +279,7 @@ def _stamps(path, cells):
 
 def _dcgm(path, text):
     """Prometheus text samples: NAME{labels} value timestamp_ms."""
-    pattern = re.compile(r'^(DCGM_FI_[A-Z0-9_]+)\{([^}]*)\}\s+(\S+)(?:\s+(\d+))?\s*$')
+    pattern = re.compile(r"^(DCGM_FI_[A-Z0-9_]+)\{([^}]*)\}\s+(\S+)(?:\s+(\d+))?\s*$")
     records, skipped, no_stamp = [], 0, 0
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith("DCGM_FI_"):
@@ -253,12 +299,15 @@ def _dcgm(path, text):
             continue
         ms = int(m.group(4))
         if not DCGM_MS_RANGE[0] <= ms <= DCGM_MS_RANGE[1]:
-            raise TraceError(f"{path}: line {number}: timestamp {ms} is not milliseconds since 1970 between the "
-                             f"years 2000 and 2100")
+            raise TraceError(
+                f"{path}: line {number}: timestamp {ms} is not milliseconds since 1970 between the years 2000 and 2100"
+            )
         records.append((ms, labels.get("gpu", labels.get("UUID", "0")), DCGM_FIELDS[m.group(1)], value))
     if not records:
-        raise TraceError(f"{path}: no DCGM samples with timestamps (lines 'DCGM_FI_DEV_POWER_USAGE{{gpu=\"0\",...}} "
-                         f"123.4 1690000000000'); {no_stamp} sample(s) without a timestamp")
+        raise TraceError(
+            f'{path}: no DCGM samples with timestamps (lines \'DCGM_FI_DEV_POWER_USAGE{{gpu="0",...}} '
+            f"123.4 1690000000000'); {no_stamp} sample(s) without a timestamp"
+        )
     long = pd.DataFrame(records, columns=["ms", "gpu", "field", "value"])
     repeated = long.duplicated(["ms", "gpu", "field"], keep="last") & ~long.duplicated(keep="last")
     frame = long.pivot_table(index=["ms", "gpu"], columns="field", values="value", aggfunc="last").reset_index()
@@ -273,19 +322,26 @@ def _dcgm(path, text):
     if no_stamp:
         repairs.append(f"{no_stamp} sample(s) without a timestamp skipped")
     if repeated.any():
-        repairs.append(f"{int(repeated.sum())} sample(s) repeating a field's timestamp with another value "
-                       f"dropped (last kept)")
+        repairs.append(
+            f"{int(repeated.sum())} sample(s) repeating a field's timestamp with another value dropped (last kept)"
+        )
     return _tidy(path, frame[list(CANONICAL)], repairs)
 
 
 def _canonical_table(path, frame):
     missing = [c for c in ("time_utc", "gpu") if c not in frame.columns]
     if missing:
-        raise TraceError(f"{path}: canonical trace without {', '.join(missing)}; columns: {', '.join(map(str, frame.columns))}")
+        raise TraceError(
+            f"{path}: canonical trace without {', '.join(missing)}; columns: {', '.join(map(str, frame.columns))}"
+        )
     if pd.api.types.is_numeric_dtype(frame["time_utc"]):
         raise TraceError(f"{path}: time_utc holds numbers, not times; write UTC times (ISO 8601 or a timestamp column)")
-    out = pd.DataFrame({"time_utc": pd.to_datetime(frame["time_utc"], utc=True, errors="coerce", format="mixed"),
-                        "gpu": frame["gpu"].astype(str)})
+    out = pd.DataFrame(
+        {
+            "time_utc": pd.to_datetime(frame["time_utc"], utc=True, errors="coerce", format="mixed"),
+            "gpu": frame["gpu"].astype(str),
+        }
+    )
     for column in VALUES:
         out[column] = pd.to_numeric(frame[column], errors="coerce") if column in frame else np.nan
     repairs = []
@@ -309,8 +365,10 @@ def _tidy(path, frame, repairs):
         bad = values.notna() & ~values.between(lo, hi)
         if bad.any():
             first = values[bad].iloc[0]
-            raise TraceError(f"{path}: {column} = {first:g} outside {lo:g}..{hi:g} in {int(bad.sum())} row(s): "
-                             f"a unit mistake (e.g. mW as W, F as C)?")
+            raise TraceError(
+                f"{path}: {column} = {first:g} outside {lo:g}..{hi:g} in {int(bad.sum())} row(s): "
+                f"a unit mistake (e.g. mW as W, F as C)?"
+            )
     n = len(frame)
     frame = frame.dropna(subset=["power_w", "temp_c"], how="all")
     if len(frame) < n:
@@ -331,8 +389,10 @@ def _tidy(path, frame, repairs):
     for gpu, rows in frame.groupby("gpu"):
         dt_s = np.diff(_seconds(rows["time_utc"]))
         if dt_s.size >= 3 and (dt_s > 10.0 * np.median(dt_s)).any():
-            repairs.append(f"GPU {gpu}: {int((dt_s > 10.0 * np.median(dt_s)).sum())} gap(s) over 10x the median "
-                           f"interval ({np.median(dt_s):.3g} s), the longest {dt_s.max():.3g} s: not filled")
+            repairs.append(
+                f"GPU {gpu}: {int((dt_s > 10.0 * np.median(dt_s)).sum())} gap(s) over 10x the median "
+                f"interval ({np.median(dt_s):.3g} s), the longest {dt_s.max():.3g} s: not filled"
+            )
     frame = frame.reset_index(drop=True)
     frame["gpu"] = frame["gpu"].astype(str)
     return frame[list(CANONICAL)], repairs

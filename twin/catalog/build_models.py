@@ -54,31 +54,50 @@ def fit_config(rows):
     b = rows["avg_batch_size"].to_numpy(float)
     tokens = rows["output_throughput_tokens_per_sec"].to_numpy(float) / n
     power = rows["avg_power_watts"].to_numpy(float) / n
-    (t_inf, k_t, n_t), _ = curve_fit(lambda x, hi, half, n_: saturating(x, 0.0, hi, half, n_), b, tokens,
-                                     p0=(tokens.max() * 1.2, np.median(b), 1.0), sigma=tokens,
-                                     bounds=([0, 1e-3, 0.2], [1e7, 1e6, 3.0]))
-    (p_0, p_inf, k_p, n_p), _ = curve_fit(saturating, b, power, p0=(power.min(), power.max(), np.median(b), 1.0),
-                                          sigma=power, bounds=([0, 0, 1e-3, 0.2], [5000, 5000, 1e6, 3.0]))
+    (t_inf, k_t, n_t), _ = curve_fit(
+        lambda x, hi, half, n_: saturating(x, 0.0, hi, half, n_),
+        b,
+        tokens,
+        p0=(tokens.max() * 1.2, np.median(b), 1.0),
+        sigma=tokens,
+        bounds=([0, 1e-3, 0.2], [1e7, 1e6, 3.0]),
+    )
+    (p_0, p_inf, k_p, n_p), _ = curve_fit(
+        saturating,
+        b,
+        power,
+        p0=(power.min(), power.max(), np.median(b), 1.0),
+        sigma=power,
+        bounds=([0, 0, 1e-3, 0.2], [5000, 5000, 1e6, 3.0]),
+    )
     t_fit, p_fit = saturating(b, 0.0, t_inf, k_t, n_t), saturating(b, p_0, p_inf, k_p, n_p)
     mape = lambda fit, obs: float(np.mean(np.abs(fit / obs - 1.0)) * 100.0)  # noqa: E731
     b_max = float(b.max())
     return {
         "batch_max": round(b_max, 2),
-        "tokens_per_s_asymptote": round(float(t_inf), 3), "batch_half_tokens": round(float(k_t), 4),
+        "tokens_per_s_asymptote": round(float(t_inf), 3),
+        "batch_half_tokens": round(float(k_t), 4),
         "exponent_tokens": round(float(n_t), 5),
-        "power_w_batch_zero": round(float(p_0), 3), "power_w_asymptote": round(float(p_inf), 3),
-        "batch_half_power": round(float(k_p), 4), "exponent_power": round(float(n_p), 5),
+        "power_w_batch_zero": round(float(p_0), 3),
+        "power_w_asymptote": round(float(p_inf), 3),
+        "batch_half_power": round(float(k_p), 4),
+        "exponent_power": round(float(n_p), 5),
         "output_tokens_per_s_per_gpu": round(float(saturating(b_max, 0.0, t_inf, k_t, n_t)), 2),
         "gpu_power_w_at_capacity": round(float(saturating(b_max, p_0, p_inf, k_p, n_p)), 2),
         "measured_tokens_per_s_per_gpu_at_capacity": round(float(tokens[np.argmax(b)]), 2),
-        "measured_j_per_token_at_capacity": round(float(rows.loc[rows["avg_batch_size"].idxmax(), "energy_per_token_joules"]), 4),
-        "fit_mape_tokens_pct": round(mape(t_fit, tokens), 2), "fit_mape_power_pct": round(mape(p_fit, power), 2),
+        "measured_j_per_token_at_capacity": round(
+            float(rows.loc[rows["avg_batch_size"].idxmax(), "energy_per_token_joules"]), 4
+        ),
+        "fit_mape_tokens_pct": round(mape(t_fit, tokens), 2),
+        "fit_mape_power_pct": round(mape(p_fit, power), 2),
         "fit_max_error_tokens_pct": round(float(np.max(np.abs(t_fit / tokens - 1.0)) * 100.0), 2),
         "fit_max_error_power_pct": round(float(np.max(np.abs(p_fit / power - 1.0)) * 100.0), 2),
         "points": int(len(rows)),
-        "config": (f"{n} GPU(s), TP{int(rows['tensor_parallel'].iloc[0])} EP{int(rows['expert_parallel'].iloc[0])}, "
-                   f"{rows['weight_precision'].iloc[0]}, max_num_seqs {int(rows['max_num_seqs'].min())}-"
-                   f"{int(rows['max_num_seqs'].max())}"),
+        "config": (
+            f"{n} GPU(s), TP{int(rows['tensor_parallel'].iloc[0])} EP{int(rows['expert_parallel'].iloc[0])}, "
+            f"{rows['weight_precision'].iloc[0]}, max_num_seqs {int(rows['max_num_seqs'].min())}-"
+            f"{int(rows['max_num_seqs'].max())}"
+        ),
     }
 
 
@@ -98,13 +117,15 @@ def build(shared):
         if best is None:
             continue
         out.setdefault(model_key(model_id), {})[GPU_NAMES[gpu]] = {"model_id": model_id, **fit_config(best[1])}
-    header = (f"# LLM serving curves per GPU, fitted by `python -m twin.catalog.build_models` (edit that, not this file)\n"
-              f"# to shared/data/{DATA_FILE}, task {TASK}: ML.ENERGY Leaderboard v3 (Chung et al., NeurIPS'25 D&B),\n"
-              f"# vLLM, GPU board power from NVML. Per GPU, against the mean running batch b:\n"
-              f"#   tokens/s T(b) = tokens_per_s_asymptote b^n / (b^n + batch_half_tokens^n), n = exponent_tokens\n"
-              f"#   power    P(b) = power_w_batch_zero + (power_w_asymptote - power_w_batch_zero) b^m / (b^m + batch_half_power^m),\n"
-              f"#            m = exponent_power\n"
-              f"# Capacity (utilisation 1) = T(batch_max); fit errors are in-sample over the configuration's batch sizes.\n")
+    header = (
+        f"# LLM serving curves per GPU, fitted by `python -m twin.catalog.build_models` (edit that, not this file)\n"
+        f"# to shared/data/{DATA_FILE}, task {TASK}: ML.ENERGY Leaderboard v3 (Chung et al., NeurIPS'25 D&B),\n"
+        f"# vLLM, GPU board power from NVML. Per GPU, against the mean running batch b:\n"
+        f"#   tokens/s T(b) = tokens_per_s_asymptote b^n / (b^n + batch_half_tokens^n), n = exponent_tokens\n"
+        f"#   power    P(b) = power_w_batch_zero + (power_w_asymptote - power_w_batch_zero) b^m / (b^m + batch_half_power^m),\n"
+        f"#            m = exponent_power\n"
+        f"# Capacity (utilisation 1) = T(batch_max); fit errors are in-sample over the configuration's batch sizes.\n"
+    )
     with open(CATALOG_DIR / "models.yaml", "w") as fh:
         fh.write(header)
         yaml.safe_dump(dict(sorted(out.items())), fh, sort_keys=False, width=200)
@@ -116,8 +137,10 @@ def main():
     parser.add_argument("--shared", default="../shared/data", help="path to shared/data (default: ../shared/data)")
     for model, gpus in build(parser.parse_args().shared).items():
         for gpu, c in gpus.items():
-            print(f"{model:32s} {gpu:9s} {c['config']:48s} T {c['output_tokens_per_s_per_gpu']:8.1f} tok/s  "
-                  f"P {c['gpu_power_w_at_capacity']:6.1f} W  MAPE T {c['fit_mape_tokens_pct']:5.2f} % P {c['fit_mape_power_pct']:5.2f} %")
+            print(
+                f"{model:32s} {gpu:9s} {c['config']:48s} T {c['output_tokens_per_s_per_gpu']:8.1f} tok/s  "
+                f"P {c['gpu_power_w_at_capacity']:6.1f} W  MAPE T {c['fit_mape_tokens_pct']:5.2f} % P {c['fit_mape_power_pct']:5.2f} %"
+            )
 
 
 if __name__ == "__main__":

@@ -23,17 +23,17 @@ TRACES = {
     "azure-conv": {
         "file": "workload/azure_llm_inference_2023/AzureLLMInferenceTrace_conv.csv",
         "source": "Azure LLM inference trace 2023, conversation service (Patel et al., Splitwise, ISCA 2024; "
-                  "github.com/Azure/AzurePublicDataset, CC-BY 4.0), 2023-11-16 from 18:15 UTC, about one hour",
+        "github.com/Azure/AzurePublicDataset, CC-BY 4.0), 2023-11-16 from 18:15 UTC, about one hour",
     },
     "azure-code": {
         "file": "workload/azure_llm_inference_2023/AzureLLMInferenceTrace_code.csv",
         "source": "Azure LLM inference trace 2023, coding service (Patel et al., Splitwise, ISCA 2024; "
-                  "github.com/Azure/AzurePublicDataset, CC-BY 4.0), 2023-11-16 from 18:17 UTC, about one hour",
+        "github.com/Azure/AzurePublicDataset, CC-BY 4.0), 2023-11-16 from 18:17 UTC, about one hour",
     },
     "mooncake-conv": {
         "file": "workload/mooncake_fast25/conversation_trace.jsonl.gz",
         "source": "Mooncake conversation trace (Qin et al., FAST 2025; github.com/kvcache-ai/Mooncake, Apache-2.0), "
-                  "12,031 requests sampled from one hour of Kimi online traffic, relative timestamps",
+        "12,031 requests sampled from one hour of Kimi online traffic, relative timestamps",
     },
 }
 
@@ -43,7 +43,11 @@ def _requests(path):
     if path.name.endswith(".jsonl.gz"):
         with gzip.open(path, "rt") as fh:
             rows = pd.DataFrame([json.loads(line) for line in fh])
-        return rows["timestamp"].to_numpy(float) / 1000.0, rows["input_length"].to_numpy(), rows["output_length"].to_numpy()
+        return (
+            rows["timestamp"].to_numpy(float) / 1000.0,
+            rows["input_length"].to_numpy(),
+            rows["output_length"].to_numpy(),
+        )
     rows = pd.read_csv(path)
     stamps = pd.to_datetime(rows["TIMESTAMP"])
     seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy()
@@ -59,11 +63,18 @@ def build(shared):
         arrival, prompt, generated = arrival[keep], prompt[keep], generated[keep]
         minute = (arrival // BIN_S).astype(int)
         count = lambda w: np.bincount(minute, weights=w, minlength=bins).astype(int).tolist()  # noqa: E731
-        out[name] = {"source": f"{spec['source']}; shared/data/{spec['file']}", "bin_s": BIN_S,
-                     "requests": count(None), "input_tokens": count(prompt), "output_tokens": count(generated)}
+        out[name] = {
+            "source": f"{spec['source']}; shared/data/{spec['file']}",
+            "bin_s": BIN_S,
+            "requests": count(None),
+            "input_tokens": count(prompt),
+            "output_tokens": count(generated),
+        }
     with open(CATALOG_DIR / "demand_traces.yaml", "w") as fh:
-        fh.write("# LLM request traces binned per minute of arrival by `python -m twin.catalog.build_traces` "
-                 "(edit that, not this file).\n")
+        fh.write(
+            "# LLM request traces binned per minute of arrival by `python -m twin.catalog.build_traces` "
+            "(edit that, not this file).\n"
+        )
         yaml.safe_dump(out, fh, sort_keys=False, width=200, default_flow_style=None)
     return out
 
@@ -73,8 +84,10 @@ def main():
     parser.add_argument("--shared", default="../shared/data", help="path to shared/data (default: ../shared/data)")
     for name, trace in build(parser.parse_args().shared).items():
         tokens = np.array(trace["output_tokens"], dtype=float)
-        print(f"{name}: {len(tokens)} minutes, {sum(trace['requests']):,} requests, output tokens/min mean "
-              f"{tokens.mean():,.0f}, CV {tokens.std() / tokens.mean():.2f}")
+        print(
+            f"{name}: {len(tokens)} minutes, {sum(trace['requests']):,} requests, output tokens/min mean "
+            f"{tokens.mean():,.0f}, CV {tokens.std() / tokens.mean():.2f}"
+        )
 
 
 if __name__ == "__main__":

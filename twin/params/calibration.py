@@ -27,15 +27,36 @@ import yaml
 
 from twin import catalog, yaml_input
 from twin.errors import InputError
-from twin.params.bounds import (CLOCK_W_MAX, DIE_R_K_PER_W, DIE_TAU_S, DYNAMIC_W_MAX, LEAK_PER_K_MAX, SINK_TAU_S,
-                                THERMAL_NAMES, TRACE_BOUNDS, UTIL_LAG_MAX_S)
+from twin.params.bounds import (
+    CLOCK_W_MAX,
+    DIE_R_K_PER_W,
+    DIE_TAU_S,
+    DYNAMIC_W_MAX,
+    LEAK_PER_K_MAX,
+    SINK_TAU_S,
+    THERMAL_NAMES,
+    TRACE_BOUNDS,
+    UTIL_LAG_MAX_S,
+)
 
-POWER_FIELDS = ("idle_w", "clock_w", "dynamic_w", "v_floor", "leak_fraction", "leak_per_k", "leak_ref_temp_c",
-                "memory_weight", "max_clock_mhz", "power_limit_w", "power_window_s", "util_lag_s")
+POWER_FIELDS = (
+    "idle_w",
+    "clock_w",
+    "dynamic_w",
+    "v_floor",
+    "leak_fraction",
+    "leak_per_k",
+    "leak_ref_temp_c",
+    "memory_weight",
+    "max_clock_mhz",
+    "power_limit_w",
+    "power_window_s",
+    "util_lag_s",
+)
 POWER_DEFAULTS = {"util_lag_s": 0.0}  # files written before the utilisation lag was fitted had none
 THERMAL_FIELDS = THERMAL_NAMES  # the Foster network's fitted parameters
 COOLING = ("air", "liquid")
-BOARD_POWER_MAX_W = TRACE_BOUNDS["power_w"][1]   # W, the trace reader's plausible range
+BOARD_POWER_MAX_W = TRACE_BOUNDS["power_w"][1]  # W, the trace reader's plausible range
 CLOCK_MAX_MHZ = TRACE_BOUNDS["sm_clock_mhz"][1]  # MHz, the same
 POWER_WINDOW_MAX_S = 10.0  # [M] s: sensors average over 1 s (Hopper power.draw) or less; 10x that is no power sensor
 
@@ -74,22 +95,34 @@ def read(path, expect_gpu=None):
             raise CalibrationError(f"{path}: no '{block}' section")
         if block == "power" and any(field not in section for field in POWER_DEFAULTS):
             section.update({**POWER_DEFAULTS, **section})
-            doc["refit_advised"] = (f"{path} was fitted before twin modelled clock-gated idle and the utilisation "
-                                    "lag; refit it (twin calibrate) for the current model")
+            doc["refit_advised"] = (
+                f"{path} was fitted before twin modelled clock-gated idle and the utilisation "
+                "lag; refit it (twin calibrate) for the current model"
+            )
         for field in fields:
             value = section.get(field)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
                 raise CalibrationError(f"{path}: {block}.{field} = {repr(value)[:40]} is not a finite number")
     # the fit's own search box (calibrate/fit.py): a value outside it was not fitted, and runs away when simulated
-    ranges = [("power", "idle_w", 0, BOARD_POWER_MAX_W, False), ("power", "clock_w", 0, CLOCK_W_MAX, True),
-              ("power", "dynamic_w", 0, DYNAMIC_W_MAX, False), ("power", "v_floor", 0, 1, True),
-              ("power", "leak_fraction", 0, 1, True), ("power", "leak_per_k", 0, LEAK_PER_K_MAX, True),
-              ("power", "memory_weight", 0, 1, True), ("power", "util_lag_s", 0, UTIL_LAG_MAX_S, True),
-              ("power", "max_clock_mhz", 0, CLOCK_MAX_MHZ, False), ("power", "power_limit_w", 0, BOARD_POWER_MAX_W, False),
-              ("power", "power_window_s", 0, POWER_WINDOW_MAX_S, True), ("power", "leak_ref_temp_c", -40, 150, True),
-              ("thermal", "r_k_per_w", 0, DIE_R_K_PER_W[1], False), ("thermal", "tau_s", 0, DIE_TAU_S[1], False),
-              ("thermal", "sink_r_k_per_w", 0, DIE_R_K_PER_W[1], True),
-              ("thermal", "sink_tau_s", 0, SINK_TAU_S[1], False), ("thermal", "coolant_c", -40, 150, True)]
+    ranges = [
+        ("power", "idle_w", 0, BOARD_POWER_MAX_W, False),
+        ("power", "clock_w", 0, CLOCK_W_MAX, True),
+        ("power", "dynamic_w", 0, DYNAMIC_W_MAX, False),
+        ("power", "v_floor", 0, 1, True),
+        ("power", "leak_fraction", 0, 1, True),
+        ("power", "leak_per_k", 0, LEAK_PER_K_MAX, True),
+        ("power", "memory_weight", 0, 1, True),
+        ("power", "util_lag_s", 0, UTIL_LAG_MAX_S, True),
+        ("power", "max_clock_mhz", 0, CLOCK_MAX_MHZ, False),
+        ("power", "power_limit_w", 0, BOARD_POWER_MAX_W, False),
+        ("power", "power_window_s", 0, POWER_WINDOW_MAX_S, True),
+        ("power", "leak_ref_temp_c", -40, 150, True),
+        ("thermal", "r_k_per_w", 0, DIE_R_K_PER_W[1], False),
+        ("thermal", "tau_s", 0, DIE_TAU_S[1], False),
+        ("thermal", "sink_r_k_per_w", 0, DIE_R_K_PER_W[1], True),
+        ("thermal", "sink_tau_s", 0, SINK_TAU_S[1], False),
+        ("thermal", "coolant_c", -40, 150, True),
+    ]
     for block, name, low, high, low_allowed in ranges:
         value = doc[block][name]
         if (value < low if low_allowed else value <= low) or (high is not None and value > high):
@@ -121,8 +154,9 @@ def read_rack(path, expect_gpu=None):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value) or value < 0:
             raise CalibrationError(f"{path}: rack.{field} = {value!r} is not a non-negative number")
     if block["host_idle_w"] > block["host_max_w"]:
-        raise CalibrationError(f"{path}: rack.host_idle_w = {block['host_idle_w']:g} exceeds host_max_w = "
-                               f"{block['host_max_w']:g}")
+        raise CalibrationError(
+            f"{path}: rack.host_idle_w = {block['host_idle_w']:g} exceeds host_max_w = {block['host_max_w']:g}"
+        )
     for field in ("liquid_fraction", "fan_speed_at_ref"):
         if block[field] > 1.0:
             raise CalibrationError(f"{path}: rack.{field} = {block[field]:g} is a fraction (allowed 0..1)")
@@ -144,8 +178,16 @@ def rack_hall_parameters(block, hall_has_liquid):
 def hall_parameters(doc):
     """The Halls fields (twin/physics/facility.py) a calibration sets for its GPU."""
     p, t = doc["power"], doc["thermal"]
-    return {"gpu_idle_w": p["idle_w"], "gpu_clock_w": p["clock_w"], "gpu_dynamic_w": p["dynamic_w"],
-            "gpu_v_floor": p["v_floor"], "leak_fraction": p["leak_fraction"], "leak_per_k": p["leak_per_k"],
-            "leak_ref_temp_c": p["leak_ref_temp_c"], "die_r_k_per_w": t["r_k_per_w"],
-            "die_c_j_per_k": t["tau_s"] / t["r_k_per_w"], "sink_r_k_per_w": t["sink_r_k_per_w"],
-            "sink_c_j_per_k": t["sink_tau_s"] / t["sink_r_k_per_w"] if t["sink_r_k_per_w"] > 0 else 1.0}
+    return {
+        "gpu_idle_w": p["idle_w"],
+        "gpu_clock_w": p["clock_w"],
+        "gpu_dynamic_w": p["dynamic_w"],
+        "gpu_v_floor": p["v_floor"],
+        "leak_fraction": p["leak_fraction"],
+        "leak_per_k": p["leak_per_k"],
+        "leak_ref_temp_c": p["leak_ref_temp_c"],
+        "die_r_k_per_w": t["r_k_per_w"],
+        "die_c_j_per_k": t["tau_s"] / t["r_k_per_w"],
+        "sink_r_k_per_w": t["sink_r_k_per_w"],
+        "sink_c_j_per_k": t["sink_tau_s"] / t["sink_r_k_per_w"] if t["sink_r_k_per_w"] > 0 else 1.0,
+    }

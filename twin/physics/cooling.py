@@ -21,14 +21,15 @@ from numba import njit
 
 from twin.physics.psychro import _humidity_ratio_at_wetbulb, humidity_ratio, saturation_pressure_pa
 
-AIR_DENSITY_KG_M3 = 1.2            # kg/m3, dry air at 20 C, 101.3 kPa (ASHRAE Fundamentals 2017 ch.1)
-AIR_CP_J_KG_K = 1006.0             # J/(kg K), dry air (ASHRAE Fundamentals 2017 ch.1 eq. 30)
-WATER_CP_J_KG_K = 4186.0           # J/(kg K), liquid water near 20 C
-WATER_DENSITY_KG_M3 = 998.0        # kg/m3, liquid water at 20 C
+AIR_DENSITY_KG_M3 = 1.2  # kg/m3, dry air at 20 C, 101.3 kPa (ASHRAE Fundamentals 2017 ch.1)
+AIR_CP_J_KG_K = 1006.0  # J/(kg K), dry air (ASHRAE Fundamentals 2017 ch.1 eq. 30)
+WATER_CP_J_KG_K = 4186.0  # J/(kg K), liquid water near 20 C
+WATER_DENSITY_KG_M3 = 998.0  # kg/m3, liquid water at 20 C
 
 
 class ChillerCurve(NamedTuple):
     """EnergyPlus Chiller:Electric:EIR performance curves (DOE-2.1 chiller model)."""
+
     reference_cop: float
     chw_min_c: float
     chw_max_c: float
@@ -36,15 +37,16 @@ class ChillerCurve(NamedTuple):
     cw_max_c: float
     plr_min: float
     plr_max: float
-    capft: np.ndarray   # 6 biquadratic coefficients in (T_chw,leaving, T_cw,entering) [degC]
-    eirft: np.ndarray   # 6 biquadratic coefficients
+    capft: np.ndarray  # 6 biquadratic coefficients in (T_chw,leaving, T_cw,entering) [degC]
+    eirft: np.ndarray  # 6 biquadratic coefficients
     eirfplr: np.ndarray  # 3 quadratic coefficients in PLR
 
 
 class AirPlantParams(NamedTuple):
     """Design of the air path: CRAH/AHU fans + water-cooled chilled-water plant (catalog/cooling.yaml)."""
-    design_heat_w: float             # white-space heat the plant is sized for [W]
-    condenser_design_heat_w: float   # heat the tower rejects at design (load + compressor work) [W]
+
+    design_heat_w: float  # white-space heat the plant is sized for [W]
+    condenser_design_heat_w: float  # heat the tower rejects at design (load + compressor work) [W]
     crah_design_power_w: float
     crah_min_speed_fraction: float
     supply_air_temp_c: float
@@ -61,44 +63,46 @@ class AirPlantParams(NamedTuple):
     tower_min_water_temp_c: float
     cycles_of_concentration: float
     drift_fraction: float
-    economiser: bool                 # water-side economiser (plate heat exchanger)
+    economiser: bool  # water-side economiser (plate heat exchanger)
     economiser_hx_approach_k: float
-    airside_economiser: bool         # outdoor air through the AHUs when cool and dry enough
-    evaporative_assist: bool         # direct evaporative pads on the outdoor air
+    airside_economiser: bool  # outdoor air through the AHUs when cool and dry enough
+    evaporative_assist: bool  # direct evaporative pads on the outdoor air
     evaporative_effectiveness: float
-    airside_max_wetbulb_c: float     # above this outdoor wet-bulb the dampers close (humidity envelope)
+    airside_max_wetbulb_c: float  # above this outdoor wet-bulb the dampers close (humidity envelope)
     chiller_min_condenser_temp_c: float
     chiller_count: int
     chiller_unit_capacity_w: float
     chiller: ChillerCurve
-    heat_capacity_j_per_k: float     # thermal mass of room air + chilled-water loop [J/K]
-    air_cooled: bool                 # dry heat rejection: air-cooled chillers + dry-cooler economiser, no tower
-    dry_approach_k: float            # dry-cooler economiser: leaving water - outdoor dry-bulb [K]
-    condenser_approach_k: float      # air-cooled condenser: condensing - outdoor dry-bulb [K]
+    heat_capacity_j_per_k: float  # thermal mass of room air + chilled-water loop [J/K]
+    air_cooled: bool  # dry heat rejection: air-cooled chillers + dry-cooler economiser, no tower
+    dry_approach_k: float  # dry-cooler economiser: leaving water - outdoor dry-bulb [K]
+    condenser_approach_k: float  # air-cooled condenser: condensing - outdoor dry-bulb [K]
     air_cooled_carnot_efficiency: float
 
 
 class LiquidPlantParams(NamedTuple):
     """Design of the liquid path: CDUs (direct-to-chip) or tanks (immersion), facility water loop,
     dry coolers with optional adiabatic pre-cooling and trim chiller (catalog/cooling.yaml)."""
-    design_heat_w: float             # liquid heat at design [W]
-    supply_temp_c: float             # facility-water supply set point [C] (ASHRAE W-class for direct-to-chip)
-    loop_delta_t_k: float            # facility-water supply/return difference at design [K]
-    coolant_approach_k: float        # GPU coolant = facility water + approach (CDU / tank HX / condenser)
-    coolant_floor_c: float           # two-phase: the fluid boils at its saturation temperature, never below
-    cdu_capacity_w: float            # installed CDU / tank heat-exchange capacity incl. redundancy [W]
-    pump_design_power_w: float       # CDU or dielectric pumps + facility-water pumps at design flow [W]
+
+    design_heat_w: float  # liquid heat at design [W]
+    supply_temp_c: float  # facility-water supply set point [C] (ASHRAE W-class for direct-to-chip)
+    loop_delta_t_k: float  # facility-water supply/return difference at design [K]
+    coolant_approach_k: float  # GPU coolant = facility water + approach (CDU / tank HX / condenser)
+    coolant_floor_c: float  # two-phase: the fluid boils at its saturation temperature, never below
+    cdu_capacity_w: float  # installed CDU / tank heat-exchange capacity incl. redundancy [W]
+    pump_design_power_w: float  # CDU or dielectric pumps + facility-water pumps at design flow [W]
     pump_min_flow_fraction: float
-    drycooler_ua_w_per_k: float      # dry-cooler capacity per K of (return - air inlet) at full fan [W/K]
+    drycooler_ua_w_per_k: float  # dry-cooler capacity per K of (return - air inlet) at full fan [W/K]
     drycooler_fan_design_power_w: float
     drycooler_min_fan_fraction: float
     drycooler_air_effectiveness: float  # coil effectiveness on the air side (for air flow and pad water)
     adiabatic: bool
     adiabatic_effectiveness: float
-    trim_capacity_w: float           # trim chiller capacity (0: none) [W]
-    trim_carnot_efficiency: float    # second-law efficiency of the trim chiller
+    trim_capacity_w: float  # trim chiller capacity (0: none) [W]
+    trim_carnot_efficiency: float  # second-law efficiency of the trim chiller
     trim_condenser_approach_k: float
-    heat_capacity_j_per_k: float     # thermal mass of coolant, tanks and facility water [J/K]
+    heat_capacity_j_per_k: float  # thermal mass of coolant, tanks and facility water [J/K]
+
 
 @njit(cache=True)
 def affinity_power_w(flow_fraction, design_power_w, min_fraction):
@@ -221,8 +225,9 @@ def tower_evaporative_fraction(drybulb_c, wetbulb_c, mean_water_c):
 
 
 @njit(cache=True)
-def tower_water_kg_s(heat_rejected_w, range_k, water_temp_c, evaporative_fraction,
-                     drift_fraction, cycles_of_concentration):
+def tower_water_kg_s(
+    heat_rejected_w, range_k, water_temp_c, evaporative_fraction, drift_fraction, cycles_of_concentration
+):
     """Cooling-tower evaporation, drift and blowdown [kg/s].
 
     E = f_evap Q / h_fg           (f_evap from tower_evaporative_fraction; the rule of thumb
@@ -237,8 +242,6 @@ def tower_water_kg_s(heat_rejected_w, range_k, water_temp_c, evaporative_fractio
     drift = drift_fraction * circulation
     blowdown = max(evap / (cycles_of_concentration - 1.0) - drift, 0.0)
     return evap, drift, blowdown
-
-
 
 
 @njit(cache=True)
@@ -295,9 +298,15 @@ def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
     air_econ = 0.0
     adiabatic = 0.0
     if p.airside_economiser:
-        air_econ, evap_k = airside_economiser(drybulb_c, wetbulb_c, p.supply_air_temp_c, return_c,
-                                              p.evaporative_assist, p.evaporative_effectiveness,
-                                              p.airside_max_wetbulb_c)
+        air_econ, evap_k = airside_economiser(
+            drybulb_c,
+            wetbulb_c,
+            p.supply_air_temp_c,
+            return_c,
+            p.evaporative_assist,
+            p.evaporative_effectiveness,
+            p.airside_max_wetbulb_c,
+        )
         if air_econ > 0.0 and evap_k > 0.0:
             air_kg_s = coil_w / (AIR_CP_J_KG_K * p.air_delta_t_k)
             adiabatic = evaporated_water_kg_s(air_kg_s, evap_k, wetbulb_c)
@@ -305,8 +314,9 @@ def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
 
     chw_pump_w = 0.0
     if water_side_w > 0.0:
-        chw_pump_w = affinity_power_w(water_side_w / p.design_heat_w, p.chw_pump_design_power_w,
-                                      p.pump_min_flow_fraction)
+        chw_pump_w = affinity_power_w(
+            water_side_w / p.design_heat_w, p.chw_pump_design_power_w, p.pump_min_flow_fraction
+        )
     chw_load_w = water_side_w + chw_pump_w
     chw_return_c = p.chw_supply_temp_c + p.chw_delta_t_k
 
@@ -318,41 +328,64 @@ def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
         economiser_water_c = max(wetbulb_c + p.tower_approach_k, p.tower_min_water_temp_c)
     wse = 0.0
     if p.economiser:
-        wse = waterside_economiser_fraction(chw_return_c, p.chw_supply_temp_c, economiser_water_c,
-                                            p.economiser_hx_approach_k)
+        wse = waterside_economiser_fraction(
+            chw_return_c, p.chw_supply_temp_c, economiser_water_c, p.economiser_hx_approach_k
+        )
     chiller_load_w = (1.0 - wse) * chw_load_w
     if p.air_cooled:
-        cop_ac = carnot_chiller_cop(p.chw_supply_temp_c, drybulb_c + p.condenser_approach_k,
-                                    p.air_cooled_carnot_efficiency)
+        cop_ac = carnot_chiller_cop(
+            p.chw_supply_temp_c, drybulb_c + p.condenser_approach_k, p.air_cooled_carnot_efficiency
+        )
         served_w = min(chiller_load_w, chillers_available * p.chiller_unit_capacity_w)
         chiller_w = served_w / cop_ac
         unmet_w = chiller_load_w - served_w
     else:
         cw_entering_c = max(economiser_water_c, p.chiller_min_condenser_temp_c)
-        chiller_w, unmet_w, _ = chiller_power_eir_w(chiller_load_w, p.chw_supply_temp_c, cw_entering_c,
-                                                    p.chiller_unit_capacity_w, chillers_available, p.chiller)
+        chiller_w, unmet_w, _ = chiller_power_eir_w(
+            chiller_load_w, p.chw_supply_temp_c, cw_entering_c, p.chiller_unit_capacity_w, chillers_available, p.chiller
+        )
     cop = (chiller_load_w - unmet_w) / chiller_w if chiller_w > 0.0 else 0.0
 
     condenser_w = chw_load_w - unmet_w + chiller_w
     cw_pump_w = 0.0
     if condenser_w > 0.0 and not p.air_cooled:
-        cw_pump_w = affinity_power_w(condenser_w / p.condenser_design_heat_w, p.cw_pump_design_power_w,
-                                     p.pump_min_flow_fraction)
+        cw_pump_w = affinity_power_w(
+            condenser_w / p.condenser_design_heat_w, p.cw_pump_design_power_w, p.pump_min_flow_fraction
+        )
     to_tower_w = condenser_w + cw_pump_w
     tower_fan_w = 0.0
     evap = drift = blowdown = 0.0
     if to_tower_w > 0.0:
-        tower_fan_w = affinity_power_w(to_tower_w / p.condenser_design_heat_w, p.tower_fan_design_power_w,
-                                       p.tower_min_fan_fraction)
+        tower_fan_w = affinity_power_w(
+            to_tower_w / p.condenser_design_heat_w, p.tower_fan_design_power_w, p.tower_min_fan_fraction
+        )
         if not p.air_cooled:
             mean_water_c = economiser_water_c + 0.5 * p.cw_range_k
             evap, drift, blowdown = tower_water_kg_s(
-                to_tower_w, p.cw_range_k, mean_water_c, tower_evaporative_fraction(drybulb_c, wetbulb_c, mean_water_c),
-                p.drift_fraction, p.cycles_of_concentration)
+                to_tower_w,
+                p.cw_range_k,
+                mean_water_c,
+                tower_evaporative_fraction(drybulb_c, wetbulb_c, mean_water_c),
+                p.drift_fraction,
+                p.cycles_of_concentration,
+            )
     heat_rejected_w = air_econ * coil_w + to_tower_w
     econ = air_econ + (1.0 - air_econ) * wse
-    return (crah_w, chiller_w, chw_pump_w, cw_pump_w, tower_fan_w, econ, cop, unmet_w,
-            heat_rejected_w, evap, drift, blowdown, adiabatic)
+    return (
+        crah_w,
+        chiller_w,
+        chw_pump_w,
+        cw_pump_w,
+        tower_fan_w,
+        econ,
+        cop,
+        unmet_w,
+        heat_rejected_w,
+        evap,
+        drift,
+        blowdown,
+        adiabatic,
+    )
 
 
 @njit(cache=True)
@@ -402,8 +435,9 @@ def liquid_plant(load_w, facility_supply_c, drybulb_c, wetbulb_c, p, cdu_availab
     trim_cop = 0.0
     trim_q = min(to_reject_w - dry_w, p.trim_capacity_w)
     if trim_q > 0.0:
-        trim_cop = carnot_chiller_cop(facility_supply_c, drybulb_c + p.trim_condenser_approach_k,
-                                      p.trim_carnot_efficiency)
+        trim_cop = carnot_chiller_cop(
+            facility_supply_c, drybulb_c + p.trim_condenser_approach_k, p.trim_carnot_efficiency
+        )
         trim_w = trim_q / trim_cop
     removed_w = dry_w + trim_q - pump_w
     return pump_w, fan_w, trim_w, removed_w, adiabatic, trim_cop, dry_w + trim_q + trim_w

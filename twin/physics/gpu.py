@@ -44,7 +44,7 @@ import math
 
 from numba import njit
 
-TRIP_RESET_K = 10.0   # [M] a tripped GPU comes back once 10 K below its maximum operating temperature
+TRIP_RESET_K = 10.0  # [M] a tripped GPU comes back once 10 K below its maximum operating temperature
 LEAK_TEMP_CAP_C = 150.0  # [M] C: leakage law used up to here only (beyond any GPU's shutdown threshold, 92 C)
 
 
@@ -57,17 +57,29 @@ def clock_power_factor(clock_fraction, v_floor):
 @njit(cache=True)
 def clock_for_power_factor(factor, v_floor):
     """The clock fraction phi with g(phi) = factor (g is increasing)."""
-    if factor >= v_floor ** 3:
+    if factor >= v_floor**3:
         return factor ** (1.0 / 3.0)
     return factor / (v_floor * v_floor)
 
 
 @njit(cache=True)
-def power_w(utilization, clock_fraction, die_temp_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
-            leak_ref_temp_c):
+def power_w(
+    utilization,
+    clock_fraction,
+    die_temp_c,
+    idle_w,
+    clock_w,
+    dynamic_w,
+    v_floor,
+    leak_fraction,
+    leak_per_k,
+    leak_ref_temp_c,
+):
     """GPU board power [W] at activity u, clock fraction phi and die temperature T (module docstring)."""
     u = min(max(utilization, 0.0), 1.0)
-    static = idle_w * (1.0 - leak_fraction) + idle_w * leak_fraction * math.exp(leak_per_k * (min(die_temp_c, LEAK_TEMP_CAP_C) - leak_ref_temp_c))
+    static = idle_w * (1.0 - leak_fraction) + idle_w * leak_fraction * math.exp(
+        leak_per_k * (min(die_temp_c, LEAK_TEMP_CAP_C) - leak_ref_temp_c)
+    )
     return static + (clock_w + dynamic_w * u) * clock_power_factor(clock_fraction, v_floor)
 
 
@@ -98,9 +110,30 @@ def decays(dt_s, r_die, c_die, r_sink, c_sink):
 
 
 @njit(cache=True)
-def step(utilization, die_temp_c, sink_temp_c, coolant_temp_c, dt_s, idle_w, clock_w, dynamic_w, v_floor, tdp_w,
-         leak_fraction, leak_per_k, leak_ref_temp_c, r_k_per_w, c_j_per_k, sink_r_k_per_w, sink_c_j_per_k,
-         max_temp_c, min_clock_fraction, shutdown_temp_c, tripped, power_limit_w=math.inf):
+def step(
+    utilization,
+    die_temp_c,
+    sink_temp_c,
+    coolant_temp_c,
+    dt_s,
+    idle_w,
+    clock_w,
+    dynamic_w,
+    v_floor,
+    tdp_w,
+    leak_fraction,
+    leak_per_k,
+    leak_ref_temp_c,
+    r_k_per_w,
+    c_j_per_k,
+    sink_r_k_per_w,
+    sink_c_j_per_k,
+    max_temp_c,
+    min_clock_fraction,
+    shutdown_temp_c,
+    tripped,
+    power_limit_w=math.inf,
+):
     """Advance one GPU over one step: returns (power_w, clock_fraction, die_temp_end_c, sink_temp_end_c, tripped).
 
     Clock: first the power limit (P <= min(TDP, power_limit_w): the board limit, or a lower one a
@@ -111,12 +144,14 @@ def step(utilization, die_temp_c, sink_temp_c, coolant_temp_c, dt_s, idle_w, clo
     """
     d_die, d_sink = decays(dt_s, r_k_per_w, c_j_per_k, sink_r_k_per_w, sink_c_j_per_k)
     if tripped:
-        t_end, s_end = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, 0.0, r_k_per_w, d_die,
-                                     sink_r_k_per_w, d_sink)
+        t_end, s_end = temps_after_c(
+            die_temp_c, sink_temp_c, coolant_temp_c, 0.0, r_k_per_w, d_die, sink_r_k_per_w, d_sink
+        )
         return 0.0, 0.0, t_end, s_end, t_end > max_temp_c - TRIP_RESET_K
     u = min(max(utilization, 0.0), 1.0)
-    static = power_w(0.0, 0.0, die_temp_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k,
-                     leak_ref_temp_c)
+    static = power_w(
+        0.0, 0.0, die_temp_c, idle_w, clock_w, dynamic_w, v_floor, leak_fraction, leak_per_k, leak_ref_temp_c
+    )
     clocked_full = clock_w + dynamic_w * u  # the clocked power at phi = 1
     g_min = clock_power_factor(min_clock_fraction, v_floor)
     g = 1.0
@@ -126,10 +161,13 @@ def step(utilization, die_temp_c, sink_temp_c, coolant_temp_c, dt_s, idle_w, clo
     p = static + clocked_full * g
     t_end, s_end = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, p, r_k_per_w, d_die, sink_r_k_per_w, d_sink)
     if t_end > max_temp_c and clocked_full > 0.0:
-        t_zero = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, 0.0, r_k_per_w, d_die, sink_r_k_per_w, d_sink)[0]
+        t_zero = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, 0.0, r_k_per_w, d_die, sink_r_k_per_w, d_sink)[
+            0
+        ]
         p_allowed = p * (max_temp_c - t_zero) / (t_end - t_zero)  # the die's end temperature is linear in P
         g = min(max((p_allowed - static) / clocked_full, g_min), g)
         p = static + clocked_full * g
-        t_end, s_end = temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, p, r_k_per_w, d_die, sink_r_k_per_w,
-                                     d_sink)
+        t_end, s_end = temps_after_c(
+            die_temp_c, sink_temp_c, coolant_temp_c, p, r_k_per_w, d_die, sink_r_k_per_w, d_sink
+        )
     return p, clock_for_power_factor(g, v_floor), t_end, s_end, t_end >= shutdown_temp_c

@@ -61,16 +61,14 @@ def fit_loss_coefficients(load_fractions, efficiencies):
     basis = np.stack([np.ones_like(load), load, load * load], axis=1)
     coef = np.linalg.lstsq(basis, loss, rcond=None)[0]
     grid = np.linspace(0.0, 1.2, 121)
-    if np.any(coef[0] + coef[1] * grid + coef[2] * grid ** 2 <= 0.0):
+    if np.any(coef[0] + coef[1] * grid + coef[2] * grid**2 <= 0.0):
         raise ValueError(f"efficiency points {list(zip(load, eta))} give a loss curve that is not positive")
     return tuple(float(c) for c in coef)
 
 
 def efficiency(load_fraction, c0, c1, c2):
     """Efficiency of a three-term converter at a load fraction (for reports and validation)."""
-    return load_fraction / (load_fraction + c0 + c1 * load_fraction + c2 * load_fraction ** 2)
-
-
+    return load_fraction / (load_fraction + c0 + c1 * load_fraction + c2 * load_fraction**2)
 
 
 def installed_rating_w(design_w, module_w, redundancy):

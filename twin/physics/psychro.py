@@ -30,11 +30,9 @@ def saturation_pressure_pa(temp_c):
     """
     t_k = temp_c + ZERO_C_K
     if temp_c <= 0.01:
-        ln_p = (_C1 / t_k + _C2 + _C3 * t_k + _C4 * t_k**2 + _C5 * t_k**3
-                + _C6 * t_k**4 + _C7 * math.log(t_k))
+        ln_p = _C1 / t_k + _C2 + _C3 * t_k + _C4 * t_k**2 + _C5 * t_k**3 + _C6 * t_k**4 + _C7 * math.log(t_k)
     else:
-        ln_p = (_C8 / t_k + _C9 + _C10 * t_k + _C11 * t_k**2 + _C12 * t_k**3
-                + _C13 * math.log(t_k))
+        ln_p = _C8 / t_k + _C9 + _C10 * t_k + _C11 * t_k**2 + _C12 * t_k**3 + _C13 * math.log(t_k)
     return math.exp(ln_p)
 
 
@@ -49,10 +47,12 @@ def _humidity_ratio_at_wetbulb(drybulb_c, wetbulb_c, pressure_pa):
     """W of air whose thermodynamic wet-bulb is wetbulb_c; ASHRAE 2017 ch.1 eq. 33 (t* > 0) and eq. 35 (t* <= 0)."""
     ws_star = humidity_ratio(saturation_pressure_pa(wetbulb_c), pressure_pa)
     if wetbulb_c > 0.0:
-        return (((2501.0 - 2.326 * wetbulb_c) * ws_star - 1.006 * (drybulb_c - wetbulb_c))
-                / (2501.0 + 1.86 * drybulb_c - 4.186 * wetbulb_c))
-    return (((2830.0 - 0.24 * wetbulb_c) * ws_star - 1.006 * (drybulb_c - wetbulb_c))
-            / (2830.0 + 1.86 * drybulb_c - 2.1 * wetbulb_c))
+        return ((2501.0 - 2.326 * wetbulb_c) * ws_star - 1.006 * (drybulb_c - wetbulb_c)) / (
+            2501.0 + 1.86 * drybulb_c - 4.186 * wetbulb_c
+        )
+    return ((2830.0 - 0.24 * wetbulb_c) * ws_star - 1.006 * (drybulb_c - wetbulb_c)) / (
+        2830.0 + 1.86 * drybulb_c - 2.1 * wetbulb_c
+    )
 
 
 @njit(cache=True)

@@ -34,7 +34,7 @@ def fan_speed_fraction(inlet_temp_c, speed_at_ref, ref_temp_c, speed_per_k, min_
 def fan_power_w(speed_fraction, max_power_w):
     """Fan power [W] by the affinity laws: P = P_max s^3 (Q ~ N, dp ~ N^2, P ~ N^3;
     ASHRAE Handbook HVAC Systems and Equipment ch. 21)."""
-    return max_power_w * speed_fraction ** 3
+    return max_power_w * speed_fraction**3
 
 
 @njit(cache=True)

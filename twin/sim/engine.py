@@ -52,8 +52,10 @@ def site_per_step(site, times_utc):
     frac = h - np.floor(h)
     lerp = lambda a: a[i0] * (1.0 - frac) + a[i1] * frac  # noqa: E731
     return {
-        "drybulb_c": lerp(site.drybulb_c), "wetbulb_c": lerp(site.wetbulb_c),
-        "carbon_g_per_kwh": site.carbon_g_per_kwh[i0], "water_l_per_kwh": site.water_l_per_kwh[i0],
+        "drybulb_c": lerp(site.drybulb_c),
+        "wetbulb_c": lerp(site.wetbulb_c),
+        "carbon_g_per_kwh": site.carbon_g_per_kwh[i0],
+        "water_l_per_kwh": site.water_l_per_kwh[i0],
         "price_usd_per_kwh": site.price_usd_per_kwh[i0],
     }
 
@@ -79,8 +81,11 @@ def gpu_activity(plant, utilization):
     for h, curve in enumerate(plant.serving_curves):
         u = utilization[:, h]
         halls = plant.halls
-        out[:, h] = u if curve is None else activity_for_load(curve, u, halls.gpu_idle_w[h], halls.gpu_clock_w[h],
-                                                              halls.gpu_dynamic_w[h])
+        out[:, h] = (
+            u
+            if curve is None
+            else activity_for_load(curve, u, halls.gpu_idle_w[h], halls.gpu_clock_w[h], halls.gpu_dynamic_w[h])
+        )
     return out
 
 
@@ -95,7 +100,9 @@ def grid_cap_w(scenario, times_utc):
     """Per step, the most the facility may draw from the grid [W]: the grid connection, lowered in
     demand-response windows; inf where nothing limits it."""
     facility = scenario.facility
-    cap = np.full(times_utc.shape[0], np.inf if facility.grid_connection_mw is None else facility.grid_connection_mw * 1e6)
+    cap = np.full(
+        times_utc.shape[0], np.inf if facility.grid_connection_mw is None else facility.grid_connection_mw * 1e6
+    )
     for event in facility.demand_response:
         inside = _window(times_utc, event)
         cap[inside] = np.minimum(cap[inside], event.cap_mw * 1e6)
@@ -130,14 +137,16 @@ class Simulation:
         halls = self.plant.halls
         hall_gpus = halls.servers * halls.gpus_per_server
         step_s = scenario.step_s
-        self.schedule = schedule(scenario, hall_gpus, step_s, self.times.shape[0], self.series["carbon_g_per_kwh"],
-                                 self.price, scenario.seed)
+        self.schedule = schedule(
+            scenario, hall_gpus, step_s, self.times.shape[0], self.series["carbon_g_per_kwh"], self.price, scenario.seed
+        )
         available = 1.0 - self.schedule.repair_gpu_s / (step_s * hall_gpus)
         serving = halls.training == 0.0
         # the load balancer shares demand evenly over the inference halls; GPUs in repair serve nothing
         self.demand = np.where(serving, demand[:, None], 0.0)
-        self.utilization = np.where(serving, served_utilization(self.demand, scenario.workload.inference.utilization_ceiling
-                                                                * available), 0.0)
+        self.utilization = np.where(
+            serving, served_utilization(self.demand, scenario.workload.inference.utilization_ceiling * available), 0.0
+        )
         self.productive = self.utilization.copy()
         self.activity = gpu_activity(self.plant, self.utilization)
         if not serving.all():  # the training hall: busy GPUs at training activity; lost work is not productive
@@ -152,8 +161,11 @@ class Simulation:
 
     def _price_per_step(self):
         econ = self.scenario.economics
-        base = (self.series["price_usd_per_kwh"] if econ.energy_tariff == "site_hourly"
-                else np.full(self.times.shape[0], econ.flat_price_usd_per_kwh))
+        base = (
+            self.series["price_usd_per_kwh"]
+            if econ.energy_tariff == "site_hourly"
+            else np.full(self.times.shape[0], econ.flat_price_usd_per_kwh)
+        )
         if econ.energy_tariff == "site_hourly" and self.site.price_basis == "retail":
             return base  # a retail tariff already holds network charges and taxes
         return base + econ.price_adder_usd_per_kwh
@@ -172,12 +184,38 @@ class Simulation:
         j = min(self.times.shape[0], int(now_s) // self.scenario.step_s)
         if j > self.done:
             s, p = self.series, self.plant
-            advance(self.done, j, float(self.scenario.step_s), self.utilization, self.activity, self.productive,
-                    self.demand, s["drybulb_c"],
-                    s["wetbulb_c"], s["carbon_g_per_kwh"], s["water_l_per_kwh"], self.price, self.solar_w, self.cap_w, self.ups_cap_w,
-                    p.halls,
-                    p.air, p.liquid, p.chain, p.onsite, p.prices, p.available, p.state, p.die_temp_c, p.sink_temp_c, p.tripped,
-                    self.ledger.values, self.ledger.rack_sums, self.ledger.rack_steps, max(self.ledger.period_steps, 1))
+            advance(
+                self.done,
+                j,
+                float(self.scenario.step_s),
+                self.utilization,
+                self.activity,
+                self.productive,
+                self.demand,
+                s["drybulb_c"],
+                s["wetbulb_c"],
+                s["carbon_g_per_kwh"],
+                s["water_l_per_kwh"],
+                self.price,
+                self.solar_w,
+                self.cap_w,
+                self.ups_cap_w,
+                p.halls,
+                p.air,
+                p.liquid,
+                p.chain,
+                p.onsite,
+                p.prices,
+                p.available,
+                p.state,
+                p.die_temp_c,
+                p.sink_temp_c,
+                p.tripped,
+                self.ledger.values,
+                self.ledger.rack_sums,
+                self.ledger.rack_steps,
+                max(self.ledger.period_steps, 1),
+            )
             self.done = j
             if self.progress is not None:
                 self.progress(j, self.times.shape[0])

@@ -35,7 +35,7 @@ class Ledger:
         if self.rack_sums.shape[0] == 0:
             return pd.DataFrame()
         means = self.rack_sums / self.rack_steps[:, None, None]
-        starts = pd.to_datetime(self.step_times_utc[::self.period_steps]).tz_localize("UTC")
+        starts = pd.to_datetime(self.step_times_utc[:: self.period_steps]).tz_localize("UTC")
         parts = []
         for h, (name, racks, servers_per_rack) in enumerate(halls):
             part = pd.DataFrame(means[:, h, :], columns=list(RACK_COLUMNS))

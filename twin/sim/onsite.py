@@ -12,10 +12,10 @@ import pvlib
 
 from twin.sites.readers import HOURS_PER_YEAR
 
-DC_AC_RATIO = 1.2            # PVWatts default
-INVERTER_EFFICIENCY = 0.96   # PVWatts default nominal inverter efficiency
-SYSTEM_LOSSES = 0.14         # PVWatts default
-GAMMA_PDC_PER_K = -0.0035    # PVWatts "standard" module
+DC_AC_RATIO = 1.2  # PVWatts default
+INVERTER_EFFICIENCY = 0.96  # PVWatts default nominal inverter efficiency
+SYSTEM_LOSSES = 0.14  # PVWatts default
+GAMMA_PDC_PER_K = -0.0035  # PVWatts "standard" module
 
 
 def pv_ac_w_per_w_dc(site, tilt_deg=None, azimuth_deg=None):
@@ -25,10 +25,19 @@ def pv_ac_w_per_w_dc(site, tilt_deg=None, azimuth_deg=None):
     tilt = abs(site.latitude) if tilt_deg is None else tilt_deg
     azimuth = (180.0 if site.latitude >= 0.0 else 0.0) if azimuth_deg is None else azimuth_deg
     mid = pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(np.arange(HOURS_PER_YEAR) - 0.5, unit="h")
-    sun = pvlib.solarposition.get_solarposition(mid, site.latitude, site.longitude,
-                                                altitude=np.nan_to_num(site.elevation_m))
-    poa = pvlib.irradiance.get_total_irradiance(tilt, azimuth, sun["apparent_zenith"], sun["azimuth"],
-                                                site.dni_w_m2, site.ghi_w_m2, site.dhi_w_m2, model="isotropic")
+    sun = pvlib.solarposition.get_solarposition(
+        mid, site.latitude, site.longitude, altitude=np.nan_to_num(site.elevation_m)
+    )
+    poa = pvlib.irradiance.get_total_irradiance(
+        tilt,
+        azimuth,
+        sun["apparent_zenith"],
+        sun["azimuth"],
+        site.dni_w_m2,
+        site.ghi_w_m2,
+        site.dhi_w_m2,
+        model="isotropic",
+    )
     poa_w = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float))
     params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"]
     cell_c = pvlib.temperature.sapm_cell(poa_w, site.drybulb_c, 1.0, **params)

@@ -10,8 +10,17 @@ import numpy as np
 from twin import catalog
 from twin.params import calibration
 from twin.physics import cooling, power, rack
-from twin.physics.facility import (A_CDU, A_CHILLERS, A_DRYCOOLER, S_AIR, S_LIQUID, Halls, OnSite, PowerChainParams,
-                                   Prices)
+from twin.physics.facility import (
+    A_CDU,
+    A_CHILLERS,
+    A_DRYCOOLER,
+    S_AIR,
+    S_LIQUID,
+    Halls,
+    OnSite,
+    PowerChainParams,
+    Prices,
+)
 from twin.sim.accounting import SECONDS_PER_YEAR
 
 
@@ -65,33 +74,59 @@ def build_halls(scenario):
         # Catalog host power is measured at the wall with the catalog's own PSUs and fans near 27 C:
         # take the PSU loss and the fan power out to get the DC host load.
         native = server_conversion_coefficients(spec, "ac")
-        host_dc = [_dc_behind_psu(n * g + h, psu_rating, native) - n * g - fan_at_ref
-                   for g, h in ((spec["idle_w"], host_idle_wall), (spec["tdp_w"], host_max_wall))]
+        host_dc = [
+            _dc_behind_psu(n * g + h, psu_rating, native) - n * g - fan_at_ref
+            for g, h in ((spec["idle_w"], host_idle_wall), (spec["tdp_w"], host_max_wall))
+        ]
         fan_max = 0.0 if key.startswith("immersion") else fan_max_full * (1.0 - liquid)
         r = settings["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
         c0, c1, c2 = server_conversion_coefficients(spec, scenario.facility.power_chain.distribution)
         training = scenario.workload.training
         is_training = training is not None and hall.name == training.hall
         if is_training:  # tokens processed: MFU x dense BF16 peak / 6 N
-            tokens = (training.mfu * catalog.load("workload")["training"]["bf16_dense_tflops"][hall.gpu] * 1e12
-                      / (6.0 * training.model_params_billion * 1e9))
+            tokens = (
+                training.mfu
+                * catalog.load("workload")["training"]["bf16_dense_tflops"][hall.gpu]
+                * 1e12
+                / (6.0 * training.model_params_billion * 1e9)
+            )
         else:
             tokens = inference.throughput_scale * (
-                inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"])
+                inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"]
+            )
         row = dict(
-            servers=hall.rack_count * hall.servers_per_rack, gpus_per_server=n,
-            gpu_idle_w=spec["idle_w"], gpu_tdp_w=spec["tdp_w"], gpu_clock_w=0.0,
-            gpu_dynamic_w=spec["tdp_w"] - spec["idle_w"], gpu_v_floor=0.0, leak_fraction=model["leak_fraction"],
-            leak_per_k=model["leak_per_k"], leak_ref_temp_c=model["leak_ref_temp_c"],
-            die_r_k_per_w=r, die_c_j_per_k=model["die_time_constant_s"] / r, sink_r_k_per_w=0.0, sink_c_j_per_k=1.0,
-            max_temp_c=spec["max_operating_temp_c"], shutdown_temp_c=spec["shutdown_temp_c"],
+            servers=hall.rack_count * hall.servers_per_rack,
+            gpus_per_server=n,
+            gpu_idle_w=spec["idle_w"],
+            gpu_tdp_w=spec["tdp_w"],
+            gpu_clock_w=0.0,
+            gpu_dynamic_w=spec["tdp_w"] - spec["idle_w"],
+            gpu_v_floor=0.0,
+            leak_fraction=model["leak_fraction"],
+            leak_per_k=model["leak_per_k"],
+            leak_ref_temp_c=model["leak_ref_temp_c"],
+            die_r_k_per_w=r,
+            die_c_j_per_k=model["die_time_constant_s"] / r,
+            sink_r_k_per_w=0.0,
+            sink_c_j_per_k=1.0,
+            max_temp_c=spec["max_operating_temp_c"],
+            shutdown_temp_c=spec["shutdown_temp_c"],
             min_clock_fraction=model["min_clock_fraction"],
             throughput_clock_exponent=model["throughput_clock_exponent"],
-            host_idle_w=max(host_dc[0], 0.0), host_max_w=max(host_dc[1], host_dc[0], 0.0), fan_max_w=fan_max,
-            fan_speed_at_ref=fans["speed_at_ref"], fan_ref_temp_c=fans["ref_temp_c"],
-            fan_speed_per_k=fans["speed_per_k"], fan_min_speed=fans["min_speed"],
-            psu_rating_w=psu_rating, psu_c0=c0, psu_c1=c1, psu_c2=c2,
-            liquid_fraction=liquid, tokens_per_gpu_s=tokens, training=1.0 if is_training else 0.0,
+            host_idle_w=max(host_dc[0], 0.0),
+            host_max_w=max(host_dc[1], host_dc[0], 0.0),
+            fan_max_w=fan_max,
+            fan_speed_at_ref=fans["speed_at_ref"],
+            fan_ref_temp_c=fans["ref_temp_c"],
+            fan_speed_per_k=fans["speed_per_k"],
+            fan_min_speed=fans["min_speed"],
+            psu_rating_w=psu_rating,
+            psu_c0=c0,
+            psu_c1=c1,
+            psu_c2=c2,
+            liquid_fraction=liquid,
+            tokens_per_gpu_s=tokens,
+            training=1.0 if is_training else 0.0,
         )
         if hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
             row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))
@@ -106,16 +141,30 @@ def serving_curves(scenario):
     """Per hall, the fitted serving curve of the model on the hall's GPU (catalog models.yaml), or None
     where the scenario sets its own tokens_per_gpu_s."""
     inference, training = scenario.workload.inference, scenario.workload.training
-    return [None if inference.tokens_per_gpu_s is not None or (training is not None and hall.name == training.hall)
-            else catalog.load("models")[inference.model][hall.gpu] for hall in scenario.facility.halls]
+    return [
+        None
+        if inference.tokens_per_gpu_s is not None or (training is not None and hall.name == training.hall)
+        else catalog.load("models")[inference.model][hall.gpu]
+        for hall in scenario.facility.halls
+    ]
 
 
 def server_wall_power_w(halls, h, inlet_c):
     """Wall power of one server of hall h at full load, full clock and reference die temperature."""
-    dc = (halls.gpus_per_server[h] * halls.gpu_tdp_w[h] + halls.host_max_w[h]
-          + rack.fan_power_w(rack.fan_speed_fraction(inlet_c, halls.fan_speed_at_ref[h], halls.fan_ref_temp_c[h],
-                                                     halls.fan_speed_per_k[h], halls.fan_min_speed[h]),
-                             halls.fan_max_w[h]))
+    dc = (
+        halls.gpus_per_server[h] * halls.gpu_tdp_w[h]
+        + halls.host_max_w[h]
+        + rack.fan_power_w(
+            rack.fan_speed_fraction(
+                inlet_c,
+                halls.fan_speed_at_ref[h],
+                halls.fan_ref_temp_c[h],
+                halls.fan_speed_per_k[h],
+                halls.fan_min_speed[h],
+            ),
+            halls.fan_max_w[h],
+        )
+    )
     return rack.wall_power_w(dc, halls.psu_rating_w[h], halls.psu_c0[h], halls.psu_c1[h], halls.psu_c2[h])
 
 
@@ -125,8 +174,12 @@ def design_it_power_w(halls, inlet_c=27.0):
 
 
 def design_liquid_heat_w(halls, inlet_c=27.0):
-    return float(sum(halls.liquid_fraction[h] * halls.servers[h] * server_wall_power_w(halls, h, inlet_c)
-                     for h in range(halls.servers.shape[0])))
+    return float(
+        sum(
+            halls.liquid_fraction[h] * halls.servers[h] * server_wall_power_w(halls, h, inlet_c)
+            for h in range(halls.servers.shape[0])
+        )
+    )
 
 
 def build_power_chain(scenario, design_it_w):
@@ -139,9 +192,12 @@ def build_power_chain(scenario, design_it_w):
         transformer_rating_w=0.0,  # set once the design facility load is known (Plant)
         transformer_no_load_fraction=pc.transformer.no_load_loss_fraction,
         transformer_load_loss_fraction=pc.transformer.load_loss_fraction,
-        ups_rating_w=power.installed_rating_w(pc.ups.sizing_factor * design_it_w, pc.ups.module_kw * 1e3,
-                                              pc.ups.redundancy),
-        ups_c0=c0, ups_c1=c1, ups_c2=c2,
+        ups_rating_w=power.installed_rating_w(
+            pc.ups.sizing_factor * design_it_w, pc.ups.module_kw * 1e3, pc.ups.redundancy
+        ),
+        ups_c0=c0,
+        ups_c1=c1,
+        ups_c2=c2,
         pdu_rating_w=design_it_w,
         pdu_full_load_loss_fraction=pc.pdu_full_load_loss_fraction,
         other_power_w=pc.other_power_fraction_of_design_it * design_it_w,
@@ -152,10 +208,15 @@ def chiller_curve(name):
     c = catalog.load("cooling")["chillers"][name]
     return cooling.ChillerCurve(
         reference_cop=c["reference_cop"],
-        chw_min_c=c["chw_leaving_range_c"][0], chw_max_c=c["chw_leaving_range_c"][1],
-        cw_min_c=c["cw_entering_range_c"][0], cw_max_c=c["cw_entering_range_c"][1],
-        plr_min=c["plr_min"], plr_max=c["plr_max"],
-        capft=np.array(c["capft"]), eirft=np.array(c["eirft"]), eirfplr=np.array(c["eirfplr"]),
+        chw_min_c=c["chw_leaving_range_c"][0],
+        chw_max_c=c["chw_leaving_range_c"][1],
+        cw_min_c=c["cw_entering_range_c"][0],
+        cw_max_c=c["cw_entering_range_c"][1],
+        plr_min=c["plr_min"],
+        plr_max=c["plr_max"],
+        capft=np.array(c["capft"]),
+        eirft=np.array(c["eirft"]),
+        eirfplr=np.array(c["eirfplr"]),
     )
 
 
@@ -171,14 +232,20 @@ def build_air_plant(cfg, design_heat_w):
     return cooling.AirPlantParams(
         design_heat_w=design_heat_w,
         condenser_design_heat_w=condenser_design_w,
-        crah_design_power_w=cooling.fan_or_pump_design_power_w(air_flow, cfg.crah_fan_pressure_pa, cfg.crah_fan_efficiency),
+        crah_design_power_w=cooling.fan_or_pump_design_power_w(
+            air_flow, cfg.crah_fan_pressure_pa, cfg.crah_fan_efficiency
+        ),
         crah_min_speed_fraction=air["crah_min_speed_fraction"],
         supply_air_temp_c=cfg.supply_air_temp_c,
         air_delta_t_k=cfg.air_delta_t_k,
         chw_supply_temp_c=cfg.chw_supply_temp_c,
         chw_delta_t_k=cfg.chw_delta_t_k,
-        chw_pump_design_power_w=cooling.fan_or_pump_design_power_w(chw_flow, air["chw_pump_head_pa"], air["pump_efficiency"]),
-        cw_pump_design_power_w=cooling.fan_or_pump_design_power_w(cw_flow, air["cw_pump_head_pa"], air["pump_efficiency"]),
+        chw_pump_design_power_w=cooling.fan_or_pump_design_power_w(
+            chw_flow, air["chw_pump_head_pa"], air["pump_efficiency"]
+        ),
+        cw_pump_design_power_w=cooling.fan_or_pump_design_power_w(
+            cw_flow, air["cw_pump_head_pa"], air["pump_efficiency"]
+        ),
         pump_min_flow_fraction=air["pump_min_flow_fraction"],
         cw_range_k=air["cw_range_k"],
         tower_approach_k=cfg.tower_approach_k,
@@ -240,18 +307,26 @@ def build_liquid_plant(settings, design_heat_w):
 def build_prices(scenario, halls, design_it_w, site):
     econ = scenario.economics
     capex_table = catalog.load("economics")["server_capex_usd"]
-    server_capex = sum(n * (econ.server_capex_usd if econ.server_capex_usd is not None else capex_table[h.gpu])
-                       for n, h in zip(halls.servers, scenario.facility.halls))
+    server_capex = sum(
+        n * (econ.server_capex_usd if econ.server_capex_usd is not None else capex_table[h.gpu])
+        for n, h in zip(halls.servers, scenario.facility.halls)
+    )
     per_mw = econ.facility_capex_usd_per_mw_it
     if per_mw is None:
         per_mw = catalog.load("economics")["facility_capex_usd_per_mw_it"][scenario.facility.cooling.type]
     facility_capex = per_mw * design_it_w / 1e6
-    per_year = (server_capex / econ.server_lifetime_years + facility_capex / econ.facility_lifetime_years
-                + econ.fixed_opex_fraction_of_capex_per_year * (server_capex + facility_capex))
+    per_year = (
+        server_capex / econ.server_lifetime_years
+        + facility_capex / econ.facility_lifetime_years
+        + econ.fixed_opex_fraction_of_capex_per_year * (server_capex + facility_capex)
+    )
     water_price = econ.water_price_usd_per_m3
     if water_price is None:
-        water_price = site.water_price_usd_per_m3 if site.water_price_usd_per_m3 is not None else \
-            catalog.load("economics")["water_price_usd_per_m3"]
+        water_price = (
+            site.water_price_usd_per_m3
+            if site.water_price_usd_per_m3 is not None
+            else catalog.load("economics")["water_price_usd_per_m3"]
+        )
     return Prices(water_usd_per_m3=water_price, fixed_usd_per_s=per_year / SECONDS_PER_YEAR)
 
 
@@ -265,26 +340,35 @@ class Plant:
         self.design_it_w = design_it_power_w(self.halls)
         chain = build_power_chain(scenario, self.design_it_w)
         pdu_w = power.pdu_loss_w(self.design_it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
-        ups_w = power.converter_loss_w(self.design_it_w + pdu_w, chain.ups_rating_w, chain.ups_c0, chain.ups_c1,
-                                       chain.ups_c2)
+        ups_w = power.converter_loss_w(
+            self.design_it_w + pdu_w, chain.ups_rating_w, chain.ups_c0, chain.ups_c1, chain.ups_c2
+        )
         self.design_liquid_heat_w = design_liquid_heat_w(self.halls)
         self.design_heat_w = self.design_it_w + pdu_w + ups_w + chain.other_power_w
         self.air = build_air_plant(air_path_of(cfg), self.design_heat_w - self.design_liquid_heat_w)
         self.liquid = build_liquid_plant(cooling_settings(cfg)[1], self.design_liquid_heat_w)
         # Transformer sized on the design facility load: full IT load in the site's hottest, most humid hour.
         hot_db, hot_wb = float(site.drybulb_c.max()), float(site.wetbulb_c.max())
-        design_cooling_w = sum(cooling.air_plant(self.air.design_heat_w, hot_db, hot_wb, self.air,
-                                                 self.air.chiller_count)[:5])
+        design_cooling_w = sum(
+            cooling.air_plant(self.air.design_heat_w, hot_db, hot_wb, self.air, self.air.chiller_count)[:5]
+        )
         if self.design_liquid_heat_w > 0.0:
-            design_cooling_w += sum(cooling.liquid_plant(self.design_liquid_heat_w, self.liquid.supply_temp_c, hot_db,
-                                                         hot_wb, self.liquid, 1.0, 1.0)[:3])
+            design_cooling_w += sum(
+                cooling.liquid_plant(
+                    self.design_liquid_heat_w, self.liquid.supply_temp_c, hot_db, hot_wb, self.liquid, 1.0, 1.0
+                )[:3]
+            )
         self.chain = chain._replace(
             transformer_rating_w=scenario.facility.power_chain.transformer.sizing_factor
-            * (self.design_heat_w + design_cooling_w))
+            * (self.design_heat_w + design_cooling_w)
+        )
         self.prices = build_prices(scenario, self.halls, self.design_it_w, site)
         supply = scenario.facility.onsite
-        self.onsite = OnSite(battery_capacity_j=supply.battery_mwh * 3.6e9, battery_power_w=supply.battery_mw * 1e6,
-                             battery_round_trip_efficiency=supply.battery_round_trip_efficiency)
+        self.onsite = OnSite(
+            battery_capacity_j=supply.battery_mwh * 3.6e9,
+            battery_power_w=supply.battery_mw * 1e6,
+            battery_round_trip_efficiency=supply.battery_round_trip_efficiency,
+        )
         # Units in service and thermal state, carried from one kernel call to the next.
         self.available = np.zeros(3)
         self.available[A_CHILLERS] = self.air.chiller_count
@@ -293,9 +377,11 @@ class Plant:
         self.state = np.zeros(3)  # coolant loops and an empty battery
         self.state[S_AIR] = self.air.supply_air_temp_c
         self.state[S_LIQUID] = self.liquid.supply_temp_c
-        coolant = np.where(self.halls.liquid_fraction > 0.0,
-                           max(self.liquid.coolant_floor_c, self.liquid.supply_temp_c + self.liquid.coolant_approach_k),
-                           self.air.supply_air_temp_c)
+        coolant = np.where(
+            self.halls.liquid_fraction > 0.0,
+            max(self.liquid.coolant_floor_c, self.liquid.supply_temp_c + self.liquid.coolant_approach_k),
+            self.air.supply_air_temp_c,
+        )
         self.die_temp_c = coolant + self.halls.gpu_idle_w * (self.halls.die_r_k_per_w + self.halls.sink_r_k_per_w)
         self.sink_temp_c = coolant + self.halls.gpu_idle_w * self.halls.sink_r_k_per_w
         self.tripped = np.zeros_like(self.die_temp_c)

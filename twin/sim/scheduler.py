@@ -43,9 +43,10 @@ class Job:
 @dataclass
 class Schedule:
     """Per step GPU-seconds of the training hall (busy, lost) and of every hall in repair."""
+
     busy_gpu_s: np.ndarray
     lost_gpu_s: np.ndarray
-    repair_gpu_s: np.ndarray          # (steps, halls)
+    repair_gpu_s: np.ndarray  # (steps, halls)
     jobs: list = field(default_factory=list)
     failures: list = field(default_factory=list)  # per hall: failure count
 
@@ -61,7 +62,7 @@ def add_interval(out, t0, t1, count, step_s):
         out[i0] += count * (t1 - t0)
         return
     out[i0] += count * ((i0 + 1) * step_s - t0)
-    out[i0 + 1:i1] += count * step_s
+    out[i0 + 1 : i1] += count * step_s
     if i1 < n:
         out[i1] += count * (t1 - i1 * step_s)
 
@@ -101,7 +102,7 @@ class Scheduler:
         last = min(last, means.shape[0] - width)  # whole windows only: no plan that runs past the forecast
         if last < first:
             return job.arrival_s
-        return float(first + int(np.argmin(means[first:last + 1]))) * self.step_s
+        return float(first + int(np.argmin(means[first : last + 1]))) * self.step_s
 
     def arrive(self, job):
         job.planned_start_s = self.planned_start(job)
@@ -201,8 +202,9 @@ def schedule(scenario, hall_gpus, step_s, n_steps, carbon, price, seed):
     for h, name in enumerate(names):
         if training is not None and name == training.hall:
             continue
-        repair[:, h], failures[h] = _inference_repairs(hall_gpus[h], rate, repair_s, horizon_s, step_s, n_steps,
-                                                       np.random.default_rng(hall_rng.integers(2**63)))
+        repair[:, h], failures[h] = _inference_repairs(
+            hall_gpus[h], rate, repair_s, horizon_s, step_s, n_steps, np.random.default_rng(hall_rng.integers(2**63))
+        )
     if training is not None:
         h = names.index(training.hall)
         series = {"carbon_aware": carbon, "price_aware": price}.get(training.policy)
@@ -212,8 +214,9 @@ def schedule(scenario, hall_gpus, step_s, n_steps, carbon, price, seed):
             noise = forecast_rng.normal(0.0, training.forecast_noise_cv, int(hour[-1]) + 1)
             forecast = series * np.exp(noise[hour] - 0.5 * training.forecast_noise_cv**2)
         env = simpy.Environment()
-        sched = Scheduler(env, training, int(hall_gpus[h]), step_s, n_steps, forecast, rate, repair_s,
-                          int(fail_rng.integers(2**63)))
+        sched = Scheduler(
+            env, training, int(hall_gpus[h]), step_s, n_steps, forecast, rate, repair_s, int(fail_rng.integers(2**63))
+        )
         jobs = _jobs(training, horizon_s, job_rng)
         for job in jobs:
             env.process(_at(env, job.arrival_s, sched, job))
@@ -249,11 +252,18 @@ def summary(sched, scenario, frame, step_s):
     training = scenario.workload.training
     per_hall = []
     for h, name in enumerate(names):
-        on_duty_gpu_days = (sched.busy_gpu_s.sum() if training is not None and name == training.hall
-                            else hall_gpus[h] * horizon_s) / 86400.0
-        per_hall.append({"hall": name, "failures": sched.failures[h], "expected_failures": rate_per_day * on_duty_gpu_days,
-                         "gpu_days_at_risk": on_duty_gpu_days,
-                         "gpu_hours_in_repair": float(sched.repair_gpu_s[:, h].sum()) / 3600.0})
+        on_duty_gpu_days = (
+            sched.busy_gpu_s.sum() if training is not None and name == training.hall else hall_gpus[h] * horizon_s
+        ) / 86400.0
+        per_hall.append(
+            {
+                "hall": name,
+                "failures": sched.failures[h],
+                "expected_failures": rate_per_day * on_duty_gpu_days,
+                "gpu_days_at_risk": on_duty_gpu_days,
+                "gpu_hours_in_repair": float(sched.repair_gpu_s[:, h].sum()) / 3600.0,
+            }
+        )
     out["gpu_failures"] = {"rate_per_gpu_day": rate_per_day, "repair_hours": faults.gpu_repair_hours, "halls": per_hall}
     if training is None:
         return out
@@ -267,13 +277,19 @@ def summary(sched, scenario, frame, step_s):
     due = [j for j in jobs if j.deadline_s <= horizon_s]
     met = [j for j in due if j.end_s <= j.deadline_s]
     out["training"] = {
-        "policy": training.policy, "jobs_arrived": len(jobs), "jobs_completed": int(sum(np.isfinite(j.end_s) for j in jobs)),
+        "policy": training.policy,
+        "jobs_arrived": len(jobs),
+        "jobs_completed": int(sum(np.isfinite(j.end_s) for j in jobs)),
         "jobs_deferrable": int(sum(j.deferrable for j in jobs)),
-        "jobs_due_in_run": len(due), "deadline_met_share": (len(met) / len(due)) if due else None,
-        "deferrable_deadline_met_share": (sum(j.deferrable for j in met) / sum(j.deferrable for j in due)
-                                          if any(j.deferrable for j in due) else None),
-        "gpu_hours_busy": float(busy.sum()) / 3600.0, "gpu_hours_lost": float(sched.lost_gpu_s.sum()) / 3600.0,
+        "jobs_due_in_run": len(due),
+        "deadline_met_share": (len(met) / len(due)) if due else None,
+        "deferrable_deadline_met_share": (
+            sum(j.deferrable for j in met) / sum(j.deferrable for j in due) if any(j.deferrable for j in due) else None
+        ),
+        "gpu_hours_busy": float(busy.sum()) / 3600.0,
+        "gpu_hours_lost": float(sched.lost_gpu_s.sum()) / 3600.0,
         "failures": sched.failures[names.index(training.hall)],
-        "energy_lost_it_mwh": it_lost_j / 3.6e9, "energy_lost_facility_mwh": fac_lost_j / 3.6e9,
+        "energy_lost_it_mwh": it_lost_j / 3.6e9,
+        "energy_lost_facility_mwh": fac_lost_j / 3.6e9,
     }
     return out

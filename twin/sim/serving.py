@@ -22,20 +22,33 @@ def _hill(b, low, high, half, n):
 
 def tokens_per_s(curve, batch):
     """Output tokens/s of one GPU at mean running batch `batch`."""
-    return _hill(np.asarray(batch, dtype=float), 0.0, curve["tokens_per_s_asymptote"], curve["batch_half_tokens"],
-                 curve["exponent_tokens"])
+    return _hill(
+        np.asarray(batch, dtype=float),
+        0.0,
+        curve["tokens_per_s_asymptote"],
+        curve["batch_half_tokens"],
+        curve["exponent_tokens"],
+    )
 
 
 def power_at_batch_w(curve, batch):
     """GPU board power [W] at mean running batch `batch` (while decoding)."""
-    return _hill(np.asarray(batch, dtype=float), curve["power_w_batch_zero"], curve["power_w_asymptote"],
-                 curve["batch_half_power"], curve["exponent_power"])
+    return _hill(
+        np.asarray(batch, dtype=float),
+        curve["power_w_batch_zero"],
+        curve["power_w_asymptote"],
+        curve["batch_half_power"],
+        curve["exponent_power"],
+    )
 
 
 def batch_for_load(curve, load):
     """Mean running batch that serves `load` (share of capacity T(batch_max), 0..1)."""
-    x = np.clip(np.asarray(load, dtype=float), 0.0, 1.0) * curve["output_tokens_per_s_per_gpu"] \
+    x = (
+        np.clip(np.asarray(load, dtype=float), 0.0, 1.0)
+        * curve["output_tokens_per_s_per_gpu"]
         / curve["tokens_per_s_asymptote"]
+    )
     x = np.minimum(x, 1.0 - 1e-12)
     return curve["batch_half_tokens"] * (x / (1.0 - x)) ** (1.0 / curve["exponent_tokens"])
 

@@ -21,8 +21,9 @@ def inference_demand_fraction(inference, step_times_utc, utc_offset_h, rng):
     local = step_times_utc + np.timedelta64(int(round(utc_offset_h * 3600)), "s")
     seconds_of_day = (local - local.astype("datetime64[D]")).astype("timedelta64[s]").astype(np.int64)
     hour_local = seconds_of_day / 3600.0
-    diurnal = inference.trough_demand_fraction + (inference.peak_demand_fraction - inference.trough_demand_fraction) \
-        * 0.5 * (1.0 + np.cos(2.0 * np.pi * (hour_local - inference.peak_hour_local) / 24.0))
+    diurnal = inference.trough_demand_fraction + (
+        inference.peak_demand_fraction - inference.trough_demand_fraction
+    ) * 0.5 * (1.0 + np.cos(2.0 * np.pi * (hour_local - inference.peak_hour_local) / 24.0))
     weekday = (local.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     demand = diurnal * np.where(weekday >= 5, inference.weekend_factor, 1.0)
     years = (step_times_utc - step_times_utc[0]).astype("timedelta64[s]").astype(np.int64) / (365.0 * 86400.0)

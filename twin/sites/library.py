@@ -21,6 +21,7 @@ class SiteSeries:
     timezone is the IANA name of a bundled site, or a fixed-offset label ("UTC+08:00") for
     a user weather file, whose stamps are local standard time.
     """
+
     name: str
     latitude: float
     longitude: float
@@ -43,8 +44,18 @@ class SiteSeries:
 def _bundled(name):
     entry = site_entry(name)
     frame = pd.read_parquet(SITES_DIR / entry["file"])
-    meta = {k: entry[k] for k in ("latitude", "longitude", "utc_offset_h", "elevation_m", "timezone",
-                                  "water_price_usd_per_m3", "price_basis")}
+    meta = {
+        k: entry[k]
+        for k in (
+            "latitude",
+            "longitude",
+            "utc_offset_h",
+            "elevation_m",
+            "timezone",
+            "water_price_usd_per_m3",
+            "price_basis",
+        )
+    }
     return frame, meta, dict(entry["sources"])
 
 
@@ -70,26 +81,35 @@ def load_site(name=None, weather_file=None, grid_file=None):
     if grid_file is not None:
         grid = read_grid_csv(grid_file)
         if "water_l_per_kwh" not in grid and (frame is None or "water_l_per_kwh" not in frame):
-            raise GridError(f"{grid_file}: no water_l_per_kwh column, and no bundled site 'name' to take the grid "
-                                f"water factor from; add the column or name a site of the same grid")
+            raise GridError(
+                f"{grid_file}: no water_l_per_kwh column, and no bundled site 'name' to take the grid "
+                f"water factor from; add the column or name a site of the same grid"
+            )
         sources.update({c.split("_")[0]: f"user grid file {grid_file}" for c in grid.columns})
         meta["price_basis"] = "user"
         frame = frame.assign(**{c: grid[c].to_numpy() for c in grid.columns})
     if frame is None or any(c not in frame for c in GRID_SERIES):
         raise SiteDataError("a site needs grid series: give a bundled site name or a grid_file")
     assert len(frame) == HOURS_PER_YEAR
-    wetbulb = wetbulb_from_dewpoint_c(frame["drybulb_c"].to_numpy(float), frame["dewpoint_c"].to_numpy(float),
-                                      frame["pressure_pa"].to_numpy(float))
+    wetbulb = wetbulb_from_dewpoint_c(
+        frame["drybulb_c"].to_numpy(float), frame["dewpoint_c"].to_numpy(float), frame["pressure_pa"].to_numpy(float)
+    )
     return SiteSeries(
         name=name or Path(weather_file).stem,
-        latitude=meta["latitude"], longitude=meta["longitude"], utc_offset_h=meta["utc_offset_h"],
-        drybulb_c=frame["drybulb_c"].to_numpy(float), wetbulb_c=wetbulb,
+        latitude=meta["latitude"],
+        longitude=meta["longitude"],
+        utc_offset_h=meta["utc_offset_h"],
+        drybulb_c=frame["drybulb_c"].to_numpy(float),
+        wetbulb_c=wetbulb,
         carbon_g_per_kwh=frame["carbon_g_per_kwh"].to_numpy(float),
         water_l_per_kwh=frame["water_l_per_kwh"].to_numpy(float),
         price_usd_per_kwh=frame["price_usd_per_kwh"].to_numpy(float),
         sources=sources,
-        ghi_w_m2=frame["ghi_w_m2"].to_numpy(float), dni_w_m2=frame["dni_w_m2"].to_numpy(float),
+        ghi_w_m2=frame["ghi_w_m2"].to_numpy(float),
+        dni_w_m2=frame["dni_w_m2"].to_numpy(float),
         dhi_w_m2=frame["dhi_w_m2"].to_numpy(float),
-        elevation_m=float(meta["elevation_m"]), timezone=str(meta["timezone"]),
-        water_price_usd_per_m3=meta.get("water_price_usd_per_m3"), price_basis=meta.get("price_basis", "user"),
+        elevation_m=float(meta["elevation_m"]),
+        timezone=str(meta["timezone"]),
+        water_price_usd_per_m3=meta.get("water_price_usd_per_m3"),
+        price_basis=meta.get("price_basis", "user"),
     )

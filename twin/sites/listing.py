@@ -15,7 +15,6 @@ from twin.sites.index import bundled_site_names, site_entry
 from twin.sites.library import load_site
 
 
-
 def economiser_thresholds_c():
     """(wet-bulb limit of full water-side economiser, dry-bulb limit of full W32 dry cooling) [C]."""
     cooling = catalog.load("cooling")
@@ -32,20 +31,31 @@ def site_row(name):
     site = load_site(name)
     wetbulb_limit, drybulb_limit, _ = economiser_thresholds_c()
     return {
-        "name": name, "title": entry["title"], "continent": entry["continent"], "region": entry["region"],
-        "latitude": entry["latitude"], "longitude": entry["longitude"], "elevation_m": entry["elevation_m"],
-        "timezone": entry["timezone"], "utc_offset_h": entry["utc_offset_h"],
-        "climate": entry["climate"], "climate_type": entry["climate_type"], "weather_basis": entry["weather_basis"],
-        "mean_drybulb_c": float(site.drybulb_c.mean()), "mean_wetbulb_c": float(site.wetbulb_c.mean()),
+        "name": name,
+        "title": entry["title"],
+        "continent": entry["continent"],
+        "region": entry["region"],
+        "latitude": entry["latitude"],
+        "longitude": entry["longitude"],
+        "elevation_m": entry["elevation_m"],
+        "timezone": entry["timezone"],
+        "utc_offset_h": entry["utc_offset_h"],
+        "climate": entry["climate"],
+        "climate_type": entry["climate_type"],
+        "weather_basis": entry["weather_basis"],
+        "mean_drybulb_c": float(site.drybulb_c.mean()),
+        "mean_wetbulb_c": float(site.wetbulb_c.mean()),
         "hours_wse": int(np.sum(site.wetbulb_c <= wetbulb_limit)),
         "hours_dry_cooling": int(np.sum(site.drybulb_c <= drybulb_limit)),
         "carbon_g_per_kwh": float(site.carbon_g_per_kwh.mean()),
         "carbon_hourly": bool(np.ptp(site.carbon_g_per_kwh) > 0),
         "water_l_per_kwh": float(site.water_l_per_kwh.mean()),
         "water_hourly": bool(np.ptp(site.water_l_per_kwh) > 0),
-        "price_usd_per_kwh": float(site.price_usd_per_kwh.mean()), "price_basis": entry["price_basis"],
+        "price_usd_per_kwh": float(site.price_usd_per_kwh.mean()),
+        "price_basis": entry["price_basis"],
         "price_hourly": bool(np.ptp(site.price_usd_per_kwh) > 0),
-        "water_price_usd_per_m3": entry["water_price_usd_per_m3"], "source_tags": entry["source_tags"],
+        "water_price_usd_per_m3": entry["water_price_usd_per_m3"],
+        "source_tags": entry["source_tags"],
         "sources": dict(entry["sources"]),
     }
 
@@ -63,11 +73,16 @@ def monthly_means(name):
     rows = []
     for m in range(12):
         sl = slice(days[m], days[m + 1])
-        rows.append({"month": m + 1, "drybulb_c": float(site.drybulb_c[sl].mean()),
-                     "wetbulb_c": float(site.wetbulb_c[sl].mean()),
-                     "hours_wse": int(np.sum(site.wetbulb_c[sl] <= wetbulb_limit)),
-                     "hours_dry_cooling": int(np.sum(site.drybulb_c[sl] <= drybulb_limit)),
-                     "carbon_g_per_kwh": float(site.carbon_g_per_kwh[sl].mean()),
-                     "water_l_per_kwh": float(site.water_l_per_kwh[sl].mean()),
-                     "price_usd_per_kwh": float(site.price_usd_per_kwh[sl].mean())})
+        rows.append(
+            {
+                "month": m + 1,
+                "drybulb_c": float(site.drybulb_c[sl].mean()),
+                "wetbulb_c": float(site.wetbulb_c[sl].mean()),
+                "hours_wse": int(np.sum(site.wetbulb_c[sl] <= wetbulb_limit)),
+                "hours_dry_cooling": int(np.sum(site.drybulb_c[sl] <= drybulb_limit)),
+                "carbon_g_per_kwh": float(site.carbon_g_per_kwh[sl].mean()),
+                "water_l_per_kwh": float(site.water_l_per_kwh[sl].mean()),
+                "price_usd_per_kwh": float(site.price_usd_per_kwh[sl].mean()),
+            }
+        )
     return rows

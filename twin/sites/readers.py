@@ -15,9 +15,9 @@ HOURS_PER_YEAR = 8760
 GRID_COLUMNS = ("timestamp_utc", "carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
 # Plausible bounds; outside them the unit is almost surely wrong (e.g. kg/kWh or USD/MWh).
 GRID_BOUNDS = {
-    "carbon_g_per_kwh": (0.0, 2000.0),     # coal-only grids reach ~1,100 g/kWh life-cycle (IPCC AR5 820 median)
-    "price_usd_per_kwh": (-1.0, 10.0),     # negative wholesale prices are real; > 10 USD/kWh is not a price in USD/kWh
-    "water_l_per_kwh": (0.0, 100.0),       # Macknick 2012: hydro reservoir 17 L/kWh is the largest median
+    "carbon_g_per_kwh": (0.0, 2000.0),  # coal-only grids reach ~1,100 g/kWh life-cycle (IPCC AR5 820 median)
+    "price_usd_per_kwh": (-1.0, 10.0),  # negative wholesale prices are real; > 10 USD/kWh is not a price in USD/kWh
+    "water_l_per_kwh": (0.0, 100.0),  # Macknick 2012: hydro reservoir 17 L/kWh is the largest median
 }
 
 
@@ -71,10 +71,14 @@ def utc_hour_of_year(stamps):
 # no hour above 100 % was found in any of the 28 source files of shared/data/weather (10 EPW,
 # 2 TMY3, 16 Open-Meteo; counted on 2026-12-04), so a larger value is refused, not clipped.
 WEATHER_BOUNDS = {
-    "drybulb_c": (-70.0, 60.0), "dewpoint_c": (-90.0, 60.0), "relhum_pct": (0.0, 100.0),
+    "drybulb_c": (-70.0, 60.0),
+    "dewpoint_c": (-90.0, 60.0),
+    "relhum_pct": (0.0, 100.0),
     "pressure_pa": (31000.0, 120000.0),  # Pa; 31 kPa is above the summit of Everest, 120 kPa above any sea-level record
     # W/m2, hourly means; the extraterrestrial normal irradiance is at most ~1,415 W/m2 (perihelion)
-    "ghi_w_m2": (0.0, 1500.0), "dni_w_m2": (0.0, 1500.0), "dhi_w_m2": (0.0, 1500.0),
+    "ghi_w_m2": (0.0, 1500.0),
+    "dni_w_m2": (0.0, 1500.0),
+    "dhi_w_m2": (0.0, 1500.0),
 }
 WEATHER_COLUMNS = tuple(WEATHER_BOUNDS)
 # K: a dew point may exceed the dry-bulb of its hour by at most this much. Files round both to
@@ -92,17 +96,27 @@ MISSING_MARKERS = {99.9, 999.0, 9999.0, 99999.0, 999999.0, -9900.0, -999.0, -99.
 
 
 def _epw_labels():
-    return {"drybulb_c": "field 7 dry-bulb temperature [C]", "dewpoint_c": "field 8 dew-point temperature [C]",
-            "relhum_pct": "field 9 relative humidity [%]", "pressure_pa": "field 10 atmospheric pressure [Pa]",
-            "ghi_w_m2": "field 14 global horizontal radiation [Wh/m2]",
-            "dni_w_m2": "field 15 direct normal radiation [Wh/m2]",
-            "dhi_w_m2": "field 16 diffuse horizontal radiation [Wh/m2]"}
+    return {
+        "drybulb_c": "field 7 dry-bulb temperature [C]",
+        "dewpoint_c": "field 8 dew-point temperature [C]",
+        "relhum_pct": "field 9 relative humidity [%]",
+        "pressure_pa": "field 10 atmospheric pressure [Pa]",
+        "ghi_w_m2": "field 14 global horizontal radiation [Wh/m2]",
+        "dni_w_m2": "field 15 direct normal radiation [Wh/m2]",
+        "dhi_w_m2": "field 16 diffuse horizontal radiation [Wh/m2]",
+    }
 
 
 def _tmy3_labels():
-    return {"drybulb_c": "column Dry-bulb (C)", "dewpoint_c": "column Dew-point (C)", "relhum_pct": "column RHum (%)",
-            "pressure_pa": "column Pressure (mbar, read as Pa x 100)", "ghi_w_m2": "column GHI (W/m^2)",
-            "dni_w_m2": "column DNI (W/m^2)", "dhi_w_m2": "column DHI (W/m^2)"}
+    return {
+        "drybulb_c": "column Dry-bulb (C)",
+        "dewpoint_c": "column Dew-point (C)",
+        "relhum_pct": "column RHum (%)",
+        "pressure_pa": "column Pressure (mbar, read as Pa x 100)",
+        "ghi_w_m2": "column GHI (W/m^2)",
+        "dni_w_m2": "column DNI (W/m^2)",
+        "dhi_w_m2": "column DHI (W/m^2)",
+    }
 
 
 def _fmt(value):
@@ -122,23 +136,29 @@ def plausibility_problems(frame, where):
         bad = ~((values >= lo) & (values <= hi))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            problems.append(f"{where(i)}: {col} = {_fmt(float(values[i]))} ({int(bad.sum())} hour(s) out of range); "
-                            f"allowed {lo:g}..{hi:g}")
+            problems.append(
+                f"{where(i)}: {col} = {_fmt(float(values[i]))} ({int(bad.sum())} hour(s) out of range); "
+                f"allowed {lo:g}..{hi:g}"
+            )
     if problems:
         return problems
     db, dp, p = (frame[c].to_numpy(float) for c in ("drybulb_c", "dewpoint_c", "pressure_pa"))
     bad = dp > db + DEWPOINT_ABOVE_DRYBULB_TOLERANCE_K
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        problems.append(f"{where(i)}: dew point {dp[i]:g} C is above the dry-bulb {db[i]:g} C ({int(bad.sum())} hour(s)); "
-                        f"allowed: dew point <= dry-bulb + {DEWPOINT_ABOVE_DRYBULB_TOLERANCE_K:g} K (rounding)")
+        problems.append(
+            f"{where(i)}: dew point {dp[i]:g} C is above the dry-bulb {db[i]:g} C ({int(bad.sum())} hour(s)); "
+            f"allowed: dew point <= dry-bulb + {DEWPOINT_ABOVE_DRYBULB_TOLERANCE_K:g} K (rounding)"
+        )
     wetbulb = wetbulb_from_dewpoint_c(db, dp, p)
     bad = wetbulb > WETBULB_MAX_C
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        problems.append(f"{where(i)}: wet-bulb {wetbulb[i]:.1f} C (from dry-bulb {db[i]:g} C, dew point {dp[i]:g} C, "
-                        f"pressure {p[i]:g} Pa; {int(bad.sum())} hour(s)) is above {WETBULB_MAX_C:g} C, about the highest "
-                        f"ever measured (Raymond et al. 2020); allowed: wet-bulb <= {WETBULB_MAX_C:g} C")
+        problems.append(
+            f"{where(i)}: wet-bulb {wetbulb[i]:.1f} C (from dry-bulb {db[i]:g} C, dew point {dp[i]:g} C, "
+            f"pressure {p[i]:g} Pa; {int(bad.sum())} hour(s)) is above {WETBULB_MAX_C:g} C, about the highest "
+            f"ever measured (Raymond et al. 2020); allowed: wet-bulb <= {WETBULB_MAX_C:g} C"
+        )
     return problems
 
 
@@ -153,18 +173,24 @@ def _numbers(path, kind, first_line, columns, labels):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             cell = raw.iloc[i]
-            what = "is empty" if cell is None or (isinstance(cell, float) and np.isnan(cell)) or not str(cell).strip() \
+            what = (
+                "is empty"
+                if cell is None or (isinstance(cell, float) and np.isnan(cell)) or not str(cell).strip()
                 else f"= '{clip(str(cell).strip())}' is not a number"
-            raise WeatherError(f"{path}: line {first_line + i}: {kind} {labels[col]} {what} ({int(bad.sum())} such cell(s))")
+            )
+            raise WeatherError(
+                f"{path}: line {first_line + i}: {kind} {labels[col]} {what} ({int(bad.sum())} such cell(s))"
+            )
         lo, hi = WEATHER_BOUNDS[col]
         bad = ~((values >= lo) & (values <= hi))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             value = float(values[i])
-            what = ("a missing-value marker" if value in MISSING_MARKERS
-                    else "out of range (check the unit)")
-            raise WeatherError(f"{path}: line {first_line + i}: {col} has {int(bad.sum())} missing or out-of-range values "
-                                f"(first here: {kind} {labels[col]} = {_fmt(value)}, {what}); allowed {lo:g}..{hi:g}")
+            what = "a missing-value marker" if value in MISSING_MARKERS else "out of range (check the unit)"
+            raise WeatherError(
+                f"{path}: line {first_line + i}: {col} has {int(bad.sum())} missing or out-of-range values "
+                f"(first here: {kind} {labels[col]} = {_fmt(value)}, {what}); allowed {lo:g}..{hi:g}"
+            )
         out[col] = values
     return out
 
@@ -173,8 +199,10 @@ def _weather_frame(path, kind, month, day, hour, utc_offset_h, columns, first_li
     """Columns of a typical-year file stamped in local standard time (hour-ending 1..24), in file
     order with row i on file line first_line + i -> DataFrame of 8,760 rows in UTC hour-of-year
     order, with the number, range and plausibility checks (each naming the file line)."""
-    month, day, hour = (pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(float)
-                        for x in (month, day, hour))
+    month, day, hour = (
+        pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(float)
+        for x in (month, day, hour)
+    )
     days_in = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
     month_ok = np.isin(month, np.arange(1, 13))
     day_ok = month_ok & (day == np.floor(day)) & (day >= 1) & (day <= days_in[np.where(month_ok, month, 0).astype(int)])
@@ -182,15 +210,21 @@ def _weather_frame(path, kind, month, day, hour, utc_offset_h, columns, first_li
     bad = ~(day_ok & hour_ok)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise WeatherError(f"{path}: line {first_line + i}: {kind} month/day/hour {_fmt(month[i])}/{_fmt(day[i])}/"
-                            f"{_fmt(hour[i])} is not a date of a 365-day year with hour 1..24 (hour-ending)")
-    day_of_year = pd.to_datetime(dict(year=2001, month=month.astype(int), day=day.astype(int))).dt.day_of_year.to_numpy()
+        raise WeatherError(
+            f"{path}: line {first_line + i}: {kind} month/day/hour {_fmt(month[i])}/{_fmt(day[i])}/"
+            f"{_fmt(hour[i])} is not a date of a 365-day year with hour 1..24 (hour-ending)"
+        )
+    day_of_year = pd.to_datetime(
+        dict(year=2001, month=month.astype(int), day=day.astype(int))
+    ).dt.day_of_year.to_numpy()
     idx = hour_of_year_index(day_of_year, hour.astype(int), utc_offset_h)
     if np.unique(idx).size != HOURS_PER_YEAR:
         first = int(np.flatnonzero(pd.Series(idx).duplicated().to_numpy())[0])
-        raise WeatherError(f"{path}: line {first_line + first}: {kind} hours do not cover each hour of the year once "
-                            f"(month/day/hour {_fmt(month[first])}/{_fmt(day[first])}/{_fmt(hour[first])} repeats an "
-                            f"earlier row)")
+        raise WeatherError(
+            f"{path}: line {first_line + first}: {kind} hours do not cover each hour of the year once "
+            f"(month/day/hour {_fmt(month[first])}/{_fmt(day[first])}/{_fmt(hour[first])} repeats an "
+            f"earlier row)"
+        )
     frame = pd.DataFrame(_numbers(path, kind, first_line, columns, labels))
     problems = plausibility_problems(frame, lambda i: f"{path}: line {first_line + i}")
     if problems:
@@ -206,8 +240,12 @@ EPW_HEADER_LINES = 8
 # [deg N], longitude [deg E], time zone [h from UTC; real zones run from UTC-12 to UTC+14, Kiribati],
 # elevation [m; the Dead Sea shore is at -430 m, and no weather station or data centre sits above
 # 9,000 m].
-EPW_LOCATION_FIELDS = {6: ("latitude", -90.0, 90.0), 7: ("longitude", -180.0, 180.0),
-                       8: ("time zone", -12.0, 14.0), 9: ("elevation", -500.0, 9000.0)}
+EPW_LOCATION_FIELDS = {
+    6: ("latitude", -90.0, 90.0),
+    7: ("longitude", -180.0, 180.0),
+    8: ("time zone", -12.0, 14.0),
+    9: ("elevation", -500.0, 9000.0),
+}
 
 
 def _epw_text(path):
@@ -218,11 +256,14 @@ def _epw_text(path):
     except OSError as exc:
         raise WeatherError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     if not raw.strip():
-        raise WeatherError(f"{path}: empty file; an EPW has {EPW_HEADER_LINES} header lines then "
-                            f"{HOURS_PER_YEAR:,} hourly rows")
+        raise WeatherError(
+            f"{path}: empty file; an EPW has {EPW_HEADER_LINES} header lines then {HOURS_PER_YEAR:,} hourly rows"
+        )
     if b"\0" in raw[:4096]:
-        raise WeatherError(f"{path}: a binary file, not an EPW (text: {EPW_HEADER_LINES} header lines then "
-                            f"{HOURS_PER_YEAR:,} hourly rows)")
+        raise WeatherError(
+            f"{path}: a binary file, not an EPW (text: {EPW_HEADER_LINES} header lines then "
+            f"{HOURS_PER_YEAR:,} hourly rows)"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -236,8 +277,10 @@ def _epw_text(path):
 def _epw_location(path, line):
     fields = [f.strip() for f in line.split(",")]
     if fields[0].upper() != "LOCATION" or len(fields) < 10:
-        raise WeatherError(f"{path}: line 1: '{clip(line)}' is not an EPW LOCATION line; allowed: LOCATION,city,"
-                            f"state,country,source,WMO,latitude,longitude,time zone,elevation")
+        raise WeatherError(
+            f"{path}: line 1: '{clip(line)}' is not an EPW LOCATION line; allowed: LOCATION,city,"
+            f"state,country,source,WMO,latitude,longitude,time zone,elevation"
+        )
     meta = {}
     for i, (name, lo, hi) in EPW_LOCATION_FIELDS.items():
         try:
@@ -245,9 +288,11 @@ def _epw_location(path, line):
         except ValueError:
             value = float("nan")
         if not lo <= value <= hi:  # also NaN
-            raise WeatherError(f"{path}: line 1: LOCATION field {i + 1} {name} = '{clip(fields[i])}'; allowed "
-                                f"{lo:g}..{hi:g}" + (" (hours from UTC)" if name == "time zone" else
-                                                     " (m)" if name == "elevation" else " (degrees)"))
+            raise WeatherError(
+                f"{path}: line 1: LOCATION field {i + 1} {name} = '{clip(fields[i])}'; allowed "
+                f"{lo:g}..{hi:g}"
+                + (" (hours from UTC)" if name == "time zone" else " (m)" if name == "elevation" else " (degrees)")
+            )
         meta[name] = value
     return fields, meta
 
@@ -269,8 +314,10 @@ def read_epw(path):
     path = Path(path)
     lines = _epw_text(path)
     if len(lines) < EPW_HEADER_LINES:
-        raise WeatherError(f"{path}: {len(lines)} lines; an EPW has {EPW_HEADER_LINES} header lines then "
-                            f"{HOURS_PER_YEAR:,} hourly rows")
+        raise WeatherError(
+            f"{path}: {len(lines)} lines; an EPW has {EPW_HEADER_LINES} header lines then "
+            f"{HOURS_PER_YEAR:,} hourly rows"
+        )
     fields, location = _epw_location(path, lines[0])
     rows = lines[EPW_HEADER_LINES:]
     if len(rows) != HOURS_PER_YEAR:
@@ -279,16 +326,37 @@ def read_epw(path):
     short = [i for i, c in enumerate(cells) if len(c) < 16]
     if short:
         i = short[0]
-        raise WeatherError(f"{path}: line {EPW_HEADER_LINES + 1 + i}: {len(cells[i])} comma-separated fields "
-                            f"('{clip(rows[i])}'); an EPW data row has 35 (at least the first 16 are read)")
+        raise WeatherError(
+            f"{path}: line {EPW_HEADER_LINES + 1 + i}: {len(cells[i])} comma-separated fields "
+            f"('{clip(rows[i])}'); an EPW data row has 35 (at least the first 16 are read)"
+        )
     col = lambda k: [c[k].strip() for c in cells]  # noqa: E731  (0-based field index)
-    frame = _weather_frame(path, "EPW", col(1), col(2), col(3), location["time zone"], {
-        "drybulb_c": col(6), "dewpoint_c": col(7), "relhum_pct": col(8), "pressure_pa": col(9),
-        "ghi_w_m2": col(13), "dni_w_m2": col(14), "dhi_w_m2": col(15),
-    }, EPW_HEADER_LINES + 1, _epw_labels())
-    meta = {"latitude": location["latitude"], "longitude": location["longitude"],
-            "utc_offset_h": location["time zone"], "elevation_m": location["elevation"],
-            "station": ", ".join(lines[0].split(",")[1:4])}  # as written (pvlib's reading kept them so)
+    frame = _weather_frame(
+        path,
+        "EPW",
+        col(1),
+        col(2),
+        col(3),
+        location["time zone"],
+        {
+            "drybulb_c": col(6),
+            "dewpoint_c": col(7),
+            "relhum_pct": col(8),
+            "pressure_pa": col(9),
+            "ghi_w_m2": col(13),
+            "dni_w_m2": col(14),
+            "dhi_w_m2": col(15),
+        },
+        EPW_HEADER_LINES + 1,
+        _epw_labels(),
+    )
+    meta = {
+        "latitude": location["latitude"],
+        "longitude": location["longitude"],
+        "utc_offset_h": location["time zone"],
+        "elevation_m": location["elevation"],
+        "station": ", ".join(lines[0].split(",")[1:4]),
+    }  # as written (pvlib's reading kept them so)
     return frame, meta
 
 
@@ -325,18 +393,40 @@ def read_tmy3(path):
         raise WeatherError(f"{path}: TMY3 times must be whole hours 01:00..24:00 (hour-ending)")
     if ((date.month == 2) & (date.day == 29)).any():
         raise WeatherError(f"{path}: TMY3 has a 29 February; a typical year of {HOURS_PER_YEAR} hours has none")
-    for key, (name, lo, hi) in {"latitude": EPW_LOCATION_FIELDS[6], "longitude": EPW_LOCATION_FIELDS[7],
-                                "TZ": EPW_LOCATION_FIELDS[8], "altitude": EPW_LOCATION_FIELDS[9]}.items():
+    for key, (name, lo, hi) in {
+        "latitude": EPW_LOCATION_FIELDS[6],
+        "longitude": EPW_LOCATION_FIELDS[7],
+        "TZ": EPW_LOCATION_FIELDS[8],
+        "altitude": EPW_LOCATION_FIELDS[9],
+    }.items():
         if not lo <= float(meta[key]) <= hi:
             raise WeatherError(f"{path}: line 1: {name} = {_fmt(float(meta[key]))}; allowed {lo:g}..{hi:g}")
-    frame = _weather_frame(path, "TMY3", date.month, date.day, hh_mm[0].to_numpy(), float(meta["TZ"]), {
-        "drybulb_c": data["temp_air"], "dewpoint_c": data["temp_dew"], "relhum_pct": data["relative_humidity"],
-        "pressure_pa": pd.to_numeric(data["pressure"], errors="coerce").to_numpy(float) * 100.0,  # mbar -> Pa
-        "ghi_w_m2": data["ghi"], "dni_w_m2": data["dni"], "dhi_w_m2": data["dhi"],
-    }, 3, _tmy3_labels())  # line 1: station header, line 2: column names
-    meta = {"latitude": float(meta["latitude"]), "longitude": float(meta["longitude"]),
-            "utc_offset_h": float(meta["TZ"]), "elevation_m": float(meta["altitude"]),
-            "station": f"{str(meta['Name']).strip(chr(34))}, {meta['State']}, USA (USAF {meta['USAF']})"}
+    frame = _weather_frame(
+        path,
+        "TMY3",
+        date.month,
+        date.day,
+        hh_mm[0].to_numpy(),
+        float(meta["TZ"]),
+        {
+            "drybulb_c": data["temp_air"],
+            "dewpoint_c": data["temp_dew"],
+            "relhum_pct": data["relative_humidity"],
+            "pressure_pa": pd.to_numeric(data["pressure"], errors="coerce").to_numpy(float) * 100.0,  # mbar -> Pa
+            "ghi_w_m2": data["ghi"],
+            "dni_w_m2": data["dni"],
+            "dhi_w_m2": data["dhi"],
+        },
+        3,
+        _tmy3_labels(),
+    )  # line 1: station header, line 2: column names
+    meta = {
+        "latitude": float(meta["latitude"]),
+        "longitude": float(meta["longitude"]),
+        "utc_offset_h": float(meta["TZ"]),
+        "elevation_m": float(meta["altitude"]),
+        "station": f"{str(meta['Name']).strip(chr(34))}, {meta['State']}, USA (USAF {meta['USAF']})",
+    }
     return frame, meta
 
 
@@ -352,8 +442,10 @@ def _unit_hint(col, values):
         return None
     peak, median = float(np.max(values)), float(np.median(values))
     if col == "carbon_g_per_kwh" and 0.0 < peak < 2.5:
-        return (f"largest value {peak:.3g}: looks like kg/kWh or t/MWh (no grid hour is below 2.5 g/kWh throughout a "
-                f"year); multiply by 1,000")
+        return (
+            f"largest value {peak:.3g}: looks like kg/kWh or t/MWh (no grid hour is below 2.5 g/kWh throughout a "
+            f"year); multiply by 1,000"
+        )
     if col == "price_usd_per_kwh" and median > 2.0:
         return f"median {median:.3g}: looks like USD/MWh; divide by 1,000"
     if col == "water_l_per_kwh" and median > 30.0:
@@ -379,13 +471,17 @@ def read_grid_csv(path):
         raise GridError(f"{path}: not a readable CSV ({exc})") from None
     missing = [c for c in GRID_COLUMNS[:3] if c not in frame.columns]
     if missing:
-        raise GridError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(GRID_COLUMNS[:3])}, "
-                            f"optional: water_l_per_kwh")
+        raise GridError(
+            f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(GRID_COLUMNS[:3])}, "
+            f"optional: water_l_per_kwh"
+        )
     stamps = pd.to_datetime(frame["timestamp_utc"], utc=True, errors="coerce", format="ISO8601")
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 2
-        raise GridError(f"{path}: line {row}: timestamp_utc '{clip(frame['timestamp_utc'].iloc[row - 2])}' is not an "
-                            f"ISO 8601 time (e.g. 2023-01-01T00:00:00Z)")
+        raise GridError(
+            f"{path}: line {row}: timestamp_utc '{clip(frame['timestamp_utc'].iloc[row - 2])}' is not an "
+            f"ISO 8601 time (e.g. 2023-01-01T00:00:00Z)"
+        )
     if stamps.duplicated().any():
         row = int(np.flatnonzero(stamps.duplicated().to_numpy())[0]) + 2
         raise GridError(f"{path}: line {row}: duplicated hour {stamps.iloc[row - 2]}")
@@ -396,9 +492,11 @@ def read_grid_csv(path):
     gaps = np.flatnonzero(steps != np.timedelta64(1, "h"))
     if gaps.size:
         i = gaps[0]
-        raise GridError(f"{path}: line {i + 3}: gap or irregular step: {stamps.iloc[i + 1]:%Y-%m-%d %H:%M} follows "
-                            f"{stamps.iloc[i]:%Y-%m-%d %H:%M} (line {i + 2}), {steps[i] / np.timedelta64(1, 'm'):g} min "
-                            f"apart; hourly rows required")
+        raise GridError(
+            f"{path}: line {i + 3}: gap or irregular step: {stamps.iloc[i + 1]:%Y-%m-%d %H:%M} follows "
+            f"{stamps.iloc[i]:%Y-%m-%d %H:%M} (line {i + 2}), {steps[i] / np.timedelta64(1, 'm'):g} min "
+            f"apart; hourly rows required"
+        )
     idx, keep, fraction = utc_hour_of_year(stamps)
     frame, idx = frame[keep], idx[keep]
     if len(frame) != HOURS_PER_YEAR:
@@ -415,8 +513,11 @@ def read_grid_csv(path):
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raw = frame[col].iloc[row]
-            what = ("is missing (empty or not a number)" if pd.isna(values.iloc[row])
-                    else f"= {str(raw)!r} is outside {lo}..{hi} (check the unit)")
+            what = (
+                "is missing (empty or not a number)"
+                if pd.isna(values.iloc[row])
+                else f"= {str(raw)!r} is outside {lo}..{hi} (check the unit)"
+            )
             raise GridError(f"{path}: line {int(frame.index[row]) + 2}: {col} {what}")  # file line, 29 Feb counted
         out[col] = values.to_numpy(float)
     out = out.sort_index()
