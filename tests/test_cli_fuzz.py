@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from conftest import SCENARIOS
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import SCENARIOS
 from twin.cli import main
 
 EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "60"))

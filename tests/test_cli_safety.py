@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, short_scenario, write_yaml
+
 from twin import memory
 from twin.cli import main
 
@@ -372,8 +372,8 @@ def test_inputs_that_mean_nothing_are_refused(tmp_path, capsys, change, says):
 
 
 def test_a_sweep_reruns_a_variant_whose_grid_file_changed(tmp_path):
-    from twin.sweep import variant_id
     from twin.scenario import load_scenario
+    from twin.sweep import variant_id
 
     grid = tmp_path / "g.csv"
     grid.write_text("a")
@@ -386,11 +386,11 @@ def test_a_sweep_reruns_a_variant_whose_grid_file_changed(tmp_path):
 
 
 def test_every_input_family_has_its_own_error_under_one_base():
-    from twin.params.calibration import CalibrationError
     from twin.calibrate.rack import RackDataError
     from twin.calibrate.record import RecordError
     from twin.calibrate.traces import TraceError
     from twin.errors import InputError, OutputError
+    from twin.params.calibration import CalibrationError
     from twin.scenario import ScenarioError
     from twin.sites.readers import GridError, WeatherError
     from twin.sweep import SweepError

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT, short_scenario, write_yaml
+
 from twin.compare import compare
 from twin.scenario import Scenario
 from twin.sites.library import load_site

@@ -1,10 +1,10 @@
 """Energy and heat balance every step, on random scenarios (hypothesis)."""
 
 import numpy as np
+from conftest import short_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import short_scenario
 from twin.pipeline import simulate
 from twin.scenario import Scenario
 

@@ -2,8 +2,8 @@
 
 import pytest
 import yaml
-
 from conftest import SCENARIOS
+
 from twin.pipeline import simulate
 from twin.scenario import ScenarioError, load_scenario, load_scenario_text
 

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import short_scenario, write_yaml
+
 from twin import catalog
 from twin.forecast import forecast
 from twin.scenario import Scenario

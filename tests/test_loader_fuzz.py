@@ -3,10 +3,10 @@
 import copy
 
 import yaml
+from conftest import SCENARIOS, quickstart_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SCENARIOS, quickstart_dict
 from twin.scenario import Scenario, ScenarioError, load_scenario_text
 
 BASE = quickstart_dict()

@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import short_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import short_scenario
 from twin import catalog
 from twin.physics import cooling, gpu
 from twin.pipeline import simulate

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SCENARIOS
+
 from twin.cli import main
 from twin.sites.library import load_site
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import short_scenario, write_yaml
+
 from twin import catalog
 from twin.pipeline import simulate
 from twin.scenario import Scenario, ScenarioError, load_scenario_text
@@ -70,7 +70,7 @@ def test_the_four_components_are_recomputable_from_the_timeseries(tmp_path):
 
 def test_a_demand_charge_is_the_months_peak_times_the_rate_prorated():
     f = simulate(Scenario.model_validate(_full()))
-    for month, part in f.groupby(f["timestamp"].dt.month):
+    for _, part in f.groupby(f["timestamp"].dt.month):
         days_in_month = part["timestamp"].dt.days_in_month.iloc[0]
         share = len(part) * 300.0 / (days_in_month * 86400.0)
         assert part["demand_charge_usd"].sum() == pytest.approx(
@@ -147,6 +147,7 @@ def test_what_the_saiq_cannot_count_is_refused(edit, message):
 
 def test_the_reference_is_counted_the_scenarios_way(tmp_path):
     from conftest import SCENARIOS
+
     from twin.pipeline import execute
     from twin.scenario import load_scenario
 

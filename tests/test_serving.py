@@ -95,6 +95,7 @@ def test_a_trace_shapes_demand_minute_by_minute_and_keeps_its_mean():
 
 def test_the_trace_multiplies_the_profile_and_nothing_else():
     from conftest import short_scenario
+
     from twin.scenario import Scenario
     from twin.sim.engine import Simulation
     from twin.sim.workload import trace_shape
@@ -110,6 +111,7 @@ def test_the_trace_multiplies_the_profile_and_nothing_else():
 
 def test_energy_per_token_builds_up_from_the_measured_gpu_figure():
     from conftest import short_scenario
+
     from twin.pipeline import execute
     from twin.scenario import Scenario
 
@@ -129,9 +131,10 @@ def test_energy_per_token_builds_up_from_the_measured_gpu_figure():
 
 
 def test_an_unknown_trace_is_refused_with_the_choices():
-    from conftest import short_scenario
-    from twin.scenario import ScenarioError, load_scenario_text
     import yaml
+    from conftest import short_scenario
+
+    from twin.scenario import ScenarioError, load_scenario_text
 
     data = short_scenario()
     data["workload"]["inference"]["trace"] = "azure-chat"

@@ -5,15 +5,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
+import yaml
 from conftest import short_scenario
+
 from twin.pipeline import simulate
 from twin.scenario import load_scenario_text
 from twin.sites.index import SITES_DIR, bundled_site_names, site_entry
 from twin.sites.library import load_site
 from twin.sites.readers import SiteDataError, hour_of_year_index, read_tmy3
-
-import yaml
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -269,6 +268,7 @@ def test_read_tmy3_agrees_with_pvlibs_own_time_index():
 
 def test_onsite_solar_and_battery_cut_daytime_grid_import_and_carbon():
     from conftest import short_scenario
+
     from twin.metrics import kpis, totals
     from twin.pipeline import simulate
     from twin.scenario import Scenario

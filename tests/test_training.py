@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import simpy
+from conftest import short_scenario
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import short_scenario
 from twin.pipeline import execute
 from twin.scenario import Scenario
 from twin.sim.scheduler import Job, Scheduler, add_interval, schedule

@@ -3,6 +3,7 @@
 import json
 
 from conftest import needs_shared
+
 from twin import validate
 from twin.cli import main
 

@@ -4,8 +4,8 @@ passes the same plausibility screen, and Phoenix's dew-point outliers are repair
 
 import pandas as pd
 import pytest
-
 from conftest import short_scenario, write_yaml
+
 from twin.cli import main
 from twin.physics.psychro import wetbulb_from_dewpoint_c
 from twin.sites.index import bundled_site_names, site_entry
@@ -174,7 +174,7 @@ def _short(path, line):
 def test_every_bundled_sites_weather_passes_the_plausibility_screen():
     for name in bundled_site_names():
         frame = _bundled(name)[0]
-        assert plausibility_problems(frame, lambda i: f"{name}: hour {i}") == [], name
+        assert plausibility_problems(frame, lambda i, name=name: f"{name}: hour {i}") == [], name
 
 
 def test_phoenix_dew_point_outliers_are_repaired_and_named_in_its_sources():

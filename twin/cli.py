@@ -537,9 +537,9 @@ def cmd_validate(args):
 
 def cmd_calibrate(args):
     from twin.calibrate import session
-    from twin.params.calibration import CalibrationError
     from twin.calibrate.rack import RackDataError
     from twin.calibrate.traces import TraceError
+    from twin.params.calibration import CalibrationError
 
     if not args.traces:
         return _bad_input(["calibrate: give at least one TRACE file"])
@@ -689,7 +689,6 @@ def cmd_sweep(args):
 
 def cmd_record(args):
     from twin.calibrate.record import RecordError, parse_duration, record
-
     from twin.outputs import check_output_file
 
     try:

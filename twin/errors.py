@@ -10,7 +10,7 @@ import re
 VALUE_CHARS = 80  # a value echoed back in a message is cut to this many characters (clip, where it is shown)
 TOKEN_CHARS = 400  # the net under that: any unbroken run of characters longer than this is cut (no path is)
 LINE_CHARS = 2000  # and no problem line is longer than this (long 'allowed:' lists fit)
-_LONG_TOKEN = re.compile(r"\S{%d,}" % (TOKEN_CHARS + 1))
+_LONG_TOKEN = re.compile(rf"\S{{{TOKEN_CHARS + 1},}}")
 
 
 def clip(text, limit=VALUE_CHARS):

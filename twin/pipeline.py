@@ -7,8 +7,8 @@ import numpy as np
 from twin.metrics import saiq_components, saiq_counting, summarise, totals
 from twin.physics.facility import CAP_TOLERANCE
 from twin.scenario import ScenarioError, load_scenario
-from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim import scheduler
+from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim.engine import Simulation, rack_halls
 
 

@@ -237,7 +237,8 @@ def print_sites(rows, console=None):
     console.print(
         f"h wet-bulb: hours of full water-side economiser cooling (air plant, chilled water - tower and "
         f"exchanger approaches); h dry-bulb: hours of full dry-cooler cooling for {liquid_class} direct-to-chip. "
-        f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; price 'flat': a market's annual mean; water price *: a global mean, no city tariff found. "
+        f"'flat': an annual figure, no hourly series. 'tariff': a flat retail price, not a market series; "
+        f"price 'flat': a market's annual mean; water price *: a global mean, no city tariff found. "
         f"Sources per series: python -m twin sites NAME"
     )
 

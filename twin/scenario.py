@@ -9,7 +9,7 @@ import datetime as dt
 import difflib
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -64,11 +64,9 @@ def _existing_file(value, info: ValidationInfo, what):
 class Site(_Model):
     """Where the facility stands: a bundled site, or the user's own weather and grid files."""
 
-    name: Optional[str] = Field(None, description="bundled site name (python -m twin sites lists them)")
-    weather_file: Optional[Path] = Field(
-        None, strict=False, description="EPW weather file replacing the bundled weather"
-    )
-    grid_file: Optional[Path] = Field(
+    name: str | None = Field(None, description="bundled site name (python -m twin sites lists them)")
+    weather_file: Path | None = Field(None, strict=False, description="EPW weather file replacing the bundled weather")
+    grid_file: Path | None = Field(
         None,
         strict=False,
         description="hourly CSV: timestamp_utc, carbon_g_per_kwh, price_usd_per_kwh "
@@ -111,20 +109,20 @@ class Hall(_Model):
     name: str = Field("hall-1", min_length=1, max_length=64, description="names the hall in results and training")
     rack_count: int = Field(ge=1, le=100_000, description="racks in the hall")
     servers_per_rack: int = Field(ge=1, le=64)
-    gpus_per_server: Optional[int] = Field(None, ge=1, le=72, description="default: the GPU's typical server")
+    gpus_per_server: int | None = Field(None, ge=1, le=72, description="default: the GPU's typical server")
     gpu: str = Field(
         description="GPU model from twin/catalog/gpus.yaml, or {model: NAME, calibration: FILE} to "
         "take its power and thermal parameters from a `twin calibrate` file"
     )
-    gpu_calibration: Optional[Path] = Field(None, strict=False, description="set by gpu: {model, calibration}")
-    rack_calibration: Optional[Path] = Field(
+    gpu_calibration: Path | None = Field(None, strict=False, description="set by gpu: {model, calibration}")
+    rack_calibration: Path | None = Field(
         None,
         strict=False,
         description="a `twin calibrate --rack` file: host power, server "
         "fan law and liquid heat share of this hall's racks",
     )
-    host_idle_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at idle")
-    host_max_w: Optional[float] = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at full load")
+    host_idle_w: float | None = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at idle")
+    host_max_w: float | None = Field(None, ge=0.0, le=50_000.0, description="non-GPU server power at full load")
 
     @model_validator(mode="before")
     @classmethod
@@ -229,20 +227,16 @@ class AirCooling(AirPath):
 class _LiquidCooling(_Model):
     """Shared fields of liquid cooling; None takes the catalog default of the architecture."""
 
-    coolant_approach_k: Optional[float] = Field(
-        None, ge=0.5, le=20.0, description="GPU coolant - facility water supply"
-    )
-    liquid_fraction: Optional[float] = Field(
-        None, ge=0.0, le=1.0, description="share of server heat captured by liquid"
-    )
-    adiabatic: Optional[bool] = Field(None, description="adiabatic pads on the dry coolers")
-    drycooler_approach_k: Optional[float] = Field(
+    coolant_approach_k: float | None = Field(None, ge=0.5, le=20.0, description="GPU coolant - facility water supply")
+    liquid_fraction: float | None = Field(None, ge=0.0, le=1.0, description="share of server heat captured by liquid")
+    adiabatic: bool | None = Field(None, description="adiabatic pads on the dry coolers")
+    drycooler_approach_k: float | None = Field(
         None, ge=1.0, le=20.0, description="dry cooler leaving fluid - air at design"
     )
-    trim_chiller_capacity_fraction: Optional[float] = Field(
+    trim_chiller_capacity_fraction: float | None = Field(
         None, ge=0.0, le=2.0, description="trim chiller / design liquid heat; 0 for none"
     )
-    cdu_redundancy: Optional[Literal["N", "N+1", "2N"]] = None
+    cdu_redundancy: Literal["N", "N+1", "2N"] | None = None
     air_path: AirPath = Field(
         AirPath(heat_rejection="dry_cooler"),
         description="the air path for heat not captured by liquid (default: dry rejection)",
@@ -284,7 +278,7 @@ class ImmersionCooling(_LiquidCooling):
 
     type: Literal["immersion"]
     phase: Literal["single", "two"] = "single"
-    supply_temp_c: Optional[float] = Field(None, ge=10.0, le=50.0, description="facility water supply to tanks")
+    supply_temp_c: float | None = Field(None, ge=10.0, le=50.0, description="facility water supply to tanks")
 
     def liquid_settings(self):
         return self.settings(f"immersion_{self.phase}_phase")
@@ -292,9 +286,9 @@ class ImmersionCooling(_LiquidCooling):
 
 class Ups(_Model):
     mode: Literal["double_conversion", "eco"] = _CHAIN["ups"]["mode"]
-    no_load_fraction: Optional[float] = Field(None, ge=0.0, le=0.2, description="default: the mode's catalog curve")
-    proportional_fraction: Optional[float] = Field(None, ge=-0.2, le=0.2)
-    square_fraction: Optional[float] = Field(None, ge=0.0, le=0.2)
+    no_load_fraction: float | None = Field(None, ge=0.0, le=0.2, description="default: the mode's catalog curve")
+    proportional_fraction: float | None = Field(None, ge=-0.2, le=0.2)
+    square_fraction: float | None = Field(None, ge=0.0, le=0.2)
     sizing_factor: float = Field(
         _CHAIN["ups"]["sizing_factor"], ge=0.5, le=4.0, description="UPS rating / design IT power, before redundancy"
     )
@@ -327,7 +321,7 @@ class PowerChain(_Model):
 
 
 COOLING_TYPES = {"air": AirCooling, "direct_to_chip": DirectToChipCooling, "immersion": ImmersionCooling}
-Cooling = Annotated[Union[AirCooling, DirectToChipCooling, ImmersionCooling], Field(discriminator="type")]
+Cooling = Annotated[AirCooling | DirectToChipCooling | ImmersionCooling, Field(discriminator="type")]
 
 
 class OnSiteSupply(_Model):
@@ -335,8 +329,8 @@ class OnSiteSupply(_Model):
     that stores PV surplus for the facility."""
 
     solar_mw_dc: float = Field(0.0, ge=0.0, le=10_000.0, description="PV array DC rating")
-    solar_tilt_deg: Optional[float] = Field(None, ge=0.0, le=90.0, description="default: the site's latitude")
-    solar_azimuth_deg: Optional[float] = Field(None, ge=0.0, lt=360.0, description="default: facing the equator")
+    solar_tilt_deg: float | None = Field(None, ge=0.0, le=90.0, description="default: the site's latitude")
+    solar_azimuth_deg: float | None = Field(None, ge=0.0, lt=360.0, description="default: facing the equator")
     battery_mwh: float = Field(0.0, ge=0.0, le=100_000.0)
     battery_mw: float = Field(0.0, ge=0.0, le=10_000.0)
     battery_round_trip_efficiency: float = Field(
@@ -392,7 +386,7 @@ class Facility(_Model):
         0.0, ge=0.0, le=1.0, description="share of rejected heat exported for reuse; gives ERF"
     )
     onsite: OnSiteSupply = OnSiteSupply()
-    grid_connection_mw: Optional[float] = Field(
+    grid_connection_mw: float | None = Field(
         None,
         gt=0.0,
         le=1e5,
@@ -474,7 +468,7 @@ class Inference(_Model):
     """LLM serving demand, as a share of the fleet's serving capacity."""
 
     model: str = Field(_INFERENCE["model"], description="served model from twin/catalog/models.yaml")
-    tokens_per_gpu_s: Optional[float] = Field(
+    tokens_per_gpu_s: float | None = Field(
         None, gt=0.0, le=1e6, description="output tokens/s of one GPU at utilisation 1 (default: catalog)"
     )
     utilization_ceiling: float = Field(
@@ -508,14 +502,14 @@ class Inference(_Model):
         le=1e4,
         description="output tokens per GPU-second relative to the catalog at the same power (efficiency projections)",
     )
-    input_tokens_per_output_token: Optional[float] = Field(
+    input_tokens_per_output_token: float | None = Field(
         None,
         ge=0.0,
         le=1e4,
         description="prompt tokens served per output token (default: the trace's ratio); "
         "needed for saiq.token_basis input_and_output without a trace",
     )
-    trace: Optional[str] = Field(
+    trace: str | None = Field(
         None,
         description="a request trace (catalog demand_traces.yaml: azure-conv, azure-code, "
         "mooncake-conv) whose per-minute output tokens, looped, shape demand "
@@ -575,12 +569,12 @@ class Training(_Model):
 
 class Workload(_Model):
     inference: Inference
-    training: Optional[Training] = None
+    training: Training | None = None
 
 
 class Economics(_Model):
     energy_tariff: Literal["site_hourly", "flat"] = "site_hourly"
-    flat_price_usd_per_kwh: Optional[float] = Field(None, ge=0.0, le=5.0)
+    flat_price_usd_per_kwh: float | None = Field(None, ge=0.0, le=5.0)
     price_adder_usd_per_kwh: float = Field(
         0.0,
         ge=-1.0,
@@ -591,13 +585,13 @@ class Economics(_Model):
     demand_charge_usd_per_kw_month: float = Field(
         0.0, ge=0.0, le=500.0, description="charged on each month's highest grid draw (step mean)"
     )
-    water_price_usd_per_m3: Optional[float] = Field(
+    water_price_usd_per_m3: float | None = Field(
         None, ge=0.0, le=100.0, description="default: the bundled site's water price, else the catalog's"
     )
-    facility_capex_usd_per_mw_it: Optional[float] = Field(
+    facility_capex_usd_per_mw_it: float | None = Field(
         None, ge=0.0, le=1e9, description="default: the catalog's figure for the cooling type"
     )
-    server_capex_usd: Optional[float] = Field(None, ge=0.0, le=1e8, description="per server (default: catalog per GPU)")
+    server_capex_usd: float | None = Field(None, ge=0.0, le=1e8, description="per server (default: catalog per GPU)")
     server_lifetime_years: float = Field(_ECON["server_lifetime_years"], gt=0.0, le=30.0)
     facility_lifetime_years: float = Field(_ECON["facility_lifetime_years"], gt=0.0, le=60.0)
     fixed_opex_fraction_of_capex_per_year: float = Field(_ECON["fixed_opex_fraction_of_capex_per_year"], ge=0.0, le=1.0)
@@ -632,8 +626,8 @@ class SaiqComponents(_Model):
 class SaiqReference(_Model):
     """What the SAIQ index compares with: a reference scenario file, or its four components."""
 
-    scenario: Optional[Path] = Field(None, strict=False)
-    components: Optional[SaiqComponents] = None
+    scenario: Path | None = Field(None, strict=False)
+    components: SaiqComponents | None = None
 
     @field_validator("scenario")
     @classmethod
@@ -656,7 +650,7 @@ class Saiq(_Model):
         False,
         description="add servers' and facility's embodied carbon, amortised over their lives, to the carbon component",
     )
-    reference: Optional[SaiqReference] = None
+    reference: SaiqReference | None = None
 
 
 class Results(_Model):
@@ -682,7 +676,7 @@ class Scenario(_Model):
     saiq: Saiq = Saiq()
     faults: Faults = Faults()
     results: Results = Results()
-    sites: Optional[list[str]] = Field(
+    sites: list[str] | None = Field(
         None, min_length=1, max_length=200, description="bundled sites that `twin compare` runs this design at"
     )
 
@@ -1029,7 +1023,16 @@ def _format_error(err, source, root):
     if isinstance(value, bool) and err["type"] in ("int_type", "float_type"):
         msg = f"a number is needed here, not the boolean {str(value).lower()}"
     elif err["type"] == "string_type":
-        msg = f"text is needed here, not {'a list' if isinstance(value, list) else 'a mapping' if isinstance(value, dict) else 'a number' if isinstance(value, (int, float)) else 'nothing'}"
+        kind = (
+            "a list"
+            if isinstance(value, list)
+            else "a mapping"
+            if isinstance(value, dict)
+            else "a number"
+            if isinstance(value, (int, float))
+            else "nothing"
+        )
+        msg = f"text is needed here, not {kind}"
     elif err["type"] == "string_pattern_mismatch" and loc == ("name",):
         msg = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters (it names the results folder)"
     elif isinstance(value, float) and err["type"] == "int_type":

@@ -6,7 +6,7 @@ US sites for which Lei & Masanet publish city results (Houston, Miami) plus hot-
     python -m twin validate --only cooling_climates
 """
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from twin.metrics import kpis, totals
@@ -76,7 +76,7 @@ CITY_PUE = {"houston-tx": (1.099, 1.250), "miami-fl": (1.107, 1.290)}
 CITY_WUE = (1.72, 2.63)
 
 
-@lru_cache(maxsize=None)
+@cache
 def annual(site, cooling):
     """(PUE, WUE site, MLC) of the 10 MW hall for a year at one site with one cooling type."""
     data = load_scenario(HALL).model_dump(mode="json")
@@ -141,7 +141,7 @@ def cases():
         )
     )
     mlc_limits = {"singapore": (0.26, "1A"), "stockholm-se": (0.13, "8")}
-    for climate, site in SITES.items():
+    for site in SITES.values():
         limit, zone = mlc_limits[site]
         out.append(
             in_range(
@@ -153,7 +153,7 @@ def cases():
                 annual(site, "air")[2],
             )
         )
-    for climate, site in SITES.items():
+    for site in SITES.values():
         air, dtc, imm = (annual(site, c)[0] for c in COOLING)
         ordered = air > dtc >= imm
         out.append(

@@ -38,6 +38,7 @@ from numba import njit
 
 from twin import catalog
 from twin.calibrate.fit import FIT_SHARE, _stderr, catalog_power_w, split
+from twin.errors import InputError
 from twin.physics.cooling import (
     AIR_CP_J_KG_K,
     AIR_DENSITY_KG_M3,
@@ -50,7 +51,6 @@ from twin.physics.rack import (
     host_power_linear_w,
     wall_power_w,
 )
-from twin.errors import InputError
 from twin.sim.plant import server_conversion_coefficients
 
 CANONICAL = (

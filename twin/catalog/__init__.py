@@ -1,6 +1,6 @@
 """Catalog: hardware, cooling, power-chain, model and economics data with their sources (data, not code)."""
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -8,7 +8,7 @@ import yaml
 CATALOG_DIR = Path(__file__).parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name):
     """The parsed catalog file `<name>.yaml` (read once per process)."""
     with open(CATALOG_DIR / f"{name}.yaml") as fh:

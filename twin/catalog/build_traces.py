@@ -62,7 +62,10 @@ def build(shared):
         keep = arrival < bins * BIN_S
         arrival, prompt, generated = arrival[keep], prompt[keep], generated[keep]
         minute = (arrival // BIN_S).astype(int)
-        count = lambda w: np.bincount(minute, weights=w, minlength=bins).astype(int).tolist()  # noqa: E731
+
+        def count(w, minute=minute, bins=bins):
+            return np.bincount(minute, weights=w, minlength=bins).astype(int).tolist()
+
         out[name] = {
             "source": f"{spec['source']}; shared/data/{spec['file']}",
             "bin_s": BIN_S,

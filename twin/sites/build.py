@@ -24,7 +24,7 @@ cited published figure. Derivations are marked [D] in their source strings:
 
 import argparse
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -357,7 +357,7 @@ def screen_weather(name, frame):
 # --- grid carbon and water -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)  # carbon and water of a site read the same file
+@cache  # carbon and water of a site read the same file
 def _eia(shared, ba):
     rel = EIA_FILE.format(ba=ba)
     frame = pd.read_csv(shared / rel)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from twin.physics.psychro import wetbulb_from_dewpoint_c
 from twin.sites.index import SITES_DIR, site_entry
 from twin.sites.readers import HOURS_PER_YEAR, WEATHER_COLUMNS, GridError, SiteDataError, read_grid_csv, read_weather
