@@ -22,8 +22,8 @@ from twin.calibrate.rack import (
     read_rack_csv,
     to_calibration_dict,
 )
+from twin.params.server import server_conversion_coefficients
 from twin.physics.cooling import AIR_CP_J_KG_K, WATER_CP_J_KG_K, WATER_DENSITY_KG_M3
-from twin.sim.plant import server_conversion_coefficients
 
 EXAMPLE = Path(__file__).parent / "data" / "rack_pdu_example.csv"
 SPEC = catalog.load("gpus")["H100-SXM"]

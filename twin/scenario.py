@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from twin import catalog, yaml_input
 from twin.errors import InputError, clip
+from twin.physics.cooling import LIQUID_CLASSES_C
 from twin.sites import bundled_site_names
 
 _AIR = catalog.load("cooling")["air"]
@@ -253,9 +254,6 @@ class _LiquidCooling(_Model):
             }
         )
         return merged
-
-
-LIQUID_CLASSES_C = {"W17": 17.0, "W27": 27.0, "W32": 32.0, "W40": 40.0, "W45": 45.0}
 
 
 class DirectToChipCooling(_LiquidCooling):

@@ -39,6 +39,7 @@ from numba import njit
 from twin import catalog
 from twin.calibrate.fit import FIT_SHARE, _stderr, catalog_power_w, split
 from twin.errors import InputError
+from twin.params.server import server_conversion_coefficients
 from twin.physics.cooling import (
     AIR_CP_J_KG_K,
     AIR_DENSITY_KG_M3,
@@ -51,7 +52,6 @@ from twin.physics.rack import (
     host_power_linear_w,
     wall_power_w,
 )
-from twin.sim.plant import server_conversion_coefficients
 
 CANONICAL = (
     "time_utc",

@@ -9,6 +9,7 @@ import numpy as np
 
 from twin import catalog
 from twin.params import calibration
+from twin.params.server import server_conversion_coefficients
 from twin.physics import cooling, power, rack
 from twin.physics.facility import (
     A_CDU,
@@ -35,16 +36,6 @@ def cooling_settings(cfg):
 
 def air_path_of(cfg):
     return cfg if cfg.type == "air" else cfg.air_path
-
-
-def server_conversion_coefficients(gpu_spec, distribution):
-    """Three-term loss coefficients of the server's (or rack shelf's) power conversion."""
-    chain = catalog.load("power_chain")
-    name = chain["distribution"][distribution]["server"]
-    if name == "gpu_default":
-        name = gpu_spec["server"]["power_conversion"]
-    load, eff = zip(*chain["server_conversion"][name]["points"])
-    return power.fit_loss_coefficients(load, eff)
 
 
 def _dc_behind_psu(wall_w, rating_w, coefficients):

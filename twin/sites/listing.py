@@ -10,7 +10,7 @@ approach.
 import numpy as np
 
 from twin import catalog
-from twin.scenario import LIQUID_CLASSES_C
+from twin.physics.cooling import LIQUID_CLASSES_C
 from twin.sites.index import bundled_site_names, site_entry
 from twin.sites.library import load_site
 
