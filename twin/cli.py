@@ -356,10 +356,10 @@ def cmd_sites(args):
             report.print_sites(rows)
         return 0
     if args.name not in bundled_site_names():
-        from twin.scenario import _did_you_mean
+        from twin.errors import did_you_mean
 
         names = bundled_site_names()
-        return _bad_input([f"unknown site '{args.name}'{_did_you_mean(args.name, names)}; allowed: {', '.join(names)}"])
+        return _bad_input([f"unknown site '{args.name}'{did_you_mean(args.name, names)}; allowed: {', '.join(names)}"])
     row, months = site_row(args.name), monthly_means(args.name)
     if args.json:
         print(files.to_json({**row, "monthly": months}))
@@ -405,13 +405,13 @@ def _publish(args, out_dir, stem, table, document, html, show):
 
 
 def _parse_sites(text):
-    from twin.scenario import _did_you_mean
+    from twin.errors import did_you_mean
     from twin.sites.index import bundled_site_names
 
     names = bundled_site_names()
     sites = [s.strip() for s in text.split(",") if s.strip()]
     problems = [
-        f"--sites: unknown site '{s}'{_did_you_mean(s, names)}; allowed: {', '.join(names)}"
+        f"--sites: unknown site '{s}'{did_you_mean(s, names)}; allowed: {', '.join(names)}"
         for s in sites
         if s not in names
     ]
@@ -478,7 +478,7 @@ def _parse_years(text):
 
 def cmd_forecast(args):
     from twin import catalog
-    from twin.scenario import _did_you_mean
+    from twin.errors import did_you_mean
 
     scenario, code = _load(args.scenario)
     if code is not None:
@@ -488,7 +488,7 @@ def cmd_forecast(args):
     names = [n.strip() for n in args.storylines.split(",")] if args.storylines else None
     problems = [problem] if problem else []
     problems += [
-        f"--storylines: unknown storyline '{n}'{_did_you_mean(n, known)}; allowed: {', '.join(known)}"
+        f"--storylines: unknown storyline '{n}'{did_you_mean(n, known)}; allowed: {', '.join(known)}"
         for n in names or ()
         if n not in known
     ]

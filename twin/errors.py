@@ -5,6 +5,7 @@ rack measurements, sweeps, recording, command-line outputs). The command line tu
 into one line per problem, exit code 2; anything else is a bug (exit 1, traceback to a log file).
 """
 
+import difflib
 import re
 
 VALUE_CHARS = 80  # a value echoed back in a message is cut to this many characters (clip, where it is shown)
@@ -19,6 +20,12 @@ def clip(text, limit=VALUE_CHARS):
     if len(text) <= limit:
         return text
     return f"{text[: limit - 3]}... ({len(text):,} characters)"
+
+
+def did_you_mean(value, options):
+    """' (did you mean 'x'?)' for the closest of options to a mistyped value, or ''."""
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def one_line(text):
