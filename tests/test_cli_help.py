@@ -35,7 +35,7 @@ def test_no_command_help_shows_format_escapes():
 
 
 def test_progress_bar_appears_after_its_delay_and_closes():
-    from twin.cli import _LazyProgress
+    from twin.cli.common import LazyProgress as _LazyProgress
 
     bar = _LazyProgress("simulating", enabled=True, delay_s=0.0)
     bar(10, 100)
