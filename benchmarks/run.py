@@ -13,8 +13,8 @@ ratio to this machine's ceilings; each appends one JSON line to benchmarks/resul
 
 Ceilings: measured on the machine that runs the benchmarks, before them (float64 matrix product on
 all cores; numpy copy of 256 MB); on the development machine (2 cores) about 100 GFLOP/s and 24 GB/s.
-The facility kernel advances a hall of identical racks as one (DESIGN.md: halls
-of identical racks), so its work is per hall-step, not per rack-step; the ratios below are of the
+The facility kernel advances a hall of identical racks as one (docs/model.md#known-limits:
+halls of identical racks), so its work is per hall-step, not per rack-step; the ratios below are of the
 kernel's hall-steps: bytes it reads and writes per second against the copy bandwidth, and floating-
 point operations per second, FLOPS_PER_HALL_STEP being a count by hand of physics/facility.py's step
 (transcendentals counted as 20 flops), against the float64 peak.

@@ -1,7 +1,9 @@
 """The layers point one way: each module imports on its own, and the simulation loads neither the
 report, the HTML pages nor the calibration fitter."""
 
+import pathlib
 import pkgutil
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -32,3 +34,22 @@ def test_the_simulation_loads_no_report_and_no_fitter():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert proc.stdout.split() == []
+
+
+def test_the_package_cites_no_file_outside_the_repository():
+    root = pathlib.Path(twin.__file__).parent
+    hits = [
+        str(p)
+        for p in root.rglob("*")
+        if p.suffix in (".py", ".yaml", ".md")
+        and ("DESIGN.md" in p.read_text(encoding="utf-8") or "REFERENCE.md" in p.read_text(encoding="utf-8"))
+    ]
+    assert not hits, hits
+
+
+def test_docs_model_defines_every_source_tag_the_catalog_uses():
+    root = pathlib.Path(twin.__file__).parent
+    tags = {t for p in (root / "catalog").glob("*.yaml") for t in re.findall(r"\[[A-Z][A-Za-z-]*\]", p.read_text())}
+    model = (root.parent / "docs" / "model.md").read_text(encoding="utf-8")
+    tag_section = model.split("## Source tags", 1)[1].split("\n## ", 1)[0]
+    assert tags and not [t for t in sorted(tags) if t not in tag_section]

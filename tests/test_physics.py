@@ -25,7 +25,7 @@ def test_gpu_power_spans_idle_to_tdp_and_clamps():
 
 @pytest.mark.parametrize("load, efficiency", [(0.25, 0.946), (0.5, 0.962), (1.0, 0.966)])
 def test_ups_efficiency_in_published_double_conversion_band(load, efficiency):
-    # Double conversion 94-97 % (Eaton 9395XR 97.5 %, Galaxy VS up to 97 %): REFERENCE.md sec. 4
+    # Double conversion 94-97 % (Eaton 9395XR 97.5 %, Galaxy VS up to 97 %)
     loss = power.converter_loss_w(load * 1e6, 1e6, *catalog.load("power_chain")["ups_modes"]["double_conversion"])
     eta = load * 1e6 / (load * 1e6 + loss)
     assert eta == pytest.approx(efficiency, abs=0.001)
@@ -60,7 +60,7 @@ def test_fan_affinity_law_is_cubic():
 
 
 def test_tower_evaporation_below_latent_heat_limit():
-    # E <= Q / h_fg: at most ~1.48 kg per kWh rejected (REFERENCE.md sec. 3.3)
+    # E <= Q / h_fg: at most ~1.48 kg per kWh rejected (h_fg about 2,430 kJ/kg near 30 C)
     evap, drift, blow = cooling.tower_water_kg_s(1000.0, 5.6, 25.0, 0.85, 5e-5, 5.0)
     kg_per_kwh = evap * 3600.0
     assert 1.0 < kg_per_kwh < 1.48

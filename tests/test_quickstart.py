@@ -86,14 +86,14 @@ def test_quickstart_week_is_climatically_typical():
 def test_pue_in_published_range_for_waterside_economiser_tower_plant(quickstart_runs):
     # Lei & Masanet (2022), hourly model as used by LBNL 2024 (Shehabi et al.): large-scale
     # air-cooled "waterside economiser + towers + water-cooled chillers", PUE P5-P95 1.07-1.18
-    # over 15 US climate zones (REFERENCE.md sec. 3.4).
+    # over 15 US climate zones.
     pue = json.loads((quickstart_runs / "a" / "summary.json").read_text())["kpi"]["pue"]
     assert 1.07 <= pue <= 1.18
 
 
 def test_wue_in_measured_range_for_tower_cooled_facility_in_similar_climate(quickstart_runs):
     # MGHPCC, Holyoke MA (climate 5A, cooling towers + water-side economiser): measured
-    # monthly WUE 1.3-2.5 L/kWh_IT (Sharma et al. 2017; REFERENCE.md sec. 3.5).
+    # monthly WUE 1.3-2.5 L/kWh_IT (Sharma et al. 2017).
     wue = json.loads((quickstart_runs / "a" / "summary.json").read_text())["kpi"]["wue_site_l_per_kwh"]
     assert 1.3 <= wue <= 2.5
 

@@ -7,7 +7,8 @@ values, the terminal table and report read the descriptions from here.
 import math
 
 J_PER_MWH = 3.6e9
-# ASHRAE TC9.9 (2021) allowable server inlet dry-bulb maxima per class [C] (REFERENCE.md 3.1)
+# ASHRAE TC9.9 (2021) allowable server inlet dry-bulb maxima per class [C] (Thermal Guidelines for Data Processing
+# Environments, 5th ed.)
 INLET_ALLOWABLE_MAX_C = {"A1": 32.0, "A2": 35.0, "A3": 40.0, "A4": 45.0}
 
 METRICS = {
@@ -144,7 +145,7 @@ def energy_shares(t):
 
 
 def counted_tokens(t, token_basis="output"):
-    """Tokens the SAIQ components are per (DESIGN.md): output tokens served (plus prompt tokens for
+    """Tokens the SAIQ components are per (docs/model.md#kpis-and-saiq): output tokens served (plus prompt tokens for
     the basis input_and_output) and training tokens processed."""
     return (
         t["tokens"] + t.get("tokens_training", 0.0) + (t["tokens_input"] if token_basis == "input_and_output" else 0.0)
@@ -152,7 +153,7 @@ def counted_tokens(t, token_basis="output"):
 
 
 def saiq_components(t, token_basis="output", embodied_carbon=False):
-    """The four SAIQ components per token (DESIGN.md): cost (energy, water, demand charges,
+    """The four SAIQ components per token (docs/model.md#kpis-and-saiq): cost (energy, water, demand charges,
     amortised capex and fixed opex: cost_usd), energy at the meter, carbon (location-based
     operational, plus embodied when asked) and water (direct + indirect)."""
     tokens = counted_tokens(t, token_basis)
@@ -244,7 +245,7 @@ def saiq_counting(scenario):
 
 
 def summarise(scenario, frame, reference_components=None):
-    """The summary.json document of one run (DESIGN.md results contract)."""
+    """The summary.json document of one run (docs/architecture.md#results-contract)."""
     t = totals(frame, scenario.step_s)
     cooling = scenario.facility.cooling
     inlet_class = (cooling if cooling.type == "air" else cooling.air_path).inlet_class

@@ -51,7 +51,7 @@ def cases():
             "cooling-tower latent share of the heat at CTI rating conditions (water 35/29.4 C, wet-bulb 25.6 C, "
             "dry-bulb 30 C)",
             "E = 0.00085 Range[F] Q[gpm] rule (85 % latent; 0.65 humid ... 1.0-1.2 dry), "
-            "checalc / Cooling Towers P&P (REFERENCE.md 3.3)",
+            "checalc / Cooling Towers: Principles and Practice",
             0.85,
             cooling.tower_evaporative_fraction(30.0, 25.6, 32.2),
             abs_=0.15,
@@ -66,7 +66,7 @@ def cases():
         ),
         in_range(
             "UPS double conversion efficiency at 50 % load",
-            "Eaton 9395XR 97.5 %, Schneider Galaxy VS up to 97 %; double conversion 94-97 % (REFERENCE.md 4)",
+            "Eaton 9395XR 97.5 %, Schneider Galaxy VS up to 97 %; double conversion 94-97 %",
             0.94,
             0.975,
             power.efficiency(0.5, *double),
@@ -80,7 +80,7 @@ def cases():
         ),
         within(
             "UPS eco mode efficiency at 50 % load",
-            "eco/ESS/eConversion ~99 % (Eaton ESS, Schneider eConversion; REFERENCE.md 4)",
+            "eco/ESS/eConversion ~99 % (Eaton ESS, Schneider eConversion)",
             0.99,
             power.efficiency(0.5, *eco),
             abs_=0.005,

@@ -38,13 +38,13 @@ PUBLISHED_PUE = {
     ("cold", "immersion"): (
         1.03,
         1.14,
-        "single-phase immersion 1.03-1.10 (GRC, Submer; REFERENCE.md 3.5) up to "
+        "single-phase immersion 1.03-1.10 (GRC, Submer) up to "
         "the Lei & Masanet liquid P95 1.14 (immersion within 0.012 of cold plates)",
     ),
     ("hot-humid", "immersion"): (
         1.03,
         1.14,
-        "single-phase immersion 1.03-1.10 (GRC, Submer; REFERENCE.md 3.5) up to "
+        "single-phase immersion 1.03-1.10 (GRC, Submer) up to "
         "the Lei & Masanet liquid P95 1.14 (immersion within 0.012 of cold plates)",
     ),
 }
@@ -132,8 +132,8 @@ def cases():
     out.append(
         in_range(
             "air-cooled PUE gap, Singapore - Stockholm",
-            "regional averages: Microsoft FY25 APAC 1.28 vs fleet 1.17 (+0.11, hyperscale; "
-            "REFERENCE.md 3.5) to Uptime Institute 2020 survey Middle East & Africa 1.79 vs Europe 1.46 "
+            "regional averages: Microsoft FY25 APAC 1.28 vs fleet 1.17 (+0.11, hyperscale) "
+            "to Uptime Institute 2020 survey Middle East & Africa 1.79 vs Europe 1.46 "
             "(+0.33, all operators)",
             0.11,
             0.33,

@@ -51,7 +51,7 @@ def fleet_cases():
     source = (
         "Elsworth et al. 2025 (arXiv:2508.15734), median Gemini Apps text prompt, May 2025: accelerators 58 %, "
         "host CPU and DRAM 25 %, idle reserve machines 10 %, data-centre overhead 8 % of the energy "
-        "(REFERENCE.md 7); +/-10 points for a different fleet (TPUs, PUE 1.09) and boundary"
+        "; +/-10 points for a different fleet (TPUs, PUE 1.09) and boundary"
     )
     return [
         in_range(

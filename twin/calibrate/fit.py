@@ -1,6 +1,6 @@
 """Fit the simulator's own GPU kernels (twin/physics/gpu.py) to a canonical trace (calibrate/traces.py).
 
-What is fitted is what is simulated (DESIGN.md):
+What is fitted is what is simulated (docs/model.md#calibration-fit):
 
 - power, gpu.power_w: P = P_idle (1 - a) + P_idle a exp(k (T - T_ref)) + (P_clk + P_dyn u) g(phi),
   g(phi) = phi max(v_floor, phi)^2,
@@ -11,7 +11,7 @@ What is fitted is what is simulated (DESIGN.md):
   w is fitted where the trace has mem_util and is 1 where it does not ([M]: an engineering mapping
   read off these traces). Fitted: P_idle, P_clk, P_dyn, v_floor, a, k, w and util_lag_s. Where the trace has no
   power limit column the GPU's catalog TDP is its limit. nvidia-smi power.draw is a 1 s average on
-  Hopper (shared/data PROVENANCE.md; NVML nvmlDeviceGetPowerUsage), so the model's power is averaged
+  Hopper (NVML API reference, nvmlDeviceGetPowerUsage), so the model's power is averaged
   over the same trailing second before it is compared; at 1 s sampling that is the sample itself, at
   7.5 ms it matters.
   Two more sensor facts of NVML, both measured on these traces, are taken into account so that
@@ -85,7 +85,7 @@ _MODEL = catalog.load("gpu_model")
 LEAK_PRIORS = {
     "leak_fraction": (_MODEL["leak_fraction"], 0.2),  # [M] sd around catalog gpu_model.yaml's [D] value
     "leak_per_k": (_MODEL["leak_per_k"], 0.01),
-}  # [V] REFERENCE.md 1.3: 0.01-0.03 /K
+}  # [M] 0.01-0.03 /K, an engineering range (docs/model.md#gpu-power-and-temperature)
 PRIOR_RESIDUAL = 0.2  # [M] a prior's one-sigma miss weighs as a 20 % power residual on one sample (100 samples at 2 %)
 IDLE_OVER_LOWEST = 1.2  # [M] idle power is at most 1.2x the lowest power the trace shows (its 2nd percentile)
 V_FLOOR_STARTS = (0.0, 0.3, 0.5, 0.7, 0.9)  # [M] voltage floors the power fit starts from: one trace at one or two

@@ -1,6 +1,6 @@
 """Fit the simulator's server and rack kernels to a rack's PDU and coolant measurements.
 
-What is fitted is what is simulated (DESIGN.md): the kernels of twin/physics/rack.py, composed per
+What is fitted is what is simulated (docs/model.md#calibration-fit): the kernels of twin/physics/rack.py, composed per
 server as the facility kernel composes them (physics/facility.py), for N identical servers a rack:
 
     P_pdu = N wall(P_gpu + P_host(u) + P_fan(T_in))

@@ -5,7 +5,7 @@ simulated, so the calibration file's reader refuses it (twin/params/calibration.
 
 # The calibration fit's search box
 UTIL_LAG_MAX_S = 1.0  # [V] s: NVML's utilisation sample period is 1/6 to 1 s (nvmlDeviceGetUtilizationRates)
-LEAK_PER_K_MAX = 0.05  # [1/K] twice REFERENCE.md 1.3's 0.01-0.03 range: steeper is runaway, not leakage
+LEAK_PER_K_MAX = 0.05  # [1/K] twice the 0.01-0.03 engineering range (docs/model.md#gpu-power-and-temperature): steeper is runaway, not leakage
 THERMAL_NAMES = ("r_k_per_w", "tau_s", "sink_r_k_per_w", "sink_tau_s", "coolant_c")  # the Foster network's
 # [M] search bounds: wide enough for any air- or liquid-cooled board of 50-1,500 W (catalog/gpus.yaml)
 CLOCK_W_MAX = 1000.0  # W, clock-tree power

@@ -187,7 +187,7 @@ def waterside_economiser_fraction(chw_return_c, chw_supply_c, tower_water_c, hx_
     cools it to at best T_tower + approach_HX; the chillers trim the rest (partial
     economiser). Full economiser when T_wb + approach_CT + approach_HX <= T_chw,supply
     (FEMP Best Practices Guide for Energy-Efficient Data Center Design, 2024; Lei & Masanet
-    2022 Table 3 approaches). REFERENCE.md sec. 3.3.
+    2022 Table 3 approaches). docs/model.md#air-cooling-plant.
     """
     hx_leaving_c = tower_water_c + hx_approach_k
     frac = (chw_return_c - hx_leaving_c) / (chw_return_c - chw_supply_c)
@@ -216,7 +216,7 @@ def tower_evaporative_fraction(drybulb_c, wetbulb_c, mean_water_c):
     evaporated m_a (W_out - W_in), so f = h_fg (W_out - W_in) / (h_out - h_in) (ASHRAE
     Fundamentals 2017 ch.1 eq. 20, 30, 33 at standard pressure). Dry air brings sensible heat
     that becomes latent (f > 1), cold air takes heat sensibly (f < 1): the rule of thumb
-    0.65 humid ... 1.0-1.2 dry (REFERENCE.md 3.3). Bounded to [0.1, 1.5].
+    0.65 humid ... 1.0-1.2 dry (Hill, Pring & Osborn, Cooling Towers: Principles and Practice; checalc). Bounded to [0.1, 1.5].
     """
     p = 101325.0
     w_in = _humidity_ratio_at_wetbulb(drybulb_c, wetbulb_c, p)
@@ -250,7 +250,7 @@ def tower_water_kg_s(
 @njit(cache=True)
 def direct_evaporative_outlet_c(drybulb_c, wetbulb_c, effectiveness):
     """Air leaving a direct evaporative pad: T = T_db - eps (T_db - T_wb) (saturation effectiveness
-    0.8-0.9 for rigid media; ASHRAE Handbook HVAC Applications ch. 53; REFERENCE.md 3.3)."""
+    0.8-0.9 for rigid media; ASHRAE Handbook HVAC Applications ch. 53)."""
     return drybulb_c - effectiveness * (drybulb_c - wetbulb_c)
 
 
@@ -271,7 +271,7 @@ def airside_economiser(drybulb_c, wetbulb_c, supply_c, return_c, evaporative, ef
     evaporative pads first cool the outdoor air towards its wet-bulb, only as far as needed.
     Dampers close when the outdoor wet-bulb exceeds the humidity envelope (ASHRAE TC9.9
     recommended dew point <= 15 C, ~18 C wet-bulb at 24 C supply) [D].
-    Lei & Masanet 2022 "airside economizer + adiabatic" design; REFERENCE.md 3.3-3.4.
+    Lei & Masanet 2022 "airside economizer + adiabatic" design; docs/model.md#air-cooling-plant.
     """
     if wetbulb_c > max_wetbulb_c:
         return 0.0, 0.0
@@ -394,7 +394,7 @@ def air_plant(load_w, drybulb_c, wetbulb_c, p, chillers_available):
 @njit(cache=True)
 def carnot_chiller_cop(evaporator_c, condenser_c, carnot_efficiency):
     """Chiller COP as a fraction of the Carnot COP: eta_II T_evap / (T_cond - T_evap) (K).
-    eta_II ~ 0.45-0.65 for large machines (REFERENCE.md 3.2); capped at 15 for tiny lifts."""
+    eta_II ~ 0.45-0.65 for large machines ([M], docs/model.md#air-cooling-plant); capped at 15 for tiny lifts."""
     lift = max(condenser_c - evaporator_c, 1.0)
     return min(carnot_efficiency * (evaporator_c + 273.15) / lift, 15.0)
 
@@ -409,7 +409,7 @@ def liquid_plant(load_w, facility_supply_c, drybulb_c, wetbulb_c, p, cdu_availab
     chiller (Carnot-fraction COP, air-cooled condenser) takes what is left up to its capacity.
     CDUs (or tank heat exchangers) bound the heat that can leave the racks at all.
     Dry cooler: constant-effectiveness coil, air flow ~ fan speed (ASHRAE Handbook HVAC Systems and
-    Equipment ch. 40 "Cooling towers"/dry coolers; REFERENCE.md 3.3 approach 5-10 K).
+    Equipment ch. 40 "Cooling towers"/dry coolers; approach typically 5-10 K [M]).
 
     Returns (pump_w, drycooler_fan_w, trim_chiller_w, removed_w, adiabatic_kg_s, trim_cop,
     heat_rejected_w) with heat_rejected_w = removed + pump heat + trim compressor work.

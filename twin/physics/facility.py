@@ -1,7 +1,7 @@
 """The whole facility for a run of steps: halls of servers -> power chain -> cooling -> grid.
 
 One kernel call advances every hall over every step between two simulation events
-(DESIGN.md: few events, many steps). Results go into one preallocated (steps x columns)
+(docs/architecture.md#the-flow-of-a-run: few events, many steps). Results go into one preallocated (steps x columns)
 array whose column order is COLUMNS; the thermal state (die temperatures, coolant loops)
 carries over from one call to the next in `state` and `die_temp_c`.
 

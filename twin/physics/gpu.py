@@ -1,7 +1,7 @@
 """GPU board power and die temperature.
 
-Power (REFERENCE.md 1.2-1.3; AccelWattch's split into constant, static/leakage and dynamic power,
-Kandiah et al., MICRO 2021):
+Power (AccelWattch's split into constant, static/leakage and dynamic power, Kandiah et al., MICRO 2021;
+docs/model.md#gpu-power-and-temperature):
 
     P(u, phi, T) = P_idle (1 - a) + P_idle a exp(k (T - T_ref)) + (P_clk + P_dyn u) g(phi)
     g(phi) = phi max(v_floor, phi)^2
@@ -37,7 +37,7 @@ a load. With R_s = 0 (the catalog's default) it is the one-node C dT/dt = P - (T
 When the die would pass its maximum operating temperature the clock drops (thermal slowdown) to the
 power that lands the die exactly on that limit; throughput follows the clock. If even the lowest clock cannot hold it and the die reaches its
 shutdown temperature, the GPU trips off (no power, no work) until it has cooled TRIP_RESET_K below
-the slowdown limit (NVML thresholds, REFERENCE.md 1.3).
+the slowdown limit (NVML thresholds: nvidia-smi -q, NVML API reference nvmlDeviceGetTemperatureThreshold).
 """
 
 import math

@@ -33,7 +33,7 @@ def transformer_loss_w(load_w, rating_w, no_load_fraction, load_loss_fraction):
 
     No-load (core) loss is constant while energised; load (copper) loss scales with the
     square of the load. eta(L) = L S / (L S + P_NL + L^2 P_LL) (IEEE C57.12.00 loss
-    definitions; DOE 10 CFR 431 efficiency rated at 50 % load). REFERENCE.md sec. 4.
+    definitions; DOE 10 CFR 431 efficiency rated at 50 % load). docs/model.md#power-chain.
     """
     return converter_loss_w(load_w, rating_w, no_load_fraction, 0.0, load_loss_fraction)
 
@@ -43,7 +43,7 @@ def pdu_loss_w(load_w, rating_w, full_load_loss_fraction):
     """PDU and distribution wiring loss [W]: f_FL S L^2 (resistive, I^2 R).
 
     Rasmussen, Schneider Electric WP108 (wiring and PDU losses are square-law);
-    0-2 % at full load in large facilities (LBNL 2024, Shehabi et al.). REFERENCE.md sec. 4.
+    0-2 % at full load in large facilities (LBNL 2024, Shehabi et al.). docs/model.md#power-chain.
     """
     return converter_loss_w(load_w, rating_w, 0.0, 0.0, full_load_loss_fraction)
 

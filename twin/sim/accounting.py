@@ -4,7 +4,7 @@
   large-customer tariffs; a run covering part of a month pays that share of the month's charge,
   spread evenly over its steps in that month (so any window of the run can be costed);
 - embodied carbon of servers (GPUs included) and of the facility, amortised straight-line over
-  their service lives: C_emb dt / LT (REFERENCE.md 6, allocation);
+  their service lives: C_emb dt / LT (docs/model.md#grid-carbon-water-and-cost);
 - input (prompt) tokens served alongside the output tokens, from the trace's ratio or the
   scenario's, for the token basis input_and_output.
 """

@@ -1,4 +1,4 @@
-"""What was spent, per step: one preallocated array for the whole run (DESIGN.md)."""
+"""What was spent, per step: one preallocated array for the whole run (docs/architecture.md#the-flow-of-a-run)."""
 
 import numpy as np
 import pandas as pd

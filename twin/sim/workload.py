@@ -1,6 +1,6 @@
 """Inference demand as a rate series: diurnal and weekly profile with seeded hourly noise.
 
-Token flows are rates integrated by the kernels, never one event per request (DESIGN.md).
+Token flows are rates integrated by the kernels, never one event per request (docs/model.md#serving-and-training-workload).
 """
 
 import numpy as np
