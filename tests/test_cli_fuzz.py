@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from conftest import SCENARIOS
 from hypothesis import HealthCheck, event, given, settings
@@ -319,6 +320,7 @@ GRID = pd.DataFrame(
 ).to_csv(index=False)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(damaged_epw())
 def test_damaged_weather_files_exit_0_or_2(epw_text):

@@ -208,6 +208,7 @@ def test_seeds_outside_0_to_2_63_are_refused_on_the_command_line(scenario, capsy
     assert code == 2 and "--seed" in err[-1]
 
 
+@pytest.mark.slow
 def test_a_huge_value_is_not_echoed_whole(tmp_path, capsys):
     path = write_yaml(tmp_path / "n.yaml", short_scenario(name="x" * 10_000_000))
     code, err = _run_cli(capsys, "check", path)

@@ -75,6 +75,7 @@ def test_weights_in_the_scenario_flip_the_ranking():
     assert list(water["site"]) == ["mumbai-in", "stockholm-se"]
 
 
+@pytest.mark.slow
 def test_compare_through_the_cli_writes_the_three_files(tmp_path):
     data = short_scenario(duration="2d", step="900s", sites=["ashburn-va", "stockholm-se", "singapore"])
     scenario = write_yaml(tmp_path / "siting.yaml", data)
@@ -107,6 +108,7 @@ def test_compare_refuses_an_unknown_site_with_a_suggestion(tmp_path):
     assert proc.returncode == 2 and "no sites to compare" in proc.stderr
 
 
+@pytest.mark.slow
 def test_sites_command_lists_the_library_and_shows_one_site():
     proc = _run(["sites", "--json"], cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
@@ -149,6 +151,7 @@ def helsinki_epw(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_a_user_epw_of_a_place_not_in_the_library_runs_end_to_end(tmp_path, helsinki_epw):
     data = short_scenario(duration="7d", step="900s", start="2023-07-01")
     data["site"] = {"weather_file": helsinki_epw.name, "grid_file": _grid_csv(tmp_path / "grid.csv").name}

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 import twin
 
 MODULES = sorted(m.name for m in pkgutil.walk_packages(twin.__path__, "twin.") if not m.name.endswith("__main__"))
@@ -18,6 +20,7 @@ def _imports_alone(module):
     return module, proc.returncode, proc.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
     """A circular import shows only when the cycle is entered at the right module: try every one first."""
     with ThreadPoolExecutor(2) as pool:

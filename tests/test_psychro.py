@@ -42,6 +42,7 @@ def test_wetbulb_at_20c_50pct_matches_stull_2011():
     assert tw == pytest.approx(13.7, abs=0.1)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.floats(-30.0, 50.0), st.floats(0.05, 1.0), st.floats(80000.0, 105000.0))
 def test_wetbulb_matches_psychrolib(drybulb_c, rh, pressure_pa):

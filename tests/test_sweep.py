@@ -70,6 +70,7 @@ def _numbers(frame):
     return frame.drop(columns=["wall_s"]).sort_values("variant_id").reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_a_killed_dask_sweep_restarts_and_every_variant_appears_once_with_the_serial_numbers(tmp_path):
     pytest.importorskip("distributed")
     path = _sweep_file(tmp_path, {"seed": {"from": 1, "to": 8}, "workload.inference.peak_demand_fraction": [0.6, 0.9]})
@@ -137,6 +138,7 @@ def test_repeated_or_non_finite_values_are_refused(tmp_path, axes, says):
         sweep.load_sweep(_sweep_file(tmp_path, axes))
 
 
+@pytest.mark.slow
 def test_a_mixed_number_axis_is_one_type_and_an_unreachable_cluster_writes_nothing(tmp_path, capsys):
     spec = sweep.load_sweep(_sweep_file(tmp_path, {"workload.inference.peak_demand_fraction": [1, 0.5]}))
     assert spec.axes["workload.inference.peak_demand_fraction"] == [1.0, 0.5]

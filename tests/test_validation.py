@@ -2,12 +2,14 @@
 
 import json
 
+import pytest
 from conftest import needs_shared
 
 from twin import validate
 from twin.cli import main
 
 
+@pytest.mark.slow
 @needs_shared
 def test_every_validation_case_passes(capsys):
     code = main(["validate", "--json"])
