@@ -1,4 +1,4 @@
-"""LLM serving curves (twin/catalog/models.yaml, fitted by twin/catalog/build_models.py) against
+"""LLM serving curves (twin/catalog/models.yaml, fitted by tools/build_models.py) against
 the ML.ENERGY Leaderboard v3 measurements they were fitted to (an in-sample check of the fit the
 simulator runs, not an independent validation): GPU energy per output token at the largest
 measured batch, for every model served on H100 SXM; and where a served token's energy goes in a

@@ -1,6 +1,6 @@
 """LLM serving on one GPU: the running batch a load needs, and the GPU power at that batch.
 
-The curves are fitted to ML.ENERGY measurements (twin/catalog/build_models.py, models.yaml):
+The curves are fitted to ML.ENERGY measurements (tools/build_models.py, models.yaml):
 tokens/s T(b) and GPU power P(b) against the mean running batch b. A load u (share of serving
 capacity T(b_max)) is served at the batch where T(b) = u T(b_max):
 

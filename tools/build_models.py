@@ -1,6 +1,6 @@
 """Fit LLM serving curves to the ML.ENERGY Leaderboard v3 and write twin/catalog/models.yaml.
 
-    python -m twin.catalog.build_models --shared ../shared/data
+    python tools/build_models.py --shared ../shared/data
 
 Data: shared/data/llm_energy/mlenergy_leaderboard_v3/llm_mllm_configurations.csv, task
 lm-arena-chat (chat serving with vLLM; Chung et al., NeurIPS'25 D&B), one row per
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-CATALOG_DIR = Path(__file__).parent
+CATALOG_DIR = Path(__file__).resolve().parents[1] / "twin" / "catalog"
 DATA_FILE = "llm_energy/mlenergy_leaderboard_v3/llm_mllm_configurations.csv"
 TASK = "lm-arena-chat"
 GPU_NAMES = {"H100": "H100-SXM", "B200": "B200"}  # the leaderboard's H100 is the 80 GB SXM part
@@ -118,7 +118,7 @@ def build(shared):
             continue
         out.setdefault(model_key(model_id), {})[GPU_NAMES[gpu]] = {"model_id": model_id, **fit_config(best[1])}
     header = (
-        f"# LLM serving curves per GPU, fitted by `python -m twin.catalog.build_models` (edit that, not this file)\n"
+        f"# LLM serving curves per GPU, fitted by `python tools/build_models.py` (edit that, not this file)\n"
         f"# to shared/data/{DATA_FILE}, task {TASK}: ML.ENERGY Leaderboard v3 (Chung et al., NeurIPS'25 D&B),\n"
         f"# vLLM, GPU board power from NVML. Per GPU, against the mean running batch b:\n"
         f"#   tokens/s T(b) = tokens_per_s_asymptote b^n / (b^n + batch_half_tokens^n), n = exponent_tokens\n"

@@ -1,6 +1,6 @@
 """Bin the public LLM request traces into per-minute token counts: twin/catalog/demand_traces.yaml.
 
-    python -m twin.catalog.build_traces --shared ../shared/data
+    python tools/build_traces.py --shared ../shared/data
 
 Each trace becomes requests, input (prompt) tokens and output (generated) tokens per minute
 of arrival, from the first request on (empty minutes are zeros). The simulator uses the output
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-CATALOG_DIR = Path(__file__).parent
+CATALOG_DIR = Path(__file__).resolve().parents[1] / "twin" / "catalog"
 BIN_S = 60
 
 TRACES = {
@@ -75,7 +75,7 @@ def build(shared):
         }
     with open(CATALOG_DIR / "demand_traces.yaml", "w") as fh:
         fh.write(
-            "# LLM request traces binned per minute of arrival by `python -m twin.catalog.build_traces` "
+            "# LLM request traces binned per minute of arrival by `python tools/build_traces.py` "
             "(edit that, not this file).\n"
         )
         yaml.safe_dump(out, fh, sort_keys=False, width=200, default_flow_style=None)
