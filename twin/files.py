@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from twin.outputs import MARKER, marker_text
@@ -25,12 +26,12 @@ def _json_safe(obj):
     return obj
 
 
-def to_json(obj):
+def to_json(obj: object) -> str:
     """One JSON document; non-finite floats become null."""
     return json.dumps(_json_safe(obj), indent=2, sort_keys=False)
 
 
-def write_folder(out_dir, writers, command):
+def write_folder(out_dir: str | Path, writers: dict[str, Callable[[Path], object]], command: str) -> Path:
     """Write a results folder of `command` atomically: each writer(path) fills one file of a temporary
     sibling, which then replaces out_dir, so a crash or an interrupt never leaves a half-written folder
     and an earlier result stays whole until the new one is complete. The folder's marker names the
@@ -58,7 +59,7 @@ def write_folder(out_dir, writers, command):
     return out_dir
 
 
-def write_file(path, text):
+def write_file(path: str | Path, text: str) -> None:
     """Write one text file atomically (a half-written file never replaces a good one)."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

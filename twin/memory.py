@@ -6,10 +6,16 @@ with steps. The coefficients are measured peak resident set sizes (/usr/bin/time
 `python -m twin run` on the quickstart design; see benchmarks/memory.py, which re-measures them.
 """
 
+from __future__ import annotations
+
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twin.errors import InputError
+
+if TYPE_CHECKING:  # annotations only: memory sits below the scenario's layer
+    from twin.scenario import Scenario
 
 # [M] measured with benchmarks/memory.py (Linux x86-64, Python 3.11, numpy 2, pandas 2, 2026-12): peak RSS of
 # a 7-day run at 60 s 382 MB, 28 d at 10 s 575 MB, 56 d at 10 s 767 MB, 112 d at 10 s 1,064 MB (614-796
@@ -23,7 +29,7 @@ USABLE_SHARE = 0.8  # refuse above this share of the memory available now: the O
 # page cache need the rest, and the estimate is not exact
 
 
-def estimate_peak_bytes(scenario):
+def estimate_peak_bytes(scenario: Scenario) -> float:
     """Estimated peak resident memory of one run of `scenario` (and its SAIQ reference run, which is
     smaller or alike and runs first) in bytes."""
     steps = scenario.n_steps
@@ -69,7 +75,7 @@ def _rlimit_room():
     return max(0, soft - size + resident)
 
 
-def available_bytes():
+def available_bytes() -> int | None:
     """Memory a run may use now: the least of the machine's available memory (Linux MemAvailable, else
     physical memory), the room under a container's memory limit and under the process's own limit; None
     where none of them can be read."""
@@ -83,11 +89,11 @@ def available_bytes():
     return min(known) if known else None
 
 
-def gib(n_bytes):
+def gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:,.1f} GiB"
 
 
-def check_fits(scenario, source, parallel=1, available=None):
+def check_fits(scenario: Scenario, source: object, parallel: int = 1, available: int | None = None) -> None:
     """InputError with the estimate and the ways out when `parallel` runs of the scenario side by side
     would need more than USABLE_SHARE of the memory available."""
     available = available_bytes() if available is None else available

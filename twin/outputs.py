@@ -9,6 +9,7 @@ output of that kind, or with --force.
 
 import json
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from twin.errors import OutputError
@@ -26,7 +27,7 @@ RESULT_FILES = {
 _SHOWN = 5  # foreign names listed in a refusal
 
 
-def marker_text(command):
+def marker_text(command: str) -> str:
     return json.dumps({"command": command, "written_by": "twin"}) + "\n"
 
 
@@ -61,7 +62,14 @@ def _inside(path, folder):
         return False
 
 
-def check_results_folder(out, command, force=False, inputs=(), option="--out", create_parents=False):
+def check_results_folder(
+    out: str | Path,
+    command: str,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
+    option: str = "--out",
+    create_parents: bool = False,
+) -> None:
     """Raise OutputError unless `out` can take (or be replaced by) a results folder of `command`.
 
     inputs: the files the command reads; a folder holding one is never replaced, --force or not.
@@ -120,7 +128,14 @@ def check_results_folder(out, command, force=False, inputs=(), option="--out", c
     )
 
 
-def check_output_file(out, kind, force=False, inputs=(), option="--out", is_ours=None):
+def check_output_file(
+    out: str | Path,
+    kind: str,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
+    option: str = "--out",
+    is_ours: Callable[[Path], bool] | None = None,
+) -> None:
     """Raise OutputError unless the file `out` can be written: its folder exists and is writable, it is not
     a folder nor an input, and an existing file is replaced only when is_ours(path) says it is twin's own
     output of this kind, or with --force."""
@@ -145,7 +160,7 @@ def check_output_file(out, kind, force=False, inputs=(), option="--out", is_ours
     )
 
 
-def starts_with(prefix):
+def starts_with(prefix: str) -> Callable[[Path], bool]:
     """is_ours test: the file's first bytes are `prefix` (twin's own header)."""
 
     def test(path):
@@ -158,7 +173,7 @@ def starts_with(prefix):
     return test
 
 
-def contains(marker, within=4096):
+def contains(marker: str, within: int = 4096) -> Callable[[Path], bool]:
     """is_ours test: `marker` appears in the file's first `within` bytes."""
 
     def test(path):

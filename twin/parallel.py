@@ -8,6 +8,7 @@ variants in flight (ProcessPoolExecutor's own exit waits for them).
 
 import os
 import signal
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_all_start_methods, get_context
 
@@ -23,7 +24,12 @@ def _outcome(future):
         return None, exc
 
 
-def run_tasks(fn, tasks, workers, on_result):
+def run_tasks(
+    fn: Callable[..., object],
+    tasks: Iterable[tuple[Hashable, tuple]],
+    workers: int | None,
+    on_result: Callable[[Hashable, object, Exception | None], None],
+) -> None:
     """Call fn(*args) for each (key, args) in tasks on up to `workers` processes (in this process when 1);
     on_result(key, result, error) as each finishes, error the exception a task raised (result None)."""
     tasks = list(tasks)

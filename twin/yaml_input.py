@@ -43,13 +43,13 @@ class StrictLoader(yaml.SafeLoader):
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
 
 
-def load(text):
+def load(text: str) -> object:
     """The YAML document in `text`; yaml.MarkedYAMLError (with problem_mark) for a repeated key or an
     impossible date, as for any syntax error."""
     return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
 
 
-def problem_line(exc):
+def problem_line(exc: yaml.YAMLError) -> str:
     """'LINE: what is wrong' of a YAML error, the line 1-based ('?' where the error has no mark)."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = f"{mark.line + 1}" if mark else "?"
