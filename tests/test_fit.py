@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.calibrate.fit import errors, fit_power, fit_thermal, power_model_w
+from twin.calibrate.evaluate import errors
+from twin.calibrate.fit import fit_power, fit_thermal
+from twin.calibrate.sensor import power_model_w
 from twin.physics import gpu
 
 
@@ -21,7 +23,7 @@ def _synthetic_trace(seed=0, sink_r_k_per_w=0.03, coolant_c=28.0):
     clock = np.where(load > 0, caps, np.where(ready, 1980.0, 345.0))
     phi = np.where(
         (load == 0) & ~ready, 0.0, clock / 1980.0
-    )  # at idle clocks the clock tree is gated (fit.trace_arrays)
+    )  # at idle clocks the clock tree is gated (sensor.trace_arrays)
     truth_p = {
         "idle_w": 72.0,
         "clock_w": 40.0,
@@ -123,7 +125,7 @@ def _frame(t, **columns):
 
 
 def test_an_idle_gpu_at_idle_clocks_is_driven_with_its_clock_tree_stopped():
-    from twin.calibrate.fit import trace_arrays
+    from twin.calibrate.sensor import trace_arrays
 
     t = np.arange(24.0)  # six cases, four times over (a fit needs 20 samples)
     clock = np.tile([885.0, 345.0, 1980.0, 345.0, 885.0, 1980.0], 4)
@@ -145,7 +147,7 @@ def test_an_idle_gpu_at_idle_clocks_is_driven_with_its_clock_tree_stopped():
 def test_the_lag_of_nvml_utilisation_behind_the_power_is_fitted(window_s):
     """Bursts sampled every 20 ms whose utilisation counter reads the work 0.3 s late: the fit (on 0.1 s
     bins) finds the lag, and with it the power through the edges."""
-    from twin.calibrate.fit import as_sensed
+    from twin.calibrate.sensor import as_sensed
 
     rng = np.random.default_rng(1)
     t = np.arange(0.0, 80.0, 0.02)
@@ -175,7 +177,7 @@ def test_slow_traces_fit_no_utilisation_lag():
 def test_a_trace_that_starts_warm_cools_with_its_heat_sink():
     """At the first sample the fast die term is settled at that sample's power and the rest of the rise is the
     sink's: a GPU found 10 K above its steady temperature at constant power cools with the sink's time constant."""
-    from twin.calibrate.fit import temperature_model_c
+    from twin.calibrate.sensor import temperature_model_c
 
     params = {"r_k_per_w": 0.02, "tau_s": 1.0, "sink_r_k_per_w": 0.05, "sink_tau_s": 60.0, "coolant_c": 30.0}
     t = np.arange(0.0, 300.0, 0.5)
@@ -189,7 +191,7 @@ def test_a_trace_that_starts_warm_cools_with_its_heat_sink():
 def test_which_foster_term_is_called_the_die_does_not_change_the_temperatures():
     """fit_thermal names the slower term the sink after fitting; the start (the faster term settled) and the
     integration are symmetric in the two terms, so the swap leaves the model as it was."""
-    from twin.calibrate.fit import temperature_model_c
+    from twin.calibrate.sensor import temperature_model_c
 
     t = np.arange(0.0, 200.0, 0.5)
     p = np.where((t % 80.0) < 40.0, 300.0, 80.0)
@@ -204,7 +206,8 @@ def test_which_foster_term_is_called_the_die_does_not_change_the_temperatures():
 def test_power_and_temperature_solved_together_start_as_the_temperature_model_does():
     """The coupled run (--check, the simulator's way) and the temperature model start the heat sink alike:
     driven by the coupled run's own power, the temperature model gives the coupled run's temperatures."""
-    from twin.calibrate.fit import _coupled, temperature_model_c, trace_arrays
+    from twin.calibrate.sensor import coupled_run as _coupled
+    from twin.calibrate.sensor import temperature_model_c, trace_arrays
 
     frame, truth_p, truth_t = _synthetic_trace(2)
     frame["temp_c"] = frame["temp_c"] + 6.0  # start warm: the sink holds heat from earlier work

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin import catalog
-from twin.calibrate.fit import catalog_power_w
 from twin.calibrate.rack import (
     RackDataError,
     air_density_kg_m3,
@@ -22,6 +21,7 @@ from twin.calibrate.rack import (
     read_rack_csv,
     to_calibration_dict,
 )
+from twin.calibrate.sensor import catalog_power_w
 from twin.params.server import server_conversion_coefficients
 from twin.physics.cooling import AIR_CP_J_KG_K, WATER_CP_J_KG_K, WATER_DENSITY_KG_M3
 

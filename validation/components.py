@@ -11,7 +11,7 @@ from twin.validate import in_range, within
 
 def _server_power_per_k(inlet_a_c, inlet_b_c, utilization=0.7):
     """Relative rise of a DGX H100's wall power per K of inlet temperature [%/K]: fans + leakage."""
-    from twin.calibrate.fit import catalog_power_w
+    from twin.calibrate.sensor import catalog_power_w
 
     spec, fans = catalog.load("gpus")["H100-SXM"], catalog.load("cooling")["server_fans"]
     fan_max = fans["max_power_fraction_of_nameplate"] * spec["server"]["nameplate_w"]

@@ -33,7 +33,7 @@ import itertools
 from functools import cache
 from pathlib import Path
 
-from twin.calibrate import fit
+from twin.calibrate import evaluate, fit, sensor
 from twin.calibrate.traces import read_trace
 from twin.validate import Case
 
@@ -97,9 +97,9 @@ def _fitted(path):
     """(frame, power fit, thermal fit, held-out errors) of one trace fitted alone."""
     gpu = FOLDERS[path.parent.name]
     frame = read_trace(path)[0]
-    power = fit.fit_power(frame, **fit.card(gpu))
+    power = fit.fit_power(frame, **sensor.card(gpu))
     thermal = fit.fit_thermal(frame)
-    return frame, power, thermal, fit.errors(frame, power.params, thermal.params)
+    return frame, power, thermal, evaluate.errors(frame, power.params, thermal.params)
 
 
 def _bound_case(name, value, high, unit, gap, tolerance):
@@ -173,7 +173,7 @@ def _cross_cases(gpu, paths):
         _, power, thermal, _ = _fitted(donor)
         frame = _fitted(target)[0]
         room = fit.fit_session(frame, thermal.params)  # the session's inlet
-        out += _pair_cases(f"{gpu} cross-trace", donor, target, fit.errors(frame, power.params, room))
+        out += _pair_cases(f"{gpu} cross-trace", donor, target, evaluate.errors(frame, power.params, room))
     return out
 
 
@@ -188,7 +188,7 @@ def _transfer_cases(gpu, paths):
         frame = _fitted(target)[0]
         work = {**power.params, "dynamic_w": fit.fit_workload(frame, power.params)}
         room = fit.fit_session(frame, thermal.params, air_flow=True)
-        out += _pair_cases(f"{gpu} card of other work", donor, target, fit.errors(frame, work, room))
+        out += _pair_cases(f"{gpu} card of other work", donor, target, evaluate.errors(frame, work, room))
     return out
 
 
@@ -224,11 +224,11 @@ def _card_cases(gpu, paths):
     several traces: card parameters shared, each trace's switching power, inlet temperature and sink
     resistance its own), judged on each trace's held-out part."""
     frames = [_fitted(p)[0] for p in paths]
-    power = fit.fit_power(frames, **fit.card(gpu))
+    power = fit.fit_power(frames, **sensor.card(gpu))
     thermal = fit.fit_thermal(frames)
     out = []
     for k, (path, frame) in enumerate(zip(paths, frames)):
-        e = fit.errors(frame, fit.for_trace(power.params, k), fit.for_trace(thermal.params, k))
+        e = evaluate.errors(frame, fit.for_trace(power.params, k), fit.for_trace(thermal.params, k))
         label = f"{gpu} card calibration from {len(paths)} traces, on {path.name}"
         gap = _gap(path)
         out += [

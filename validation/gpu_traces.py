@@ -11,7 +11,7 @@ from pathlib import Path
 
 from twin import catalog
 from twin.calibrate import traces
-from twin.calibrate.fit import catalog_power_w
+from twin.calibrate.sensor import catalog_power_w
 from twin.validate import within
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpu_traces" / "yqg9651_cuda_test"

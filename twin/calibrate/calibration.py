@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from twin.calibrate.fit import FIT_SHARE
+from twin.calibrate.sensor import FIT_SHARE
 from twin.files import write_file
 from twin.params.calibration import POWER_FIELDS, THERMAL_FIELDS
 

@@ -37,7 +37,8 @@ import pandas as pd
 from numba import njit
 
 from twin import catalog
-from twin.calibrate.fit import FIT_SHARE, _stderr, catalog_power_w, split
+from twin.calibrate.fit import _stderr
+from twin.calibrate.sensor import FIT_SHARE, catalog_power_w, split
 from twin.errors import InputError
 from twin.params.server import server_conversion_coefficients
 from twin.physics.cooling import (

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from twin import catalog
-from twin.calibrate import calibration, fit, traces
+from twin.calibrate import calibration, evaluate, fit, sensor, traces
 from twin.params.calibration import read as read_calibration
 
 
@@ -40,7 +40,7 @@ FIT_COLUMNS = {
 }
 MIN_IDLE_W = 5.0  # [M] W, far under any data-center GPU's idle board power (the shared A100/H100/H800/H20 traces'
 # 2nd-percentile power: 50-81 W)
-MIN_LOAD_SAMPLES = 20  # [M] samples at load (utilisation >= fit.LOAD_UTIL) in the fit parts, all traces together:
+MIN_LOAD_SAMPLES = 20  # [M] samples at load (utilisation >= sensor.LOAD_UTIL) in the fit parts, all traces together:
 # fewer leave the dynamic power and the thermal resistance undetermined (NaN uncertainty)
 
 
@@ -82,7 +82,7 @@ def fittable(loaded):
     at_load = 0
     for t in loaded:
         util = t.frame["util"].dropna().to_numpy()
-        at_load += int((util[fit.split(util.shape[0])[0]] >= fit.LOAD_UTIL).sum())
+        at_load += int((util[sensor.split(util.shape[0])[0]] >= sensor.LOAD_UTIL).sum())
     peak = max(float(t.frame["util"].max()) for t in loaded)
     fraction_hint = (
         f" (utilisation peaks at {peak:.0%}: a column logged as a 0-1 fraction? nvidia-smi and DCGM write percent)"
@@ -92,7 +92,7 @@ def fittable(loaded):
     if at_load < MIN_LOAD_SAMPLES:
         raise ValueError(
             f"{', '.join(t.label for t in loaded)}: {at_load} sample(s) at load (utilisation >= "
-            f"{fit.LOAD_UTIL:.0%}) in the fitted first {fit.FIT_SHARE:.0%}; at least "
+            f"{sensor.LOAD_UTIL:.0%}) in the fitted first {sensor.FIT_SHARE:.0%}; at least "
             f"{MIN_LOAD_SAMPLES} are needed to fit the dynamic power and thermal resistance: record "
             f"through idle, load and cool-down{fraction_hint}"
         )
@@ -100,14 +100,14 @@ def fittable(loaded):
 
 def _series(trace, power_params, thermal_params):
     """Measured and simulated power and temperature through a trace, for the report's plot."""
-    x = fit.trace_arrays(trace.frame, power_params["max_clock_mhz"], power_params["power_limit_w"])
+    x = sensor.trace_arrays(trace.frame, power_params["max_clock_mhz"], power_params["power_limit_w"])
     return {
         "t_s": x["t"],
         "power_w": x["p"],
-        "model_power_w": fit.sensed_power_w(power_params, x),
+        "model_power_w": sensor.sensed_power_w(power_params, x),
         "temp_c": x["temp"],
-        "model_temp_c": fit.temperature_model_c(thermal_params, x["t"], x["p_heat"], x["temp"][0]),
-        "fit_until_s": float(x["t"][fit.split(x["t"].shape[0])[0].stop - 1]),
+        "model_temp_c": sensor.temperature_model_c(thermal_params, x["t"], x["p_heat"], x["temp"][0]),
+        "fit_until_s": float(x["t"][sensor.split(x["t"].shape[0])[0].stop - 1]),
     }
 
 
@@ -118,7 +118,7 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
     loaded = load(paths, timezone)
     fittable(loaded)
     frames = [t.frame for t in loaded]
-    power = fit.fit_power(frames, **fit.card(gpu))
+    power = fit.fit_power(frames, **sensor.card(gpu))
     thermal = fit.fit_thermal(frames)
     held_out, series = [], {}
     for k, t in enumerate(loaded):
@@ -129,7 +129,7 @@ def calibrate(paths, gpu, cooling="air", timezone="UTC"):
                 "dynamic_w": p_k["dynamic_w"],
                 "coolant_c": t_k["coolant_c"],
                 "sink_r_k_per_w": t_k["sink_r_k_per_w"],
-                **fit.errors(t.frame, p_k, t_k),
+                **evaluate.errors(t.frame, p_k, t_k),
                 "at_bound": list(power.trace_at_bound[k] + thermal.trace_at_bound[k]),
             }
         )
@@ -149,8 +149,8 @@ def check(calibration_path, paths, timezone="UTC"):
     results, loaded = [], load(paths, timezone)
     drivable(loaded)
     for t in loaded:
-        coupled = fit.errors(t.frame, power, doc["thermal"], held_out=False, coupled=True)
-        alone = fit.errors(t.frame, power, doc["thermal"], held_out=False)
+        coupled = evaluate.errors(t.frame, power, doc["thermal"], held_out=False, coupled=True)
+        alone = evaluate.errors(t.frame, power, doc["thermal"], held_out=False)
         results.append(
             {
                 "trace": t.label,
@@ -211,7 +211,7 @@ def _error_table(rows, extra=()):
 def report_text(doc):
     """The fit report: parameters with standard errors, and the held-out errors per trace."""
     lines = [
-        f"GPU {doc['gpu']} ({doc['cooling']}-cooled when traced); fitted on the first {fit.FIT_SHARE:.0%} of each trace"
+        f"GPU {doc['gpu']} ({doc['cooling']}-cooled when traced); fitted on the first {sensor.FIT_SHARE:.0%} of each trace"
     ]
     for block in ("power", "thermal"):
         lines.append(f"  {block}:")
@@ -232,7 +232,7 @@ def report_text(doc):
                 + spread
                 + ("  (on its search bound: the traces do not pin it down)" if name in bound else "")
             )
-    lines.append(f"  held-out errors (the last {1 - fit.FIT_SHARE:.0%} of each trace):")
+    lines.append(f"  held-out errors (the last {1 - sensor.FIT_SHARE:.0%} of each trace):")
     notes = [
         f"    {row['trace']}: its own {', '.join(row['at_bound'])} on the search bound"
         for row in doc["held_out"]

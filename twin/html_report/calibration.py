@@ -37,7 +37,7 @@ def _trace_plot(label: str, s: dict, k: int) -> str:
 def calibration_report_html(doc: dict, series: dict) -> str:
     """The `twin calibrate` page: fitted parameters with standard errors, held-out errors, and per trace
     a plot of measured against simulated power and temperature."""
-    from twin.calibrate.fit import LOAD_UTIL
+    from twin.calibrate.sensor import LOAD_UTIL
     from twin.calibrate.session import repair_lines
 
     rows = []
