@@ -12,15 +12,14 @@ from hypothesis import strategies as st
 
 from twin import catalog
 from twin.calibrate.rack import (
-    RackDataError,
     air_density_kg_m3,
     fit_rack,
     hall_host_w,
     pdu_power_model_w,
     rack_report,
-    read_rack_csv,
     to_calibration_dict,
 )
+from twin.calibrate.rack_csv import RackDataError, read_rack_csv
 from twin.calibrate.sensor import catalog_power_w
 from twin.params.server import server_conversion_coefficients
 from twin.physics.cooling import AIR_CP_J_KG_K, WATER_CP_J_KG_K, WATER_DENSITY_KG_M3

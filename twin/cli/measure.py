@@ -8,7 +8,7 @@ from twin.cli.common import bad_input
 
 def cmd_calibrate(args):
     from twin.calibrate import session
-    from twin.calibrate.rack import RackDataError
+    from twin.calibrate.rack_csv import RackDataError
     from twin.calibrate.traces import TraceError
     from twin.params.calibration import CalibrationError
 
@@ -82,11 +82,12 @@ def _write_calibration(args, doc, text, page):
 
 def _calibrate_rack(args):
     from twin.calibrate import rack
+    from twin.calibrate.rack_csv import read_rack_csv
     from twin.html_report import rack_calibration_html
 
     if args.servers_per_rack is None or len(args.traces) != 1:
         return bad_input(["calibrate --rack: give one rack CSV and --servers-per-rack N"])
-    fitted = rack.fit_rack(rack.read_rack_csv(args.traces[0]), args.gpu, args.servers_per_rack)
+    fitted = rack.fit_rack(read_rack_csv(args.traces[0]), args.gpu, args.servers_per_rack)
     doc, text = rack.to_calibration_dict(fitted), rack.rack_report(fitted)
     return _write_calibration(args, doc, text, rack_calibration_html(fitted, text))
 
