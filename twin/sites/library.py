@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 
 from twin.physics.psychro import wetbulb_from_dewpoint_c
+from twin.sites.grid_csv import read_grid_csv
 from twin.sites.index import SITES_DIR, site_entry
-from twin.sites.readers import HOURS_PER_YEAR, WEATHER_COLUMNS, GridError, SiteDataError, read_grid_csv, read_weather
+from twin.sites.readers import HOURS_PER_YEAR, WEATHER_COLUMNS, GridError, SiteDataError, read_weather
 
 GRID_SERIES = ("carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
 
