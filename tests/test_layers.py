@@ -56,3 +56,9 @@ def test_docs_model_defines_every_source_tag_the_catalog_uses():
     model = (root.parent / "docs" / "model.md").read_text(encoding="utf-8")
     tag_section = model.split("## Source tags", 1)[1].split("\n## ", 1)[0]
     assert tags and not [t for t in sorted(tags) if t not in tag_section]
+
+
+def test_no_module_of_twin_is_over_500_lines():
+    root = pathlib.Path(twin.__file__).parent
+    long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
+    assert not long, long
