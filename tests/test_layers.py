@@ -1,6 +1,7 @@
 """The layers point one way: each module imports on its own, and the simulation loads neither the
 report, the HTML pages nor the calibration fitter."""
 
+import ast
 import pathlib
 import pkgutil
 import re
@@ -62,3 +63,27 @@ def test_no_module_of_twin_is_over_500_lines():
     root = pathlib.Path(twin.__file__).parent
     long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
     assert not long, long
+
+
+def test_every_compiled_kernel_is_under_80_lines():
+    """numba kernels stay readable: each njit function (advance included) under 80 lines."""
+    root = pathlib.Path(twin.__file__).parent
+    long = {}
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            jitted = isinstance(node, ast.FunctionDef) and any(
+                "njit" in ast.unparse(d) or "vectorize" in ast.unparse(d) for d in node.decorator_list
+            )
+            if jitted and node.end_lineno - node.lineno + 1 >= 80:
+                long[f"{path.relative_to(root)}:{node.name}"] = node.end_lineno - node.lineno + 1
+    assert not long, long
+
+
+def test_kernel_columns_are_looked_up_by_name():
+    """Each column index constant is the position of its own name, and every column is written."""
+    from twin.physics import columns, facility
+
+    constants = {k: v for k, v in vars(columns).items() if k.startswith("C_")}
+    assert sorted(constants.values()) == list(range(len(columns.COLUMNS)))
+    body = pathlib.Path(facility.__file__).read_text()
+    assert not [k for k in constants if f"r[{k}]" not in body]

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin import catalog
-from twin.physics import cooling, gpu
+from twin.physics import gpu
+from twin.physics.air_plant import air_plant, air_plant_power_w
 from twin.pipeline import simulate
 from twin.scenario import AirPath, Scenario
 from twin.sim.plant import build_air_plant
@@ -35,9 +36,9 @@ def test_air_cooled_plant_power_never_falls_as_wetbulb_rises(load, drybulb, wb_l
     floor = drybulb - 25.0
     wb_a = floor + wb_low * (drybulb - floor)
     wb_b = wb_a + wb_step * (drybulb - wb_a)
-    out = [cooling.air_plant(load * 1e7, drybulb, wb, plant, plant.chiller_count) for wb in (wb_a, wb_b)]
-    power = [sum(o[:5]) for o in out]
-    unmet = [o[7] for o in out]
+    out = [air_plant(load * 1e7, drybulb, wb, plant, plant.chiller_count) for wb in (wb_a, wb_b)]
+    power = [air_plant_power_w(o) for o in out]
+    unmet = [o.unmet_w for o in out]
     # A warmer wet-bulb never leaves less heat unmet; while all heat is removed it never costs less.
     # Loads from 25 % of design: below that the DOE-2 EIR curve's no-load term, which scales with
     # the capacity available (CAPFT), can make a hotter condenser look cheaper: an artifact of the

@@ -1,9 +1,11 @@
-"""The whole facility for a run of steps: halls of servers -> power chain -> cooling -> grid.
+"""The whole facility for a run of steps: units of servers -> power chain -> cooling -> grid.
 
-One kernel call advances every hall over every step between two simulation events
-(docs/architecture.md#the-flow-of-a-run: few events, many steps). Results go into one preallocated (steps x columns)
-array whose column order is COLUMNS; the thermal state (die temperatures, coolant loops)
-carries over from one call to the next in `state` and `die_temp_c`.
+One kernel call advances every unit (twin/physics/servers.py) over every step between two
+simulation events (docs/architecture.md#the-flow-of-a-run: few events, many steps). Results go
+into one preallocated (steps x columns) array whose columns are twin/physics/columns.py COLUMNS;
+the thermal state (die temperatures, coolant loops, battery) carries over from one call to the next
+in a FacilityState. Each subsystem is its own function: servers_step, chain_losses_w,
+air_loop_step, liquid_loop_step, behind_the_meter; solve_step joins them, record writes the row.
 
 Power flow (each loss is heat in the room where it occurs):
     servers (GPUs + host + fans, behind their PSUs: IT power at the wall) <- PDU (white space)
@@ -12,7 +14,7 @@ Power flow (each loss is heat in the room where it occurs):
     facility = IT + cooling + (PDU + UPS + transformer losses) + other
     grid import (the meter) = facility - on-site solar used - battery discharge; carbon, indirect
     water and energy cost follow the grid import.
-Heat flow: a hall's IT heat splits into liquid (cold plates / tanks) and room air; PDU, UPS and
+Heat flow: a unit's IT heat splits into liquid (cold plates / tanks) and room air; PDU, UPS and
 other loads heat the room air. Each coolant loop removes what its plant can; the rest is stored
 in the loop (its temperature rises), and GPUs see their loop's temperature.
 """
@@ -22,95 +24,68 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from twin.physics import gpu
-from twin.physics.cooling import WATER_DENSITY_KG_M3, air_plant, liquid_plant, loop_temp_after_c, recovery_demand_w
+from twin.physics.air_plant import AirFlows, AirPlantParams, air_plant, air_plant_power_w
+from twin.physics.columns import (
+    C_BATT,
+    C_BLOW,
+    C_CAPF,
+    C_CARBON,
+    C_CDU,
+    C_CHILLER,
+    C_CHWP,
+    C_CI,
+    C_CLOCK,
+    C_COOL,
+    C_COOLANT,
+    C_COP,
+    C_CRAH,
+    C_CWP,
+    C_DB,
+    C_DIE,
+    C_DRIFT,
+    C_DRYFAN,
+    C_ECON,
+    C_ECOST,
+    C_EVAP,
+    C_EWIF,
+    C_FAC,
+    C_FCOST,
+    C_GPU,
+    C_HOST,
+    C_IMPORT,
+    C_INLET,
+    C_IT,
+    C_ITTRAIN,
+    C_LIQ,
+    C_LOSS,
+    C_OTHER,
+    C_PDU,
+    C_PRICE,
+    C_PSU,
+    C_REJ,
+    C_SFAN,
+    C_SOLAR,
+    C_TFAN,
+    C_TOK,
+    C_TOKDEM,
+    C_TOKTRAIN,
+    C_TRIM,
+    C_UNMET,
+    C_UPS,
+    C_UTIL,
+    C_WADIA,
+    C_WB,
+    C_WCOST,
+    C_WDIR,
+    C_WIND,
+    C_XFMR,
+    N_RACK,
+)
+from twin.physics.cooling import WATER_DENSITY_KG_M3, loop_temp_after_c, recovery_demand_w
 from twin.physics.grid import J_PER_KWH, battery_step, carbon_location_based_kg, indirect_water_m3
+from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams, liquid_plant
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
-from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
-
-COLUMNS = (
-    "it_power_w",
-    "cooling_power_w",
-    "power_chain_loss_w",
-    "other_power_w",
-    "facility_power_w",
-    "outdoor_drybulb_c",
-    "outdoor_wetbulb_c",
-    "grid_carbon_g_per_kwh",
-    "price_usd_per_kwh",
-    "water_direct_m3",
-    "water_indirect_m3",
-    "carbon_kg",
-    "cost_usd",
-    "tokens",
-    "tokens_demanded",
-    "gpu_utilization",
-    "gpu_power_w",
-    "host_power_w",
-    "crah_fan_power_w",
-    "chiller_power_w",
-    "chw_pump_power_w",
-    "cw_pump_power_w",
-    "tower_fan_power_w",
-    "economiser_fraction",
-    "chiller_cop",
-    "cooling_unmet_w",
-    "heat_rejected_w",
-    "pdu_loss_w",
-    "ups_loss_w",
-    "transformer_loss_w",
-    "water_evaporation_m3",
-    "water_drift_m3",
-    "water_blowdown_m3",
-    "grid_water_l_per_kwh",
-    "energy_cost_usd",
-    "water_cost_usd",
-    "fixed_cost_usd",
-    "server_fan_power_w",
-    "psu_loss_w",
-    "gpu_clock_fraction",
-    "gpu_die_temp_c",
-    "server_inlet_temp_c",
-    "coolant_supply_temp_c",
-    "liquid_heat_w",
-    "cdu_pump_power_w",
-    "dry_cooler_fan_power_w",
-    "trim_chiller_power_w",
-    "water_adiabatic_m3",
-    "solar_power_w",
-    "battery_power_w",
-    "grid_import_w",
-    "tokens_training",
-    "training_it_power_w",
-    "gpu_power_limit_fraction",
-)
-_I = {name: i for i, name in enumerate(COLUMNS)}
-# Per server of each hall, summed per period into rack_out (a rack is servers_per_rack of them, all alike)
-RACK_COLUMNS = (
-    "it_power_w",
-    "gpu_power_w",
-    "host_power_w",
-    "server_fan_power_w",
-    "liquid_heat_w",
-    "gpu_utilization",
-    "gpu_clock_fraction",
-    "gpu_die_temp_c",
-    "coolant_temp_c",
-)
-N_RACK = len(RACK_COLUMNS)
-# Column indices as module constants: numba freezes them into the compiled kernel.
-C_IT, C_COOL, C_LOSS, C_OTHER, C_FAC = (_I[c] for c in COLUMNS[:5])
-C_DB, C_WB, C_CI, C_PRICE = (_I[c] for c in COLUMNS[5:9])
-C_WDIR, C_WIND, C_CARBON, C_COST, C_TOK = (_I[c] for c in COLUMNS[9:14])
-C_TOKDEM, C_UTIL, C_GPU, C_HOST = (_I[c] for c in COLUMNS[14:18])
-C_CRAH, C_CHILLER, C_CHWP, C_CWP, C_TFAN = (_I[c] for c in COLUMNS[18:23])
-C_ECON, C_COP, C_UNMET, C_REJ = (_I[c] for c in COLUMNS[23:27])
-C_PDU, C_UPS, C_XFMR = (_I[c] for c in COLUMNS[27:30])
-C_EVAP, C_DRIFT, C_BLOW, C_EWIF = (_I[c] for c in COLUMNS[30:34])
-C_ECOST, C_WCOST, C_FCOST = (_I[c] for c in COLUMNS[34:37])
-C_SFAN, C_PSU, C_CLOCK, C_DIE, C_INLET, C_COOLANT, C_LIQ = (_I[c] for c in COLUMNS[37:44])
-C_CDU, C_DRYFAN, C_TRIM, C_WADIA = (_I[c] for c in COLUMNS[44:48])
-C_SOLAR, C_BATT, C_IMPORT, C_TOKTRAIN, C_ITTRAIN, C_CAPF = (_I[c] for c in COLUMNS[48:54])
+from twin.physics.servers import ServerTotals, UnitState, gpu_weighted_limit_fraction, servers_step
 
 # Facility power cap: passes per step, and the meter watts per GPU watt assumed when lowering the limit
 MAX_CAP_PASSES = 6
@@ -118,48 +93,10 @@ CAP_TOLERANCE = 0.001  # [M] a draw within 0.1 % of a cap holds it: the passes c
 CAP_MARGINAL_W_PER_GPU_W = 1.3  # [M] PSU ~1.05 x power chain ~1.05 x cooling ~1.2; the passes correct the rest
 UPS_MARGINAL_W_PER_GPU_W = 1.1  # [M] PSU ~1.05 x PDU; the passes correct the rest
 
-# state vector: coolant loops, battery charge [J]
+# FacilityState.loops: coolant loop temperatures [C] and battery charge [J]
 S_AIR, S_LIQUID, S_BATTERY = 0, 1, 2
-# availability vector: cooling units in service (fault events change it)
+# FacilityState.available: cooling units in service (fault events change it)
 A_CHILLERS, A_CDU, A_DRYCOOLER = 0, 1, 2
-
-
-class Halls(NamedTuple):
-    """Struct-of-arrays description of the halls: one entry per hall, servers identical within it."""
-
-    servers: np.ndarray  # servers in the hall
-    gpus_per_server: np.ndarray
-    gpu_idle_w: np.ndarray  # board power at idle clocks and leak_ref_temp_c
-    gpu_tdp_w: np.ndarray  # board power limit
-    gpu_clock_w: np.ndarray  # clock-tree power at full clock, no kernel running (0 in the catalog)
-    gpu_dynamic_w: np.ndarray  # switching power at full activity and clock (catalog: tdp_w - idle_w)
-    gpu_v_floor: np.ndarray  # lowest core voltage over the full-clock one (0 in the catalog: pure cube law)
-    leak_fraction: np.ndarray  # share of idle power that is leakage at leak_ref_temp_c
-    leak_per_k: np.ndarray  # leakage temperature coefficient [1/K]
-    leak_ref_temp_c: np.ndarray
-    die_r_k_per_w: np.ndarray  # die-to-coolant thermal resistance [K/W]
-    die_c_j_per_k: np.ndarray  # die + heat-spreader heat capacity [J/K]
-    sink_r_k_per_w: np.ndarray  # heat-sink-to-coolant resistance [K/W] (0: no sink node, the catalog's default)
-    sink_c_j_per_k: np.ndarray  # heat-sink heat capacity [J/K]
-    max_temp_c: np.ndarray  # die temperature where thermal slowdown holds the clock
-    shutdown_temp_c: np.ndarray  # die temperature where the GPU trips off
-    min_clock_fraction: np.ndarray
-    throughput_clock_exponent: np.ndarray  # tokens ~ clock^beta
-    host_idle_w: np.ndarray  # non-GPU DC power at idle (fans and PSU loss excluded)
-    host_max_w: np.ndarray
-    fan_max_w: np.ndarray  # server fans at full speed
-    fan_speed_at_ref: np.ndarray
-    fan_ref_temp_c: np.ndarray
-    fan_speed_per_k: np.ndarray
-    fan_min_speed: np.ndarray
-    psu_rating_w: np.ndarray  # installed server power conversion (all PSUs share the load)
-    psu_c0: np.ndarray
-    psu_c1: np.ndarray
-    psu_c2: np.ndarray
-    liquid_fraction: np.ndarray  # share of server heat captured by liquid
-    tokens_per_gpu_s: np.ndarray  # tokens/s of one GPU at utilisation 1, full clock: output tokens
-    # served (inference), tokens processed (training)
-    training: np.ndarray  # 1 for a training hall (its tokens go to tokens_training), else 0
 
 
 class PowerChainParams(NamedTuple):
@@ -186,290 +123,350 @@ class Prices(NamedTuple):
     fixed_usd_per_s: float  # amortised capex + fixed opex
 
 
+class FacilityParams(NamedTuple):
+    """Everything fixed about the facility during a run (twin/sim/plant.py sizes it)."""
+
+    units: np.ndarray  # (units, fields): twin/physics/servers.py unit_matrix of the Halls
+    air: AirPlantParams
+    liquid: LiquidPlantParams
+    chain: PowerChainParams
+    onsite: OnSite
+    prices: Prices
+
+
+class Drivers(NamedTuple):
+    """Per-step inputs. (steps, units): utilization and demand (GPU utilisation served and requested,
+    0..1, shares of serving capacity; tokens and host power follow utilisation), activity (the GPU
+    power model's activity at that utilisation, twin/sim/serving.py), productive (share of the
+    unit's GPUs doing work that counts: training work later lost to a failure does not). (steps,):
+    the site series, on-site solar AC power, and the most the facility may draw from the grid
+    (cap_w) and the UPS may carry (ups_cap_w, IT + PDU), inf where nothing limits it."""
+
+    utilization: np.ndarray
+    activity: np.ndarray
+    productive: np.ndarray
+    demand: np.ndarray
+    drybulb_c: np.ndarray
+    wetbulb_c: np.ndarray
+    carbon_g_per_kwh: np.ndarray
+    water_l_per_kwh: np.ndarray
+    price_usd_per_kwh: np.ndarray
+    solar_w: np.ndarray
+    cap_w: np.ndarray
+    ups_cap_w: np.ndarray
+
+
+class FacilityState(NamedTuple):
+    """What carries over from one step (and one kernel call) to the next, updated in place."""
+
+    loops: np.ndarray  # S_*
+    available: np.ndarray  # A_*
+    units: UnitState
+
+
+class Records(NamedTuple):
+    """Where the kernel writes: values (steps, COLUMNS); rack_sums (periods, units, RACK_COLUMNS) and
+    rack_steps (periods): each unit's per-server values summed per period of period_steps steps (step i
+    in period i // period_steps) and the steps counted; no periods: not kept."""
+
+    values: np.ndarray
+    rack_sums: np.ndarray
+    rack_steps: np.ndarray
+    period_steps: int
+
+
+class StepFlows(NamedTuple):
+    """One step of the whole facility, solved (see the module docstring for the flows)."""
+
+    servers: ServerTotals
+    pdu_w: float
+    ups_out_w: float  # what the UPS delivers: IT + PDU losses
+    ups_w: float
+    other_w: float
+    air: AirFlows
+    liquid: LiquidFlows
+    stored_w: float  # heat left in the coolant loops (the plants could not remove it)
+    heat_rejected_w: float
+    cooling_w: float
+    transformer_w: float
+    facility_w: float
+    charge_w: float  # battery
+    discharge_w: float
+    import_w: float  # grid import at the meter
+    inlet_c: float  # room air (server inlet) at the start of the step
+    coolant_c: float  # GPU coolant of liquid-cooled units (room air where there are none)
+
+
 @njit(cache=True)
-def advance(
-    i0,
-    i1,
-    dt_s,
-    utilization,
-    activity,
-    productive,
-    demand,
-    drybulb_c,
-    wetbulb_c,
-    carbon_g_per_kwh,
-    water_l_per_kwh,
-    price_usd_per_kwh,
-    solar_w,
-    cap_w,
-    ups_cap_w,
-    halls,
-    air,
-    liquid,
-    chain,
-    onsite,
-    prices,
-    available,
-    state,
-    die_temp_c,
-    sink_temp_c,
-    tripped,
-    out,
-    rack_out,
-    rack_n,
-    period_steps,
-):
-    """Advance steps [i0, i1) and write one row of COLUMNS per step into out.
+def advance(i0: int, i1: int, dt_s: float, drivers: Drivers, plant: FacilityParams, state: FacilityState, out: Records):
+    """Advance steps [i0, i1) and write one row of COLUMNS per step into out.values.
 
-    utilization, demand: (steps, halls) GPU utilisation served and requested, 0..1 (shares of serving
-    capacity; tokens and host power follow utilisation). activity: (steps, halls) the GPU power model's
-    activity at that utilisation (twin/sim/serving.py), 0..1. productive: (steps, halls) share of the
-    hall's GPUs doing work that counts (training work later lost to a failure does not).
-    cap_w: per step, the most the facility may draw from the grid (inf: no cap); above it the GPUs get a
-    power limit (their power in the previous pass, scaled down by the excess) and the step is solved
-    again until the grid draw is within 0.1 % of the cap (MAX_CAP_PASSES at most). ups_cap_w: per step,
-    the most the UPS can carry (IT + PDU; inf unless modules are out), held the same way.
-    Site series and on-site solar AC power are per step. available: units in service (A_*). state: coolant loop
-    temperatures (S_*); die_temp_c, sink_temp_c and tripped (GPUs off on over-temperature, 0/1): per
-    hall; all four are updated in place. rack_out (periods, halls, RACK_COLUMNS) and rack_n (periods): the
-    per-server values of each hall summed per period of period_steps steps (step i in period i //
-    period_steps) and the steps counted; no periods: not kept.
-    See the module docstring for the power and heat flow.
+    Above a cap (drivers.cap_w at the meter, drivers.ups_cap_w at the UPS) the GPUs get a power limit
+    (their power in the previous pass, scaled down by the excess) and the step is solved again until
+    the draw is within CAP_TOLERANCE of the cap (MAX_CAP_PASSES at most).
     """
-    n_halls = halls.servers.shape[0]
-    has_liquid = liquid.design_heat_w > 0.0
-    state0 = state.copy()
-    die0 = die_temp_c.copy()
-    sink0 = sink_temp_c.copy()
-    trip0 = tripped.copy()
-    limit_w = np.full(n_halls, np.inf)  # per-GPU power limit of each hall in this pass
-    per_server = np.zeros((n_halls, N_RACK))  # this pass's per-server values of each hall
-    last_w = np.zeros(n_halls)  # per-GPU power of each hall in the previous pass
+    n_units = plant.units.shape[0]
+    start = _copy_state(state)  # each pass of a step starts from the state the step started from
+    limit_w = np.full(n_units, np.inf)  # per-GPU power limit of each unit in this pass
+    last_w = np.zeros(n_units)  # per-GPU power of each unit in the last pass
+    per_server = np.zeros((n_units, N_RACK))  # this pass's per-server values of each unit
     for i in range(i0, i1):
-        state0[:] = state
-        die0[:] = die_temp_c
-        sink0[:] = sink_temp_c
-        trip0[:] = tripped
-        limit_w[:] = np.inf
+        _restore_state(start, state)
+        limit_w.fill(np.inf)
         for attempt in range(MAX_CAP_PASSES):
-            state[:] = state0
-            die_temp_c[:] = die0
-            sink_temp_c[:] = sink0
-            tripped[:] = trip0
-            air_c = state[S_AIR]
-            water_c = state[S_LIQUID]
-            liquid_coolant_c = max(liquid.coolant_floor_c, water_c + liquid.coolant_approach_k)
-            it_w = gpu_w = host_w = fan_w = psu_w = liquid_heat_w = 0.0
-            tokens = tokens_dem = tokens_train = it_train_w = gpu_count = util_gpu = clock_gpu = 0.0
-            die_max = -273.15
-            for h in range(n_halls):
-                u = utilization[i, h]
-                servers = halls.servers[h]
-                gpus = servers * halls.gpus_per_server[h]
-                coolant_c = liquid_coolant_c if halls.liquid_fraction[h] > 0.0 else air_c
-                p_gpu, clock, die_end, sink_end, trip = gpu.step(
-                    activity[i, h],
-                    die_temp_c[h],
-                    sink_temp_c[h],
-                    coolant_c,
-                    dt_s,
-                    halls.gpu_idle_w[h],
-                    halls.gpu_clock_w[h],
-                    halls.gpu_dynamic_w[h],
-                    halls.gpu_v_floor[h],
-                    halls.gpu_tdp_w[h],
-                    halls.leak_fraction[h],
-                    halls.leak_per_k[h],
-                    halls.leak_ref_temp_c[h],
-                    halls.die_r_k_per_w[h],
-                    halls.die_c_j_per_k[h],
-                    halls.sink_r_k_per_w[h],
-                    halls.sink_c_j_per_k[h],
-                    halls.max_temp_c[h],
-                    halls.min_clock_fraction[h],
-                    halls.shutdown_temp_c[h],
-                    tripped[h] > 0.0,
-                    limit_w[h],
-                )
-                last_w[h] = p_gpu
-                die_temp_c[h] = die_end
-                sink_temp_c[h] = sink_end
-                tripped[h] = 1.0 if trip else 0.0
-                die_max = max(die_max, die_end)
-                host = host_power_linear_w(u, halls.host_idle_w[h], halls.host_max_w[h])
-                speed = fan_speed_fraction(
-                    air_c,
-                    halls.fan_speed_at_ref[h],
-                    halls.fan_ref_temp_c[h],
-                    halls.fan_speed_per_k[h],
-                    halls.fan_min_speed[h],
-                )
-                fan = fan_power_w(speed, halls.fan_max_w[h])
-                dc = halls.gpus_per_server[h] * p_gpu + host + fan
-                wall = wall_power_w(dc, halls.psu_rating_w[h], halls.psu_c0[h], halls.psu_c1[h], halls.psu_c2[h])
-                gpu_w += gpus * p_gpu
-                host_w += servers * host
-                fan_w += servers * fan
-                psu_w += servers * (wall - dc)
-                it_w += servers * wall
-                liquid_heat_w += halls.liquid_fraction[h] * servers * wall
-                rate = halls.tokens_per_gpu_s[h] * dt_s * gpus
-                done = rate * productive[i, h] * clock ** halls.throughput_clock_exponent[h]
-                if halls.training[h] > 0.0:
-                    tokens_train += done
-                    it_train_w += servers * wall
-                else:
-                    tokens += done
-                    tokens_dem += rate * demand[i, h]
-                gpu_count += gpus
-                util_gpu += gpus * u
-                clock_gpu += gpus * clock
-                per_server[h, 0] = wall
-                per_server[h, 1] = halls.gpus_per_server[h] * p_gpu
-                per_server[h, 2] = host
-                per_server[h, 3] = fan
-                per_server[h, 4] = halls.liquid_fraction[h] * wall
-                per_server[h, 5] = u
-                per_server[h, 6] = clock
-                per_server[h, 7] = die_end
-                per_server[h, 8] = coolant_c
-
-            pdu_w = pdu_loss_w(it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
-            ups_out_w = it_w + pdu_w
-            ups_w = converter_loss_w(ups_out_w, chain.ups_rating_w, chain.ups_c0, chain.ups_c1, chain.ups_c2)
-            other_w = chain.other_power_w
-            air_heat_w = it_w - liquid_heat_w + pdu_w + ups_w + other_w
-
-            ask_w = recovery_demand_w(air_c, air.supply_air_temp_c, air_heat_w, air.heat_capacity_j_per_k, dt_s)
-            (crah_w, chiller_w, chwp_w, cwp_w, tfan_w, econ, cop, unmet_w, rej_w, evap, drift, blow, adia_air) = (
-                air_plant(ask_w, drybulb_c[i], wetbulb_c[i], air, int(available[A_CHILLERS]))
-            )
-            air_removed_w = ask_w - unmet_w
-            state[S_AIR] = loop_temp_after_c(
-                air_c, air.supply_air_temp_c, air_heat_w, air_removed_w, air.heat_capacity_j_per_k, dt_s
-            )
-            stored_w = air_heat_w - air_removed_w
-
-            cdu_w = dry_fan_w = trim_w = adia_dry = 0.0
-            if has_liquid:
-                ask_w = recovery_demand_w(
-                    water_c, liquid.supply_temp_c, liquid_heat_w, liquid.heat_capacity_j_per_k, dt_s
-                )
-                cdu_w, dry_fan_w, trim_w, liq_removed_w, adia_dry, _, liq_rej_w = liquid_plant(
-                    ask_w, water_c, drybulb_c[i], wetbulb_c[i], liquid, available[A_CDU], available[A_DRYCOOLER]
-                )
-                state[S_LIQUID] = loop_temp_after_c(
-                    water_c, liquid.supply_temp_c, liquid_heat_w, liq_removed_w, liquid.heat_capacity_j_per_k, dt_s
-                )
-                stored_w += liquid_heat_w - liq_removed_w
-                rej_w += liq_rej_w
-            cooling_w = crah_w + chiller_w + chwp_w + cwp_w + tfan_w + cdu_w + dry_fan_w + trim_w
-
-            xfmr_out_w = ups_out_w + ups_w + cooling_w + other_w
-            xfmr_w = transformer_loss_w(
-                xfmr_out_w,
-                chain.transformer_rating_w,
-                chain.transformer_no_load_fraction,
-                chain.transformer_load_loss_fraction,
-            )
-            facility_w = xfmr_out_w + xfmr_w
-            # Behind the meter: solar first, then the battery; the grid supplies the rest.
-            solar_used_w = min(solar_w[i], facility_w)
-            charge_w, discharge_w, state[S_BATTERY] = battery_step(
-                state[S_BATTERY],
-                solar_w[i] - solar_used_w,
-                facility_w - solar_used_w,
-                dt_s,
-                onsite.battery_capacity_j,
-                onsite.battery_power_w,
-                onsite.battery_round_trip_efficiency,
-            )
-            import_w = facility_w - solar_used_w - discharge_w
-            over_grid = import_w > cap_w[i] * (1.0 + CAP_TOLERANCE)
-            over_ups = ups_out_w > ups_cap_w[i] * (1.0 + CAP_TOLERANCE)
-            if (over_grid or over_ups) and gpu_w > 0.0 and attempt < MAX_CAP_PASSES - 1:
-                # Lower the GPUs' limit by the excess, taking each GPU watt as CAP_MARGINAL_W_PER_GPU_W at the
-                # meter (PSU, power chain and cooling on top) or UPS_MARGINAL_W_PER_GPU_W at the UPS output, and
-                # solve the step again.
-                cut = 0.0
-                if over_grid:
-                    cut = (import_w - cap_w[i]) / (CAP_MARGINAL_W_PER_GPU_W * gpu_w)
-                if over_ups:
-                    cut = max(cut, (ups_out_w - ups_cap_w[i]) / (UPS_MARGINAL_W_PER_GPU_W * gpu_w))
-                scale = max(1.0 - cut, 0.05)
-                for h in range(n_halls):
+            _restore_state(state, start)
+            f = solve_step(i, dt_s, drivers, plant, state, limit_w, last_w, per_server)
+            over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
+            if over and attempt < MAX_CAP_PASSES - 1:
+                for h in range(n_units):
                     limit_w[h] = last_w[h] * scale
                 continue
-            import_j = import_w * dt_s
+            record(out, i, dt_s, drivers, plant, f, limit_w, per_server)
+            break  # the step is within its caps (or has used its passes)
 
-            to_m3 = dt_s / WATER_DENSITY_KG_M3
-            water_direct = (evap + drift + blow + adia_air + adia_dry) * to_m3
-            energy_cost = import_j / J_PER_KWH * price_usd_per_kwh[i]
-            water_cost = water_direct * prices.water_usd_per_m3
-            fixed_cost = prices.fixed_usd_per_s * dt_s
 
-            r = out[i]
-            r[C_IT] = it_w
-            r[C_COOL] = cooling_w
-            r[C_LOSS] = pdu_w + ups_w + xfmr_w
-            r[C_OTHER] = other_w
-            r[C_FAC] = facility_w
-            r[C_DB] = drybulb_c[i]
-            r[C_WB] = wetbulb_c[i]
-            r[C_CI] = carbon_g_per_kwh[i]
-            r[C_PRICE] = price_usd_per_kwh[i]
-            r[C_WDIR] = water_direct
-            r[C_WIND] = indirect_water_m3(import_j, water_l_per_kwh[i])
-            r[C_CARBON] = carbon_location_based_kg(import_j, carbon_g_per_kwh[i])
-            r[C_COST] = energy_cost + water_cost + fixed_cost
-            r[C_TOK] = tokens
-            r[C_TOKDEM] = tokens_dem
-            r[C_TOKTRAIN] = tokens_train
-            r[C_ITTRAIN] = it_train_w
-            capped = 0.0
-            for h in range(n_halls):
-                capped += halls.servers[h] * halls.gpus_per_server[h] * min(limit_w[h] / halls.gpu_tdp_w[h], 1.0)
-            r[C_CAPF] = capped / gpu_count if gpu_count > 0.0 else 1.0
-            r[C_UTIL] = util_gpu / gpu_count if gpu_count > 0.0 else 0.0
-            r[C_GPU] = gpu_w
-            r[C_HOST] = host_w
-            r[C_CRAH] = crah_w
-            r[C_CHILLER] = chiller_w
-            r[C_CHWP] = chwp_w
-            r[C_CWP] = cwp_w
-            r[C_TFAN] = tfan_w
-            r[C_ECON] = econ
-            r[C_COP] = cop
-            r[C_UNMET] = stored_w
-            r[C_REJ] = rej_w
-            r[C_PDU] = pdu_w
-            r[C_UPS] = ups_w
-            r[C_XFMR] = xfmr_w
-            r[C_EVAP] = evap * to_m3
-            r[C_DRIFT] = drift * to_m3
-            r[C_BLOW] = blow * to_m3
-            r[C_EWIF] = water_l_per_kwh[i]
-            r[C_ECOST] = energy_cost
-            r[C_WCOST] = water_cost
-            r[C_FCOST] = fixed_cost
-            r[C_SFAN] = fan_w
-            r[C_PSU] = psu_w
-            r[C_CLOCK] = clock_gpu / gpu_count if gpu_count > 0.0 else 1.0
-            r[C_DIE] = die_max
-            r[C_INLET] = air_c
-            r[C_COOLANT] = liquid_coolant_c if has_liquid else air_c
-            r[C_LIQ] = liquid_heat_w
-            r[C_CDU] = cdu_w
-            r[C_DRYFAN] = dry_fan_w
-            r[C_TRIM] = trim_w
-            r[C_WADIA] = (adia_air + adia_dry) * to_m3
-            r[C_SOLAR] = solar_w[i]
-            r[C_BATT] = discharge_w - charge_w
-            r[C_IMPORT] = import_w
-            if rack_out.shape[0] > 0:  # element by element: no temporary array per step
-                period = i // period_steps
-                rack_n[period] += 1.0
-                for h in range(n_halls):
-                    for k in range(N_RACK):
-                        rack_out[period, h, k] += per_server[h, k]
-            break  # the step is within its cap (or has used its passes)
+@njit(cache=True)
+def _copy_state(state):
+    units = state.units
+    return FacilityState(
+        state.loops.copy(),
+        state.available,
+        UnitState(units.die_temp_c.copy(), units.sink_temp_c.copy(), units.tripped.copy()),
+    )
+
+
+@njit(cache=True, inline="always")
+def _restore_state(dst, src):
+    """Copy src's values into dst's arrays (availability is changed only by events between calls).
+    Element by element: a slice assignment makes views, whose reference counts cost more than the copy."""
+    for k in range(src.loops.shape[0]):
+        dst.loops[k] = src.loops[k]
+    a, b = dst.units, src.units
+    for h in range(b.die_temp_c.shape[0]):
+        a.die_temp_c[h] = b.die_temp_c[h]
+        a.sink_temp_c[h] = b.sink_temp_c[h]
+        a.tripped[h] = b.tripped[h]
+
+
+@njit(cache=True, inline="always")
+def solve_step(i, dt_s, d, plant, state, limit_w, last_w, per_server) -> StepFlows:
+    """Step i at the GPU power limits limit_w: servers, power chain, both plants and their loops,
+    transformer, solar and battery. Updates state; returns the step's flows."""
+    air_c = state.loops[S_AIR]
+    has_liquid = plant.liquid.design_heat_w > 0.0
+    liquid_coolant_c = max(plant.liquid.coolant_floor_c, state.loops[S_LIQUID] + plant.liquid.coolant_approach_k)
+    srv = servers_step(
+        i,
+        d,
+        dt_s,
+        plant.units,
+        air_c,
+        liquid_coolant_c,
+        state.units,
+        limit_w,
+        last_w,
+        per_server,
+    )
+    pdu_w, ups_out_w, ups_w = chain_losses_w(srv.it_w, plant.chain)
+    other_w = plant.chain.other_power_w
+    air_heat_w = srv.it_w - srv.liquid_heat_w + pdu_w + ups_w + other_w
+    air, stored_w = air_loop_step(air_heat_w, d.drybulb_c[i], d.wetbulb_c[i], dt_s, plant.air, state)
+    liquid = LiquidFlows(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    heat_rejected_w = air.heat_rejected_w
+    if has_liquid:
+        liquid, liquid_stored_w = liquid_loop_step(
+            srv.liquid_heat_w, d.drybulb_c[i], d.wetbulb_c[i], dt_s, plant.liquid, state
+        )
+        stored_w += liquid_stored_w
+        heat_rejected_w += liquid.heat_rejected_w
+    cooling_w = air_plant_power_w(air) + liquid.pump_w + liquid.drycooler_fan_w + liquid.trim_chiller_w
+    xfmr_out_w = ups_out_w + ups_w + cooling_w + other_w
+    xfmr_w = transformer_loss_w(
+        xfmr_out_w,
+        plant.chain.transformer_rating_w,
+        plant.chain.transformer_no_load_fraction,
+        plant.chain.transformer_load_loss_fraction,
+    )
+    facility_w = xfmr_out_w + xfmr_w
+    charge_w, discharge_w, import_w = behind_the_meter(facility_w, d.solar_w[i], dt_s, plant.onsite, state)
+    return StepFlows(
+        srv,
+        pdu_w,
+        ups_out_w,
+        ups_w,
+        other_w,
+        air,
+        liquid,
+        stored_w,
+        heat_rejected_w,
+        cooling_w,
+        xfmr_w,
+        facility_w,
+        charge_w,
+        discharge_w,
+        import_w,
+        air_c,
+        liquid_coolant_c if has_liquid else air_c,
+    )
+
+
+@njit(cache=True, inline="always")
+def chain_losses_w(it_w: float, chain: PowerChainParams):
+    """(PDU loss, UPS output, UPS loss) [W] for it_w of server wall power."""
+    pdu_w = pdu_loss_w(it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
+    ups_out_w = it_w + pdu_w
+    ups_w = converter_loss_w(ups_out_w, chain.ups_rating_w, chain.ups_c0, chain.ups_c1, chain.ups_c2)
+    return pdu_w, ups_out_w, ups_w
+
+
+@njit(cache=True, inline="always")
+def air_loop_step(heat_w, drybulb_c, wetbulb_c, dt_s, air: AirPlantParams, state: FacilityState):
+    """The air plant asked for heat_w plus what returns the room to set point: (its flows, heat
+    stored in the room [W]); the room temperature is updated in state."""
+    temp_c = state.loops[S_AIR]
+    ask_w = recovery_demand_w(temp_c, air.supply_air_temp_c, heat_w, air.heat_capacity_j_per_k, dt_s)
+    flows = air_plant(ask_w, drybulb_c, wetbulb_c, air, int(state.available[A_CHILLERS]))
+    removed_w = ask_w - flows.unmet_w
+    state.loops[S_AIR] = loop_temp_after_c(
+        temp_c, air.supply_air_temp_c, heat_w, removed_w, air.heat_capacity_j_per_k, dt_s
+    )
+    return flows, heat_w - removed_w
+
+
+@njit(cache=True, inline="always")
+def liquid_loop_step(heat_w, drybulb_c, wetbulb_c, dt_s, liquid: LiquidPlantParams, state: FacilityState):
+    """The liquid plant asked for heat_w plus what returns its loop to set point: (its flows, heat
+    stored in the loop [W]); the loop temperature is updated in state."""
+    temp_c = state.loops[S_LIQUID]
+    ask_w = recovery_demand_w(temp_c, liquid.supply_temp_c, heat_w, liquid.heat_capacity_j_per_k, dt_s)
+    flows = liquid_plant(
+        ask_w, temp_c, drybulb_c, wetbulb_c, liquid, state.available[A_CDU], state.available[A_DRYCOOLER]
+    )
+    state.loops[S_LIQUID] = loop_temp_after_c(
+        temp_c, liquid.supply_temp_c, heat_w, flows.removed_w, liquid.heat_capacity_j_per_k, dt_s
+    )
+    return flows, heat_w - flows.removed_w
+
+
+@njit(cache=True, inline="always")
+def behind_the_meter(facility_w, solar_w, dt_s, onsite: OnSite, state: FacilityState):
+    """Solar first, then the battery; the grid supplies the rest: (charge, discharge, grid import) [W].
+    The battery's charge is updated in state."""
+    solar_used_w = min(solar_w, facility_w)
+    charge_w, discharge_w, state.loops[S_BATTERY] = battery_step(
+        state.loops[S_BATTERY],
+        solar_w - solar_used_w,
+        facility_w - solar_used_w,
+        dt_s,
+        onsite.battery_capacity_j,
+        onsite.battery_power_w,
+        onsite.battery_round_trip_efficiency,
+    )
+    return charge_w, discharge_w, facility_w - solar_used_w - discharge_w
+
+
+@njit(cache=True, inline="always")
+def cap_scale(f: StepFlows, cap_w: float, ups_cap_w: float):
+    """(over a cap, factor for the GPUs' power): the excess taken as CAP_MARGINAL_W_PER_GPU_W at the meter
+    (PSU, power chain and cooling on top) or UPS_MARGINAL_W_PER_GPU_W at the UPS output per GPU watt."""
+    gpu_w = f.servers.gpu_w
+    over_grid = f.import_w > cap_w * (1.0 + CAP_TOLERANCE)
+    over_ups = f.ups_out_w > ups_cap_w * (1.0 + CAP_TOLERANCE)
+    if not (over_grid or over_ups) or gpu_w <= 0.0:
+        return False, 1.0
+    cut = 0.0
+    if over_grid:
+        cut = (f.import_w - cap_w) / (CAP_MARGINAL_W_PER_GPU_W * gpu_w)
+    if over_ups:
+        cut = max(cut, (f.ups_out_w - ups_cap_w) / (UPS_MARGINAL_W_PER_GPU_W * gpu_w))
+    return True, max(1.0 - cut, 0.05)
+
+
+@njit(cache=True, inline="always")
+def record(out: Records, i, dt_s, d: Drivers, plant: FacilityParams, f: StepFlows, limit_w, per_server):
+    """Write step i's row, and add its per-server values to its period's sums."""
+    r = out.values[i]
+    _record_power(r, f)
+    _record_cooling(r, f, dt_s)
+    _record_grid(r, i, d, f, plant.prices, dt_s)
+    r[C_CAPF] = gpu_weighted_limit_fraction(plant.units, limit_w, f.servers.gpus)
+    if out.rack_sums.shape[0] > 0:  # element by element: no temporary array per step
+        period = i // out.period_steps
+        out.rack_steps[period] += 1.0
+        for h in range(per_server.shape[0]):
+            for k in range(N_RACK):
+                out.rack_sums[period, h, k] += per_server[h, k]
+
+
+@njit(cache=True, inline="always")
+def _record_power(r, f):
+    s = f.servers
+    r[C_IT] = s.it_w
+    r[C_COOL] = f.cooling_w
+    r[C_LOSS] = f.pdu_w + f.ups_w + f.transformer_w
+    r[C_OTHER] = f.other_w
+    r[C_FAC] = f.facility_w
+    r[C_TOK] = s.tokens
+    r[C_TOKDEM] = s.tokens_demanded
+    r[C_TOKTRAIN] = s.tokens_training
+    r[C_ITTRAIN] = s.training_it_w
+    r[C_UTIL] = s.utilization_gpus / s.gpus if s.gpus > 0.0 else 0.0
+    r[C_CLOCK] = s.clock_gpus / s.gpus if s.gpus > 0.0 else 1.0
+    r[C_GPU] = s.gpu_w
+    r[C_HOST] = s.host_w
+    r[C_SFAN] = s.fan_w
+    r[C_PSU] = s.psu_w
+    r[C_DIE] = s.die_max_c
+    r[C_LIQ] = s.liquid_heat_w
+    r[C_PDU] = f.pdu_w
+    r[C_UPS] = f.ups_w
+    r[C_XFMR] = f.transformer_w
+    r[C_BATT] = f.discharge_w - f.charge_w
+    r[C_IMPORT] = f.import_w
+
+
+@njit(cache=True, inline="always")
+def _record_cooling(r, f, dt_s):
+    a, q = f.air, f.liquid
+    to_m3 = dt_s / WATER_DENSITY_KG_M3
+    r[C_CRAH] = a.crah_fan_w
+    r[C_CHILLER] = a.chiller_w
+    r[C_CHWP] = a.chw_pump_w
+    r[C_CWP] = a.cw_pump_w
+    r[C_TFAN] = a.tower_fan_w
+    r[C_ECON] = a.economiser_fraction
+    r[C_COP] = a.chiller_cop
+    r[C_CDU] = q.pump_w
+    r[C_DRYFAN] = q.drycooler_fan_w
+    r[C_TRIM] = q.trim_chiller_w
+    r[C_UNMET] = f.stored_w
+    r[C_REJ] = f.heat_rejected_w
+    r[C_INLET] = f.inlet_c
+    r[C_COOLANT] = f.coolant_c
+    r[C_EVAP] = a.evaporation_kg_s * to_m3
+    r[C_DRIFT] = a.drift_kg_s * to_m3
+    r[C_BLOW] = a.blowdown_kg_s * to_m3
+    r[C_WADIA] = (a.adiabatic_kg_s + q.adiabatic_kg_s) * to_m3
+
+
+@njit(cache=True, inline="always")
+def _record_grid(r, i, d, f, prices, dt_s):
+    """Site series, and what the grid import and the site's water cost: carbon, indirect water, money
+    (each computed here only; demand charges and the total cost are added per period after the run)."""
+    a, q = f.air, f.liquid
+    import_j = f.import_w * dt_s
+    water_direct = (a.evaporation_kg_s + a.drift_kg_s + a.blowdown_kg_s + a.adiabatic_kg_s + q.adiabatic_kg_s) * (
+        dt_s / WATER_DENSITY_KG_M3
+    )
+    r[C_DB] = d.drybulb_c[i]
+    r[C_WB] = d.wetbulb_c[i]
+    r[C_CI] = d.carbon_g_per_kwh[i]
+    r[C_PRICE] = d.price_usd_per_kwh[i]
+    r[C_EWIF] = d.water_l_per_kwh[i]
+    r[C_SOLAR] = d.solar_w[i]
+    r[C_WDIR] = water_direct
+    r[C_WIND] = indirect_water_m3(import_j, d.water_l_per_kwh[i])
+    r[C_CARBON] = carbon_location_based_kg(import_j, d.carbon_g_per_kwh[i])
+    r[C_ECOST] = import_j / J_PER_KWH * d.price_usd_per_kwh[i]
+    r[C_WCOST] = water_direct * prices.water_usd_per_m3
+    r[C_FCOST] = prices.fixed_usd_per_s * dt_s

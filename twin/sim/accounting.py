@@ -49,16 +49,24 @@ def input_tokens_per_output_token(inference):
 
 
 def add_period_accounting(frame, scenario, design_it_w):
-    """The frame with demand_charge_usd (also added into cost_usd), carbon_embodied_kg and tokens_input."""
+    """The frame with demand_charge_usd, cost_usd (energy + water + fixed + demand charge: the one place
+    the total is made), carbon_embodied_kg and tokens_input."""
     step_s = scenario.step_s
     charge = demand_charge_usd(frame, step_s, scenario.economics.demand_charge_usd_per_kw_month)
     ratio = input_tokens_per_output_token(scenario.workload.inference)
-    return frame.assign(
+    cost = (
+        frame["energy_cost_usd"].to_numpy()
+        + frame["water_cost_usd"].to_numpy()
+        + frame["fixed_cost_usd"].to_numpy()
+        + charge
+    )
+    frame = frame.assign(
         demand_charge_usd=charge,
-        cost_usd=frame["cost_usd"].to_numpy() + charge,
         carbon_embodied_kg=np.full(len(frame), embodied_kg_per_s(scenario, design_it_w) * step_s),
         tokens_input=frame["tokens"].to_numpy() * (ratio if ratio is not None else np.nan),
     )
+    frame.insert(frame.columns.get_loc("carbon_kg") + 1, "cost_usd", cost)  # its place in the results contract
+    return frame
 
 
 def monthly(frame):

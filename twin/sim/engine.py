@@ -12,7 +12,7 @@ import numpy as np
 import simpy
 
 from twin import catalog
-from twin.physics.facility import advance
+from twin.physics.facility import Drivers, Records, advance
 from twin.sim.faults import cooling_outage, outage_offset_s
 from twin.sim.ledger import Ledger
 from twin.sim.onsite import pv_ac_w_per_w_dc
@@ -158,6 +158,23 @@ class Simulation:
         self.cap_w = grid_cap_w(scenario, self.times)
         self.ups_cap_w = ups_cap_w(scenario, self.plant.chain.ups_rating_w, self.times)
         self.ledger = Ledger(self.times, len(scenario.facility.halls), rack_period_steps(scenario))
+        s = self.series
+        self.drivers = Drivers(
+            self.utilization,
+            self.activity,
+            self.productive,
+            self.demand,
+            s["drybulb_c"],
+            s["wetbulb_c"],
+            s["carbon_g_per_kwh"],
+            s["water_l_per_kwh"],
+            self.price,
+            self.solar_w,
+            self.cap_w,
+            self.ups_cap_w,
+        )
+        ledger = self.ledger
+        self.records = Records(ledger.values, ledger.rack_sums, ledger.rack_steps, max(ledger.period_steps, 1))
 
     def _price_per_step(self):
         econ = self.scenario.economics
@@ -183,38 +200,14 @@ class Simulation:
         """Advance the kernels over every step that starts before now_s."""
         j = min(self.times.shape[0], int(now_s) // self.scenario.step_s)
         if j > self.done:
-            s, p = self.series, self.plant
             advance(
                 self.done,
                 j,
                 float(self.scenario.step_s),
-                self.utilization,
-                self.activity,
-                self.productive,
-                self.demand,
-                s["drybulb_c"],
-                s["wetbulb_c"],
-                s["carbon_g_per_kwh"],
-                s["water_l_per_kwh"],
-                self.price,
-                self.solar_w,
-                self.cap_w,
-                self.ups_cap_w,
-                p.halls,
-                p.air,
-                p.liquid,
-                p.chain,
-                p.onsite,
-                p.prices,
-                p.available,
-                p.state,
-                p.die_temp_c,
-                p.sink_temp_c,
-                p.tripped,
-                self.ledger.values,
-                self.ledger.rack_sums,
-                self.ledger.rack_steps,
-                max(self.ledger.period_steps, 1),
+                self.drivers,
+                self.plant.params,
+                self.plant.state,
+                self.records,
             )
             self.done = j
             if self.progress is not None:

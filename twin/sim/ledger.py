@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from twin.physics.facility import COLUMNS, N_RACK, RACK_COLUMNS
+from twin.physics.columns import COLUMNS, N_RACK, RACK_COLUMNS
 
 
 class Ledger:
-    """Per-step facility series: rows are steps, columns are twin.physics.facility.COLUMNS."""
+    """Per-step facility series: rows are steps, columns are twin.physics.columns.COLUMNS."""
 
     def __init__(self, step_times_utc, n_halls=0, period_steps=0):
         """period_steps: steps per period of the per-rack series (0: none kept)."""
@@ -17,13 +17,13 @@ class Ledger:
         self.rack_sums = np.zeros((periods, n_halls, N_RACK))
         self.rack_steps = np.zeros(periods)
         # Not filled: the facility kernel writes every column of every step it advances (a year at 60 s of a
-        # 54-column ledger is 227 MB whose first touch is the kernel's, not a fill's). Column-major: each
-        # series is contiguous, so the summaries' column sums read 4 MB each, not the whole 227 MB through
+        # 53-column ledger is 223 MB whose first touch is the kernel's, not a fill's). Column-major: each
+        # series is contiguous, so the summaries' column sums read 4 MB each, not the whole 223 MB through
         # the cache (two sweep variants side by side no longer slow each other: 0.55 s each, alone or not)
         self.values = np.empty((step_times_utc.shape[0], len(COLUMNS)), order="F")
 
     def to_frame(self):
-        # copy=False: the frame shares the ledger's memory (a year at 60 s is 227 MB not copied); twin never
+        # copy=False: the frame shares the ledger's memory (a year at 60 s is 223 MB not copied); twin never
         # writes into the frame in place, it adds columns
         frame = pd.DataFrame(self.values, columns=list(COLUMNS), copy=False)
         frame.insert(0, "timestamp", pd.to_datetime(self.step_times_utc).tz_localize("UTC"))

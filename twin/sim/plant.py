@@ -11,17 +11,21 @@ from twin import catalog
 from twin.params import calibration
 from twin.params.server import server_conversion_coefficients
 from twin.physics import cooling, power, rack
+from twin.physics.air_plant import AirPlantParams, air_plant, air_plant_power_w
 from twin.physics.facility import (
     A_CDU,
     A_CHILLERS,
     A_DRYCOOLER,
     S_AIR,
     S_LIQUID,
-    Halls,
+    FacilityParams,
+    FacilityState,
     OnSite,
     PowerChainParams,
     Prices,
 )
+from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_plant_power_w
+from twin.physics.servers import Halls, UnitState, unit_matrix
 from twin.sim.accounting import SECONDS_PER_YEAR
 
 
@@ -220,7 +224,7 @@ def build_air_plant(cfg, design_heat_w):
     rho_cp = cooling.WATER_DENSITY_KG_M3 * cooling.WATER_CP_J_KG_K
     chw_flow = design_heat_w / (rho_cp * cfg.chw_delta_t_k)
     cw_flow = condenser_design_w / (rho_cp * air["cw_range_k"])
-    return cooling.AirPlantParams(
+    return AirPlantParams(
         design_heat_w=design_heat_w,
         condenser_design_heat_w=condenser_design_w,
         crah_design_power_w=cooling.fan_or_pump_design_power_w(
@@ -273,7 +277,7 @@ def build_liquid_plant(settings, design_heat_w):
     flow_m3_s = design / (rho_cp * s["loop_delta_t_k"])
     module_w = s["cdu_module_fraction_of_design"] * design
     ua = design / (s["loop_delta_t_k"] + s["drycooler_approach_k"])
-    return cooling.LiquidPlantParams(
+    return LiquidPlantParams(
         design_heat_w=design_heat_w,
         supply_temp_c=s["supply_temp_c"],
         loop_delta_t_k=s["loop_delta_t_k"],
@@ -340,14 +344,14 @@ class Plant:
         self.liquid = build_liquid_plant(cooling_settings(cfg)[1], self.design_liquid_heat_w)
         # Transformer sized on the design facility load: full IT load in the site's hottest, most humid hour.
         hot_db, hot_wb = float(site.drybulb_c.max()), float(site.wetbulb_c.max())
-        design_cooling_w = sum(
-            cooling.air_plant(self.air.design_heat_w, hot_db, hot_wb, self.air, self.air.chiller_count)[:5]
+        design_cooling_w = air_plant_power_w(
+            air_plant(self.air.design_heat_w, hot_db, hot_wb, self.air, self.air.chiller_count)
         )
         if self.design_liquid_heat_w > 0.0:
-            design_cooling_w += sum(
-                cooling.liquid_plant(
+            design_cooling_w += liquid_plant_power_w(
+                liquid_plant(
                     self.design_liquid_heat_w, self.liquid.supply_temp_c, hot_db, hot_wb, self.liquid, 1.0, 1.0
-                )[:3]
+                )
             )
         self.chain = chain._replace(
             transformer_rating_w=scenario.facility.power_chain.transformer.sizing_factor
@@ -360,22 +364,26 @@ class Plant:
             battery_power_w=supply.battery_mw * 1e6,
             battery_round_trip_efficiency=supply.battery_round_trip_efficiency,
         )
+        self.params = FacilityParams(
+            unit_matrix(self.halls), self.air, self.liquid, self.chain, self.onsite, self.prices
+        )
         # Units in service and thermal state, carried from one kernel call to the next.
         self.available = np.zeros(3)
         self.available[A_CHILLERS] = self.air.chiller_count
         self.available[A_CDU] = 1.0
         self.available[A_DRYCOOLER] = 1.0
-        self.state = np.zeros(3)  # coolant loops and an empty battery
-        self.state[S_AIR] = self.air.supply_air_temp_c
-        self.state[S_LIQUID] = self.liquid.supply_temp_c
+        loops = np.zeros(3)  # coolant loops and an empty battery
+        loops[S_AIR] = self.air.supply_air_temp_c
+        loops[S_LIQUID] = self.liquid.supply_temp_c
         coolant = np.where(
             self.halls.liquid_fraction > 0.0,
             max(self.liquid.coolant_floor_c, self.liquid.supply_temp_c + self.liquid.coolant_approach_k),
             self.air.supply_air_temp_c,
         )
-        self.die_temp_c = coolant + self.halls.gpu_idle_w * (self.halls.die_r_k_per_w + self.halls.sink_r_k_per_w)
-        self.sink_temp_c = coolant + self.halls.gpu_idle_w * self.halls.sink_r_k_per_w
-        self.tripped = np.zeros_like(self.die_temp_c)
+        die_temp_c = coolant + self.halls.gpu_idle_w * (self.halls.die_r_k_per_w + self.halls.sink_r_k_per_w)
+        sink_temp_c = coolant + self.halls.gpu_idle_w * self.halls.sink_r_k_per_w
+        units = UnitState(die_temp_c, sink_temp_c, np.zeros_like(die_temp_c))
+        self.state = FacilityState(loops, self.available, units)
 
     def chillers_lost(self, fraction):
         """Whole chillers out of service for a lost share of the installed ones (at least one)."""

@@ -1,0 +1,110 @@
+"""The liquid path: CDUs (direct-to-chip) or tank heat exchangers (immersion), the facility water
+loop, dry coolers with adiabatic pre-cooling, and a trim chiller. docs/model.md#liquid-cooling-plant.
+"""
+
+from typing import NamedTuple
+
+from numba import njit
+
+from twin.physics.cooling import (
+    AIR_CP_J_KG_K,
+    affinity_power_w,
+    carnot_chiller_cop,
+    direct_evaporative_outlet_c,
+    evaporated_water_kg_s,
+)
+
+
+class LiquidPlantParams(NamedTuple):
+    """Design of the liquid path: CDUs (direct-to-chip) or tanks (immersion), facility water loop,
+    dry coolers with optional adiabatic pre-cooling and trim chiller (catalog/cooling.yaml)."""
+
+    design_heat_w: float  # liquid heat at design [W]
+    supply_temp_c: float  # facility-water supply set point [C] (ASHRAE W-class for direct-to-chip)
+    loop_delta_t_k: float  # facility-water supply/return difference at design [K]
+    coolant_approach_k: float  # GPU coolant = facility water + approach (CDU / tank HX / condenser)
+    coolant_floor_c: float  # two-phase: the fluid boils at its saturation temperature, never below
+    cdu_capacity_w: float  # installed CDU / tank heat-exchange capacity incl. redundancy [W]
+    pump_design_power_w: float  # CDU or dielectric pumps + facility-water pumps at design flow [W]
+    pump_min_flow_fraction: float
+    drycooler_ua_w_per_k: float  # dry-cooler capacity per K of (return - air inlet) at full fan [W/K]
+    drycooler_fan_design_power_w: float
+    drycooler_min_fan_fraction: float
+    drycooler_air_effectiveness: float  # coil effectiveness on the air side (for air flow and pad water)
+    adiabatic: bool
+    adiabatic_effectiveness: float
+    trim_capacity_w: float  # trim chiller capacity (0: none) [W]
+    trim_carnot_efficiency: float  # second-law efficiency of the trim chiller
+    trim_condenser_approach_k: float
+    heat_capacity_j_per_k: float  # thermal mass of coolant, tanks and facility water [J/K]
+
+
+class LiquidFlows(NamedTuple):
+    """One step of the liquid plant; heat_rejected_w = removed + pump heat + trim compressor work."""
+
+    pump_w: float
+    drycooler_fan_w: float
+    trim_chiller_w: float
+    removed_w: float  # heat taken out of the coolant loop
+    adiabatic_kg_s: float  # pad water on the dry coolers
+    trim_cop: float
+    heat_rejected_w: float
+
+
+@njit(cache=True)
+def liquid_plant_power_w(f: LiquidFlows) -> float:
+    """Electric power of the liquid plant's pumps, dry-cooler fans and trim chiller in one step [W]."""
+    return f.pump_w + f.drycooler_fan_w + f.trim_chiller_w
+
+
+@njit(cache=True)
+def liquid_plant(
+    load_w: float,
+    facility_supply_c: float,
+    drybulb_c: float,
+    wetbulb_c: float,
+    p: LiquidPlantParams,
+    cdu_available: float,
+    drycooler_available: float,
+) -> LiquidFlows:
+    """One step of the liquid path removing load_w [W] from the coolant.
+
+    Variable-speed pumps hold the design supply/return difference, so T_ret = T_sup + dT; dry coolers (capacity
+    UA (T_ret - T_air) at full fan, fans on the affinity law) reject it to outdoor air, pre-cooled
+    by adiabatic pads when the dry coil falls short (T_air = T_db - eps (T_db - T_wb)); a trim
+    chiller (Carnot-fraction COP, air-cooled condenser) takes what is left up to its capacity.
+    CDUs (or tank heat exchangers) bound the heat that can leave the racks at all.
+    Dry cooler: constant-effectiveness coil, air flow ~ fan speed (ASHRAE Handbook HVAC Systems and
+    Equipment ch. 40 "Cooling towers"/dry coolers; approach typically 5-10 K [M]).
+    cdu_available, drycooler_available: shares of the installed units in service, 0..1.
+    """
+    pump_w = affinity_power_w(load_w / p.design_heat_w, p.pump_design_power_w, p.pump_min_flow_fraction)
+    to_reject_w = min(load_w, cdu_available * p.cdu_capacity_w) + pump_w
+    return_c = facility_supply_c + p.loop_delta_t_k
+    ua = p.drycooler_ua_w_per_k * drycooler_available
+    air_c = drybulb_c
+    dry_cap_w = ua * max(return_c - air_c, 0.0)
+    adiabatic = 0.0
+    if p.adiabatic and dry_cap_w < to_reject_w:
+        air_c = direct_evaporative_outlet_c(drybulb_c, wetbulb_c, p.adiabatic_effectiveness)
+        dry_cap_w = ua * max(return_c - air_c, 0.0)
+    dry_w = min(to_reject_w, dry_cap_w)
+    fan_frac = 0.0
+    if ua > 0.0 and return_c > air_c:
+        fan_frac = dry_w / (ua * (return_c - air_c))
+    fan_w = 0.0
+    if dry_w > 0.0:
+        fan_w = affinity_power_w(fan_frac, p.drycooler_fan_design_power_w, p.drycooler_min_fan_fraction)
+        if air_c < drybulb_c:
+            air_kg_s = fan_frac * p.drycooler_ua_w_per_k / (p.drycooler_air_effectiveness * AIR_CP_J_KG_K)
+            adiabatic = evaporated_water_kg_s(air_kg_s, drybulb_c - air_c, wetbulb_c)
+    trim_w = 0.0
+    trim_cop = 0.0
+    trim_q = min(to_reject_w - dry_w, p.trim_capacity_w)
+    if trim_q > 0.0:
+        trim_cop = carnot_chiller_cop(
+            facility_supply_c, drybulb_c + p.trim_condenser_approach_k, p.trim_carnot_efficiency
+        )
+        trim_w = trim_q / trim_cop
+    removed_w = dry_w + trim_q - pump_w
+    return LiquidFlows(pump_w, fan_w, trim_w, removed_w, adiabatic, trim_cop, dry_w + trim_q + trim_w)

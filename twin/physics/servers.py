@@ -1,0 +1,270 @@
+"""The servers of every unit of simulation over one step: GPUs (power, clock, die temperature,
+trips), host, server fans and PSUs; what they draw at the wall, the heat their liquid path takes,
+and the tokens they produce.
+
+A unit is a group of identical servers that see one coolant and one inlet temperature; today each
+hall is one unit (docs/model.md#known-limits). State that differs between units (die and heat-sink
+temperatures, trips, power limits) lives in per-unit arrays indexed by the unit.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from twin.physics import gpu
+from twin.physics.columns import R_CLOCK, R_COOLANT, R_DIE, R_FAN, R_GPU, R_HOST, R_IT, R_LIQ, R_UTIL
+from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
+
+
+class Halls(NamedTuple):
+    """Struct-of-arrays description of the units of simulation (today one per hall): one entry per
+    unit, its servers identical."""
+
+    servers: np.ndarray  # servers in the unit
+    gpus_per_server: np.ndarray
+    gpu_idle_w: np.ndarray  # board power at idle clocks and leak_ref_temp_c
+    gpu_tdp_w: np.ndarray  # board power limit
+    gpu_clock_w: np.ndarray  # clock-tree power at full clock, no kernel running (0 in the catalog)
+    gpu_dynamic_w: np.ndarray  # switching power at full activity and clock (catalog: tdp_w - idle_w)
+    gpu_v_floor: np.ndarray  # lowest core voltage over the full-clock one (0 in the catalog: pure cube law)
+    leak_fraction: np.ndarray  # share of idle power that is leakage at leak_ref_temp_c
+    leak_per_k: np.ndarray  # leakage temperature coefficient [1/K]
+    leak_ref_temp_c: np.ndarray
+    die_r_k_per_w: np.ndarray  # die-to-coolant thermal resistance [K/W]
+    die_c_j_per_k: np.ndarray  # die + heat-spreader heat capacity [J/K]
+    sink_r_k_per_w: np.ndarray  # heat-sink-to-coolant resistance [K/W] (0: no sink node, the catalog's default)
+    sink_c_j_per_k: np.ndarray  # heat-sink heat capacity [J/K]
+    max_temp_c: np.ndarray  # die temperature where thermal slowdown holds the clock
+    shutdown_temp_c: np.ndarray  # die temperature where the GPU trips off
+    min_clock_fraction: np.ndarray
+    throughput_clock_exponent: np.ndarray  # tokens ~ clock^beta
+    host_idle_w: np.ndarray  # non-GPU DC power at idle (fans and PSU loss excluded)
+    host_max_w: np.ndarray
+    fan_max_w: np.ndarray  # server fans at full speed
+    fan_speed_at_ref: np.ndarray
+    fan_ref_temp_c: np.ndarray
+    fan_speed_per_k: np.ndarray
+    fan_min_speed: np.ndarray
+    psu_rating_w: np.ndarray  # installed server power conversion (all PSUs share the load)
+    psu_c0: np.ndarray
+    psu_c1: np.ndarray
+    psu_c2: np.ndarray
+    liquid_fraction: np.ndarray  # share of server heat captured by liquid
+    tokens_per_gpu_s: np.ndarray  # tokens/s of one GPU at utilisation 1, full clock: output tokens
+    # served (inference), tokens processed (training)
+    training: np.ndarray  # 1 for a training unit (its tokens go to tokens_training), else 0
+
+
+# The kernels read the units' parameters from one (units x fields) matrix, a row per unit: numba passes
+# one array between functions where a tuple of 32 would cost it ~0.5 us per call (measured).
+_U = {name: k for k, name in enumerate(Halls._fields)}
+U_SERVERS = _U["servers"]
+U_GPUS_PER_SERVER = _U["gpus_per_server"]
+U_GPU_IDLE_W = _U["gpu_idle_w"]
+U_GPU_TDP_W = _U["gpu_tdp_w"]
+U_GPU_CLOCK_W = _U["gpu_clock_w"]
+U_GPU_DYNAMIC_W = _U["gpu_dynamic_w"]
+U_GPU_V_FLOOR = _U["gpu_v_floor"]
+U_LEAK_FRACTION = _U["leak_fraction"]
+U_LEAK_PER_K = _U["leak_per_k"]
+U_LEAK_REF_TEMP_C = _U["leak_ref_temp_c"]
+U_DIE_R_K_PER_W = _U["die_r_k_per_w"]
+U_DIE_C_J_PER_K = _U["die_c_j_per_k"]
+U_SINK_R_K_PER_W = _U["sink_r_k_per_w"]
+U_SINK_C_J_PER_K = _U["sink_c_j_per_k"]
+U_MAX_TEMP_C = _U["max_temp_c"]
+U_SHUTDOWN_TEMP_C = _U["shutdown_temp_c"]
+U_MIN_CLOCK_FRACTION = _U["min_clock_fraction"]
+U_THROUGHPUT_CLOCK_EXPONENT = _U["throughput_clock_exponent"]
+U_HOST_IDLE_W = _U["host_idle_w"]
+U_HOST_MAX_W = _U["host_max_w"]
+U_FAN_MAX_W = _U["fan_max_w"]
+U_FAN_SPEED_AT_REF = _U["fan_speed_at_ref"]
+U_FAN_REF_TEMP_C = _U["fan_ref_temp_c"]
+U_FAN_SPEED_PER_K = _U["fan_speed_per_k"]
+U_FAN_MIN_SPEED = _U["fan_min_speed"]
+U_PSU_RATING_W = _U["psu_rating_w"]
+U_PSU_C0 = _U["psu_c0"]
+U_PSU_C1 = _U["psu_c1"]
+U_PSU_C2 = _U["psu_c2"]
+U_LIQUID_FRACTION = _U["liquid_fraction"]
+U_TOKENS_PER_GPU_S = _U["tokens_per_gpu_s"]
+U_TRAINING = _U["training"]
+
+
+def unit_matrix(units: Halls) -> np.ndarray:
+    """The units' parameters as the kernels read them: row h is unit h, column U_X is field x."""
+    return np.ascontiguousarray(np.column_stack([np.asarray(v, dtype=np.float64) for v in units]))
+
+
+class UnitState(NamedTuple):
+    """Per-unit thermal state carried from step to step (updated in place)."""
+
+    die_temp_c: np.ndarray
+    sink_temp_c: np.ndarray
+    tripped: np.ndarray  # 1: the unit's GPUs are off on over-temperature
+
+
+class ServerTotals(NamedTuple):
+    """One step of every unit's servers, summed over the facility."""
+
+    it_w: float  # wall power of the servers
+    gpu_w: float
+    host_w: float
+    fan_w: float
+    psu_w: float
+    liquid_heat_w: float
+    tokens: float  # served (inference units)
+    tokens_demanded: float
+    tokens_training: float
+    training_it_w: float
+    gpus: float
+    utilization_gpus: float  # sum of GPUs x utilisation
+    clock_gpus: float  # sum of GPUs x clock fraction
+    die_max_c: float
+
+
+@njit(cache=True, inline="always")
+def servers_step(
+    i: int,
+    d,
+    dt_s: float,
+    units: np.ndarray,
+    air_c: float,
+    liquid_coolant_c: float,
+    state: UnitState,
+    limit_w: np.ndarray,
+    last_w: np.ndarray,
+    per_server: np.ndarray,
+) -> ServerTotals:
+    """Advance every unit's servers over step i of the drivers d (twin/physics/facility.py: Drivers) at the
+    per-GPU power limits limit_w. Each unit's GPU power goes into last_w, its per-server values
+    (RACK_COLUMNS) into per_server. Three passes over the units, each reading only its own inputs:
+    GPUs (thermal state), server power at the wall, and the facility's sums."""
+    gpus_step(i, d.activity, dt_s, units, air_c, liquid_coolant_c, state, limit_w, last_w, per_server)
+    server_power_step(i, d.utilization, units, air_c, per_server)
+    return servers_total(i, d.productive, d.demand, dt_s, units, last_w, per_server)
+
+
+@njit(cache=True, inline="always")
+def gpus_step(i, activity, dt_s, units, air_c, liquid_coolant_c, state, limit_w, last_w, per_server):
+    """One GPU of each unit (all alike within it) over step i: board power into last_w, GPU power per
+    server, clock, die temperature and coolant into per_server; die and sink temperatures and trip
+    flags updated in state."""
+    for h in range(units.shape[0]):
+        coolant_c = liquid_coolant_c if units[h, U_LIQUID_FRACTION] > 0.0 else air_c
+        p_gpu, clock, die_end, sink_end, trip = gpu.step(
+            activity[i, h],
+            state.die_temp_c[h],
+            state.sink_temp_c[h],
+            coolant_c,
+            dt_s,
+            units[h, U_GPU_IDLE_W],
+            units[h, U_GPU_CLOCK_W],
+            units[h, U_GPU_DYNAMIC_W],
+            units[h, U_GPU_V_FLOOR],
+            units[h, U_GPU_TDP_W],
+            units[h, U_LEAK_FRACTION],
+            units[h, U_LEAK_PER_K],
+            units[h, U_LEAK_REF_TEMP_C],
+            units[h, U_DIE_R_K_PER_W],
+            units[h, U_DIE_C_J_PER_K],
+            units[h, U_SINK_R_K_PER_W],
+            units[h, U_SINK_C_J_PER_K],
+            units[h, U_MAX_TEMP_C],
+            units[h, U_MIN_CLOCK_FRACTION],
+            units[h, U_SHUTDOWN_TEMP_C],
+            state.tripped[h] > 0.0,
+            limit_w[h],
+        )
+        state.die_temp_c[h] = die_end
+        state.sink_temp_c[h] = sink_end
+        state.tripped[h] = 1.0 if trip else 0.0
+        last_w[h] = p_gpu
+        per_server[h, R_GPU] = units[h, U_GPUS_PER_SERVER] * p_gpu
+        per_server[h, R_CLOCK] = clock
+        per_server[h, R_DIE] = die_end
+        per_server[h, R_COOLANT] = coolant_c
+
+
+@njit(cache=True, inline="always")
+def server_power_step(i, utilization, units, inlet_c, per_server):
+    """Host, fans and PSU of one server of each unit over step i, from its GPU power in per_server:
+    wall (IT) power, host and fan power, liquid heat and utilisation into per_server."""
+    for h in range(units.shape[0]):
+        u = utilization[i, h]
+        host = host_power_linear_w(u, units[h, U_HOST_IDLE_W], units[h, U_HOST_MAX_W])
+        speed = fan_speed_fraction(
+            inlet_c,
+            units[h, U_FAN_SPEED_AT_REF],
+            units[h, U_FAN_REF_TEMP_C],
+            units[h, U_FAN_SPEED_PER_K],
+            units[h, U_FAN_MIN_SPEED],
+        )
+        fan = fan_power_w(speed, units[h, U_FAN_MAX_W])
+        dc = per_server[h, R_GPU] + host + fan
+        wall = wall_power_w(dc, units[h, U_PSU_RATING_W], units[h, U_PSU_C0], units[h, U_PSU_C1], units[h, U_PSU_C2])
+        per_server[h, R_IT] = wall
+        per_server[h, R_HOST] = host
+        per_server[h, R_FAN] = fan
+        per_server[h, R_LIQ] = units[h, U_LIQUID_FRACTION] * wall
+        per_server[h, R_UTIL] = u
+
+
+@njit(cache=True, inline="always")
+def servers_total(i, productive, demand, dt_s, units, last_w, per_server) -> ServerTotals:
+    """The facility's sums over every unit's servers in step i (per_server and last_w filled)."""
+    it_w = gpu_w = host_w = fan_w = psu_w = liquid_heat_w = 0.0
+    tokens = tokens_dem = tokens_train = it_train_w = gpu_count = util_gpu = clock_gpu = 0.0
+    die_max = -273.15
+    for h in range(units.shape[0]):
+        servers = units[h, U_SERVERS]
+        gpus = servers * units[h, U_GPUS_PER_SERVER]
+        wall, host, fan = per_server[h, R_IT], per_server[h, R_HOST], per_server[h, R_FAN]
+        clock = per_server[h, R_CLOCK]
+        gpu_w += gpus * last_w[h]
+        host_w += servers * host
+        fan_w += servers * fan
+        psu_w += servers * (wall - (per_server[h, R_GPU] + host + fan))
+        it_w += servers * wall
+        liquid_heat_w += units[h, U_LIQUID_FRACTION] * servers * wall
+        rate = units[h, U_TOKENS_PER_GPU_S] * dt_s * gpus
+        done = rate * productive[i, h] * clock ** units[h, U_THROUGHPUT_CLOCK_EXPONENT]
+        if units[h, U_TRAINING] > 0.0:
+            tokens_train += done
+            it_train_w += servers * wall
+        else:
+            tokens += done
+            tokens_dem += rate * demand[i, h]
+        gpu_count += gpus
+        util_gpu += gpus * per_server[h, R_UTIL]
+        clock_gpu += gpus * clock
+        die_max = max(die_max, per_server[h, R_DIE])
+    return ServerTotals(
+        it_w,
+        gpu_w,
+        host_w,
+        fan_w,
+        psu_w,
+        liquid_heat_w,
+        tokens,
+        tokens_dem,
+        tokens_train,
+        it_train_w,
+        gpu_count,
+        util_gpu,
+        clock_gpu,
+        die_max,
+    )
+
+
+@njit(cache=True, inline="always")
+def gpu_weighted_limit_fraction(units: np.ndarray, limit_w: np.ndarray, gpus: float) -> float:
+    """GPU-weighted mean of each unit's power limit over its board limit (1: no cap)."""
+    if gpus <= 0.0:
+        return 1.0
+    capped = 0.0
+    for h in range(units.shape[0]):
+        capped += units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER] * min(limit_w[h] / units[h, U_GPU_TDP_W], 1.0)
+    return capped / gpus
