@@ -6,6 +6,8 @@ values, the terminal table and report read the descriptions from here.
 
 import math
 
+import pandas as pd
+
 J_PER_MWH = 3.6e9
 # ASHRAE TC9.9 (2021) allowable server inlet dry-bulb maxima per class [C] (Thermal Guidelines for Data Processing
 # Environments, 5th ed.)
@@ -74,7 +76,7 @@ SAIQ_UNITS = {
 }
 
 
-def totals(frame, step_s):
+def totals(frame: pd.DataFrame, step_s: int) -> dict[str, float]:
     """Run totals from the per-step frame (energies from powers x step length). The ledger's columns are
     finite by construction (the kernel writes every value of every step), so sums are plain numpy sums:
     one pass, and a NaN from a bug would show rather than be skipped."""
@@ -111,7 +113,7 @@ def totals(frame, step_s):
     }
 
 
-def kpis(t, renewable_contract_fraction=0.0, heat_reuse_fraction=0.0):
+def kpis(t: dict, renewable_contract_fraction: float = 0.0, heat_reuse_fraction: float = 0.0) -> dict[str, float]:
     """PUE, WUE (site, source), CUE, REF, ERF as defined in METRICS."""
     it_kwh = t["it_energy_mwh"] * 1000.0
     fac = t["facility_energy_mwh"]
@@ -133,7 +135,7 @@ def kpis(t, renewable_contract_fraction=0.0, heat_reuse_fraction=0.0):
     }
 
 
-def energy_shares(t):
+def energy_shares(t: dict) -> dict[str, float]:
     """Shares of facility energy by use; they sum to 1."""
     fac = t["facility_energy_mwh"]
     return {
@@ -144,7 +146,7 @@ def energy_shares(t):
     }
 
 
-def counted_tokens(t, token_basis="output"):
+def counted_tokens(t: dict, token_basis: str = "output") -> float:
     """Tokens the SAIQ components are per (docs/model.md#kpis-and-saiq): output tokens served (plus prompt tokens for
     the basis input_and_output) and training tokens processed."""
     return (
@@ -152,7 +154,7 @@ def counted_tokens(t, token_basis="output"):
     )
 
 
-def saiq_components(t, token_basis="output", embodied_carbon=False):
+def saiq_components(t: dict, token_basis: str = "output", embodied_carbon: bool = False) -> dict[str, float]:
     """The four SAIQ components per token (docs/model.md#kpis-and-saiq): cost (energy, water, demand charges,
     amortised capex and fixed opex: cost_usd), energy at the meter, carbon (location-based
     operational, plus embodied when asked) and water (direct + indirect)."""
@@ -180,7 +182,7 @@ def monthly_saiq(frame, step_s, counting, weights, reference=None):
     return out
 
 
-def saiq(components, weights, reference=None):
+def saiq(components: dict[str, float], weights: dict[str, float], reference: dict[str, float] | None = None) -> dict:
     """SAIQ raw = w1 cost + w2 energy + w3 carbon + w4 water (weights in the user's units);
     index = sum_i w_i c_i / c_i,ref, so the reference scores the sum of weights, lower is better."""
     w = [weights["w1"], weights["w2"], weights["w3"], weights["w4"]]
@@ -244,8 +246,11 @@ def saiq_counting(scenario):
     return {"token_basis": scenario.saiq.token_basis, "embodied_carbon": scenario.saiq.embodied_carbon}
 
 
-def summarise(scenario, frame, reference_components=None):
-    """The summary.json document of one run (docs/architecture.md#results-contract)."""
+def summarise(
+    scenario, frame: pd.DataFrame, reference_components: dict[str, float] | None = None, sections: dict | None = None
+) -> dict:
+    """The summary.json document of one run (docs/architecture.md#results-contract); sections: the
+    blocks other parts of the run contribute (site sources, training, grid caps), after the KPIs."""
     t = totals(frame, scenario.step_s)
     cooling = scenario.facility.cooling
     inlet_class = (cooling if cooling.type == "air" else cooling.air_path).inlet_class
@@ -271,4 +276,5 @@ def summarise(scenario, frame, reference_components=None):
         "energy_per_token": energy_per_token(t, measured_gpu_j_per_token(scenario)),
         "saiq": saiq_doc,
         "kpi_definitions": {k: {"unit": u, "definition": d, "source": s} for k, (u, d, s) in METRICS.items()},
+        **(sections or {}),
     }

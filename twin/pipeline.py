@@ -1,15 +1,20 @@
 """One run end to end: simulate a scenario (and its SAIQ reference) and summarise it."""
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 from twin.metrics import saiq_components, saiq_counting, summarise, totals
 from twin.physics.facility import CAP_TOLERANCE
-from twin.scenario import ScenarioError, load_scenario
+from twin.scenario import Scenario, ScenarioError, load_scenario
 from twin.sim import scheduler
 from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim.engine import Simulation, rack_halls
+from twin.sites.library import SiteSeries
+
+Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
 
 def _frame(sim):
@@ -26,12 +31,12 @@ def frame_of(sim, ledger):
     )
 
 
-def simulate(scenario, progress=None, site=None):
+def simulate(scenario: Scenario, progress: Progress | None = None, site: SiteSeries | None = None) -> pd.DataFrame:
     """Per-step frame of one scenario (at its own site, or at a given SiteSeries)."""
     return _frame(Simulation(scenario, progress, site))
 
 
-def reference_components(scenario):
+def reference_components(scenario: Scenario) -> dict[str, float] | None:
     """SAIQ components of the scenario's reference: given directly, or by running the reference
     scenario and counting its tokens and carbon the way this scenario does."""
     ref = scenario.saiq.reference
@@ -58,31 +63,35 @@ def reference_components(scenario):
     return components
 
 
-def execute(scenario, progress=None, reference=None):
+def execute(
+    scenario: Scenario, progress: Progress | None = None, reference: dict[str, float] | None = None
+) -> tuple[pd.DataFrame, dict]:
     """(per-step frame, summary dict) of one run; reference: the SAIQ reference components when
     the caller already has them (a comparison runs the reference once for all sites)."""
     frame, summary, _ = execute_with_racks(scenario, progress, reference)
     return frame, summary
 
 
-def execute_with_racks(scenario, progress=None, reference=None):
+def execute_with_racks(
+    scenario: Scenario, progress: Progress | None = None, reference: dict[str, float] | None = None
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """execute, with the per-rack series of the halls (scenario results.rack_series) as a third item."""
     sim = Simulation(scenario, progress)
     frame = _frame(sim)
     if reference is None:
         reference = reference_components(scenario)
-    summary = summarise(scenario, frame, reference)
-    summary["site_sources"] = sources_used(scenario, sim.site)
-    summary.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
+    sections = {"site_sources": sources_used(scenario, sim.site)}
+    sections.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
     if np.isfinite(frame["grid_cap_w"]).any() or np.isfinite(frame["ups_cap_w"]).any():
-        summary["grid_cap"] = grid_cap_summary(frame, scenario.step_s)
+        sections["grid_cap"] = grid_cap_summary(frame, scenario.step_s)
     training = scenario.workload.training
     if training is not None and training.policy != "fifo":
-        summary["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
+        sections["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
+    summary = summarise(scenario, frame, reference, sections)
     return frame, summary, sim.ledger.rack_frame(rack_halls(scenario))
 
 
-def fifo_baseline(scenario, reference):
+def fifo_baseline(scenario: Scenario, reference: dict[str, float] | None) -> dict:
     """The same scenario, jobs and failures with first-come first-served training: what the aware
     policy is measured against."""
     training = scenario.workload.training.model_copy(update={"policy": "fifo"})
@@ -100,7 +109,7 @@ def fifo_baseline(scenario, reference):
     }
 
 
-def sources_used(scenario, site):
+def sources_used(scenario: Scenario, site: SiteSeries) -> dict[str, str]:
     """The site's sources, with the scenario's own price and water price in place of the site's
     where the scenario sets them."""
     sources = dict(site.sources)
@@ -118,7 +127,7 @@ def sources_used(scenario, site):
     return sources
 
 
-def grid_cap_summary(frame, step_s):
+def grid_cap_summary(frame: pd.DataFrame, step_s: int) -> dict[str, float]:
     """How often a cap (grid connection, demand response, UPS modules out) bound and whether it held:
     a cap below what the GPUs at their lowest clock and the rest of the facility draw cannot be met,
     and shows here."""
