@@ -49,13 +49,13 @@ LEAK_TEMP_CAP_C = 150.0  # [M] C: leakage law used up to here only (beyond any G
 
 
 @njit(cache=True)
-def clock_power_factor(clock_fraction, v_floor):
+def clock_power_factor(clock_fraction: float, v_floor: float) -> float:
     """g(phi) = phi max(v_floor, phi)^2: clocked power relative to full clock (module docstring)."""
     return clock_fraction * max(v_floor, clock_fraction) ** 2
 
 
 @njit(cache=True)
-def clock_for_power_factor(factor, v_floor):
+def clock_for_power_factor(factor: float, v_floor: float) -> float:
     """The clock fraction phi with g(phi) = factor (g is increasing)."""
     if factor >= v_floor**3:
         return factor ** (1.0 / 3.0)
@@ -64,17 +64,17 @@ def clock_for_power_factor(factor, v_floor):
 
 @njit(cache=True)
 def power_w(
-    utilization,
-    clock_fraction,
-    die_temp_c,
-    idle_w,
-    clock_w,
-    dynamic_w,
-    v_floor,
-    leak_fraction,
-    leak_per_k,
-    leak_ref_temp_c,
-):
+    utilization: float,
+    clock_fraction: float,
+    die_temp_c: float,
+    idle_w: float,
+    clock_w: float,
+    dynamic_w: float,
+    v_floor: float,
+    leak_fraction: float,
+    leak_per_k: float,
+    leak_ref_temp_c: float,
+) -> float:
     """GPU board power [W] at activity u, clock fraction phi and die temperature T (module docstring)."""
     u = min(max(utilization, 0.0), 1.0)
     static = idle_w * (1.0 - leak_fraction) + idle_w * leak_fraction * math.exp(
@@ -84,14 +84,25 @@ def power_w(
 
 
 @njit(cache=True)
-def die_temp_after_c(die_temp_c, coolant_temp_c, power_w_, r_k_per_w, decay):
+def die_temp_after_c(
+    die_temp_c: float, coolant_temp_c: float, power_w_: float, r_k_per_w: float, decay: float
+) -> float:
     """Exact solution of C dT/dt = P - (T - T_cool)/R after one step; decay = exp(-dt/(R C))."""
     steady = coolant_temp_c + power_w_ * r_k_per_w
     return steady + (die_temp_c - steady) * decay
 
 
 @njit(cache=True)
-def temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, power_w_, r_die, die_decay, r_sink, sink_decay):
+def temps_after_c(
+    die_temp_c: float,
+    sink_temp_c: float,
+    coolant_temp_c: float,
+    power_w_: float,
+    r_die: float,
+    die_decay: float,
+    r_sink: float,
+    sink_decay: float,
+) -> tuple[float, float]:
     """(die, sink) temperatures after one step of the Foster network (module docstring) with P held; the
     sink temperature is T_cool + dT_sink; r_sink = 0: no sink term. Affine in P, which step() uses to
     solve for the power that lands the die on a temperature."""
@@ -103,7 +114,7 @@ def temps_after_c(die_temp_c, sink_temp_c, coolant_temp_c, power_w_, r_die, die_
 
 
 @njit(cache=True)
-def decays(dt_s, r_die, c_die, r_sink, c_sink):
+def decays(dt_s: float, r_die: float, c_die: float, r_sink: float, c_sink: float) -> tuple[float, float]:
     """exp(-dt / tau) of the die and sink nodes (0 for an absent sink)."""
     sink = math.exp(-dt_s / (r_sink * c_sink)) if r_sink > 0.0 else 0.0
     return math.exp(-dt_s / (r_die * c_die)), sink
@@ -111,29 +122,29 @@ def decays(dt_s, r_die, c_die, r_sink, c_sink):
 
 @njit(cache=True)
 def step(
-    utilization,
-    die_temp_c,
-    sink_temp_c,
-    coolant_temp_c,
-    dt_s,
-    idle_w,
-    clock_w,
-    dynamic_w,
-    v_floor,
-    tdp_w,
-    leak_fraction,
-    leak_per_k,
-    leak_ref_temp_c,
-    r_k_per_w,
-    c_j_per_k,
-    sink_r_k_per_w,
-    sink_c_j_per_k,
-    max_temp_c,
-    min_clock_fraction,
-    shutdown_temp_c,
-    tripped,
-    power_limit_w=math.inf,
-):
+    utilization: float,
+    die_temp_c: float,
+    sink_temp_c: float,
+    coolant_temp_c: float,
+    dt_s: float,
+    idle_w: float,
+    clock_w: float,
+    dynamic_w: float,
+    v_floor: float,
+    tdp_w: float,
+    leak_fraction: float,
+    leak_per_k: float,
+    leak_ref_temp_c: float,
+    r_k_per_w: float,
+    c_j_per_k: float,
+    sink_r_k_per_w: float,
+    sink_c_j_per_k: float,
+    max_temp_c: float,
+    min_clock_fraction: float,
+    shutdown_temp_c: float,
+    tripped: bool,
+    power_limit_w: float = math.inf,
+) -> tuple[float, float, float, float, bool]:
     """Advance one GPU over one step: returns (power_w, clock_fraction, die_temp_end_c, sink_temp_end_c, tripped).
 
     Clock: first the power limit (P <= min(TDP, power_limit_w): the board limit, or a lower one a

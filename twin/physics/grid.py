@@ -9,7 +9,7 @@ J_PER_KWH = 3.6e6  # J/kWh, exact
 
 
 @njit(cache=True)
-def carbon_location_based_kg(energy_j, intensity_g_per_kwh):
+def carbon_location_based_kg(energy_j: float, intensity_g_per_kwh: float) -> float:
     """Operational carbon [kg CO2e] = E [kWh] x CI [g/kWh] / 1000.
 
     Location-based method of the GHG Protocol Scope 2 Guidance (2015): grid-average
@@ -19,7 +19,7 @@ def carbon_location_based_kg(energy_j, intensity_g_per_kwh):
 
 
 @njit(cache=True)
-def indirect_water_m3(energy_j, water_intensity_l_per_kwh):
+def indirect_water_m3(energy_j: float, water_intensity_l_per_kwh: float) -> float:
     """Water consumed at power plants for the energy used [m3] = E [kWh] x EWIF [L/kWh] / 1000.
 
     The Green Grid WP#35 (WUE): source water = energy water intensity factor x energy.
@@ -28,7 +28,15 @@ def indirect_water_m3(energy_j, water_intensity_l_per_kwh):
 
 
 @njit(cache=True)
-def battery_step(soc_j, surplus_w, deficit_w, dt_s, capacity_j, power_w, round_trip_efficiency):
+def battery_step(
+    soc_j: float,
+    surplus_w: float,
+    deficit_w: float,
+    dt_s: float,
+    capacity_j: float,
+    power_w: float,
+    round_trip_efficiency: float,
+) -> tuple[float, float, float]:
     """One step of an on-site battery in self-consumption dispatch: it stores on-site surplus and
     serves the facility's deficit, within its power and energy limits.
 
@@ -45,7 +53,9 @@ def battery_step(soc_j, surplus_w, deficit_w, dt_s, capacity_j, power_w, round_t
     return charge, discharge, soc_j + (charge * leg - discharge / leg) * dt_s
 
 
-def water_intensity_from_mix_l_per_kwh(generation_mwh_by_fuel, water_l_per_kwh_by_fuel):
+def water_intensity_from_mix_l_per_kwh(
+    generation_mwh_by_fuel: dict[str, np.ndarray], water_l_per_kwh_by_fuel: dict[str, float]
+) -> np.ndarray:
     """Generation-weighted water consumption factor [L/kWh] of a grid mix, per hour.
 
     EWIF_h = sum_f G_f,h w_f / sum_f G_f,h, with w_f the operational water consumption per

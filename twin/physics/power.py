@@ -19,7 +19,7 @@ from numba import njit
 
 
 @njit(cache=True)
-def converter_loss_w(output_w, rating_w, c0, c1, c2):
+def converter_loss_w(output_w: float, rating_w: float, c0: float, c1: float, c2: float) -> float:
     """Three-term converter loss [W]: S (c0 + c1 L + c2 L^2), L = P_out / S (Schneider WP108)."""
     if rating_w <= 0.0:
         return 0.0
@@ -28,7 +28,7 @@ def converter_loss_w(output_w, rating_w, c0, c1, c2):
 
 
 @njit(cache=True)
-def transformer_loss_w(load_w, rating_w, no_load_fraction, load_loss_fraction):
+def transformer_loss_w(load_w: float, rating_w: float, no_load_fraction: float, load_loss_fraction: float) -> float:
     """Transformer loss [W]: P_NL + P_LL L^2.
 
     No-load (core) loss is constant while energised; load (copper) loss scales with the
@@ -39,7 +39,7 @@ def transformer_loss_w(load_w, rating_w, no_load_fraction, load_loss_fraction):
 
 
 @njit(cache=True)
-def pdu_loss_w(load_w, rating_w, full_load_loss_fraction):
+def pdu_loss_w(load_w: float, rating_w: float, full_load_loss_fraction: float) -> float:
     """PDU and distribution wiring loss [W]: f_FL S L^2 (resistive, I^2 R).
 
     Rasmussen, Schneider Electric WP108 (wiring and PDU losses are square-law);
@@ -48,7 +48,7 @@ def pdu_loss_w(load_w, rating_w, full_load_loss_fraction):
     return converter_loss_w(load_w, rating_w, 0.0, 0.0, full_load_loss_fraction)
 
 
-def fit_loss_coefficients(load_fractions, efficiencies):
+def fit_loss_coefficients(load_fractions: np.ndarray, efficiencies: np.ndarray) -> tuple[float, float, float]:
     """(c0, c1, c2) of the three-term loss, least-squares fitted to efficiency points.
 
     eta = L / (L + c0 + c1 L + c2 L^2)  =>  loss fraction l = L (1/eta - 1) = c0 + c1 L + c2 L^2,
@@ -66,12 +66,12 @@ def fit_loss_coefficients(load_fractions, efficiencies):
     return tuple(float(c) for c in coef)
 
 
-def efficiency(load_fraction, c0, c1, c2):
+def efficiency(load_fraction: float, c0: float, c1: float, c2: float) -> float:
     """Efficiency of a three-term converter at a load fraction (for reports and validation)."""
     return load_fraction / (load_fraction + c0 + c1 * load_fraction + c2 * load_fraction**2)
 
 
-def installed_rating_w(design_w, module_w, redundancy):
+def installed_rating_w(design_w: float, module_w: float, redundancy: str) -> float:
     """Installed capacity [W] of modular units (UPS modules, PSUs, CDUs) for a design load.
 
     N: ceil(design / module) modules; N+1: one more; 2N: two full systems. All installed units

@@ -22,7 +22,7 @@ _C11, _C12, _C13 = 4.1764768e-05, -1.4452093e-08, 6.5459673
 
 
 @njit(cache=True)
-def saturation_pressure_pa(temp_c):
+def saturation_pressure_pa(temp_c: float) -> float:
     """Saturation vapour pressure of water [Pa] at temp_c [degC].
 
     ASHRAE Fundamentals 2017 ch.1 eq. 5 (ice, T <= 0.01 C) and eq. 6 (liquid water):
@@ -37,13 +37,13 @@ def saturation_pressure_pa(temp_c):
 
 
 @njit(cache=True)
-def humidity_ratio(vapour_pressure_pa, pressure_pa):
+def humidity_ratio(vapour_pressure_pa: float, pressure_pa: float) -> float:
     """Humidity ratio W [kg water / kg dry air]; ASHRAE 2017 ch.1 eq. 20: W = 0.621945 p_w / (p - p_w)."""
     return WATER_AIR_MOLAR_MASS_RATIO * vapour_pressure_pa / (pressure_pa - vapour_pressure_pa)
 
 
 @njit(cache=True)
-def _humidity_ratio_at_wetbulb(drybulb_c, wetbulb_c, pressure_pa):
+def _humidity_ratio_at_wetbulb(drybulb_c: float, wetbulb_c: float, pressure_pa: float) -> float:
     """W of air whose thermodynamic wet-bulb is wetbulb_c; ASHRAE 2017 ch.1 eq. 33 (t* > 0) and eq. 35 (t* <= 0)."""
     ws_star = humidity_ratio(saturation_pressure_pa(wetbulb_c), pressure_pa)
     if wetbulb_c > 0.0:
@@ -56,7 +56,7 @@ def _humidity_ratio_at_wetbulb(drybulb_c, wetbulb_c, pressure_pa):
 
 
 @njit(cache=True)
-def wetbulb_from_humidity_ratio(drybulb_c, w, pressure_pa):
+def wetbulb_from_humidity_ratio(drybulb_c: float, w: float, pressure_pa: float) -> float:
     """Thermodynamic wet-bulb [degC] from dry-bulb, humidity ratio and pressure.
 
     Solves ASHRAE 2017 ch.1 eq. 33/35 for t* by bisection between the dew point and the
@@ -76,7 +76,7 @@ def wetbulb_from_humidity_ratio(drybulb_c, w, pressure_pa):
 
 
 @njit(cache=True)
-def wetbulb_from_dewpoint_c(drybulb_c, dewpoint_c, pressure_pa):
+def wetbulb_from_dewpoint_c(drybulb_c: np.ndarray, dewpoint_c: np.ndarray, pressure_pa: np.ndarray) -> np.ndarray:
     """Wet-bulb [degC] for arrays of dry-bulb [degC], dew point [degC] and pressure [Pa].
 
     p_w = p_ws(T_dp) (ASHRAE 2017 ch.1 eq. 36), W from eq. 20, then eq. 33/35.
@@ -92,7 +92,7 @@ def wetbulb_from_dewpoint_c(drybulb_c, dewpoint_c, pressure_pa):
 
 
 @njit(cache=True)
-def wetbulb_from_relhum_c(drybulb_c, relhum_fraction, pressure_pa):
+def wetbulb_from_relhum_c(drybulb_c: np.ndarray, relhum_fraction: np.ndarray, pressure_pa: np.ndarray) -> np.ndarray:
     """Wet-bulb [degC] for arrays of dry-bulb [degC], relative humidity [0-1] and pressure [Pa].
 
     p_w = RH p_ws(T) (ASHRAE 2017 ch.1 eq. 22/24), then as wetbulb_from_dewpoint_c.
@@ -107,7 +107,7 @@ def wetbulb_from_relhum_c(drybulb_c, relhum_fraction, pressure_pa):
 
 
 @njit(cache=True)
-def dewpoint_from_relhum_c(drybulb_c, relhum_fraction):
+def dewpoint_from_relhum_c(drybulb_c: np.ndarray, relhum_fraction: np.ndarray) -> np.ndarray:
     """Dew point [degC] for arrays of dry-bulb [degC] and relative humidity [0-1].
 
     The temperature whose saturation pressure (ASHRAE 2017 ch.1 eq. 5/6) equals the vapour
@@ -132,7 +132,7 @@ def dewpoint_from_relhum_c(drybulb_c, relhum_fraction):
     return out
 
 
-def standard_pressure_pa(elevation_m):
+def standard_pressure_pa(elevation_m: float | np.ndarray) -> float | np.ndarray:
     """Standard-atmosphere barometric pressure [Pa] at an elevation [m];
     ASHRAE Fundamentals 2017 ch.1 eq. 3: p = 101.325 (1 - 2.25577e-5 Z)^5.2559 kPa."""
     return 101325.0 * (1.0 - 2.25577e-5 * np.asarray(elevation_m, dtype=float)) ** 5.2559

@@ -7,7 +7,7 @@ from twin.physics.power import converter_loss_w
 
 
 @njit(cache=True)
-def host_power_linear_w(utilization, host_idle_w, host_max_w):
+def host_power_linear_w(utilization: float, host_idle_w: float, host_max_w: float) -> float:
     """Non-GPU DC power of a server [W] (CPUs, DRAM, NICs, switches, storage), fans and PSU excluded.
 
     P_host(u) = P_host,idle + (P_host,max - P_host,idle) u, linear as the SPEC-power
@@ -19,7 +19,9 @@ def host_power_linear_w(utilization, host_idle_w, host_max_w):
 
 
 @njit(cache=True)
-def fan_speed_fraction(inlet_temp_c, speed_at_ref, ref_temp_c, speed_per_k, min_speed):
+def fan_speed_fraction(
+    inlet_temp_c: float, speed_at_ref: float, ref_temp_c: float, speed_per_k: float, min_speed: float
+) -> float:
     """Server fan speed as a fraction of maximum: rises linearly with inlet temperature.
 
     s = clamp(s_ref + ds/dT (T_in - T_ref), s_min, 1). The server's fan controller raises speed
@@ -31,14 +33,14 @@ def fan_speed_fraction(inlet_temp_c, speed_at_ref, ref_temp_c, speed_per_k, min_
 
 
 @njit(cache=True)
-def fan_power_w(speed_fraction, max_power_w):
+def fan_power_w(speed_fraction: float, max_power_w: float) -> float:
     """Fan power [W] by the affinity laws: P = P_max s^3 (Q ~ N, dp ~ N^2, P ~ N^3;
     ASHRAE Handbook HVAC Systems and Equipment ch. 21)."""
     return max_power_w * speed_fraction**3
 
 
 @njit(cache=True)
-def wall_power_w(dc_power_w, psu_rating_w, c0, c1, c2):
+def wall_power_w(dc_power_w: float, psu_rating_w: float, c0: float, c1: float, c2: float) -> float:
     """Server input power [W]: DC load plus the loss of its power conversion (three-term loss,
     coefficients fitted to 80 PLUS Titanium points for AC PSUs; see physics/power.py)."""
     return dc_power_w + converter_loss_w(dc_power_w, psu_rating_w, c0, c1, c2)

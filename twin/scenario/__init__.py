@@ -36,7 +36,7 @@ class ScenarioError(InputError):
     """Every problem found in a scenario file, each naming file, line, field and what is allowed."""
 
 
-def load_scenario_text(text, source="<scenario>", base_dir=None):
+def load_scenario_text(text: str, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Parse and validate scenario YAML text; raises ScenarioError listing every problem."""
     root = None
     try:
@@ -66,7 +66,7 @@ def load_scenario_text(text, source="<scenario>", base_dir=None):
         raise ScenarioError([f"{source}: the scenario is nested too deeply"]) from None
 
 
-def load_scenario(path):
+def load_scenario(path: str | Path) -> Scenario:
     """Load a scenario file; relative paths inside it resolve against its folder."""
     path = Path(path)
     try:
