@@ -387,13 +387,13 @@ def test_a_sweep_reruns_a_variant_whose_grid_file_changed(tmp_path):
 
 
 def test_every_input_family_has_its_own_error_under_one_base():
-    from twin.calibrate.rack_csv import RackDataError
     from twin.calibrate.record import RecordError
-    from twin.calibrate.traces import TraceError
     from twin.errors import InputError, OutputError
+    from twin.io.gpu_trace import TraceError
+    from twin.io.hours import GridError, WeatherError
+    from twin.io.rack_csv import RackDataError
     from twin.params.calibration import CalibrationError
     from twin.scenario import ScenarioError
-    from twin.sites.readers import GridError, WeatherError
     from twin.sweep import SweepError
 
     families = [

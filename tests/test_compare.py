@@ -235,7 +235,7 @@ def test_a_grid_csv_without_water_takes_the_named_sites_water_factor(tmp_path):
 
 
 def test_stamps_with_an_offset_are_converted_to_utc(tmp_path):
-    from twin.sites.grid_csv import read_grid_csv
+    from twin.io.grid_csv import read_grid_csv
 
     def shift(frame):
         stamps = pd.date_range("2023-01-01", periods=8760, freq="h", tz="UTC").tz_convert("Etc/GMT-8")
@@ -249,7 +249,7 @@ def test_stamps_with_an_offset_are_converted_to_utc(tmp_path):
 def test_a_half_hour_time_zone_epw_is_moved_onto_whole_utc_hours(tmp_path, helsinki_epw):
     """EPW stamps at local :00 in a UTC+5:30 zone fall at UTC :30; each whole UTC hour gets the
     mean of its two neighbouring stamps."""
-    from twin.sites.readers import read_epw
+    from twin.io.weather import read_epw
 
     whole, _ = read_epw(helsinki_epw)  # UTC+2
     lines = helsinki_epw.read_text().splitlines()
@@ -265,7 +265,7 @@ def test_a_half_hour_time_zone_epw_is_moved_onto_whole_utc_hours(tmp_path, helsi
 
 
 def test_grid_stamps_at_half_past_are_interpolated_onto_whole_hours(tmp_path):
-    from twin.sites.grid_csv import read_grid_csv
+    from twin.io.grid_csv import read_grid_csv
 
     def half_past(frame):
         stamps = pd.date_range("2023-01-01 00:30", periods=8760, freq="h", tz="UTC").tz_convert("Asia/Kolkata")
@@ -278,8 +278,8 @@ def test_grid_stamps_at_half_past_are_interpolated_onto_whole_hours(tmp_path):
 
 
 def test_a_bad_value_in_a_leap_year_names_its_line_in_the_file(tmp_path):
-    from twin.sites.grid_csv import read_grid_csv
-    from twin.sites.readers import SiteDataError
+    from twin.io.grid_csv import read_grid_csv
+    from twin.io.hours import SiteDataError
 
     stamps = pd.date_range("2024-01-01", periods=8784, freq="h", tz="UTC")
     carbon = np.full(8784, 300.0)
@@ -293,7 +293,7 @@ def test_a_bad_value_in_a_leap_year_names_its_line_in_the_file(tmp_path):
 
 
 def test_a_clean_grid_in_g_per_kwh_is_not_mistaken_for_kg(tmp_path):
-    from twin.sites.grid_csv import read_grid_csv
+    from twin.io.grid_csv import read_grid_csv
 
     grid = read_grid_csv(
         _grid_csv(

@@ -19,8 +19,8 @@ from twin.calibrate.rack import (
     rack_report,
     to_calibration_dict,
 )
-from twin.calibrate.rack_csv import RackDataError, read_rack_csv
 from twin.calibrate.sensor import catalog_power_w
+from twin.io.rack_csv import RackDataError, read_rack_csv
 from twin.params.server import server_conversion_coefficients
 from twin.physics.cooling import AIR_CP_J_KG_K, WATER_CP_J_KG_K, WATER_DENSITY_KG_M3
 

@@ -18,7 +18,7 @@ from twin.calibrate.record import (
     record,
     write_samples,
 )
-from twin.calibrate.traces import CANONICAL, read_trace
+from twin.io.gpu_trace import CANONICAL, read_trace
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,12 @@ import pytest
 import yaml
 from conftest import short_scenario
 
+from twin.io.hours import SiteDataError, hour_of_year_index
+from twin.io.weather import read_tmy3
 from twin.pipeline import simulate
 from twin.scenario import load_scenario_text
 from twin.sites.index import SITES_DIR, bundled_site_names, site_entry
 from twin.sites.library import load_site
-from twin.sites.readers import SiteDataError, hour_of_year_index, read_tmy3
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

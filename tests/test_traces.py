@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.calibrate.traces import BOUNDS, CANONICAL, TraceError, read_trace
+from twin.io.gpu_trace import BOUNDS, CANONICAL, TraceError, read_trace
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpu_traces" / "yqg9651_cuda_test"
 

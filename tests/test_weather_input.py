@@ -7,10 +7,11 @@ import pytest
 from conftest import short_scenario, write_yaml
 
 from twin.cli import main
+from twin.io.hours import SiteDataError
+from twin.io.weather import plausibility_problems, read_epw
 from twin.physics.psychro import wetbulb_from_dewpoint_c
 from twin.sites.index import bundled_site_names, site_entry
 from twin.sites.library import _bundled
-from twin.sites.readers import SiteDataError, plausibility_problems, read_epw
 
 HEADER = [
     "LOCATION,TEST,-,XXX,test,000000,1.37,103.98,8.0,16.0",

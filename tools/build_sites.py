@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from twin.io.hours import HOURS_PER_YEAR, on_whole_hours, utc_hour_of_year
+from twin.io.weather import plausibility_problems, read_weather
 from twin.physics.grid import water_intensity_from_mix_l_per_kwh
 from twin.physics.psychro import (
     dewpoint_from_relhum_c,
@@ -38,7 +40,6 @@ from twin.physics.psychro import (
     standard_pressure_pa,
     wetbulb_from_dewpoint_c,
 )
-from twin.sites.readers import HOURS_PER_YEAR, on_whole_hours, plausibility_problems, read_weather, utc_hour_of_year
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "twin" / "sites"  # the package's site library
 SPEC_FILE = OUT_DIR / "build_spec.yaml"

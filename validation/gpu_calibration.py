@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from twin.calibrate import evaluate, fit, sensor
-from twin.calibrate.traces import read_trace
+from twin.io.gpu_trace import read_trace
 from twin.validate import Case
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpu_traces" / "yqg9651_cuda_test"

@@ -10,8 +10,8 @@ fits and holds out whole traces.
 from pathlib import Path
 
 from twin import catalog
-from twin.calibrate import traces
 from twin.calibrate.sensor import catalog_power_w
+from twin.io import gpu_trace
 from twin.validate import within
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "gpu_traces" / "yqg9651_cuda_test"
@@ -20,7 +20,7 @@ SOURCE = "yqg9651/cuda_test nvidia-smi traces (shared/data/gpu_traces)"
 
 def read_trace(path):
     """power_w, temp_c, util, sm_clock_mhz of a trace, read by twin's own trace reader."""
-    return traces.read_trace(path)[0][["power_w", "temp_c", "util", "sm_clock_mhz"]].dropna()
+    return gpu_trace.read_trace(path)[0][["power_w", "temp_c", "util", "sm_clock_mhz"]].dropna()
 
 
 def _model_w(gpu, util, temp_c):

@@ -1,1 +1,2 @@
-"""Calibration against measurements: trace readers (traces.py) and fitting the GPU kernels (fit.py)."""
+"""Calibration against measurements (read by twin.io): the trace sensor model, fitting the GPU and server
+kernels, held-out errors, the calibration file and NVML recording."""

@@ -1,4 +1,4 @@
-"""Fit the simulator's own GPU kernels (twin/physics/gpu.py) to a canonical trace (calibrate/traces.py).
+"""Fit the simulator's own GPU kernels (twin/physics/gpu.py) to a canonical trace (twin/io/gpu_trace.py).
 
 What is fitted is what is simulated (docs/model.md#calibration-fit):
 

@@ -35,8 +35,8 @@ from numba import njit
 
 from twin import catalog
 from twin.calibrate.fit import _stderr
-from twin.calibrate.rack_csv import RackDataError
 from twin.calibrate.sensor import FIT_SHARE, catalog_power_w, split
+from twin.io.rack_csv import RackDataError
 from twin.params.server import server_conversion_coefficients
 from twin.physics.cooling import (
     AIR_CP_J_KG_K,

@@ -1,7 +1,7 @@
 """Record a GPU trace from live NVML on every GPU of this machine, in twin's canonical form.
 
 Samples each GPU on a fixed schedule through nvidia-ml-py (`import pynvml`) and writes one parquet
-file that `twin.calibrate.traces.read_trace` reads back. NVML calls and units follow the NVML API
+file that `twin.io.gpu_trace.read_trace` reads back. NVML calls and units follow the NVML API
 reference, https://docs.nvidia.com/deploy/nvml-api/ (Device Queries; Field Value Queries):
 
     nvmlDeviceGetPowerUsage (mW; a 1 s average on Ampere except GA100 and newer), nvmlDeviceGetTemperature
@@ -25,8 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twin.calibrate.traces import CANONICAL
 from twin.errors import InputError
+from twin.io.gpu_trace import CANONICAL
 
 METADATA_KEY = b"twin.record"
 DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*$", re.IGNORECASE)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from twin import catalog
-from twin.calibrate import calibration, evaluate, fit, sensor, traces
+from twin.calibrate import calibration, evaluate, fit, sensor
+from twin.io import gpu_trace
 from twin.params.calibration import read as read_calibration
 
 
@@ -23,7 +24,7 @@ def load(paths, timezone="UTC"):
     """One Trace per (file, GPU); TraceError for a file that cannot be read."""
     out = []
     for path in map(Path, paths):
-        frame, repairs = traces.read_trace(path, timezone)
+        frame, repairs = gpu_trace.read_trace(path, timezone)
         gpus = sorted(frame["gpu"].unique())
         for gpu in gpus:
             label = path.name if len(gpus) == 1 else f"{path.name}#{gpu}"

@@ -73,8 +73,8 @@ def load(path):
 def guarded(path, progress, work):
     """(work(), None), or (None, exit code 2) when the work meets bad input (the SAIQ reference
     scenario, site files); the progress bar is closed either way."""
+    from twin.io.hours import SiteDataError
     from twin.scenario import ScenarioError
-    from twin.sites.readers import SiteDataError
 
     try:
         return work(), None

@@ -8,8 +8,8 @@ from twin.cli.common import bad_input
 
 def cmd_calibrate(args):
     from twin.calibrate import session
-    from twin.calibrate.rack_csv import RackDataError
-    from twin.calibrate.traces import TraceError
+    from twin.io.gpu_trace import TraceError
+    from twin.io.rack_csv import RackDataError
     from twin.params.calibration import CalibrationError
 
     if not args.traces:
@@ -82,8 +82,8 @@ def _write_calibration(args, doc, text, page):
 
 def _calibrate_rack(args):
     from twin.calibrate import rack
-    from twin.calibrate.rack_csv import read_rack_csv
     from twin.html_report import rack_calibration_html
+    from twin.io.rack_csv import read_rack_csv
 
     if args.servers_per_rack is None or len(args.traces) != 1:
         return bad_input(["calibrate --rack: give one rack CSV and --servers-per-rack N"])

@@ -70,8 +70,8 @@ def cmd_check(args):
         except InputError as exc:
             problems.extend(exc.problems)
         if scenario.site.weather_file or scenario.site.grid_file:  # read as run reads them
+            from twin.io.hours import SiteDataError
             from twin.sites.library import load_site
-            from twin.sites.readers import SiteDataError
 
             try:
                 load_site(scenario.site.name, scenario.site.weather_file, scenario.site.grid_file)

@@ -15,7 +15,7 @@ DIE_TAU_S = (0.1, 600.0)  # s, the fast term (NVML's temperature resolves no fas
 SINK_TAU_S = (5.0, 7200.0)  # s, the slow term
 COOLANT_C = (-20.0, 80.0)  # C, inlet air or liquid supply
 
-# Plausible ranges of a trace's quantities in canonical units (twin/calibrate/traces.py); outside them a value is a unit mistake, not a measurement.
+# Plausible ranges of a trace's quantities in canonical units (twin/io/gpu_trace.py); outside them a value is a unit mistake, not a measurement.
 TRACE_BOUNDS = {
     "power_w": (0.0, 5000.0),
     "power_instant_w": (0.0, 5000.0),

@@ -12,6 +12,7 @@ import numpy as np
 import simpy
 
 from twin import catalog
+from twin.io.hours import HOURS_PER_YEAR
 from twin.physics.facility import Drivers, Records, advance
 from twin.sim.faults import cooling_outage, outage_offset_s
 from twin.sim.ledger import Ledger
@@ -21,7 +22,6 @@ from twin.sim.scheduler import schedule
 from twin.sim.serving import activity_for_load
 from twin.sim.workload import inference_demand_fraction, served_utilization
 from twin.sites.library import load_site
-from twin.sites.readers import HOURS_PER_YEAR
 
 CONTROL_INTERVAL_S = 86400  # one simulated day between control events
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from twin.sites.readers import HOURS_PER_YEAR
+from twin.io.hours import HOURS_PER_YEAR
 
 DC_AC_RATIO = 1.2  # PVWatts default
 INVERTER_EFFICIENCY = 0.96  # PVWatts default nominal inverter efficiency

@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twin.io.grid_csv import read_grid_csv
+from twin.io.hours import HOURS_PER_YEAR, GridError, SiteDataError
+from twin.io.weather import WEATHER_COLUMNS, read_weather
 from twin.physics.psychro import wetbulb_from_dewpoint_c
-from twin.sites.grid_csv import read_grid_csv
 from twin.sites.index import SITES_DIR, site_entry
-from twin.sites.readers import HOURS_PER_YEAR, WEATHER_COLUMNS, GridError, SiteDataError, read_weather
 
 GRID_SERIES = ("carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
 

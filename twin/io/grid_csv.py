@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import clip
-from twin.sites.readers import HOURS_PER_YEAR, GridError, on_whole_hours, utc_hour_of_year
+from twin.io.hours import HOURS_PER_YEAR, GridError, on_whole_hours, utc_hour_of_year
 
 GRID_COLUMNS = ("timestamp_utc", "carbon_g_per_kwh", "price_usd_per_kwh", "water_l_per_kwh")
 # Plausible bounds; outside them the unit is almost surely wrong (e.g. kg/kWh or USD/MWh).
