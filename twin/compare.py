@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from twin.metrics import SAIQ_UNITS
+from twin.metrics import SAIQ_UNITS, rank_by_saiq
 from twin.parallel import run_tasks
 from twin.pipeline import execute, reference_components
 from twin.sites.index import site_entry
@@ -83,9 +83,7 @@ def compare(scenario, sites, workers=None, on_done=None):
             on_done(len(results), len(sites))
 
     run_tasks(_run_site, [(site, (scenario, site, reference)) for site in sites], workers, done)
-    ranked_by = "saiq_index" if reference is not None else "saiq_raw"
-    table = pd.DataFrame([_row(site, results[site][0]) for site in sites])
-    table = table.sort_values([ranked_by, "site"], kind="stable").reset_index(drop=True)
+    table, ranked_by = rank_by_saiq(pd.DataFrame([_row(site, results[site][0]) for site in sites]), "site")
     table.insert(0, "rank", range(1, len(table) + 1))
     monthly_pue = pd.DataFrame({site: pd.Series(results[site][1]) for site in table["site"]})
     monthly_pue.index.name = "month"

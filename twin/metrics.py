@@ -246,6 +246,13 @@ def saiq_counting(scenario):
     return {"token_basis": scenario.saiq.token_basis, "embodied_carbon": scenario.saiq.embodied_carbon}
 
 
+def rank_by_saiq(table: pd.DataFrame, tiebreak: str) -> tuple[pd.DataFrame, str]:
+    """(table best first, the column ranked by): SAIQ index where every row has one (a reference was
+    given), else SAIQ raw; ties keep the order of tiebreak. Compare and sweep rank the same way."""
+    key = "saiq_index" if "saiq_index" in table and table["saiq_index"].notna().all() else "saiq_raw"
+    return table.sort_values([key, tiebreak], kind="stable").reset_index(drop=True), key
+
+
 def summarise(
     scenario, frame: pd.DataFrame, reference_components: dict[str, float] | None = None, sections: dict | None = None
 ) -> dict:

@@ -430,12 +430,6 @@ def _outcome(future):
         return None, exc
 
 
-def ranked(frame):
-    """The variants best first: by SAIQ index where there is a reference, else SAIQ raw."""
-    key = "saiq_index" if frame["saiq_index"].notna().all() else "saiq_raw"
-    return frame.sort_values([key, "index"], kind="stable").reset_index(drop=True), key
-
-
 def summary_document(sweep, table, key):
     """sweep.json: the sweep, and its variants ranked best first (table, key: from ranked)."""
     return {

@@ -240,6 +240,7 @@ def cmd_validate(args):
 
 def cmd_sweep(args):
     from twin import html_report, report, sweep
+    from twin.metrics import rank_by_saiq
     from twin.scenario import ScenarioError
 
     if args.workers is not None and args.workers < 1:
@@ -294,7 +295,7 @@ def cmd_sweep(args):
         return EXIT_INTERRUPTED
     finally:
         progress.close()
-    table, key = sweep.ranked(frame)
+    table, key = rank_by_saiq(frame, "index")
     document = sweep.summary_document(spec, table, key)
     files.write_file(out_dir / "sweep.json", files.to_json(document) + "\n")
     files.write_file(out_dir / "report.html", html_report.sweep_report_html(table, key, document))
