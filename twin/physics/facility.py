@@ -198,7 +198,9 @@ class StepFlows(NamedTuple):
 
 
 @njit(cache=True)
-def advance(i0: int, i1: int, dt_s: float, drivers: Drivers, plant: FacilityParams, state: FacilityState, out: Records):
+def advance(
+    i0: int, i1: int, dt_s: float, drivers: Drivers, plant: FacilityParams, state: FacilityState, out: Records
+) -> None:
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.values.
 
     Above a cap (drivers.cap_w at the meter, drivers.ups_cap_w at the UPS) the GPUs get a power limit
@@ -226,7 +228,7 @@ def advance(i0: int, i1: int, dt_s: float, drivers: Drivers, plant: FacilityPara
 
 
 @njit(cache=True)
-def _copy_state(state):
+def _copy_state(state: FacilityState) -> FacilityState:
     units = state.units
     return FacilityState(
         state.loops.copy(),
@@ -236,7 +238,7 @@ def _copy_state(state):
 
 
 @njit(cache=True, inline="always")
-def _restore_state(dst, src):
+def _restore_state(dst: FacilityState, src: FacilityState) -> None:
     """Copy src's values into dst's arrays (availability is changed only by events between calls).
     Element by element: a slice assignment makes views, whose reference counts cost more than the copy."""
     for k in range(src.loops.shape[0]):
@@ -249,7 +251,16 @@ def _restore_state(dst, src):
 
 
 @njit(cache=True, inline="always")
-def solve_step(i, dt_s, d, plant, state, limit_w, last_w, per_server) -> StepFlows:
+def solve_step(
+    i: int,
+    dt_s: float,
+    d: Drivers,
+    plant: FacilityParams,
+    state: FacilityState,
+    limit_w: np.ndarray,
+    last_w: np.ndarray,
+    per_server: np.ndarray,
+) -> StepFlows:
     """Step i at the GPU power limits limit_w: servers, power chain, both plants and their loops,
     transformer, solar and battery. Updates state; returns the step's flows."""
     air_c = state.loops[S_AIR]
@@ -311,7 +322,7 @@ def solve_step(i, dt_s, d, plant, state, limit_w, last_w, per_server) -> StepFlo
 
 
 @njit(cache=True, inline="always")
-def chain_losses_w(it_w: float, chain: PowerChainParams):
+def chain_losses_w(it_w: float, chain: PowerChainParams) -> tuple[float, float, float]:
     """(PDU loss, UPS output, UPS loss) [W] for it_w of server wall power."""
     pdu_w = pdu_loss_w(it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
     ups_out_w = it_w + pdu_w
@@ -320,7 +331,9 @@ def chain_losses_w(it_w: float, chain: PowerChainParams):
 
 
 @njit(cache=True, inline="always")
-def air_loop_step(heat_w, drybulb_c, wetbulb_c, dt_s, air: AirPlantParams, state: FacilityState):
+def air_loop_step(
+    heat_w: float, drybulb_c: float, wetbulb_c: float, dt_s: float, air: AirPlantParams, state: FacilityState
+) -> tuple[AirFlows, float]:
     """The air plant asked for heat_w plus what returns the room to set point: (its flows, heat
     stored in the room [W]); the room temperature is updated in state."""
     temp_c = state.loops[S_AIR]
@@ -334,7 +347,9 @@ def air_loop_step(heat_w, drybulb_c, wetbulb_c, dt_s, air: AirPlantParams, state
 
 
 @njit(cache=True, inline="always")
-def liquid_loop_step(heat_w, drybulb_c, wetbulb_c, dt_s, liquid: LiquidPlantParams, state: FacilityState):
+def liquid_loop_step(
+    heat_w: float, drybulb_c: float, wetbulb_c: float, dt_s: float, liquid: LiquidPlantParams, state: FacilityState
+) -> tuple[LiquidFlows, float]:
     """The liquid plant asked for heat_w plus what returns its loop to set point: (its flows, heat
     stored in the loop [W]); the loop temperature is updated in state."""
     temp_c = state.loops[S_LIQUID]
@@ -349,7 +364,9 @@ def liquid_loop_step(heat_w, drybulb_c, wetbulb_c, dt_s, liquid: LiquidPlantPara
 
 
 @njit(cache=True, inline="always")
-def behind_the_meter(facility_w, solar_w, dt_s, onsite: OnSite, state: FacilityState):
+def behind_the_meter(
+    facility_w: float, solar_w: float, dt_s: float, onsite: OnSite, state: FacilityState
+) -> tuple[float, float, float]:
     """Solar first, then the battery; the grid supplies the rest: (charge, discharge, grid import) [W].
     The battery's charge is updated in state."""
     solar_used_w = min(solar_w, facility_w)
@@ -366,7 +383,7 @@ def behind_the_meter(facility_w, solar_w, dt_s, onsite: OnSite, state: FacilityS
 
 
 @njit(cache=True, inline="always")
-def cap_scale(f: StepFlows, cap_w: float, ups_cap_w: float):
+def cap_scale(f: StepFlows, cap_w: float, ups_cap_w: float) -> tuple[bool, float]:
     """(over a cap, factor for the GPUs' power): the excess taken as CAP_MARGINAL_W_PER_GPU_W at the meter
     (PSU, power chain and cooling on top) or UPS_MARGINAL_W_PER_GPU_W at the UPS output per GPU watt."""
     gpu_w = f.servers.gpu_w
@@ -383,7 +400,16 @@ def cap_scale(f: StepFlows, cap_w: float, ups_cap_w: float):
 
 
 @njit(cache=True, inline="always")
-def record(out: Records, i, dt_s, d: Drivers, plant: FacilityParams, f: StepFlows, limit_w, per_server):
+def record(
+    out: Records,
+    i: int,
+    dt_s: float,
+    d: Drivers,
+    plant: FacilityParams,
+    f: StepFlows,
+    limit_w: np.ndarray,
+    per_server: np.ndarray,
+) -> None:
     """Write step i's row, and add its per-server values to its period's sums."""
     r = out.values[i]
     _record_power(r, f)
@@ -399,7 +425,7 @@ def record(out: Records, i, dt_s, d: Drivers, plant: FacilityParams, f: StepFlow
 
 
 @njit(cache=True, inline="always")
-def _record_power(r, f):
+def _record_power(r: np.ndarray, f: StepFlows) -> None:
     s = f.servers
     r[C_IT] = s.it_w
     r[C_COOL] = f.cooling_w
@@ -426,7 +452,7 @@ def _record_power(r, f):
 
 
 @njit(cache=True, inline="always")
-def _record_cooling(r, f, dt_s):
+def _record_cooling(r: np.ndarray, f: StepFlows, dt_s: float) -> None:
     a, q = f.air, f.liquid
     to_m3 = dt_s / WATER_DENSITY_KG_M3
     r[C_CRAH] = a.crah_fan_w
@@ -450,7 +476,7 @@ def _record_cooling(r, f, dt_s):
 
 
 @njit(cache=True, inline="always")
-def _record_grid(r, i, d, f, prices, dt_s):
+def _record_grid(r: np.ndarray, i: int, d: Drivers, f: StepFlows, prices: Prices, dt_s: float) -> None:
     """Site series, and what the grid import and the site's water cost: carbon, indirect water, money
     (each computed here only; demand charges and the total cost are added per period after the run)."""
     a, q = f.air, f.liquid

@@ -7,7 +7,7 @@ hall is one unit (docs/model.md#known-limits). State that differs between units 
 temperatures, trips, power limits) lives in per-unit arrays indexed by the unit.
 """
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -15,6 +15,9 @@ from numba import njit
 from twin.physics import gpu
 from twin.physics.columns import R_CLOCK, R_COOLANT, R_DIE, R_FAN, R_GPU, R_HOST, R_IT, R_LIQ, R_UTIL
 from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
+
+if TYPE_CHECKING:  # the drivers are facility.py's, which imports this module
+    from twin.physics.facility import Drivers
 
 
 class Halls(NamedTuple):
@@ -128,7 +131,7 @@ class ServerTotals(NamedTuple):
 @njit(cache=True, inline="always")
 def servers_step(
     i: int,
-    d,
+    d: "Drivers",
     dt_s: float,
     units: np.ndarray,
     air_c: float,
@@ -148,7 +151,18 @@ def servers_step(
 
 
 @njit(cache=True, inline="always")
-def gpus_step(i, activity, dt_s, units, air_c, liquid_coolant_c, state, limit_w, last_w, per_server):
+def gpus_step(
+    i: int,
+    activity: np.ndarray,
+    dt_s: float,
+    units: np.ndarray,
+    air_c: float,
+    liquid_coolant_c: float,
+    state: UnitState,
+    limit_w: np.ndarray,
+    last_w: np.ndarray,
+    per_server: np.ndarray,
+) -> None:
     """One GPU of each unit (all alike within it) over step i: board power into last_w, GPU power per
     server, clock, die temperature and coolant into per_server; die and sink temperatures and trip
     flags updated in state."""
@@ -189,7 +203,9 @@ def gpus_step(i, activity, dt_s, units, air_c, liquid_coolant_c, state, limit_w,
 
 
 @njit(cache=True, inline="always")
-def server_power_step(i, utilization, units, inlet_c, per_server):
+def server_power_step(
+    i: int, utilization: np.ndarray, units: np.ndarray, inlet_c: float, per_server: np.ndarray
+) -> None:
     """Host, fans and PSU of one server of each unit over step i, from its GPU power in per_server:
     wall (IT) power, host and fan power, liquid heat and utilisation into per_server."""
     for h in range(units.shape[0]):
@@ -213,7 +229,15 @@ def server_power_step(i, utilization, units, inlet_c, per_server):
 
 
 @njit(cache=True, inline="always")
-def servers_total(i, productive, demand, dt_s, units, last_w, per_server) -> ServerTotals:
+def servers_total(
+    i: int,
+    productive: np.ndarray,
+    demand: np.ndarray,
+    dt_s: float,
+    units: np.ndarray,
+    last_w: np.ndarray,
+    per_server: np.ndarray,
+) -> ServerTotals:
     """The facility's sums over every unit's servers in step i (per_server and last_w filled)."""
     it_w = gpu_w = host_w = fan_w = psu_w = liquid_heat_w = 0.0
     tokens = tokens_dem = tokens_train = it_train_w = gpu_count = util_gpu = clock_gpu = 0.0
