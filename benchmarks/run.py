@@ -13,11 +13,12 @@ ratio to this machine's ceilings; each appends one JSON line to benchmarks/resul
 
 Ceilings: measured on the machine that runs the benchmarks, before them (float64 matrix product on
 all cores; numpy copy of 256 MB); on the development machine (2 cores) about 100 GFLOP/s and 24 GB/s.
-The facility kernel advances a hall of identical racks as one (docs/model.md#known-limits:
-halls of identical racks), so its work is per hall-step, not per rack-step; the ratios below are of the
-kernel's hall-steps: bytes it reads and writes per second against the copy bandwidth, and floating-
-point operations per second, FLOPS_PER_HALL_STEP being a count by hand of physics/facility.py's step
-(transcendentals counted as 20 flops), against the float64 peak.
+The facility kernel steps every rack (the unit of simulation) and every row's cooling units; the
+ratios below count only the racks it stepped (units_simulated): unit-steps per second, bytes it reads
+and writes per second against the copy bandwidth, and floating-point operations per second
+(FLOPS_PER_UNIT_STEP per rack-step plus FLOPS_PER_STEP for the plant, counts by hand of
+physics/servers.py and physics/facility.py, transcendentals counted as 20 flops) against the float64
+peak.
 """
 
 import argparse
@@ -57,13 +58,13 @@ def ceilings():
     return {"cores": os.cpu_count(), "float64_gflops": max(flops) / 1e9, "copy_gb_per_s": max(copies) / 1e9}
 
 
-# [M] floating-point operations of one hall-step of physics/facility.advance, an estimate by reading the
-# kernels (not an operation-by-operation count; no hardware counters here), so the float64 ratio is
-# an order of magnitude: GPU power
-# and Foster thermal step ~45 (2 exp), host/fans/PSU ~40, power chain (transformer, UPS, PDU losses) ~40,
-# cooling plant (psychrometrics, chiller curves, tower or dry cooler, pumps, economiser) ~350 (6 exp/log/pow),
-# site carbon/water/cost ~30, row bookkeeping ~30; transcendentals at 20 flops each
-FLOPS_PER_HALL_STEP = 700
+# [M] floating-point operations, an estimate by reading the kernels (not an operation-by-operation count;
+# no hardware counters here), so the float64 ratio is an order of magnitude. Per rack-step: GPU power and
+# Foster thermal step ~85 (2 exp, leakage exp), host/fans/PSU ~40, sums and rack series ~40. Per step:
+# power chain ~40, rows' loops ~20 per row (not counted), cooling plant (psychrometrics, chiller curves,
+# tower or dry cooler, pumps, economiser) ~350 (6 exp/log/pow), site carbon/water/cost ~30, the row ~30.
+FLOPS_PER_UNIT_STEP = 165
+FLOPS_PER_STEP = 450
 BENCHMARKS = ("year-100mw", "calibration-scale", "events", "sweep")
 
 
@@ -72,7 +73,7 @@ def _peak_rss_mb():
 
 
 def _simulation(name, machine):
-    """(wall_s, rack_steps, phases, kernel ratios) of one warm run of a benchmark scenario."""
+    """(wall_s, phases, kernel ratios, frame rows) of one warm run of a benchmark scenario."""
     from twin import pipeline
     from twin.scenario import load_scenario
     from twin.sim.engine import Simulation
@@ -90,7 +91,7 @@ def _simulation(name, machine):
     t2 = time.perf_counter()
     frame = pipeline.frame_of(sim, sim.ledger)  # the per-step frame with per-period accounting, as execute builds it
     phases["frame_s"] = time.perf_counter() - t2
-    steps, halls = scenario.n_steps, len(scenario.facility.halls)
+    steps, units = scenario.n_steps, sim.plant.params.units.shape[0]  # the racks the kernel steps
     rows = len(frame)
     kernel_s = phases["kernel_and_events_s"]
     # bytes the kernel reads (per-step per-hall workload arrays and per-step site series) and writes (the ledger)
@@ -111,23 +112,23 @@ def _simulation(name, machine):
     t3 = time.perf_counter()
     pipeline.execute(scenario)
     wall_s = time.perf_counter() - t3
-    racks = sum(h.rack_count for h in scenario.facility.halls)
     ratios = {
-        "hall_steps_per_s": steps * halls / kernel_s,
+        "units_simulated": units,
+        "unit_steps_per_s": steps * units / kernel_s,
         "copy_bandwidth_ratio": moved / kernel_s / (machine["copy_gb_per_s"] * 1e9),
-        "float64_ratio": FLOPS_PER_HALL_STEP * steps * halls / kernel_s / (machine["float64_gflops"] * 1e9),
+        "float64_ratio": (FLOPS_PER_UNIT_STEP * units + FLOPS_PER_STEP) * steps / kernel_s / (machine["float64_gflops"] * 1e9),
     }
-    return wall_s, steps * racks, phases, ratios, rows
+    return wall_s, phases, ratios, rows
 
 
 def bench_year_100mw(machine):
-    wall_s, rack_steps, phases, ratios, rows = _simulation("year-100mw", machine)
-    return {"wall_s": wall_s, "rack_steps_per_s": rack_steps / wall_s, "rows": rows, **phases, **ratios}
+    wall_s, phases, ratios, rows = _simulation("year-100mw", machine)
+    return {"wall_s": wall_s, "rows": rows, **phases, **ratios}
 
 
 def bench_calibration_scale(machine):
-    wall_s, rack_steps, phases, ratios, rows = _simulation("calibration-scale", machine)
-    return {"wall_s": wall_s, "rack_steps_per_s": rack_steps / wall_s, "rows": rows, **phases, **ratios}
+    wall_s, phases, ratios, rows = _simulation("calibration-scale", machine)
+    return {"wall_s": wall_s, "rows": rows, **phases, **ratios}
 
 
 def bench_events(machine):
@@ -149,11 +150,9 @@ def bench_events(machine):
     t0 = time.perf_counter()
     _, summary = pipeline.execute(scenario)
     wall_s = time.perf_counter() - t0
-    racks = sum(h.rack_count for h in scenario.facility.halls)
     training = summary["training"]
     return {
         "wall_s": wall_s,
-        "rack_steps_per_s": scenario.n_steps * racks / wall_s,
         "events": counted[0],
         "events_per_s": counted[0] / wall_s,
         "jobs": training["jobs_arrived"],
@@ -205,15 +204,15 @@ def bench_sweep(machine):
             .reset_index(drop=True)
             .equals(parallel.sort_values("variant_id")[columns].reset_index(drop=True))
         )
-        racks = sum(h.rack_count for h in spec.variants[0].scenario.facility.halls)
-        rack_steps = sum(v.scenario.n_steps for v in spec.variants) * racks
+        racks = sum(h.rack_count for h in spec.variants[0].scenario.facility.halls)  # each stepped
+        unit_steps = sum(v.scenario.n_steps for v in spec.variants) * racks
         return {
             "wall_s": dask_s,
             "serial_s": serial_s,
             "speedup": serial_s / dask_s,
             "variants": len(spec.variants),
             "results_equal": bool(equal),
-            "rack_steps_per_s": rack_steps / dask_s,
+            "unit_steps_per_s": unit_steps / dask_s,
             "speedup_per_worker": serial_s / dask_s / 2,
             "median_variant_s_serial": float(serial["wall_s"].median()),
             "median_variant_s_dask": float(parallel["wall_s"].median()),
@@ -232,13 +231,12 @@ def run_one(name, machine):
 def _print(result):
     name = result["benchmark"]
     line = (
-        f"{name:18s} wall {result['wall_s']:7.2f} s  {result['rack_steps_per_s']:14,.0f} rack-steps/s  "
-        f"peak RSS {result['peak_rss_mb']:7.0f} MB"
+        f"{name:18s} wall {result['wall_s']:7.2f} s  peak RSS {result['peak_rss_mb']:7.0f} MB"
     )
-    if "hall_steps_per_s" in result:
+    if "units_simulated" in result:
         line += (
-            f"\n{'':18s} kernel+events {result['kernel_and_events_s']:.3f} s ({result['hall_steps_per_s']:,.0f} "
-            f"hall-steps/s), build {result['build_s']:.3f} s, frame {result['frame_s']:.3f} s; kernel at "
+            f"\n{'':18s} kernel+events {result['kernel_and_events_s']:.3f} s: {result['units_simulated']:,} racks "
+            f"stepped, {result['unit_steps_per_s']:,.0f} rack-steps/s; build {result['build_s']:.3f} s, frame {result['frame_s']:.3f} s; kernel at "
             f"{result['float64_ratio']:.2%} of float64 peak, {result['copy_bandwidth_ratio']:.2%} of copy bandwidth"
         )
     if "events_per_s" in result:

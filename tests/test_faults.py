@@ -34,7 +34,7 @@ def test_chiller_outage_on_a_hot_afternoon_heats_throttles_and_recovers():
 def test_cdu_outage_heats_the_liquid_loop_and_gpus_then_recovers():
     data = yaml.safe_load((SCENARIOS / "chiller-outage.yaml").read_text())
     data["facility"]["cooling"] = {"type": "direct_to_chip"}
-    data["faults"]["cooling_outages"][0].update(unit="cdu", fraction=0.6)  # 3 of 5 CDUs
+    data["faults"]["cooling_outages"][0].update(unit="cdu", fraction=1.0)  # every row's CDUs
     scenario = load_scenario_text(yaml.safe_dump(data), base_dir=SCENARIOS)
     f = simulate(scenario)
     before = _window(f, "2023-08-01 20:00", "2023-08-01 20:59")
@@ -42,8 +42,21 @@ def test_cdu_outage_heats_the_liquid_loop_and_gpus_then_recovers():
     after = _window(f, "2023-08-02 01:00", "2023-08-02 03:00")
     assert during["coolant_supply_temp_c"].max() > before["coolant_supply_temp_c"].max() + 10.0
     assert during["gpu_clock_fraction"].min() < 1.0
-    assert (after["coolant_supply_temp_c"] == before["coolant_supply_temp_c"].iloc[0]).all()
+    # back within the band of the hour before (the coolant follows the load: q = n UA (T - T_facility))
+    assert after["coolant_supply_temp_c"].max() < before["coolant_supply_temp_c"].max() + 0.5
     assert (after["gpu_clock_fraction"] == 1.0).all()
+
+
+def test_one_cdu_of_an_n_plus_1_row_lost_changes_little():
+    """N+1: a row that loses one of its CDUs keeps its racks cool (the others widen their approach)."""
+    data = yaml.safe_load((SCENARIOS / "chiller-outage.yaml").read_text())
+    data["facility"]["cooling"] = {"type": "direct_to_chip"}
+    data["faults"]["cooling_outages"] = [
+        {"unit": "cdu", "hall": "hall-a", "row": 3, "units": 1, "start": "2023-08-01T21:00", "duration": "1h"}
+    ]
+    f = simulate(load_scenario_text(yaml.safe_dump(data), base_dir=SCENARIOS))
+    during = _window(f, "2023-08-01 21:00", "2023-08-01 22:00")
+    assert (during["gpu_clock_fraction"] == 1.0).all()
 
 
 def test_outage_outside_the_run_is_refused_with_the_field_named(tmp_path):

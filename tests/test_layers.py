@@ -81,9 +81,9 @@ def test_every_compiled_kernel_is_under_80_lines():
 
 def test_kernel_columns_are_looked_up_by_name():
     """Each column index constant is the position of its own name, and every column is written."""
-    from twin.physics import columns, facility
+    from twin.physics import columns, record
 
     constants = {k: v for k, v in vars(columns).items() if k.startswith("C_")}
     assert sorted(constants.values()) == list(range(len(columns.COLUMNS)))
-    body = pathlib.Path(facility.__file__).read_text()
+    body = pathlib.Path(record.__file__).read_text()
     assert not [k for k in constants if f"r[{k}]" not in body]

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # annotations only: memory sits below the scenario's layer
 BASE_BYTES = 380e6  # the interpreter, numpy, pandas, numba and the compiled kernels
 BYTES_PER_STEP = 800.0  # per step of a one-hall run with hourly rack series
 BYTES_PER_HALL_STEP = 50.0  # per step and further hall (drivers, per-hall series)
-BYTES_PER_RACK_ROW = 260.0  # per row of racks.parquet (period x hall) kept in memory and written
+BYTES_PER_RACK_ROW = 260.0  # per row of racks.parquet (period x rack) kept in memory and written; measured
+# with one row per hall and 9 columns, before racks were their own units (12 columns): to be measured again
 USABLE_SHARE = 0.8  # refuse above this share of the memory available now: the OS and the
 # page cache need the rest, and the estimate is not exact
 
@@ -34,8 +35,13 @@ def estimate_peak_bytes(scenario: Scenario) -> float:
     smaller or alike and runs first) in bytes."""
     steps = scenario.n_steps
     halls = len(scenario.facility.halls)
-    period_steps = {"hourly": max(1, 3600 // scenario.step_s), "step": 1}.get(scenario.results.rack_series)
-    rack_rows = 0 if period_steps is None else -(-steps // period_steps) * halls
+    racks = sum(h.rack_count for h in scenario.facility.halls)
+    period_steps = {
+        "hourly": max(1, 3600 // scenario.step_s),
+        "daily": max(1, 86400 // scenario.step_s),
+        "step": 1,
+    }.get(scenario.results.rack_series)
+    rack_rows = 0 if period_steps is None else -(-steps // period_steps) * racks
     return BASE_BYTES + steps * (BYTES_PER_STEP + BYTES_PER_HALL_STEP * (halls - 1)) + rack_rows * BYTES_PER_RACK_ROW
 
 

@@ -11,7 +11,7 @@ from twin.physics.facility import CAP_TOLERANCE
 from twin.scenario import Scenario, ScenarioError, load_scenario
 from twin.sim import scheduler
 from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
-from twin.sim.engine import Simulation, rack_halls
+from twin.sim.engine import Simulation
 from twin.sites.library import SiteSeries
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
@@ -33,7 +33,7 @@ def frame_of(sim, ledger):
 
 def simulate(scenario: Scenario, progress: Progress | None = None, site: SiteSeries | None = None) -> pd.DataFrame:
     """Per-step frame of one scenario (at its own site, or at a given SiteSeries)."""
-    return _frame(Simulation(scenario, progress, site))
+    return _frame(Simulation(without_rack_series(scenario), progress, site))
 
 
 def reference_components(scenario: Scenario) -> dict[str, float] | None:
@@ -68,8 +68,16 @@ def execute(
 ) -> tuple[pd.DataFrame, dict]:
     """(per-step frame, summary dict) of one run; reference: the SAIQ reference components when
     the caller already has them (a comparison runs the reference once for all sites)."""
-    frame, summary, _ = execute_with_racks(scenario, progress, reference)
+    frame, summary, _ = execute_with_racks(without_rack_series(scenario), progress, reference)
     return frame, summary
+
+
+def without_rack_series(scenario: Scenario) -> Scenario:
+    """The scenario keeping no per-rack series: a caller that does not write racks.parquet saves their
+    memory (a year of 1,000 racks hourly is 8.8 million rows)."""
+    if scenario.results.rack_series == "none":
+        return scenario
+    return scenario.model_copy(update={"results": scenario.results.model_copy(update={"rack_series": "none"})})
 
 
 def execute_with_racks(
@@ -88,7 +96,8 @@ def execute_with_racks(
     if training is not None and training.policy != "fifo":
         sections["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
     summary = summarise(scenario, frame, reference, sections)
-    return frame, summary, sim.ledger.rack_frame(rack_halls(scenario))
+    halls = scenario.facility.halls
+    return frame, summary, sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls], sim.plant.servers_per_rack)
 
 
 def fifo_baseline(scenario: Scenario, reference: dict[str, float] | None) -> dict:

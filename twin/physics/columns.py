@@ -116,7 +116,7 @@ C_TOKTRAIN = _I["tokens_training"]
 C_ITTRAIN = _I["training_it_power_w"]
 C_CAPF = _I["gpu_power_limit_fraction"]
 
-RACK_COLUMNS = (  # per server of each unit, summed per period; a rack is servers_per_rack of them
+RACK_COLUMNS = (  # per server of each unit (rack), summed per period; *_s columns are seconds
     "it_power_w",
     "gpu_power_w",
     "host_power_w",
@@ -125,7 +125,10 @@ RACK_COLUMNS = (  # per server of each unit, summed per period; a rack is server
     "gpu_utilization",
     "gpu_clock_fraction",
     "gpu_die_temp_c",
+    "inlet_temp_c",
     "coolant_temp_c",
+    "throttled_s",
+    "tripped_s",
 )
 N_RACK = len(RACK_COLUMNS)
 _R = {name: k for k, name in enumerate(RACK_COLUMNS)}
@@ -137,4 +140,7 @@ R_LIQ = _R["liquid_heat_w"]
 R_UTIL = _R["gpu_utilization"]
 R_CLOCK = _R["gpu_clock_fraction"]
 R_DIE = _R["gpu_die_temp_c"]
+R_INLET = _R["inlet_temp_c"]
 R_COOLANT = _R["coolant_temp_c"]
+R_THROTTLED = _R["throttled_s"]
+R_TRIPPED = _R["tripped_s"]

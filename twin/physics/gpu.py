@@ -57,6 +57,8 @@ def clock_power_factor(clock_fraction: float, v_floor: float) -> float:
 @njit(cache=True)
 def clock_for_power_factor(factor: float, v_floor: float) -> float:
     """The clock fraction phi with g(phi) = factor (g is increasing)."""
+    if factor >= 1.0:  # full clock, the common case: no cube root
+        return 1.0
     if factor >= v_floor**3:
         return factor ** (1.0 / 3.0)
     return factor / (v_floor * v_floor)
@@ -154,6 +156,57 @@ def step(
     NVML thermal limits per GPU: catalog/gpus.yaml (e.g. H100 SXM max operating 87 C).
     """
     d_die, d_sink = decays(dt_s, r_k_per_w, c_j_per_k, sink_r_k_per_w, sink_c_j_per_k)
+    return step_decayed(
+        utilization,
+        die_temp_c,
+        sink_temp_c,
+        coolant_temp_c,
+        d_die,
+        d_sink,
+        idle_w,
+        clock_w,
+        dynamic_w,
+        v_floor,
+        tdp_w,
+        leak_fraction,
+        leak_per_k,
+        leak_ref_temp_c,
+        r_k_per_w,
+        sink_r_k_per_w,
+        max_temp_c,
+        min_clock_fraction,
+        shutdown_temp_c,
+        tripped,
+        power_limit_w,
+    )
+
+
+@njit(cache=True)
+def step_decayed(
+    utilization: float,
+    die_temp_c: float,
+    sink_temp_c: float,
+    coolant_temp_c: float,
+    d_die: float,
+    d_sink: float,
+    idle_w: float,
+    clock_w: float,
+    dynamic_w: float,
+    v_floor: float,
+    tdp_w: float,
+    leak_fraction: float,
+    leak_per_k: float,
+    leak_ref_temp_c: float,
+    r_k_per_w: float,
+    sink_r_k_per_w: float,
+    max_temp_c: float,
+    min_clock_fraction: float,
+    shutdown_temp_c: float,
+    tripped: bool,
+    power_limit_w: float,
+) -> tuple[float, float, float, float, bool]:
+    """step with the nodes' decays over the step given (decays(dt_s, ...)): a simulation whose step length
+    is fixed computes them once per rack, not once per rack and step."""
     if tripped:
         t_end, s_end = temps_after_c(
             die_temp_c, sink_temp_c, coolant_temp_c, 0.0, r_k_per_w, d_die, sink_r_k_per_w, d_sink

@@ -1,5 +1,7 @@
-"""The liquid path: CDUs (direct-to-chip) or tank heat exchangers (immersion), the facility water
-loop, dry coolers with adiabatic pre-cooling, and a trim chiller. docs/model.md#liquid-cooling-plant.
+"""The liquid path's facility side: the facility water loop's pumps, dry coolers with adiabatic
+pre-cooling, and a trim chiller. The CDUs (direct-to-chip) or tank heat exchangers (immersion) that
+pass the racks' heat to the facility water belong to the rows (twin/physics/rows.py).
+docs/model.md#liquid-cooling-plant.
 """
 
 from typing import NamedTuple
@@ -24,7 +26,6 @@ class LiquidPlantParams(NamedTuple):
     loop_delta_t_k: float  # facility-water supply/return difference at design [K]
     coolant_approach_k: float  # GPU coolant = facility water + approach (CDU / tank HX / condenser)
     coolant_floor_c: float  # two-phase: the fluid boils at its saturation temperature, never below
-    cdu_capacity_w: float  # installed CDU / tank heat-exchange capacity incl. redundancy [W]
     pump_design_power_w: float  # CDU or dielectric pumps + facility-water pumps at design flow [W]
     pump_min_flow_fraction: float
     drycooler_ua_w_per_k: float  # dry-cooler capacity per K of (return - air inlet) at full fan [W/K]
@@ -64,7 +65,6 @@ def liquid_plant(
     drybulb_c: float,
     wetbulb_c: float,
     p: LiquidPlantParams,
-    cdu_available: float,
     drycooler_available: float,
 ) -> LiquidFlows:
     """One step of the liquid path removing load_w [W] from the coolant.
@@ -73,13 +73,12 @@ def liquid_plant(
     UA (T_ret - T_air) at full fan, fans on the affinity law) reject it to outdoor air, pre-cooled
     by adiabatic pads when the dry coil falls short (T_air = T_db - eps (T_db - T_wb)); a trim
     chiller (Carnot-fraction COP, air-cooled condenser) takes what is left up to its capacity.
-    CDUs (or tank heat exchangers) bound the heat that can leave the racks at all.
     Dry cooler: constant-effectiveness coil, air flow ~ fan speed (ASHRAE Handbook HVAC Systems and
     Equipment ch. 40 "Cooling towers"/dry coolers; approach typically 5-10 K [M]).
-    cdu_available, drycooler_available: shares of the installed units in service, 0..1.
+    drycooler_available: share of the installed dry coolers in service, 0..1.
     """
     pump_w = affinity_power_w(load_w / p.design_heat_w, p.pump_design_power_w, p.pump_min_flow_fraction)
-    to_reject_w = min(load_w, cdu_available * p.cdu_capacity_w) + pump_w
+    to_reject_w = load_w + pump_w
     return_c = facility_supply_c + p.loop_delta_t_k
     ua = p.drycooler_ua_w_per_k * drycooler_available
     air_c = drybulb_c

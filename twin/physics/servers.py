@@ -13,7 +13,20 @@ import numpy as np
 from numba import njit
 
 from twin.physics import gpu
-from twin.physics.columns import R_CLOCK, R_COOLANT, R_DIE, R_FAN, R_GPU, R_HOST, R_IT, R_LIQ, R_UTIL
+from twin.physics.columns import (
+    R_CLOCK,
+    R_COOLANT,
+    R_DIE,
+    R_FAN,
+    R_GPU,
+    R_HOST,
+    R_INLET,
+    R_IT,
+    R_LIQ,
+    R_THROTTLED,
+    R_TRIPPED,
+    R_UTIL,
+)
 from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
 
 if TYPE_CHECKING:  # the drivers are facility.py's, which imports this module
@@ -58,6 +71,8 @@ class Halls(NamedTuple):
     # served (inference), tokens processed (training)
     training: np.ndarray  # 1 for a training unit (its tokens go to tokens_training), else 0
 
+
+THROTTLED_CLOCK_FRACTION = 0.99  # a GPU below 99 % of its full clock counts as throttled (as metrics.totals)
 
 # The kernels read the units' parameters from one (units x fields) matrix, a row per unit: numba passes
 # one array between functions where a tuple of 32 would cost it ~0.5 us per call (measured).
@@ -109,6 +124,15 @@ class UnitState(NamedTuple):
     tripped: np.ndarray  # 1: the unit's GPUs are off on over-temperature
 
 
+class Topology(NamedTuple):
+    """Where each unit (rack) stands: its hall (whose demand it serves) and its row (whose air and
+    coolant it sees and to which its heat goes)."""
+
+    unit_hall: np.ndarray  # int64, per unit
+    unit_row: np.ndarray  # int64, per unit
+    coolant_floor_c: float  # the GPU coolant never falls below it (a two-phase fluid boils there)
+
+
 class ServerTotals(NamedTuple):
     """One step of every unit's servers, summed over the facility."""
 
@@ -125,7 +149,9 @@ class ServerTotals(NamedTuple):
     gpus: float
     utilization_gpus: float  # sum of GPUs x utilisation
     clock_gpus: float  # sum of GPUs x clock fraction
-    die_max_c: float
+    die_max_c: float  # the hottest rack's
+    inlet_max_c: float  # the hottest rack inlet at the start of the step
+    coolant_max_c: float  # the warmest GPU coolant (inlet air for air-cooled racks)
 
 
 @njit(cache=True, inline="always")
@@ -134,20 +160,25 @@ def servers_step(
     d: "Drivers",
     dt_s: float,
     units: np.ndarray,
-    air_c: float,
-    liquid_coolant_c: float,
+    where: Topology,
+    row_air_c: np.ndarray,
+    row_coolant_c: np.ndarray,
     state: UnitState,
+    decay: np.ndarray,
     limit_w: np.ndarray,
     last_w: np.ndarray,
     per_server: np.ndarray,
+    row_air_w: np.ndarray,
+    row_liquid_w: np.ndarray,
 ) -> ServerTotals:
-    """Advance every unit's servers over step i of the drivers d (twin/physics/facility.py: Drivers) at the
-    per-GPU power limits limit_w. Each unit's GPU power goes into last_w, its per-server values
-    (RACK_COLUMNS) into per_server. Three passes over the units, each reading only its own inputs:
-    GPUs (thermal state), server power at the wall, and the facility's sums."""
-    gpus_step(i, d.activity, dt_s, units, air_c, liquid_coolant_c, state, limit_w, last_w, per_server)
-    server_power_step(i, d.utilization, units, air_c, per_server)
-    return servers_total(i, d.productive, d.demand, dt_s, units, last_w, per_server)
+    """Advance every unit's servers over step i of the drivers d (twin/physics/facility.py: Drivers, per
+    hall) at the per-GPU power limits limit_w. Each unit's GPU power goes into last_w, its per-server
+    values (RACK_COLUMNS) into per_server, the heat its servers give to air and liquid into its row's
+    row_air_w and row_liquid_w. Three passes over the units, each reading only its own inputs: GPUs
+    (thermal state), server power at the wall, and the sums."""
+    gpus_step(i, d.activity, dt_s, units, where, row_air_c, row_coolant_c, state, decay, limit_w, last_w, per_server)
+    server_power_step(i, d.utilization, units, where.unit_hall, per_server)
+    return servers_total(i, d.productive, d.demand, dt_s, units, where, last_w, per_server, row_air_w, row_liquid_w)
 
 
 @njit(cache=True, inline="always")
@@ -156,24 +187,29 @@ def gpus_step(
     activity: np.ndarray,
     dt_s: float,
     units: np.ndarray,
-    air_c: float,
-    liquid_coolant_c: float,
+    where: Topology,
+    row_air_c: np.ndarray,
+    row_coolant_c: np.ndarray,
     state: UnitState,
+    decay: np.ndarray,
     limit_w: np.ndarray,
     last_w: np.ndarray,
     per_server: np.ndarray,
 ) -> None:
     """One GPU of each unit (all alike within it) over step i: board power into last_w, GPU power per
-    server, clock, die temperature and coolant into per_server; die and sink temperatures and trip
-    flags updated in state."""
+    server, clock, die temperature, inlet and coolant into per_server; die and sink temperatures and
+    trip flags updated in state."""
     for h in range(units.shape[0]):
-        coolant_c = liquid_coolant_c if units[h, U_LIQUID_FRACTION] > 0.0 else air_c
-        p_gpu, clock, die_end, sink_end, trip = gpu.step(
-            activity[i, h],
+        g = where.unit_row[h]
+        inlet_c = row_air_c[g]
+        coolant_c = max(where.coolant_floor_c, row_coolant_c[g]) if units[h, U_LIQUID_FRACTION] > 0.0 else inlet_c
+        p_gpu, clock, die_end, sink_end, trip = gpu.step_decayed(
+            activity[i, where.unit_hall[h]],
             state.die_temp_c[h],
             state.sink_temp_c[h],
             coolant_c,
-            dt_s,
+            decay[h, 0],
+            decay[h, 1],
             units[h, U_GPU_IDLE_W],
             units[h, U_GPU_CLOCK_W],
             units[h, U_GPU_DYNAMIC_W],
@@ -183,9 +219,7 @@ def gpus_step(
             units[h, U_LEAK_PER_K],
             units[h, U_LEAK_REF_TEMP_C],
             units[h, U_DIE_R_K_PER_W],
-            units[h, U_DIE_C_J_PER_K],
             units[h, U_SINK_R_K_PER_W],
-            units[h, U_SINK_C_J_PER_K],
             units[h, U_MAX_TEMP_C],
             units[h, U_MIN_CLOCK_FRACTION],
             units[h, U_SHUTDOWN_TEMP_C],
@@ -199,20 +233,23 @@ def gpus_step(
         per_server[h, R_GPU] = units[h, U_GPUS_PER_SERVER] * p_gpu
         per_server[h, R_CLOCK] = clock
         per_server[h, R_DIE] = die_end
+        per_server[h, R_INLET] = inlet_c
         per_server[h, R_COOLANT] = coolant_c
+        per_server[h, R_TRIPPED] = dt_s if trip else 0.0
+        per_server[h, R_THROTTLED] = dt_s if clock < THROTTLED_CLOCK_FRACTION and not trip else 0.0
 
 
 @njit(cache=True, inline="always")
 def server_power_step(
-    i: int, utilization: np.ndarray, units: np.ndarray, inlet_c: float, per_server: np.ndarray
+    i: int, utilization: np.ndarray, units: np.ndarray, unit_hall: np.ndarray, per_server: np.ndarray
 ) -> None:
-    """Host, fans and PSU of one server of each unit over step i, from its GPU power in per_server:
-    wall (IT) power, host and fan power, liquid heat and utilisation into per_server."""
+    """Host, fans and PSU of one server of each unit over step i, from its GPU power and inlet in
+    per_server: wall (IT) power, host and fan power, liquid heat and utilisation into per_server."""
     for h in range(units.shape[0]):
-        u = utilization[i, h]
+        u = utilization[i, unit_hall[h]]
         host = host_power_linear_w(u, units[h, U_HOST_IDLE_W], units[h, U_HOST_MAX_W])
         speed = fan_speed_fraction(
-            inlet_c,
+            per_server[h, R_INLET],
             units[h, U_FAN_SPEED_AT_REF],
             units[h, U_FAN_REF_TEMP_C],
             units[h, U_FAN_SPEED_PER_K],
@@ -235,14 +272,21 @@ def servers_total(
     demand: np.ndarray,
     dt_s: float,
     units: np.ndarray,
+    where: Topology,
     last_w: np.ndarray,
     per_server: np.ndarray,
+    row_air_w: np.ndarray,
+    row_liquid_w: np.ndarray,
 ) -> ServerTotals:
-    """The facility's sums over every unit's servers in step i (per_server and last_w filled)."""
+    """The facility's sums over every unit's servers in step i (per_server and last_w filled), and each
+    row's heat to air and liquid (row_air_w, row_liquid_w, overwritten)."""
     it_w = gpu_w = host_w = fan_w = psu_w = liquid_heat_w = 0.0
     tokens = tokens_dem = tokens_train = it_train_w = gpu_count = util_gpu = clock_gpu = 0.0
-    die_max = -273.15
+    die_max = inlet_max = coolant_max = -273.15
+    row_air_w[:] = 0.0
+    row_liquid_w[:] = 0.0
     for h in range(units.shape[0]):
+        hall = where.unit_hall[h]
         servers = units[h, U_SERVERS]
         gpus = servers * units[h, U_GPUS_PER_SERVER]
         wall, host, fan = per_server[h, R_IT], per_server[h, R_HOST], per_server[h, R_FAN]
@@ -252,19 +296,25 @@ def servers_total(
         fan_w += servers * fan
         psu_w += servers * (wall - (per_server[h, R_GPU] + host + fan))
         it_w += servers * wall
-        liquid_heat_w += units[h, U_LIQUID_FRACTION] * servers * wall
+        liquid_w = units[h, U_LIQUID_FRACTION] * servers * wall
+        liquid_heat_w += liquid_w
+        row_liquid_w[where.unit_row[h]] += liquid_w
+        row_air_w[where.unit_row[h]] += servers * wall - liquid_w
         rate = units[h, U_TOKENS_PER_GPU_S] * dt_s * gpus
-        done = rate * productive[i, h] * clock ** units[h, U_THROUGHPUT_CLOCK_EXPONENT]
+        slowed = 1.0 if clock >= 1.0 else clock ** units[h, U_THROUGHPUT_CLOCK_EXPONENT]  # no pow at full clock
+        done = rate * productive[i, hall] * slowed
         if units[h, U_TRAINING] > 0.0:
             tokens_train += done
             it_train_w += servers * wall
         else:
             tokens += done
-            tokens_dem += rate * demand[i, h]
+            tokens_dem += rate * demand[i, hall]
         gpu_count += gpus
         util_gpu += gpus * per_server[h, R_UTIL]
         clock_gpu += gpus * clock
         die_max = max(die_max, per_server[h, R_DIE])
+        inlet_max = max(inlet_max, per_server[h, R_INLET])
+        coolant_max = max(coolant_max, per_server[h, R_COOLANT])
     return ServerTotals(
         it_w,
         gpu_w,
@@ -280,7 +330,24 @@ def servers_total(
         util_gpu,
         clock_gpu,
         die_max,
+        inlet_max,
+        coolant_max,
     )
+
+
+@njit(cache=True)
+def node_decays(units: np.ndarray, dt_s: float) -> np.ndarray:
+    """Each unit's die and sink decays over a step of dt_s (gpu.decays): once per kernel call."""
+    out = np.empty((units.shape[0], 2))
+    for h in range(units.shape[0]):
+        out[h, 0], out[h, 1] = gpu.decays(
+            dt_s,
+            units[h, U_DIE_R_K_PER_W],
+            units[h, U_DIE_C_J_PER_K],
+            units[h, U_SINK_R_K_PER_W],
+            units[h, U_SINK_C_J_PER_K],
+        )
+    return out
 
 
 @njit(cache=True, inline="always")

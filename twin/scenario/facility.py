@@ -59,6 +59,12 @@ class Hall(ScenarioModel):
 
     name: str = Field("hall-1", min_length=1, max_length=64, description="names the hall in results and training")
     rack_count: int = Field(ge=1, le=100_000, description="racks in the hall")
+    row_count: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="rows the racks stand in, each with its own cooling units (default: rows of 20)",
+    )
     servers_per_rack: int = Field(ge=1, le=64)
     gpus_per_server: int | None = Field(None, ge=1, le=72, description="default: the GPU's typical server")
     gpu: str = Field(
@@ -115,10 +121,22 @@ class Hall(ScenarioModel):
         return value
 
     @model_validator(mode="after")
+    def _rows_hold_racks(self):
+        if self.row_count is not None and self.row_count > self.rack_count:
+            raise ValueError(f"row_count ({self.row_count}) exceeds rack_count ({self.rack_count}): a row holds racks")
+        return self
+
+    @model_validator(mode="after")
     def _host_order(self):
         if self.host_idle_w is not None and self.host_max_w is not None and self.host_idle_w > self.host_max_w:
             raise ValueError(f"host_idle_w ({self.host_idle_w}) exceeds host_max_w ({self.host_max_w})")
         return self
+
+    def rows(self):
+        """The hall's row count: given, or its racks in rows of the catalog's default length."""
+        if self.row_count is not None:
+            return self.row_count
+        return max(1, -(-self.rack_count // catalog.load("cooling")["rows"]["racks_per_row"]))
 
     def server_spec(self):
         """(gpus_per_server, host_idle_w, host_max_w) with catalog defaults filled in."""
@@ -159,6 +177,12 @@ class AirPath(ScenarioModel):
         "A2", description="ASHRAE TC9.9 allowable server inlet class; hours above its limit are reported"
     )
     chiller_count: int = Field(AIR_DEFAULTS["chiller_count"], ge=1, le=50)
+    crah_unit_kw: float = Field(
+        catalog.load("cooling")["rows"]["crah_unit_kw"], gt=0.0, le=5_000.0, description="one CRAH's rated heat"
+    )
+    crah_redundancy: Literal["N", "N+1", "2N"] = Field(
+        catalog.load("cooling")["rows"]["crah_redundancy"], description="of each row's CRAHs"
+    )
     chiller_capacity_margin: float = Field(AIR_DEFAULTS["chiller_capacity_margin"], ge=1.0, le=3.0)
 
     @model_validator(mode="after")
@@ -189,7 +213,10 @@ class _LiquidCooling(ScenarioModel):
     trim_chiller_capacity_fraction: float | None = Field(
         None, ge=0.0, le=2.0, description="trim chiller / design liquid heat; 0 for none"
     )
-    cdu_redundancy: Literal["N", "N+1", "2N"] | None = None
+    cdu_redundancy: Literal["N", "N+1", "2N"] | None = Field(None, description="of each row's CDUs")
+    cdu_unit_kw: float | None = Field(
+        None, gt=0.0, le=20_000.0, description="one CDU's rated heat (default: catalog cooling.yaml rows)"
+    )
     air_path: AirPath = Field(
         AirPath(heat_rejection="dry_cooler"),
         description="the air path for heat not captured by liquid (default: dry rejection)",

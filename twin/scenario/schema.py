@@ -13,45 +13,14 @@ from twin.scenario.base import (
     ECONOMICS_DEFAULTS,
     INFERENCE_DEFAULTS,
     TRAINING_DEFAULTS,
-    WORKLOAD_DEFAULTS,
     ScenarioModel,
-    Window,
     existing_file,
     parse_duration_s,
     plausible_year,
 )
 from twin.scenario.facility import Facility, Site
+from twin.scenario.faults import Faults
 from twin.sites import bundled_site_names
-
-
-class CoolingOutage(Window):
-    """Cooling units out of service for a while (failure or maintenance)."""
-
-    unit: Literal["chiller", "cdu", "dry_cooler"] = Field(
-        description="chiller (air path), cdu or dry_cooler (liquid path)"
-    )
-    fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the installed units lost (1 = all)")
-
-
-class PowerOutage(Window):
-    """UPS modules out of service: the UPS carries less, and the GPUs are power-limited to fit."""
-
-    unit: Literal["ups"] = Field("ups", description="ups (modules of power_chain.ups.module_kw)")
-    modules_lost: int = Field(ge=1, le=10_000, description="UPS modules out")
-
-
-class Faults(ScenarioModel):
-    cooling_outages: list[CoolingOutage] = Field(default_factory=list, max_length=10_000)
-    power_outages: list[PowerOutage] = Field(default_factory=list, max_length=10_000)
-    gpu_failures_per_gpu_day: float = Field(
-        0.0, ge=0.0, le=1.0, description="GPU failure rate (Llama 3 pre-training: 4.74e-4, catalog workload.yaml)"
-    )
-    gpu_repair_hours: float = Field(
-        WORKLOAD_DEFAULTS["gpu_repair_hours"],
-        gt=0.0,
-        le=24 * 365.0,
-        description="how long a failed GPU is out of service",
-    )
 
 
 class Inference(ScenarioModel):
@@ -254,10 +223,10 @@ class Saiq(ScenarioModel):
 class Results(ScenarioModel):
     """What a run keeps besides the facility's per-step series."""
 
-    rack_series: Literal["hourly", "step", "none"] = Field(
+    rack_series: Literal["hourly", "daily", "step", "none"] = Field(
         "hourly",
-        description="per-rack means of each hall (power, utilisation, clock, die and coolant temperature): "
-        "per hour (default), per step, or none; written to racks.parquet",
+        description="each rack's means (power, utilisation, clock, die, inlet and coolant temperature) and "
+        "throttled and tripped seconds: per hour (default), per day, per step, or none; written to racks.parquet",
     )
 
 
@@ -432,6 +401,8 @@ class Scenario(ScenarioModel):
                         f"({start.isoformat()} to {end.isoformat()} UTC)"
                     )
         for k, outage in enumerate(self.faults.cooling_outages):
+            if outage.row is not None:
+                self._row_exists(k, outage)
             if outage.unit in ("cdu", "dry_cooler") and self.facility.cooling.type == "air":
                 raise ValueError(
                     f"faults.cooling_outages[{k}].unit '{outage.unit}' needs liquid cooling; "
@@ -439,6 +410,16 @@ class Scenario(ScenarioModel):
                 )
         self._outages_within_units()
         return self
+
+    def _row_exists(self, k, outage):
+        halls = {h.name: h for h in self.facility.halls}
+        if outage.hall not in halls:
+            raise ValueError(
+                f"faults.cooling_outages[{k}].hall '{outage.hall}' is not a hall; allowed: {', '.join(halls)}"
+            )
+        n = halls[outage.hall].rows()
+        if outage.row > n:
+            raise ValueError(f"faults.cooling_outages[{k}].row {outage.row}: hall '{outage.hall}' has rows 1..{n}")
 
     def _outages_within_units(self):
         """Cooling outages of one unit that overlap may together take out at most all of its units (the
@@ -455,7 +436,10 @@ class Scenario(ScenarioModel):
             active = [
                 j
                 for j, (start_j, dur_j) in enumerate(spans)
-                if outages[j].unit == outages[k].unit and start_j <= at < start_j + dur_j
+                if outages[j].unit == outages[k].unit
+                and (outages[j].hall, outages[j].row) == (outages[k].hall, outages[k].row)
+                and outages[j].row is None
+                and start_j <= at < start_j + dur_j
             ]
             share = sum(outages[j].fraction for j in active)
             if share > 1.0 + 1e-9:

@@ -13,8 +13,9 @@ import simpy
 
 from twin import catalog
 from twin.io.hours import HOURS_PER_YEAR
-from twin.physics.facility import Drivers, Records, advance
-from twin.sim.faults import cooling_outage, outage_offset_s
+from twin.physics.facility import advance
+from twin.physics.state import Drivers, Records
+from twin.sim.faults import cooling_outage, outage_offset_s, row_name
 from twin.sim.ledger import Ledger
 from twin.sim.onsite import pv_ac_w_per_w_dc
 from twin.sim.plant import Plant
@@ -60,18 +61,16 @@ def site_per_step(site, times_utc):
     }
 
 
+RACK_PERIOD_S = {"hourly": 3600, "daily": 86400}
+
+
 def rack_period_steps(scenario):
-    """Steps per period of the per-rack series: results.rack_series hourly (the nearest whole number of
-    steps to an hour, at least one), step, or none (0)."""
+    """Steps per period of the per-rack series: results.rack_series hourly or daily (the nearest whole
+    number of steps to the period, at least one), step, or none (0)."""
     kind = scenario.results.rack_series
     if kind == "none":
         return 0
-    return 1 if kind == "step" else max(1, round(3600 / scenario.step_s))
-
-
-def rack_halls(scenario):
-    """(name, racks, servers per rack) of each hall, for Ledger.rack_frame."""
-    return [(h.name, h.rack_count, h.servers_per_rack) for h in scenario.facility.halls]
+    return 1 if kind == "step" else max(1, round(RACK_PERIOD_S[kind] / scenario.step_s))
 
 
 def gpu_activity(plant, utilization):
@@ -119,6 +118,24 @@ def ups_cap_w(scenario, installed_w, times_utc):
     return cap
 
 
+def check_row_outages(scenario, plant):
+    """A row's outage takes at most the units the row has (ScenarioError naming the outage otherwise)."""
+    from twin.scenario import ScenarioError
+
+    for k, outage in enumerate(scenario.faults.cooling_outages):
+        if outage.row is None:
+            continue
+        g = plant.layout.row_names.index(row_name(outage))
+        installed = (plant.rows.crah_units if outage.unit == "crah" else plant.rows.cdu_units)[g]
+        if outage.units > installed:
+            raise ScenarioError(
+                [
+                    f"faults.cooling_outages[{k}].units = {outage.units}: row {row_name(outage)} has "
+                    f"{installed:g} {outage.unit} units (allowed: 1..{installed:g})"
+                ]
+            )
+
+
 class Simulation:
     """One run of a scenario: simpy events at control boundaries, kernels in between."""
 
@@ -157,7 +174,8 @@ class Simulation:
             self.activity[:, h] = busy * catalog.load("workload")["training"]["gpu_activity"]
         self.cap_w = grid_cap_w(scenario, self.times)
         self.ups_cap_w = ups_cap_w(scenario, self.plant.chain.ups_rating_w, self.times)
-        self.ledger = Ledger(self.times, len(scenario.facility.halls), rack_period_steps(scenario))
+        check_row_outages(scenario, self.plant)
+        self.ledger = Ledger(self.times, self.plant.params.units.shape[0], rack_period_steps(scenario))
         s = self.series
         self.drivers = Drivers(
             self.utilization,

@@ -29,20 +29,31 @@ class Ledger:
         frame.insert(0, "timestamp", pd.to_datetime(self.step_times_utc).tz_localize("UTC"))
         return frame
 
-    def rack_frame(self, halls):
-        """Per-rack means per period: one row per (period, hall); halls: (name, rack_count, servers_per_rack)
-        of each hall. Power columns are one rack's (the hall's racks are alike), the rest its servers'."""
+    def rack_frame(self, layout, hall_names, servers_per_rack):
+        """Each rack per period: one row per (period, rack), racks in layout order (twin/sim/topology.py).
+        Power columns are the rack's (its servers summed), temperatures and shares the means of its
+        servers over the period, throttled_s and tripped_s the seconds within it."""
         if self.rack_sums.shape[0] == 0:
             return pd.DataFrame()
+        periods, racks, _ = self.rack_sums.shape
         means = self.rack_sums / self.rack_steps[:, None, None]
-        starts = pd.to_datetime(self.step_times_utc[:: self.period_steps]).tz_localize("UTC")
-        parts = []
-        for h, (name, racks, servers_per_rack) in enumerate(halls):
-            part = pd.DataFrame(means[:, h, :], columns=list(RACK_COLUMNS))
-            power = [c for c in RACK_COLUMNS if c.endswith("_w")]
-            part[power] *= servers_per_rack
-            part.insert(0, "racks", racks)
-            part.insert(0, "hall", name)
-            part.insert(0, "period_start_utc", starts)
-            parts.append(part)
-        return pd.concat(parts, ignore_index=True)
+        servers = servers_per_rack[layout.rack_hall]
+        frame = pd.DataFrame(
+            {
+                "period_start_utc": np.repeat(
+                    pd.to_datetime(self.step_times_utc[:: self.period_steps]).tz_localize("UTC"), racks
+                ),
+                "rack_id": pd.Categorical(np.tile(np.array(layout.rack_ids, dtype=object), periods)),
+                "row": pd.Categorical(np.tile(np.array(layout.row_names, dtype=object)[layout.rack_row], periods)),
+                "hall": pd.Categorical(np.tile(np.array(hall_names, dtype=object)[layout.rack_hall], periods)),
+            }
+        )
+        for k, name in enumerate(RACK_COLUMNS):
+            if name.endswith("_s"):
+                values = self.rack_sums[:, :, k]
+            elif name.endswith("_w"):
+                values = means[:, :, k] * servers
+            else:
+                values = means[:, :, k]
+            frame[name] = values.reshape(periods * racks)
+        return frame

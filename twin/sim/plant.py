@@ -12,20 +12,19 @@ from twin.params import calibration
 from twin.params.server import server_conversion_coefficients
 from twin.physics import cooling, power, rack
 from twin.physics.air_plant import AirPlantParams, air_plant, air_plant_power_w
-from twin.physics.facility import (
-    A_CDU,
+from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_plant_power_w
+from twin.physics.servers import Halls, UnitState
+from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
-    S_AIR,
-    S_LIQUID,
+    S_WATER,
     FacilityParams,
     FacilityState,
     OnSite,
     PowerChainParams,
     Prices,
 )
-from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_plant_power_w
-from twin.physics.servers import Halls, UnitState, unit_matrix
+from twin.sim import topology
 from twin.sim.accounting import SECONDS_PER_YEAR
 
 
@@ -275,7 +274,6 @@ def build_liquid_plant(settings, design_heat_w):
     design = max(design_heat_w, 1.0)
     rho_cp = cooling.WATER_DENSITY_KG_M3 * cooling.WATER_CP_J_KG_K
     flow_m3_s = design / (rho_cp * s["loop_delta_t_k"])
-    module_w = s["cdu_module_fraction_of_design"] * design
     ua = design / (s["loop_delta_t_k"] + s["drycooler_approach_k"])
     return LiquidPlantParams(
         design_heat_w=design_heat_w,
@@ -283,7 +281,6 @@ def build_liquid_plant(settings, design_heat_w):
         loop_delta_t_k=s["loop_delta_t_k"],
         coolant_approach_k=s["coolant_approach_k"],
         coolant_floor_c=s["coolant_floor_c"],
-        cdu_capacity_w=power.installed_rating_w(design, module_w, s["cdu_redundancy"]),
         pump_design_power_w=cooling.fan_or_pump_design_power_w(flow_m3_s, s["pump_head_pa"], s["pump_efficiency"]),
         pump_min_flow_fraction=s["pump_min_flow_fraction"],
         drycooler_ua_w_per_k=ua,
@@ -295,7 +292,10 @@ def build_liquid_plant(settings, design_heat_w):
         trim_capacity_w=s["trim_chiller_capacity_fraction"] * design,
         trim_carnot_efficiency=s["trim_carnot_efficiency"],
         trim_condenser_approach_k=s["trim_condenser_approach_k"],
-        heat_capacity_j_per_k=s["heat_capacity_s_per_k"] * design,
+        # the facility water's share of the liquid path's thermal mass; the rest is in the rows' loops
+        heat_capacity_j_per_k=(1.0 - catalog.load("cooling")["rows"]["secondary_heat_capacity_share"])
+        * s["heat_capacity_s_per_k"]
+        * design,
     )
 
 
@@ -349,9 +349,7 @@ class Plant:
         )
         if self.design_liquid_heat_w > 0.0:
             design_cooling_w += liquid_plant_power_w(
-                liquid_plant(
-                    self.design_liquid_heat_w, self.liquid.supply_temp_c, hot_db, hot_wb, self.liquid, 1.0, 1.0
-                )
+                liquid_plant(self.design_liquid_heat_w, self.liquid.supply_temp_c, hot_db, hot_wb, self.liquid, 1.0)
             )
         self.chain = chain._replace(
             transformer_rating_w=scenario.facility.power_chain.transformer.sizing_factor
@@ -364,26 +362,77 @@ class Plant:
             battery_power_w=supply.battery_mw * 1e6,
             battery_round_trip_efficiency=supply.battery_round_trip_efficiency,
         )
+        self.layout = topology.layout(scenario)
+        self.rows = self._rows(scenario, pdu_w + ups_w + chain.other_power_w)
         self.params = FacilityParams(
-            unit_matrix(self.halls), self.air, self.liquid, self.chain, self.onsite, self.prices
+            topology.rack_units(self.halls, self.layout, self.servers_per_rack),
+            topology.topology(self.layout, self.liquid.coolant_floor_c),
+            self.rows,
+            self.air,
+            self.liquid,
+            self.chain,
+            self.onsite,
+            self.prices,
         )
-        # Units in service and thermal state, carried from one kernel call to the next.
-        self.available = np.zeros(3)
-        self.available[A_CHILLERS] = self.air.chiller_count
-        self.available[A_CDU] = 1.0
-        self.available[A_DRYCOOLER] = 1.0
-        loops = np.zeros(3)  # coolant loops and an empty battery
-        loops[S_AIR] = self.air.supply_air_temp_c
-        loops[S_LIQUID] = self.liquid.supply_temp_c
+        self.state = self._initial_state()
+
+    def _rows(self, scenario, room_heat_w):
+        """Each row's cooling units, sized on its racks' design heat and its share of the room's."""
+        self.servers_per_rack = np.array([float(h.servers_per_rack) for h in scenario.facility.halls])
+        per_rack_it = (
+            np.array([server_wall_power_w(self.halls, h, 27.0) for h in range(self.halls.servers.shape[0])])
+            * self.servers_per_rack
+        )
+        rack_it_w = per_rack_it[self.layout.rack_hall]
+        rack_liquid_w = self.halls.liquid_fraction[self.layout.rack_hall] * rack_it_w
+        settings = cooling_settings(scenario.facility.cooling)[1]
+        if self.design_liquid_heat_w <= 0.0:
+            settings = dict(catalog.load("cooling")["direct_to_chip"])
+        air_path = air_path_of(scenario.facility.cooling)
+        return topology.build_rows(
+            self.layout,
+            rack_it_w,
+            rack_liquid_w,
+            room_heat_w,
+            self.air,
+            air_path,
+            self.liquid,
+            settings,
+            self.design_it_w,
+        )
+
+    def _initial_state(self):
+        """Units in service and thermal state at the start, carried from one kernel call to the next: rows
+        at their set points, dies at idle over their coolant, an empty battery."""
+        available = np.zeros(2)
+        available[A_CHILLERS] = self.air.chiller_count
+        available[A_DRYCOOLER] = 1.0
+        plant = np.zeros(2)
+        plant[S_WATER] = self.liquid.supply_temp_c
+        n_rows = len(self.layout.row_names)
+        row_air_c = np.full(n_rows, self.air.supply_air_temp_c)
+        row_coolant_c = np.full(n_rows, self.liquid.supply_temp_c + self.liquid.coolant_approach_k)
+        units = self.params.units
+        hall = self.layout.rack_hall
         coolant = np.where(
-            self.halls.liquid_fraction > 0.0,
+            self.halls.liquid_fraction[hall] > 0.0,
             max(self.liquid.coolant_floor_c, self.liquid.supply_temp_c + self.liquid.coolant_approach_k),
             self.air.supply_air_temp_c,
         )
-        die_temp_c = coolant + self.halls.gpu_idle_w * (self.halls.die_r_k_per_w + self.halls.sink_r_k_per_w)
-        sink_temp_c = coolant + self.halls.gpu_idle_w * self.halls.sink_r_k_per_w
-        units = UnitState(die_temp_c, sink_temp_c, np.zeros_like(die_temp_c))
-        self.state = FacilityState(loops, self.available, units)
+        idle_w = self.halls.gpu_idle_w[hall]
+        die_temp_c = coolant + idle_w * (self.halls.die_r_k_per_w[hall] + self.halls.sink_r_k_per_w[hall])
+        sink_temp_c = coolant + idle_w * self.halls.sink_r_k_per_w[hall]
+        assert units.shape[0] == die_temp_c.shape[0]
+        self.available = available
+        return FacilityState(
+            plant,
+            available,
+            row_air_c,
+            row_coolant_c,
+            self.rows.crah_units.copy(),
+            self.rows.cdu_units.copy(),
+            UnitState(die_temp_c, sink_temp_c, np.zeros_like(die_temp_c)),
+        )
 
     def chillers_lost(self, fraction):
         """Whole chillers out of service for a lost share of the installed ones (at least one)."""

@@ -1,0 +1,109 @@
+"""Every rack its own unit, every row its own cooling units: a failed CDU heats its own row only, the
+heat of every row's loops balances every step, and racks.parquet has one row per rack per period."""
+
+import numpy as np
+import pytest
+from conftest import short_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twin.physics.rows import Rows, rows_liquid_step
+from twin.pipeline import execute_with_racks
+from twin.scenario import Scenario, ScenarioError
+from twin.sim.engine import Simulation
+
+
+def _hall_10mw(outage=None, **results):
+    """A 10 MW direct-to-chip hall (300 racks of 4 DGX H100) in 4 rows, one CDU per row (N: no spare), on
+    Houston's hottest August afternoon."""
+    data = short_scenario(start="2023-08-01", duration="1d", step="60s")
+    data["site"] = {"name": "houston-tx"}
+    data["facility"]["halls"] = [
+        {"name": "hall-a", "rack_count": 300, "row_count": 4, "servers_per_rack": 4, "gpu": "H100-SXM"}
+    ]
+    data["facility"]["cooling"] = {"type": "direct_to_chip", "cdu_redundancy": "N", "cdu_unit_kw": 2500}
+    data["workload"]["inference"].update(peak_demand_fraction=0.9, trough_demand_fraction=0.5, peak_hour_local=15)
+    if outage is not None:
+        data["faults"] = {"cooling_outages": [outage]}
+    data["results"] = {"rack_series": "step", **results}
+    return Scenario.model_validate(data)
+
+
+CDU_OF_ROW_2 = {"unit": "cdu", "hall": "hall-a", "row": 2, "units": 1, "start": "2023-08-01T20:00", "duration": "1h"}
+
+
+@pytest.fixture(scope="module")
+def failed_and_healthy():
+    return execute_with_racks(_hall_10mw(CDU_OF_ROW_2)), execute_with_racks(_hall_10mw())
+
+
+def test_a_failed_cdu_heats_and_throttles_its_own_row_only(failed_and_healthy):
+    (frame, summary, racks), (base_frame, base_summary, base_racks) = failed_and_healthy
+    assert len(racks) == 1440 * 300 and racks["rack_id"].nunique() == 300
+    row2 = racks["row"] == "hall-a/row-2"
+    # row 2 heats and throttles (or trips) during the outage
+    assert racks.loc[row2, "coolant_temp_c"].max() > base_racks.loc[row2, "coolant_temp_c"].max() + 20.0
+    lost_s = (racks.loc[row2, "throttled_s"] + racks.loc[row2, "tripped_s"]).sum()
+    assert lost_s > 0.0 and (base_racks["throttled_s"] + base_racks["tripped_s"]).sum() == 0.0
+    # rows 1, 3, 4 stay within 1 K of the run without the failure, every step
+    for column in ("inlet_temp_c", "coolant_temp_c", "gpu_die_temp_c"):
+        gap = (racks.loc[~row2, column] - base_racks.loc[~row2, column]).abs().max()
+        assert gap < 1.0, (column, gap)
+    assert (racks.loc[~row2, "throttled_s"] + racks.loc[~row2, "tripped_s"]).sum() == 0.0
+    # the tokens row 2 did not make are counted
+    assert summary["totals"]["tokens"] < base_summary["totals"]["tokens"]
+    assert summary["totals"]["hours_gpu_throttled"] > 0.0
+
+
+def test_each_rack_has_one_row_per_period_and_its_own_power(failed_and_healthy):
+    _, (frame, _, racks) = failed_and_healthy
+    hourly = execute_with_racks(_hall_10mw(rack_series="hourly"))[2]
+    assert len(hourly) == 24 * 300
+    assert hourly.groupby("period_start_utc").size().eq(300).all()
+    # the racks' power adds up to the facility's IT power every step
+    per_step = racks.groupby("period_start_utc", observed=True)["it_power_w"].sum().to_numpy()
+    np.testing.assert_allclose(per_step, frame["it_power_w"].to_numpy(), rtol=1e-9)
+
+
+def test_a_row_outage_names_a_row_that_exists():
+    with pytest.raises(ValueError, match="hall 'hall-a' has rows 1..4"):
+        _hall_10mw({**CDU_OF_ROW_2, "row": 5})
+    with pytest.raises(ScenarioError, match="has 1 cdu units"):
+        Simulation(_hall_10mw({**CDU_OF_ROW_2, "units": 2}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    heat=st.lists(st.floats(0.0, 5e6), min_size=1, max_size=6),
+    units=st.floats(0.0, 4.0),
+    start=st.floats(20.0, 90.0),
+    facility=st.floats(15.0, 45.0),
+    dt=st.sampled_from([1.0, 60.0, 900.0]),
+)
+def test_every_row_loop_balances_its_heat_every_step(heat, units, start, facility, dt):
+    """Per cooling unit: heat in = heat passed on + heat stored (C dT / dt), to 1e-9, whatever the load,
+    units in service (none included) and step; and the coolant never drops below the facility water when
+    heat is flowing in."""
+    n = len(heat)
+    capacity = np.full(n, 5e6)
+    rows = Rows(
+        hall=np.zeros(n, dtype=np.int64),
+        room_heat_share=np.full(n, 1.0 / n),
+        air_heat_capacity_j_per_k=capacity * 30.0,
+        crah_unit_capacity_w=np.full(n, 2e5),
+        crah_units=np.full(n, 4.0),
+        liquid_heat_capacity_j_per_k=capacity * 5.0,
+        cdu_unit_ua_w_per_k=np.full(n, 2e5),
+        cdu_unit_capacity_w=np.full(n, 1e6),
+        cdu_units=np.full(n, 4.0),
+    )
+    coolant = np.full(n, start)
+    before = coolant.copy()
+    heat_w = np.array(heat)
+    passed, stored = rows_liquid_step(rows, coolant, heat_w, np.full(n, units), facility, dt)
+    kept = rows.liquid_heat_capacity_j_per_k * (coolant - before) / dt
+    assert stored == pytest.approx(kept.sum(), rel=1e-9, abs=1e-3)
+    assert passed + stored == pytest.approx(heat_w.sum(), rel=1e-9, abs=1e-3)
+    assert passed <= units * 1e6 * n + 1e-6 * max(heat_w.sum(), 1.0)  # no more than the CDUs' rating
+    if start >= facility:
+        assert (coolant >= facility - 1e-9).all()

@@ -1,0 +1,119 @@
+"""The facility kernel's inputs, parameters, state and per-step results, as NamedTuples (numba
+passes them as structs): what twin/physics/facility.py advances and twin/physics/record.py writes."""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from twin.physics.air_plant import AirFlows, AirPlantParams
+from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams
+from twin.physics.rows import Rows
+from twin.physics.servers import ServerTotals, Topology, UnitState
+
+# FacilityState.plant: facility water temperature [C] and battery charge [J]
+S_WATER, S_BATTERY = 0, 1
+# FacilityState.available: the facility's cooling units in service (fault events change it)
+A_CHILLERS, A_DRYCOOLER = 0, 1
+
+
+class PowerChainParams(NamedTuple):
+    transformer_rating_w: float
+    transformer_no_load_fraction: float
+    transformer_load_loss_fraction: float
+    ups_rating_w: float  # installed UPS (or HVDC rectifier) capacity incl. redundancy
+    ups_c0: float
+    ups_c1: float
+    ups_c2: float
+    pdu_rating_w: float
+    pdu_full_load_loss_fraction: float
+    other_power_w: float
+
+
+class OnSite(NamedTuple):
+    battery_capacity_j: float
+    battery_power_w: float
+    battery_round_trip_efficiency: float
+
+
+class Prices(NamedTuple):
+    water_usd_per_m3: float
+    fixed_usd_per_s: float  # amortised capex + fixed opex
+
+
+class FacilityParams(NamedTuple):
+    """Everything fixed about the facility during a run (twin/sim/plant.py sizes it)."""
+
+    units: np.ndarray  # (units, fields): twin/physics/servers.py unit_matrix, a row per rack
+    where: Topology  # each rack's hall and row
+    rows: Rows  # each row's cooling units
+    air: AirPlantParams
+    liquid: LiquidPlantParams
+    chain: PowerChainParams
+    onsite: OnSite
+    prices: Prices
+
+
+class Drivers(NamedTuple):
+    """Per-step inputs. (steps, halls): utilization and demand (GPU utilisation served and requested,
+    0..1, shares of serving capacity; tokens and host power follow utilisation), activity (the GPU
+    power model's activity at that utilisation, twin/sim/serving.py), productive (share of the
+    hall's GPUs doing work that counts: training work later lost to a failure does not); each rack
+    takes its hall's. (steps,): the site series, on-site solar AC power, and the most the facility
+    may draw from the grid (cap_w) and the UPS may carry (ups_cap_w, IT + PDU), inf where nothing
+    limits it."""
+
+    utilization: np.ndarray
+    activity: np.ndarray
+    productive: np.ndarray
+    demand: np.ndarray
+    drybulb_c: np.ndarray
+    wetbulb_c: np.ndarray
+    carbon_g_per_kwh: np.ndarray
+    water_l_per_kwh: np.ndarray
+    price_usd_per_kwh: np.ndarray
+    solar_w: np.ndarray
+    cap_w: np.ndarray
+    ups_cap_w: np.ndarray
+
+
+class FacilityState(NamedTuple):
+    """What carries over from one step (and one kernel call) to the next, updated in place."""
+
+    plant: np.ndarray  # S_*
+    available: np.ndarray  # A_*
+    row_air_c: np.ndarray  # each row's supply air (its racks' inlet)
+    row_coolant_c: np.ndarray  # each row's secondary coolant supply
+    crah_in_service: np.ndarray  # each row's CRAHs in service (a share of a unit where an outage says so)
+    cdu_in_service: np.ndarray
+    units: UnitState
+
+
+class Records(NamedTuple):
+    """Where the kernel writes: values (steps, COLUMNS); rack_sums (periods, units, RACK_COLUMNS) and
+    rack_steps (periods): each unit's per-server values summed per period of period_steps steps (step i
+    in period i // period_steps) and the steps counted; no periods: not kept."""
+
+    values: np.ndarray
+    rack_sums: np.ndarray
+    rack_steps: np.ndarray
+    period_steps: int
+
+
+class StepFlows(NamedTuple):
+    """One step of the whole facility, solved (see twin/physics/facility.py for the flows)."""
+
+    servers: ServerTotals
+    pdu_w: float
+    ups_out_w: float  # what the UPS delivers: IT + PDU losses
+    ups_w: float
+    other_w: float
+    air: AirFlows
+    liquid: LiquidFlows
+    stored_w: float  # heat left in the rows' air and coolant and the facility water (not removed)
+    heat_rejected_w: float
+    cooling_w: float
+    transformer_w: float
+    facility_w: float
+    charge_w: float  # battery
+    discharge_w: float
+    import_w: float  # grid import at the meter

@@ -1,0 +1,98 @@
+"""Racks and rows: where each rack of a scenario's halls stands, and each row's cooling units sized on
+the row's design heat (catalog/cooling.yaml `rows`; docs/model.md#rows-and-their-cooling-units).
+
+A hall's racks fill its rows in order, as evenly as the count allows (a hall of 300 racks in 4 rows:
+75 each; 302 racks: 76, 76, 75, 75). Each row has its own CRAHs (air) and, in a liquid-cooled hall, its
+own CDUs (or tank heat exchangers), each group with its redundancy.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from twin import catalog
+from twin.physics import power
+from twin.physics.rows import Rows
+from twin.physics.servers import U_SERVERS, Halls, Topology, unit_matrix
+
+
+class Layout(NamedTuple):
+    """Each rack's hall and row, with the names results give them."""
+
+    rack_hall: np.ndarray  # int64, per rack: index into the scenario's halls
+    rack_row: np.ndarray  # int64, per rack: index into the rows (all halls' rows, hall by hall)
+    rack_ids: list  # "hall-a/row-2/rack-07"
+    row_names: list  # "hall-a/row-2"
+    row_hall: np.ndarray  # int64, per row
+
+
+def layout(scenario) -> Layout:
+    rack_hall, rack_row, rack_ids, row_names, row_hall = [], [], [], [], []
+    for h, hall in enumerate(scenario.facility.halls):
+        n_rows = hall.rows()
+        for k in range(n_rows):
+            racks = hall.rack_count // n_rows + (1 if k < hall.rack_count % n_rows else 0)
+            row = f"{hall.name}/row-{k + 1}"
+            for j in range(racks):
+                rack_hall.append(h)
+                rack_row.append(len(row_names))
+                rack_ids.append(f"{row}/rack-{j + 1:02d}")
+            row_names.append(row)
+            row_hall.append(h)
+    as_int = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
+    return Layout(as_int(rack_hall), as_int(rack_row), rack_ids, row_names, as_int(row_hall))
+
+
+def rack_units(halls: Halls, where: Layout, servers_per_rack: np.ndarray) -> np.ndarray:
+    """The kernels' parameter matrix with one row per rack: its hall's server parameters, and the rack's
+    own servers."""
+    units = unit_matrix(halls)[where.rack_hall].copy()
+    units[:, U_SERVERS] = servers_per_rack[where.rack_hall]
+    return units
+
+
+def topology(where: Layout, coolant_floor_c: float) -> Topology:
+    return Topology(where.rack_hall, where.rack_row, coolant_floor_c)
+
+
+def build_rows(
+    where: Layout, rack_it_w, rack_liquid_w, room_heat_w, air, air_path, liquid, liquid_settings, design_it_w
+):
+    """Size each row's cooling units. rack_it_w, rack_liquid_w: each rack's design IT power and the part
+    of it its liquid path takes [W]; room_heat_w: the design heat outside the racks (PDU, UPS, other),
+    which the rows' air shares in proportion to their design IT power. air, liquid: the facility plants
+    (their thermal masses are shared out by design heat); air_path: the scenario's air path (CRAH unit
+    and redundancy); liquid_settings: the cooling's catalog block with the scenario's choices."""
+    n = len(where.row_names)
+    it_w = np.bincount(where.rack_row, weights=rack_it_w, minlength=n)
+    liquid_w = np.bincount(where.rack_row, weights=rack_liquid_w, minlength=n)
+    share = it_w / design_it_w
+    air_w = it_w - liquid_w + share * room_heat_w
+    spec = catalog.load("cooling")["rows"]
+    crah_w = air_path.crah_unit_kw * 1e3
+    crah_units = np.array([power.installed_rating_w(q, crah_w, air_path.crah_redundancy) / crah_w for q in air_w])
+    cdu_w = liquid_settings.get("cdu_unit_kw", spec["cdu_unit_kw"]) * 1e3
+    cdu_units = np.array(
+        [
+            power.installed_rating_w(q, cdu_w, liquid_settings["cdu_redundancy"]) / cdu_w if q > 0 else 0.0
+            for q in liquid_w
+        ]
+    )
+    # all installed CDUs at the row's design liquid heat hold the design coolant approach
+    ua = np.divide(liquid_w, cdu_units * liquid.coolant_approach_k, out=np.zeros(n), where=cdu_units > 0)
+    liquid_capacity = (
+        spec["secondary_heat_capacity_share"] * liquid_settings["heat_capacity_s_per_k"] * liquid_w
+        if liquid.design_heat_w > 0.0
+        else np.zeros(n)
+    )
+    return Rows(
+        hall=where.row_hall,
+        room_heat_share=share,
+        air_heat_capacity_j_per_k=air.heat_capacity_j_per_k * air_w / air.design_heat_w,
+        crah_unit_capacity_w=np.full(n, crah_w),
+        crah_units=crah_units,
+        liquid_heat_capacity_j_per_k=liquid_capacity,
+        cdu_unit_ua_w_per_k=ua,
+        cdu_unit_capacity_w=np.full(n, cdu_w),
+        cdu_units=cdu_units,
+    )
