@@ -12,7 +12,10 @@ def _window(frame, start, end):
     return frame.set_index("timestamp").loc[start:end]
 
 
-def test_chiller_outage_on_a_hot_afternoon_heats_throttles_and_recovers():
+def test_chiller_outage_on_a_hot_afternoon_heats_shuts_servers_down_and_recovers():
+    """Two of four chillers lost: the rows warm past the A2 allowable inlet (35 C), the servers power off and
+    restart 15 min after the inlet is back within it (warming again while the chillers are out), and the
+    facility is back to normal after the outage."""
     scenario = load_scenario(SCENARIOS / "chiller-outage.yaml")
     f = simulate(scenario)
     setpoint = scenario.facility.cooling.supply_air_temp_c
@@ -22,10 +25,10 @@ def test_chiller_outage_on_a_hot_afternoon_heats_throttles_and_recovers():
     assert before["outdoor_drybulb_c"].min() > 35.0  # a hot afternoon
     assert (before["server_inlet_temp_c"] == setpoint).all()
     assert (before["gpu_clock_fraction"] == 1.0).all()
-    assert during["server_inlet_temp_c"].max() > setpoint + 20.0
-    assert during["gpu_die_temp_c"].max() >= before["gpu_die_temp_c"].max() + 20.0
-    assert during["gpu_clock_fraction"].min() < 0.9  # thermal slowdown
-    assert (during["tokens"] / during["tokens_demanded"]).min() < 0.9
+    assert 35.0 < during["server_inlet_temp_c"].max() < 37.0  # past the A2 limit by at most a step's warming
+    off = during["it_power_w"] == 0.0
+    assert 15 <= off.sum() <= 60  # minutes off: at least one restart delay, not the whole outage
+    assert (during["tokens"] / during["tokens_demanded"]).min() == 0.0
     assert during["cooling_unmet_w"].max() > 0.0
     assert (after["server_inlet_temp_c"] == setpoint).all()  # recovered
     assert (after["gpu_clock_fraction"] == 1.0).all()

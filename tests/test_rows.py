@@ -107,3 +107,55 @@ def test_every_row_loop_balances_its_heat_every_step(heat, units, start, facilit
     assert passed <= units * 1e6 * n + 1e-6 * max(heat_w.sum(), 1.0)  # no more than the CDUs' rating
     if start >= facility:
         assert (coolant >= facility - 1e-9).all()
+
+
+def test_dense_racks_breathe_hotter_air_with_partial_containment():
+    """Half the racks at ~34 kW (4 DGX H100), half at ~120 kW (14), interleaved along two rows with partial
+    containment: the dense racks' inlets and dies run hotter; with full containment inlets are the row's."""
+
+    def run(containment):
+        data = short_scenario(duration="1d", step="300s")
+        data["facility"]["halls"] = [
+            {
+                "name": "hall-a",
+                "gpu": "H100-SXM",
+                "rack_count": 40,
+                "row_count": 2,
+                "servers_per_rack": 4,
+                "racks": [{"count": 20, "servers_per_rack": 4}, {"count": 20, "servers_per_rack": 14}],
+                "containment": containment,
+            }
+        ]
+        data["results"] = {"rack_series": "hourly"}
+        return execute_with_racks(Scenario.model_validate(data))[2]
+
+    racks = run("partial")
+    assert len(racks) == 24 * 40 and racks.groupby("period_start_utc").size().eq(40).all()
+    dense = racks["it_power_w"] > racks.groupby("period_start_utc")["it_power_w"].transform("median")
+    per_rack = racks.groupby("rack_id", observed=True)[["inlet_temp_c", "gpu_die_temp_c", "it_power_w"]].mean()
+    heavy = per_rack["it_power_w"] > per_rack["it_power_w"].median()
+    assert heavy.sum() == 20 and dense.mean() == pytest.approx(0.5)
+    assert per_rack.loc[heavy, "inlet_temp_c"].min() > per_rack.loc[~heavy, "inlet_temp_c"].max() + 0.5
+    assert per_rack.loc[heavy, "gpu_die_temp_c"].mean() > per_rack.loc[~heavy, "gpu_die_temp_c"].mean() + 0.5
+    assert set(racks["row"]) == {"hall-a/row-1", "hall-a/row-2"}  # the groups are mixed along each row
+    assert racks.groupby("row", observed=True)["it_power_w"].max().min() > 100e3
+    full = run("full")
+    spread = full.groupby("period_start_utc")["inlet_temp_c"].agg(lambda t: t.max() - t.min())
+    assert spread.max() < 1e-9  # no recirculation: every rack breathes its row's supply
+
+
+def test_the_summary_names_the_hottest_rack_and_what_was_never_drawn(failed_and_healthy):
+    (frame, summary, racks), _ = failed_and_healthy
+    block = summary["racks"]
+    assert block["racks"] == 300 and block["rows"] == 4
+    assert block["hottest_rack"]["rack_id"].startswith("hall-a/row-2/")
+    assert block["hottest_rack"]["max_gpu_die_temp_c"] == pytest.approx(racks["gpu_die_temp_c"].max())
+    lost = (racks["throttled_s"].sum()) / (300 * 86400.0)
+    assert block["rack_hours_throttled_share"] == pytest.approx(lost, rel=1e-9)
+    stranded = block["stranded_power"]
+    per_rack_peak = racks.groupby("rack_id", observed=True)["it_power_w"].max()
+    assert stranded["sum_of_rack_peaks_mw"] == pytest.approx(per_rack_peak.sum() / 1e6, rel=1e-9)
+    assert stranded["stranded_at_racks_mw"] > 0.0  # demand peaks at 90 %: a tenth of the provisioned power idles
+    assert stranded["provisioned_mw"] > stranded["sum_of_rack_peaks_mw"] >= stranded["sum_of_row_peaks_mw"] - 1e-9
+    units = {u["row"]: u for u in block["row_units"]}
+    assert units["hall-a/row-2"]["cdu_units"] == 1.0 and 0.0 < units["hall-a/row-1"]["cdu_peak_load_share"] <= 1.0

@@ -8,10 +8,9 @@ import math
 
 import pandas as pd
 
+from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
+
 J_PER_MWH = 3.6e9
-# ASHRAE TC9.9 (2021) allowable server inlet dry-bulb maxima per class [C] (Thermal Guidelines for Data Processing
-# Environments, 5th ed.)
-INLET_ALLOWABLE_MAX_C = {"A1": 32.0, "A2": 35.0, "A3": 40.0, "A4": 45.0}
 
 METRICS = {
     "pue": ("-", "Power usage effectiveness: facility energy / IT energy", "ISO/IEC 30134-2:2016"),
@@ -235,7 +234,7 @@ def measured_gpu_j_per_token(scenario):
         return None
     curves = catalog.load("models")[inference.model]
     weights = [
-        (h.rack_count * h.servers_per_rack * h.server_spec()[0], curves[h.gpu]["measured_j_per_token_at_capacity"])
+        (h.servers() * h.server_spec()[0], curves[h.gpu]["measured_j_per_token_at_capacity"])
         for h in scenario.facility.halls
     ]
     return sum(n * jt for n, jt in weights) / sum(n for n, _ in weights)

@@ -12,6 +12,7 @@ from twin.scenario import Scenario, ScenarioError, load_scenario
 from twin.sim import scheduler
 from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim.engine import Simulation
+from twin.sim.racks import rack_summary
 from twin.sites.library import SiteSeries
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
@@ -89,6 +90,7 @@ def execute_with_racks(
     if reference is None:
         reference = reference_components(scenario)
     sections = {"site_sources": sources_used(scenario, sim.site)}
+    sections["racks"] = rack_summary(sim.plant, sim.ledger, scenario.n_steps * scenario.step_s)
     sections.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
     if np.isfinite(frame["grid_cap_w"]).any() or np.isfinite(frame["ups_cap_w"]).any():
         sections["grid_cap"] = grid_cap_summary(frame, scenario.step_s)
@@ -97,7 +99,7 @@ def execute_with_racks(
         sections["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
     summary = summarise(scenario, frame, reference, sections)
     halls = scenario.facility.halls
-    return frame, summary, sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls], sim.plant.servers_per_rack)
+    return frame, summary, sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls])
 
 
 def fifo_baseline(scenario: Scenario, reference: dict[str, float] | None) -> dict:

@@ -24,7 +24,7 @@ def write_results(out_dir, frame, summary, racks=None):
     writers = {
         "timeseries.parquet": parquet(frame),
         "summary.json": lambda path: path.write_text(to_json(summary) + "\n"),
-        "report.html": lambda path: path.write_text(run_report_html(frame, summary)),
+        "report.html": lambda path: path.write_text(run_report_html(frame, summary, racks)),
     }
     if racks is not None and len(racks):
         writers["racks.parquet"] = parquet(racks)

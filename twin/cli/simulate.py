@@ -58,7 +58,7 @@ def cmd_check(args):
             continue
         from twin.memory import available_bytes, estimate_peak_bytes, gib
 
-        gpus = sum(h.rack_count * h.servers_per_rack * h.server_spec()[0] for h in scenario.facility.halls)
+        gpus = sum(h.servers() * h.server_spec()[0] for h in scenario.facility.halls)
         need, have = estimate_peak_bytes(scenario), available_bytes()
         print(
             f"{path}: valid - '{scenario.name}', {scenario.n_steps:,} steps of {scenario.step}, "

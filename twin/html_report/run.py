@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-# Above this many points a series is averaged into coarser bins: SVG paths cost ~20 bytes
 from twin.html_report.base import (
     MAX_DAILY_BARS,
     MAX_SCATTER_POINTS,
@@ -28,6 +27,9 @@ from twin.html_report.base import (
     sources_footer,
     svg_figure,
 )
+
+# Above this many points a series is averaged into coarser bins: SVG paths cost ~20 bytes
+from twin.html_report.floor import floor_section
 
 
 def _power_plot(data: pd.DataFrame) -> str:
@@ -233,11 +235,12 @@ def period_text(data: pd.DataFrame, summary: dict) -> str:
     return f"{text} ({summary['duration']})" if summary.get("duration") else text
 
 
-def run_report_html(frame: pd.DataFrame, summary: dict) -> str:
+def run_report_html(frame: pd.DataFrame, summary: dict, racks: pd.DataFrame | None = None) -> str:
     """The HTML report of one run.
 
     frame: the per-step frame of timeseries.parquet (UTC `timestamp`, powers in W, water in m3,
-    carbon in kg per step); summary: the summary.json document of the same run.
+    carbon in kg per step); summary: the summary.json document of the same run; racks: its
+    racks.parquet frame (the floor map), or None where none was kept.
     Returns the page as a string (self-contained, plots as inline SVG).
     """
     data = prepare_frame(frame)
@@ -257,6 +260,7 @@ def run_report_html(frame: pd.DataFrame, summary: dict) -> str:
         _pue_plot(data),
         "<h2>Water and carbon</h2>",
         _daily_plot(data),
+        floor_section(racks),
         saiq_section(summary.get("saiq") or {}),
         sources_footer(summary, "KPI sources are given in the KPI table."),
     ]

@@ -144,3 +144,8 @@ R_INLET = _R["inlet_temp_c"]
 R_COOLANT = _R["coolant_temp_c"]
 R_THROTTLED = _R["throttled_s"]
 R_TRIPPED = _R["tripped_s"]
+
+# Over the whole run, per rack (Records.rack_run) and per row (Records.row_run), whatever rack_series keeps
+RACK_RUN_COLUMNS = ("peak_it_power_w", "max_inlet_temp_c", "max_gpu_die_temp_c", "throttled_s", "tripped_s")
+RUN_PEAK_IT, RUN_MAX_INLET, RUN_MAX_DIE, RUN_THROTTLED, RUN_TRIPPED = range(len(RACK_RUN_COLUMNS))  # per server
+ROW_RUN_COLUMNS = ("peak_it_power_w", "peak_air_heat_w", "peak_liquid_heat_w")

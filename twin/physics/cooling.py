@@ -18,6 +18,9 @@ from twin.physics.psychro import _humidity_ratio_at_wetbulb, humidity_ratio, sat
 AIR_DENSITY_KG_M3 = 1.2  # kg/m3, dry air at 20 C, 101.3 kPa (ASHRAE Fundamentals 2017 ch.1)
 # C, the highest facility-water supply temperature of each ASHRAE TC9.9 liquid cooling class (ASHRAE TC9.9,
 # Thermal Guidelines for Data Processing Environments, 5th ed., 2021) [S]
+# ASHRAE TC9.9 (2021) allowable server inlet dry-bulb maxima per class [C] (Thermal Guidelines for Data Processing
+# Environments, 5th ed.) [S]
+INLET_ALLOWABLE_MAX_C = {"A1": 32.0, "A2": 35.0, "A3": 40.0, "A4": 45.0}
 LIQUID_CLASSES_C = {"W17": 17.0, "W27": 27.0, "W32": 32.0, "W40": 40.0, "W45": 45.0}
 AIR_CP_J_KG_K = 1006.0  # J/(kg K), dry air (ASHRAE Fundamentals 2017 ch.1 eq. 30)
 WATER_CP_J_KG_K = 4186.0  # J/(kg K), liquid water near 20 C

@@ -72,7 +72,7 @@ def advance(
     limit_w = np.full(n_units, np.inf)  # per-GPU power limit of each unit in this pass
     last_w = np.zeros(n_units)  # per-GPU power of each unit in the last pass
     per_server = np.zeros((n_units, N_RACK))  # this pass's per-server values of each unit
-    row_w = np.zeros((3, n_rows))  # each row's heat to air and to liquid, and what its CRAHs took
+    row_w = np.zeros((4, n_rows))  # each row's heat to air and to liquid, what its CRAHs took, its IT power
     decay = node_decays(plant.units, dt_s)  # the GPUs' thermal decays over a step: fixed for the call
     for i in range(i0, i1):
         _restore_state(start, state)
@@ -85,7 +85,7 @@ def advance(
                 for h in range(n_units):
                     limit_w[h] = last_w[h] * scale
                 continue
-            record(out, i, dt_s, drivers, plant, f, limit_w, per_server)
+            record(out, i, dt_s, drivers, plant, f, limit_w, per_server, row_w)
             break  # the step is within its caps (or has used its passes)
 
 
@@ -99,7 +99,14 @@ def _copy_state(state: FacilityState) -> FacilityState:
         state.row_coolant_c.copy(),
         state.crah_in_service,
         state.cdu_in_service,
-        UnitState(units.die_temp_c.copy(), units.sink_temp_c.copy(), units.tripped.copy()),
+        UnitState(
+            units.die_temp_c.copy(),
+            units.sink_temp_c.copy(),
+            units.tripped.copy(),
+            units.air_w.copy(),
+            units.off.copy(),
+            units.within_s.copy(),
+        ),
     )
 
 
@@ -117,6 +124,9 @@ def _restore_state(dst: FacilityState, src: FacilityState) -> None:
         a.die_temp_c[h] = b.die_temp_c[h]
         a.sink_temp_c[h] = b.sink_temp_c[h]
         a.tripped[h] = b.tripped[h]
+        a.air_w[h] = b.air_w[h]
+        a.off[h] = b.off[h]
+        a.within_s[h] = b.within_s[h]
 
 
 @njit(cache=True, inline="always")
@@ -150,6 +160,7 @@ def solve_step(
         per_server,
         row_air_w,
         row_liquid_w,
+        row_w[3],
     )
     pdu_w, ups_out_w, ups_w = chain_losses_w(srv.it_w, plant.chain)
     other_w = plant.chain.other_power_w

@@ -70,6 +70,10 @@ class Halls(NamedTuple):
     tokens_per_gpu_s: np.ndarray  # tokens/s of one GPU at utilisation 1, full clock: output tokens
     # served (inference), tokens processed (training)
     training: np.ndarray  # 1 for a training unit (its tokens go to tokens_training), else 0
+    recirculation_k_per_w: np.ndarray  # inlet rise above the row's supply per W of a server's air heat
+    inlet_limit_c: np.ndarray  # servers power off above this inlet (the ASHRAE allowable maximum of the class)
+    coolant_limit_c: np.ndarray  # ... or above this liquid coolant (inf where the rack has no liquid path)
+    restart_s: np.ndarray  # ... and power on again after this long back within both
 
 
 THROTTLED_CLOCK_FRACTION = 0.99  # a GPU below 99 % of its full clock counts as throttled (as metrics.totals)
@@ -109,6 +113,10 @@ U_PSU_C2 = _U["psu_c2"]
 U_LIQUID_FRACTION = _U["liquid_fraction"]
 U_TOKENS_PER_GPU_S = _U["tokens_per_gpu_s"]
 U_TRAINING = _U["training"]
+U_RECIRCULATION_K_PER_W = _U["recirculation_k_per_w"]
+U_INLET_LIMIT_C = _U["inlet_limit_c"]
+U_COOLANT_LIMIT_C = _U["coolant_limit_c"]
+U_RESTART_S = _U["restart_s"]
 
 
 def unit_matrix(units: Halls) -> np.ndarray:
@@ -122,6 +130,9 @@ class UnitState(NamedTuple):
     die_temp_c: np.ndarray
     sink_temp_c: np.ndarray
     tripped: np.ndarray  # 1: the unit's GPUs are off on over-temperature
+    air_w: np.ndarray  # a server's heat to air in the last step (drives the rack's recirculation)
+    off: np.ndarray  # 1: the rack's servers are powered off (inlet or coolant past its limit)
+    within_s: np.ndarray  # how long an off rack has been back within its limits
 
 
 class Topology(NamedTuple):
@@ -170,6 +181,7 @@ def servers_step(
     per_server: np.ndarray,
     row_air_w: np.ndarray,
     row_liquid_w: np.ndarray,
+    row_it_w: np.ndarray,
 ) -> ServerTotals:
     """Advance every unit's servers over step i of the drivers d (twin/physics/facility.py: Drivers, per
     hall) at the per-GPU power limits limit_w. Each unit's GPU power goes into last_w, its per-server
@@ -177,8 +189,10 @@ def servers_step(
     row_air_w and row_liquid_w. Three passes over the units, each reading only its own inputs: GPUs
     (thermal state), server power at the wall, and the sums."""
     gpus_step(i, d.activity, dt_s, units, where, row_air_c, row_coolant_c, state, decay, limit_w, last_w, per_server)
-    server_power_step(i, d.utilization, units, where.unit_hall, per_server)
-    return servers_total(i, d.productive, d.demand, dt_s, units, where, last_w, per_server, row_air_w, row_liquid_w)
+    server_power_step(i, d.utilization, units, where.unit_hall, per_server, state.air_w, state.off)
+    return servers_total(
+        i, d.productive, d.demand, dt_s, units, where, last_w, per_server, row_air_w, row_liquid_w, row_it_w
+    )
 
 
 @njit(cache=True, inline="always")
@@ -201,8 +215,9 @@ def gpus_step(
     trip flags updated in state."""
     for h in range(units.shape[0]):
         g = where.unit_row[h]
-        inlet_c = row_air_c[g]
+        inlet_c = row_air_c[g] + units[h, U_RECIRCULATION_K_PER_W] * state.air_w[h]
         coolant_c = max(where.coolant_floor_c, row_coolant_c[g]) if units[h, U_LIQUID_FRACTION] > 0.0 else inlet_c
+        off = power_state(units, h, inlet_c, coolant_c, dt_s, state)
         p_gpu, clock, die_end, sink_end, trip = gpu.step_decayed(
             activity[i, where.unit_hall[h]],
             state.die_temp_c[h],
@@ -223,7 +238,7 @@ def gpus_step(
             units[h, U_MAX_TEMP_C],
             units[h, U_MIN_CLOCK_FRACTION],
             units[h, U_SHUTDOWN_TEMP_C],
-            state.tripped[h] > 0.0,
+            state.tripped[h] > 0.0 or off,
             limit_w[h],
         )
         state.die_temp_c[h] = die_end
@@ -235,17 +250,29 @@ def gpus_step(
         per_server[h, R_DIE] = die_end
         per_server[h, R_INLET] = inlet_c
         per_server[h, R_COOLANT] = coolant_c
-        per_server[h, R_TRIPPED] = dt_s if trip else 0.0
-        per_server[h, R_THROTTLED] = dt_s if clock < THROTTLED_CLOCK_FRACTION and not trip else 0.0
+        per_server[h, R_TRIPPED] = dt_s if trip or off else 0.0
+        per_server[h, R_THROTTLED] = dt_s if clock < THROTTLED_CLOCK_FRACTION and not (trip or off) else 0.0
 
 
 @njit(cache=True, inline="always")
 def server_power_step(
-    i: int, utilization: np.ndarray, units: np.ndarray, unit_hall: np.ndarray, per_server: np.ndarray
+    i: int,
+    utilization: np.ndarray,
+    units: np.ndarray,
+    unit_hall: np.ndarray,
+    per_server: np.ndarray,
+    air_w: np.ndarray,
+    off: np.ndarray,
 ) -> None:
     """Host, fans and PSU of one server of each unit over step i, from its GPU power and inlet in
-    per_server: wall (IT) power, host and fan power, liquid heat and utilisation into per_server."""
+    per_server: wall (IT) power, host and fan power, liquid heat and utilisation into per_server, the
+    heat to air into air_w. A powered-off rack draws nothing."""
     for h in range(units.shape[0]):
+        if off[h] > 0.0:
+            for k in (R_IT, R_HOST, R_FAN, R_LIQ, R_UTIL):
+                per_server[h, k] = 0.0
+            air_w[h] = 0.0
+            continue
         u = utilization[i, unit_hall[h]]
         host = host_power_linear_w(u, units[h, U_HOST_IDLE_W], units[h, U_HOST_MAX_W])
         speed = fan_speed_fraction(
@@ -263,6 +290,7 @@ def server_power_step(
         per_server[h, R_FAN] = fan
         per_server[h, R_LIQ] = units[h, U_LIQUID_FRACTION] * wall
         per_server[h, R_UTIL] = u
+        air_w[h] = wall - per_server[h, R_LIQ]
 
 
 @njit(cache=True, inline="always")
@@ -277,14 +305,16 @@ def servers_total(
     per_server: np.ndarray,
     row_air_w: np.ndarray,
     row_liquid_w: np.ndarray,
+    row_it_w: np.ndarray,
 ) -> ServerTotals:
     """The facility's sums over every unit's servers in step i (per_server and last_w filled), and each
-    row's heat to air and liquid (row_air_w, row_liquid_w, overwritten)."""
+    row's heat to air and liquid and its IT power (row_air_w, row_liquid_w, row_it_w, overwritten)."""
     it_w = gpu_w = host_w = fan_w = psu_w = liquid_heat_w = 0.0
     tokens = tokens_dem = tokens_train = it_train_w = gpu_count = util_gpu = clock_gpu = 0.0
     die_max = inlet_max = coolant_max = -273.15
     row_air_w[:] = 0.0
     row_liquid_w[:] = 0.0
+    row_it_w[:] = 0.0
     for h in range(units.shape[0]):
         hall = where.unit_hall[h]
         servers = units[h, U_SERVERS]
@@ -300,6 +330,7 @@ def servers_total(
         liquid_heat_w += liquid_w
         row_liquid_w[where.unit_row[h]] += liquid_w
         row_air_w[where.unit_row[h]] += servers * wall - liquid_w
+        row_it_w[where.unit_row[h]] += servers * wall
         rate = units[h, U_TOKENS_PER_GPU_S] * dt_s * gpus
         slowed = 1.0 if clock >= 1.0 else clock ** units[h, U_THROUGHPUT_CLOCK_EXPONENT]  # no pow at full clock
         done = rate * productive[i, hall] * slowed
@@ -333,6 +364,23 @@ def servers_total(
         inlet_max,
         coolant_max,
     )
+
+
+@njit(cache=True, inline="always")
+def power_state(units: np.ndarray, h: int, inlet_c: float, coolant_c: float, dt_s: float, state: UnitState) -> bool:
+    """Whether rack h's servers are off this step: they power off when the inlet or the coolant at the step's
+    start is past its limit, and on again once both have been within them for the rack's restart delay
+    (the state is updated)."""
+    past = inlet_c > units[h, U_INLET_LIMIT_C] or coolant_c > units[h, U_COOLANT_LIMIT_C]
+    if state.off[h] > 0.0:
+        state.within_s[h] = 0.0 if past else state.within_s[h] + dt_s
+        if state.within_s[h] >= units[h, U_RESTART_S]:
+            state.off[h] = 0.0
+            state.within_s[h] = 0.0
+    elif past:
+        state.off[h] = 1.0
+        state.within_s[h] = 0.0
+    return state.off[h] > 0.0
 
 
 @njit(cache=True)

@@ -91,12 +91,15 @@ class FacilityState(NamedTuple):
 class Records(NamedTuple):
     """Where the kernel writes: values (steps, COLUMNS); rack_sums (periods, units, RACK_COLUMNS) and
     rack_steps (periods): each unit's per-server values summed per period of period_steps steps (step i
-    in period i // period_steps) and the steps counted; no periods: not kept."""
+    in period i // period_steps) and the steps counted; no periods: not kept. rack_run and row_run are
+    kept always (twin/physics/columns.py)."""
 
     values: np.ndarray
     rack_sums: np.ndarray
     rack_steps: np.ndarray
     period_steps: int
+    rack_run: np.ndarray  # (units, RACK_RUN_COLUMNS): each rack's peaks and seconds over the run
+    row_run: np.ndarray  # (rows, ROW_RUN_COLUMNS): each row's peak IT power and heat to its units
 
 
 class StepFlows(NamedTuple):

@@ -54,6 +54,13 @@ class Site(ScenarioModel):
         return self
 
 
+class RackGroup(ScenarioModel):
+    """Racks of a hall that differ from its others in how many servers they hold (their power density)."""
+
+    count: int = Field(ge=1, le=100_000, description="racks of this kind")
+    servers_per_rack: int = Field(ge=1, le=256, description="servers in each (e.g. 128 nodes in a Frontier cabinet)")
+
+
 class Hall(ScenarioModel):
     """A hall of identical racks of GPU servers."""
 
@@ -65,7 +72,16 @@ class Hall(ScenarioModel):
         le=10_000,
         description="rows the racks stand in, each with its own cooling units (default: rows of 20)",
     )
-    servers_per_rack: int = Field(ge=1, le=64)
+    servers_per_rack: int = Field(ge=1, le=256, description="servers in each rack (racks: for racks that differ)")
+    racks: list[RackGroup] | None = Field(
+        None,
+        max_length=100,
+        description="groups of racks of different density, counts adding up to rack_count; "
+        "the groups are interleaved along every row",
+    )
+    containment: Literal["none", "partial", "full"] = Field(
+        "full", description="aisle containment: how much hot exhaust the racks breathe again (supply heat index)"
+    )
     gpus_per_server: int | None = Field(None, ge=1, le=72, description="default: the GPU's typical server")
     gpu: str = Field(
         description="GPU model from twin/catalog/gpus.yaml, or {model: NAME, calibration: FILE} to "
@@ -121,6 +137,34 @@ class Hall(ScenarioModel):
         return value
 
     @model_validator(mode="after")
+    def _groups_add_up(self):
+        if self.racks is not None and sum(g.count for g in self.racks) != self.rack_count:
+            counts = " + ".join(str(g.count) for g in self.racks)
+            raise ValueError(
+                f"racks counts {counts} = {sum(g.count for g in self.racks)}; rack_count is {self.rack_count}"
+            )
+        return self
+
+    def rack_servers(self):
+        """Servers in each rack of the hall, in the order racks stand along its rows: the groups
+        interleaved in proportion to their counts (largest remainder first), or all alike."""
+        if self.racks is None:
+            return [self.servers_per_rack] * self.rack_count
+        placed = [0] * len(self.racks)
+        out = []
+        for k in range(self.rack_count):
+            # the group furthest behind its share of the first k + 1 racks goes next
+            due = [(g.count * (k + 1) / self.rack_count - placed[j], -j) for j, g in enumerate(self.racks)]
+            j = -max(due)[1]
+            placed[j] += 1
+            out.append(self.racks[j].servers_per_rack)
+        return out
+
+    def servers(self):
+        """Servers in the hall."""
+        return sum(self.rack_servers()) if self.racks is not None else self.rack_count * self.servers_per_rack
+
+    @model_validator(mode="after")
     def _rows_hold_racks(self):
         if self.row_count is not None and self.row_count > self.rack_count:
             raise ValueError(f"row_count ({self.row_count}) exceeds rack_count ({self.rack_count}): a row holds racks")
@@ -174,7 +218,9 @@ class AirPath(ScenarioModel):
         "dry_cooler: air-cooled chillers + dry-cooler economiser (no water)",
     )
     inlet_class: Literal["A1", "A2", "A3", "A4"] = Field(
-        "A2", description="ASHRAE TC9.9 allowable server inlet class; hours above its limit are reported"
+        "A2",
+        description="ASHRAE TC9.9 allowable server inlet class: servers shut down above its limit (hours above "
+        "it are reported) and restart once back within it for catalog rows.server_restart_s",
     )
     chiller_count: int = Field(AIR_DEFAULTS["chiller_count"], ge=1, le=50)
     crah_unit_kw: float = Field(

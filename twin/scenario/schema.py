@@ -325,7 +325,7 @@ class Scenario(ScenarioModel):
                 f"workload.training.hall '{training.hall}' is not a facility hall (halls: {', '.join(halls)})"
             )
         hall = halls[training.hall]
-        gpus = hall.rack_count * hall.servers_per_rack * hall.server_spec()[0]
+        gpus = hall.servers() * hall.server_spec()[0]
         if max(training.job_gpus) > gpus:
             raise ValueError(
                 f"workload.training.job_gpus {max(training.job_gpus)} exceeds the {gpus} GPUs of hall '{hall.name}'"

@@ -175,7 +175,9 @@ class Simulation:
         self.cap_w = grid_cap_w(scenario, self.times)
         self.ups_cap_w = ups_cap_w(scenario, self.plant.chain.ups_rating_w, self.times)
         check_row_outages(scenario, self.plant)
-        self.ledger = Ledger(self.times, self.plant.params.units.shape[0], rack_period_steps(scenario))
+        self.ledger = Ledger(
+            self.times, self.plant.params.units.shape[0], rack_period_steps(scenario), len(self.plant.layout.row_names)
+        )
         s = self.series
         self.drivers = Drivers(
             self.utilization,
@@ -192,7 +194,14 @@ class Simulation:
             self.ups_cap_w,
         )
         ledger = self.ledger
-        self.records = Records(ledger.values, ledger.rack_sums, ledger.rack_steps, max(ledger.period_steps, 1))
+        self.records = Records(
+            ledger.values,
+            ledger.rack_sums,
+            ledger.rack_steps,
+            max(ledger.period_steps, 1),
+            ledger.rack_run,
+            ledger.row_run,
+        )
 
     def _price_per_step(self):
         econ = self.scenario.economics
@@ -240,8 +249,7 @@ class Simulation:
     def run(self):
         env = simpy.Environment()
         self.done = 0
-        self.ledger.rack_sums[:] = 0.0  # a second run() starts its per-rack sums afresh
-        self.ledger.rack_steps[:] = 0.0
+        self.ledger.reset_run()  # a second run() starts its per-rack sums and peaks afresh
         env.process(self._daily(env))
         for outage in self.scenario.faults.cooling_outages:
             env.process(cooling_outage(env, self._sync, self.plant, outage_offset_s(self.scenario, outage), outage))

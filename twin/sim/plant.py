@@ -12,6 +12,7 @@ from twin.params import calibration
 from twin.params.server import server_conversion_coefficients
 from twin.physics import cooling, power, rack
 from twin.physics.air_plant import AirPlantParams, air_plant, air_plant_power_w
+from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
 from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_plant_power_w
 from twin.physics.servers import Halls, UnitState
 from twin.physics.state import (
@@ -89,7 +90,7 @@ def build_halls(scenario):
                 inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"]
             )
         row = dict(
-            servers=hall.rack_count * hall.servers_per_rack,
+            servers=hall.servers(),
             gpus_per_server=n,
             gpu_idle_w=spec["idle_w"],
             gpu_tdp_w=spec["tdp_w"],
@@ -121,6 +122,10 @@ def build_halls(scenario):
             liquid_fraction=liquid,
             tokens_per_gpu_s=tokens,
             training=1.0 if is_training else 0.0,
+            recirculation_k_per_w=0.0,  # per rack: twin/sim/topology.py
+            inlet_limit_c=INLET_ALLOWABLE_MAX_C[air_path_of(scenario.facility.cooling).inlet_class],
+            coolant_limit_c=settings["coolant_shutdown_c"] if liquid > 0.0 else np.inf,
+            restart_s=catalog.load("cooling")["rows"]["server_restart_s"],
         )
         if hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
             row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))
@@ -365,7 +370,7 @@ class Plant:
         self.layout = topology.layout(scenario)
         self.rows = self._rows(scenario, pdu_w + ups_w + chain.other_power_w)
         self.params = FacilityParams(
-            topology.rack_units(self.halls, self.layout, self.servers_per_rack),
+            topology.rack_units(self.halls, self.layout, self._recirculation(scenario)),
             topology.topology(self.layout, self.liquid.coolant_floor_c),
             self.rows,
             self.air,
@@ -376,14 +381,24 @@ class Plant:
         )
         self.state = self._initial_state()
 
+    def _server_design_w(self):
+        """Design wall power of one server of each hall [W]."""
+        return np.array([server_wall_power_w(self.halls, h, 27.0) for h in range(self.halls.servers.shape[0])])
+
+    def _recirculation(self, scenario):
+        """Each rack's inlet rise per W of a server's air heat, from its hall's containment (topology.py)."""
+        shi = catalog.load("cooling")["rows"]["supply_heat_index"]
+        hall_shi = np.array([shi[h.containment] for h in scenario.facility.halls])
+        hall = self.layout.rack_hall
+        server_air_w = (self._server_design_w() * (1.0 - self.halls.liquid_fraction))[hall]
+        return topology.recirculation_k_per_w(
+            self.layout, server_air_w, hall_shi[hall], air_path_of(scenario.facility.cooling).air_delta_t_k
+        )
+
     def _rows(self, scenario, room_heat_w):
         """Each row's cooling units, sized on its racks' design heat and its share of the room's."""
-        self.servers_per_rack = np.array([float(h.servers_per_rack) for h in scenario.facility.halls])
-        per_rack_it = (
-            np.array([server_wall_power_w(self.halls, h, 27.0) for h in range(self.halls.servers.shape[0])])
-            * self.servers_per_rack
-        )
-        rack_it_w = per_rack_it[self.layout.rack_hall]
+        rack_it_w = self._server_design_w()[self.layout.rack_hall] * self.layout.rack_servers
+        self.rack_design_it_w = rack_it_w  # provisioned: every server at full load (27 C inlet)
         rack_liquid_w = self.halls.liquid_fraction[self.layout.rack_hall] * rack_it_w
         settings = cooling_settings(scenario.facility.cooling)[1]
         if self.design_liquid_heat_w <= 0.0:
@@ -431,7 +446,9 @@ class Plant:
             row_coolant_c,
             self.rows.crah_units.copy(),
             self.rows.cdu_units.copy(),
-            UnitState(die_temp_c, sink_temp_c, np.zeros_like(die_temp_c)),
+            UnitState(*(np.zeros_like(die_temp_c) for _ in UnitState._fields))._replace(
+                die_temp_c=die_temp_c, sink_temp_c=sink_temp_c
+            ),
         )
 
     def chillers_lost(self, fraction):

@@ -248,7 +248,7 @@ def summary(sched, scenario, frame, step_s):
     names = [h.name for h in scenario.facility.halls]
     out = {}
     rate_per_day = faults.gpu_failures_per_gpu_day
-    hall_gpus = [h.rack_count * h.servers_per_rack * h.server_spec()[0] for h in scenario.facility.halls]
+    hall_gpus = [h.servers() * h.server_spec()[0] for h in scenario.facility.halls]
     training = scenario.workload.training
     per_hall = []
     for h, name in enumerate(names):

@@ -13,7 +13,7 @@ import numpy as np
 from twin import catalog
 from twin.physics import power
 from twin.physics.rows import Rows
-from twin.physics.servers import U_SERVERS, Halls, Topology, unit_matrix
+from twin.physics.servers import U_RECIRCULATION_K_PER_W, U_SERVERS, Halls, Topology, unit_matrix
 
 
 class Layout(NamedTuple):
@@ -24,31 +24,55 @@ class Layout(NamedTuple):
     rack_ids: list  # "hall-a/row-2/rack-07"
     row_names: list  # "hall-a/row-2"
     row_hall: np.ndarray  # int64, per row
+    rack_servers: np.ndarray  # float, per rack
 
 
 def layout(scenario) -> Layout:
-    rack_hall, rack_row, rack_ids, row_names, row_hall = [], [], [], [], []
+    rack_hall, rack_row, rack_ids, row_names, row_hall, rack_servers = [], [], [], [], [], []
     for h, hall in enumerate(scenario.facility.halls):
         n_rows = hall.rows()
+        servers = iter(hall.rack_servers())
         for k in range(n_rows):
             racks = hall.rack_count // n_rows + (1 if k < hall.rack_count % n_rows else 0)
             row = f"{hall.name}/row-{k + 1}"
             for j in range(racks):
+                rack_servers.append(float(next(servers)))
                 rack_hall.append(h)
                 rack_row.append(len(row_names))
                 rack_ids.append(f"{row}/rack-{j + 1:02d}")
             row_names.append(row)
             row_hall.append(h)
     as_int = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
-    return Layout(as_int(rack_hall), as_int(rack_row), rack_ids, row_names, as_int(row_hall))
+    return Layout(
+        as_int(rack_hall), as_int(rack_row), rack_ids, row_names, as_int(row_hall), np.array(rack_servers, dtype=float)
+    )
 
 
-def rack_units(halls: Halls, where: Layout, servers_per_rack: np.ndarray) -> np.ndarray:
-    """The kernels' parameter matrix with one row per rack: its hall's server parameters, and the rack's
-    own servers."""
+def rack_units(halls: Halls, where: Layout, recirculation_k_per_w: np.ndarray) -> np.ndarray:
+    """The kernels' parameter matrix with one row per rack: its hall's server parameters, the rack's own
+    servers and its recirculation term (recirculation_k_per_w)."""
     units = unit_matrix(halls)[where.rack_hall].copy()
-    units[:, U_SERVERS] = servers_per_rack[where.rack_hall]
+    units[:, U_SERVERS] = where.rack_servers
+    units[:, U_RECIRCULATION_K_PER_W] = recirculation_k_per_w
     return units
+
+
+def recirculation_k_per_w(where: Layout, server_air_w: np.ndarray, shi: np.ndarray, air_delta_t_k: float):
+    """Each rack's inlet rise per watt of a server's air heat [K/W]: T_in = T_row + SHI_r / (1 - SHI_r) dT_rack,
+    from SHI's definition (catalog rows.supply_heat_index), with the rack's exhaust rise dT_rack = dT_design
+    x its air heat / its design air heat (servers' fans sized for design). A rack that draws more air than the
+    row's mean rack breathes more exhaust: SHI_r = SHI_hall x its design air heat / the row's mean (at most
+    0.5). server_air_w: a server's design air heat of each rack; shi: each rack's hall's SHI."""
+    rack_air_w = server_air_w * where.rack_servers
+    n = len(where.row_names)
+    row_mean = np.bincount(where.rack_row, weights=rack_air_w, minlength=n) / np.bincount(where.rack_row, minlength=n)
+    share = np.divide(
+        rack_air_w, row_mean[where.rack_row], out=np.ones_like(rack_air_w), where=row_mean[where.rack_row] > 0
+    )
+    rack_shi = np.minimum(shi * share, 0.5)
+    return np.divide(
+        rack_shi / (1.0 - rack_shi) * air_delta_t_k, server_air_w, out=np.zeros_like(rack_air_w), where=server_air_w > 0
+    )
 
 
 def topology(where: Layout, coolant_floor_c: float) -> Topology:
