@@ -159,3 +159,30 @@ def test_the_summary_names_the_hottest_rack_and_what_was_never_drawn(failed_and_
     assert stranded["provisioned_mw"] > stranded["sum_of_rack_peaks_mw"] >= stranded["sum_of_row_peaks_mw"] - 1e-9
     units = {u["row"]: u for u in block["row_units"]}
     assert units["hall-a/row-2"]["cdu_units"] == 1.0 and 0.0 < units["hall-a/row-1"]["cdu_peak_load_share"] <= 1.0
+
+
+def _placed(placement, outage=None):
+    data = _hall_10mw(outage).model_dump(mode="json", exclude_none=True)
+    data["workload"]["inference"].update(placement=placement, peak_demand_fraction=0.6, trough_demand_fraction=0.4)
+    return execute_with_racks(Scenario.model_validate(data))
+
+
+def test_pack_fills_whole_racks_and_leaves_the_rest_idle():
+    spread, pack = _placed("spread"), _placed("pack")
+    racks = pack[2]
+    per_step = racks.groupby("period_start_utc", observed=True)["gpu_utilization"]
+    # every step: racks either full, idle, or the one part-filled rack
+    partial = racks["gpu_utilization"].between(1e-9, 1.0 - 1e-9).groupby(racks["period_start_utc"]).sum()
+    assert partial.max() <= 1 and (racks["gpu_utilization"].isin([0.0, 1.0]).mean() > 0.99)
+    np.testing.assert_allclose(per_step.mean().to_numpy(), spread[2].groupby("period_start_utc")["gpu_utilization"].mean().to_numpy(), rtol=1e-9)
+    # the same work is served; the filled racks run in row order
+    assert pack[1]["totals"]["tokens"] == pytest.approx(spread[1]["totals"]["tokens"], rel=1e-6)
+    first = racks[racks["period_start_utc"] == racks["period_start_utc"].iloc[0]]
+    assert first.loc[first["gpu_utilization"] == 1.0, "row"].iloc[0] == "hall-a/row-1"
+
+
+def test_coolest_first_moves_load_off_a_row_that_lost_its_cooling():
+    racks = _placed("coolest_first", CDU_OF_ROW_2)[2]
+    during = racks[(racks["period_start_utc"] >= "2023-08-01 20:20") & (racks["period_start_utc"] < "2023-08-01 21:00")]
+    by_row = during.groupby("row", observed=True)["gpu_utilization"].mean()
+    assert by_row["hall-a/row-2"] < 0.05 < by_row.drop("hall-a/row-2").mean()

@@ -34,7 +34,7 @@ from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams, liquid_pla
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
 from twin.physics.record import record
 from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_step
-from twin.physics.servers import UnitState, node_decays, servers_step
+from twin.physics.servers import REORDER_S, UnitState, node_decays, place_load, placement_order, servers_step
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
@@ -74,12 +74,18 @@ def advance(
     per_server = np.zeros((n_units, N_RACK))  # this pass's per-server values of each unit
     row_w = np.zeros((4, n_rows))  # each row's heat to air and to liquid, what its CRAHs took, its IT power
     decay = node_decays(plant.units, dt_s)  # the GPUs' thermal decays over a step: fixed for the call
+    order = np.arange(n_units)  # the order each hall fills its racks in (placement_order)
+    reorder = max(1, int(round(REORDER_S / dt_s)))
+    drive = np.zeros((n_units, 3))  # each rack's utilisation, activity and productive share this step
     for i in range(i0, i1):
+        if (i - i0) % reorder == 0:
+            placement_order(plant.where, plant.units, state.row_air_c, state.row_coolant_c, order)
         _restore_state(start, state)
         limit_w.fill(np.inf)
         for attempt in range(MAX_CAP_PASSES):
             _restore_state(state, start)
-            f = solve_step(i, dt_s, drivers, plant, state, decay, limit_w, last_w, per_server, row_w)
+            place_load(i, drivers, plant.units, plant.where, order, drive)
+            f = solve_step(i, dt_s, drivers, plant, state, decay, limit_w, last_w, per_server, row_w, drive)
             over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
             if over and attempt < MAX_CAP_PASSES - 1:
                 for h in range(n_units):
@@ -141,6 +147,7 @@ def solve_step(
     last_w: np.ndarray,
     per_server: np.ndarray,
     row_w: np.ndarray,
+    drive: np.ndarray,
 ) -> StepFlows:
     """Step i at the GPU power limits limit_w: racks, power chain, rows' cooling units and the plants,
     transformer, solar and battery. Updates state; returns the step's flows."""
@@ -161,6 +168,7 @@ def solve_step(
         row_air_w,
         row_liquid_w,
         row_w[3],
+        drive,
     )
     pdu_w, ups_out_w, ups_w = chain_losses_w(srv.it_w, plant.chain)
     other_w = plant.chain.other_power_w

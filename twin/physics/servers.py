@@ -135,13 +135,20 @@ class UnitState(NamedTuple):
     within_s: np.ndarray  # how long an off rack has been back within its limits
 
 
+# How a hall's load goes onto its racks (Topology.hall_placement)
+SPREAD, PACK, COOLEST_FIRST = 0, 1, 2
+REORDER_S = 900.0  # [M] coolest_first re-ranks its racks every 15 min (a load balancer's health-check period)
+
+
 class Topology(NamedTuple):
     """Where each unit (rack) stands: its hall (whose demand it serves) and its row (whose air and
-    coolant it sees and to which its heat goes)."""
+    coolant it sees and to which its heat goes), and how each hall places its load."""
 
     unit_hall: np.ndarray  # int64, per unit
     unit_row: np.ndarray  # int64, per unit
     coolant_floor_c: float  # the GPU coolant never falls below it (a two-phase fluid boils there)
+    hall_placement: np.ndarray  # int64, per hall: SPREAD, PACK or COOLEST_FIRST
+    hall_first: np.ndarray  # int64, per hall + 1: the hall's units are hall_first[h] .. hall_first[h + 1] - 1
 
 
 class ServerTotals(NamedTuple):
@@ -182,23 +189,21 @@ def servers_step(
     row_air_w: np.ndarray,
     row_liquid_w: np.ndarray,
     row_it_w: np.ndarray,
+    drive: np.ndarray,
 ) -> ServerTotals:
     """Advance every unit's servers over step i of the drivers d (twin/physics/facility.py: Drivers, per
-    hall) at the per-GPU power limits limit_w. Each unit's GPU power goes into last_w, its per-server
+    hall; each rack's share placed in drive by place_load) at the per-GPU power limits limit_w. Each unit's GPU power goes into last_w, its per-server
     values (RACK_COLUMNS) into per_server, the heat its servers give to air and liquid into its row's
     row_air_w and row_liquid_w. Three passes over the units, each reading only its own inputs: GPUs
     (thermal state), server power at the wall, and the sums."""
-    gpus_step(i, d.activity, dt_s, units, where, row_air_c, row_coolant_c, state, decay, limit_w, last_w, per_server)
-    server_power_step(i, d.utilization, units, where.unit_hall, per_server, state.air_w, state.off)
-    return servers_total(
-        i, d.productive, d.demand, dt_s, units, where, last_w, per_server, row_air_w, row_liquid_w, row_it_w
-    )
+    gpus_step(drive, dt_s, units, where, row_air_c, row_coolant_c, state, decay, limit_w, last_w, per_server)
+    server_power_step(drive, units, per_server, state.air_w, state.off)
+    return servers_total(i, drive, d.demand, dt_s, units, where, last_w, per_server, row_air_w, row_liquid_w, row_it_w)
 
 
 @njit(cache=True, inline="always")
 def gpus_step(
-    i: int,
-    activity: np.ndarray,
+    drive: np.ndarray,
     dt_s: float,
     units: np.ndarray,
     where: Topology,
@@ -219,7 +224,7 @@ def gpus_step(
         coolant_c = max(where.coolant_floor_c, row_coolant_c[g]) if units[h, U_LIQUID_FRACTION] > 0.0 else inlet_c
         off = power_state(units, h, inlet_c, coolant_c, dt_s, state)
         p_gpu, clock, die_end, sink_end, trip = gpu.step_decayed(
-            activity[i, where.unit_hall[h]],
+            drive[h, D_ACTIVITY],
             state.die_temp_c[h],
             state.sink_temp_c[h],
             coolant_c,
@@ -256,10 +261,8 @@ def gpus_step(
 
 @njit(cache=True, inline="always")
 def server_power_step(
-    i: int,
-    utilization: np.ndarray,
+    drive: np.ndarray,
     units: np.ndarray,
-    unit_hall: np.ndarray,
     per_server: np.ndarray,
     air_w: np.ndarray,
     off: np.ndarray,
@@ -273,7 +276,7 @@ def server_power_step(
                 per_server[h, k] = 0.0
             air_w[h] = 0.0
             continue
-        u = utilization[i, unit_hall[h]]
+        u = drive[h, D_UTILIZATION]
         host = host_power_linear_w(u, units[h, U_HOST_IDLE_W], units[h, U_HOST_MAX_W])
         speed = fan_speed_fraction(
             per_server[h, R_INLET],
@@ -296,7 +299,7 @@ def server_power_step(
 @njit(cache=True, inline="always")
 def servers_total(
     i: int,
-    productive: np.ndarray,
+    drive: np.ndarray,
     demand: np.ndarray,
     dt_s: float,
     units: np.ndarray,
@@ -333,7 +336,7 @@ def servers_total(
         row_it_w[where.unit_row[h]] += servers * wall
         rate = units[h, U_TOKENS_PER_GPU_S] * dt_s * gpus
         slowed = 1.0 if clock >= 1.0 else clock ** units[h, U_THROUGHPUT_CLOCK_EXPONENT]  # no pow at full clock
-        done = rate * productive[i, hall] * slowed
+        done = rate * drive[h, D_PRODUCTIVE] * slowed
         if units[h, U_TRAINING] > 0.0:
             tokens_train += done
             it_train_w += servers * wall
@@ -364,6 +367,59 @@ def servers_total(
         inlet_max,
         coolant_max,
     )
+
+
+# Each rack's share of its hall's load this step (place_load's drive)
+D_UTILIZATION, D_ACTIVITY, D_PRODUCTIVE = 0, 1, 2
+
+
+@njit(cache=True, inline="always")
+def place_load(i: int, d: "Drivers", units: np.ndarray, where: Topology, order: np.ndarray, drive: np.ndarray) -> None:
+    """Each rack's utilisation, GPU activity and productive share in step i (drive), from its hall's.
+    spread: every rack of the hall at the hall's values. pack and coolest_first: the hall's busy GPUs fill
+    whole racks in order (order: the hall's racks, in row order or coolest first), one rack part-filled, the
+    rest idle; a rack's activity is the hall's serving curve at its utilisation (d.activity_curve)."""
+    for hall in range(where.hall_placement.shape[0]):
+        first, end = where.hall_first[hall], where.hall_first[hall + 1]
+        u = d.utilization[i, hall]
+        if where.hall_placement[hall] == SPREAD:
+            for h in range(first, end):
+                drive[h, D_UTILIZATION] = u
+                drive[h, D_ACTIVITY] = d.activity[i, hall]
+                drive[h, D_PRODUCTIVE] = d.productive[i, hall]
+            continue
+        gpus = 0.0
+        for h in range(first, end):
+            gpus += units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+        left = u * gpus
+        productive_share = d.productive[i, hall] / u if u > 0.0 else 0.0
+        for k in range(first, end):
+            h = order[k]
+            rack_gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+            share = min(max(left, 0.0), rack_gpus) / rack_gpus
+            left -= share * rack_gpus
+            drive[h, D_UTILIZATION] = share
+            drive[h, D_ACTIVITY] = np.interp(share, d.activity_grid, d.activity_curve[hall])
+            drive[h, D_PRODUCTIVE] = share * productive_share
+
+
+@njit(cache=True)
+def placement_order(
+    where: Topology, units: np.ndarray, row_air_c: np.ndarray, row_coolant_c: np.ndarray, order: np.ndarray
+) -> None:
+    """The racks in the order each hall fills them (into order): row order, or for coolest_first the racks
+    whose coolant (liquid-cooled) or row air is coolest now first, ties in row order."""
+    for hall in range(where.hall_placement.shape[0]):
+        first, end = where.hall_first[hall], where.hall_first[hall + 1]
+        if where.hall_placement[hall] != COOLEST_FIRST:
+            for k in range(first, end):
+                order[k] = k
+            continue
+        key = np.empty(end - first)
+        for k in range(first, end):
+            g = where.unit_row[k]
+            key[k - first] = row_coolant_c[g] if units[k, U_LIQUID_FRACTION] > 0.0 else row_air_c[g]
+        order[first:end] = first + np.argsort(key, kind="mergesort")
 
 
 @njit(cache=True, inline="always")

@@ -60,7 +60,7 @@ class Drivers(NamedTuple):
     hall's GPUs doing work that counts: training work later lost to a failure does not); each rack
     takes its hall's. (steps,): the site series, on-site solar AC power, and the most the facility
     may draw from the grid (cap_w) and the UPS may carry (ups_cap_w, IT + PDU), inf where nothing
-    limits it."""
+    limits it. A hall that packs its load reads a rack's activity off activity_curve."""
 
     utilization: np.ndarray
     activity: np.ndarray
@@ -74,6 +74,8 @@ class Drivers(NamedTuple):
     solar_w: np.ndarray
     cap_w: np.ndarray
     ups_cap_w: np.ndarray
+    activity_grid: np.ndarray  # utilisation 0..1 at which activity_curve is given
+    activity_curve: np.ndarray  # (halls, grid): each hall's GPU activity at a rack's utilisation
 
 
 class FacilityState(NamedTuple):

@@ -30,6 +30,11 @@ class Inference(ScenarioModel):
     tokens_per_gpu_s: float | None = Field(
         None, gt=0.0, le=1e6, description="output tokens/s of one GPU at utilisation 1 (default: catalog)"
     )
+    placement: Literal["spread", "pack", "coolest_first"] = Field(
+        "spread",
+        description="how the load balancer places a hall's load on its racks: spread (every rack alike), pack "
+        "(fill racks in row order, the rest idle) or coolest_first (fill the coolest racks first)",
+    )
     utilization_ceiling: float = Field(
         INFERENCE_DEFAULTS["utilization_ceiling"],
         gt=0.0,

@@ -88,6 +88,19 @@ def gpu_activity(plant, utilization):
     return out
 
 
+ACTIVITY_GRID = np.linspace(0.0, 1.0, 101)  # rack utilisations at which a packing hall's activity is tabled
+
+
+def activity_curves(plant, training_activity):
+    """(halls, grid) GPU activity at each utilisation of ACTIVITY_GRID, for halls that pack their load: the
+    serving curve's, the utilisation itself (no curve), or the training activity of busy GPUs."""
+    grid = np.broadcast_to(ACTIVITY_GRID, (plant.halls.servers.shape[0], ACTIVITY_GRID.shape[0]))
+    curves = gpu_activity(plant, np.ascontiguousarray(grid.T)).T
+    training = plant.halls.training > 0.0
+    curves[training] = ACTIVITY_GRID * training_activity
+    return np.ascontiguousarray(curves)
+
+
 def _window(times_utc, event):
     """Steps inside an event's window (its start converted to UTC)."""
     at = event.start if event.start.tzinfo is None else event.start.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -192,6 +205,8 @@ class Simulation:
             self.solar_w,
             self.cap_w,
             self.ups_cap_w,
+            ACTIVITY_GRID,
+            activity_curves(self.plant, catalog.load("workload")["training"]["gpu_activity"]),
         )
         ledger = self.ledger
         self.records = Records(

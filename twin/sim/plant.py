@@ -371,7 +371,7 @@ class Plant:
         self.rows = self._rows(scenario, pdu_w + ups_w + chain.other_power_w)
         self.params = FacilityParams(
             topology.rack_units(self.halls, self.layout, self._recirculation(scenario)),
-            topology.topology(self.layout, self.liquid.coolant_floor_c),
+            topology.topology(self.layout, self.liquid.coolant_floor_c, scenario),
             self.rows,
             self.air,
             self.liquid,

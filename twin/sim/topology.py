@@ -13,7 +13,16 @@ import numpy as np
 from twin import catalog
 from twin.physics import power
 from twin.physics.rows import Rows
-from twin.physics.servers import U_RECIRCULATION_K_PER_W, U_SERVERS, Halls, Topology, unit_matrix
+from twin.physics.servers import (
+    COOLEST_FIRST,
+    PACK,
+    SPREAD,
+    U_RECIRCULATION_K_PER_W,
+    U_SERVERS,
+    Halls,
+    Topology,
+    unit_matrix,
+)
 
 
 class Layout(NamedTuple):
@@ -75,8 +84,24 @@ def recirculation_k_per_w(where: Layout, server_air_w: np.ndarray, shi: np.ndarr
     )
 
 
-def topology(where: Layout, coolant_floor_c: float) -> Topology:
-    return Topology(where.rack_hall, where.rack_row, coolant_floor_c)
+PLACEMENT = {"spread": SPREAD, "pack": PACK, "coolest_first": COOLEST_FIRST}
+
+
+def topology(where: Layout, coolant_floor_c: float, scenario) -> Topology:
+    """The kernel's view of the layout. Training halls always pack: jobs take whole servers, racks filled
+    in row order (contiguous by row); inference halls place by workload.inference.placement."""
+    training = scenario.workload.training
+    placement = np.array(
+        [
+            PACK
+            if training is not None and hall.name == training.hall
+            else PLACEMENT[scenario.workload.inference.placement]
+            for hall in scenario.facility.halls
+        ],
+        dtype=np.int64,
+    )
+    first = np.searchsorted(where.rack_hall, np.arange(len(scenario.facility.halls) + 1)).astype(np.int64)
+    return Topology(where.rack_hall, where.rack_row, coolant_floor_c, placement, first)
 
 
 def build_rows(
