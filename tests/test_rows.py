@@ -174,7 +174,11 @@ def test_pack_fills_whole_racks_and_leaves_the_rest_idle():
     # every step: racks either full, idle, or the one part-filled rack
     partial = racks["gpu_utilization"].between(1e-9, 1.0 - 1e-9).groupby(racks["period_start_utc"]).sum()
     assert partial.max() <= 1 and (racks["gpu_utilization"].isin([0.0, 1.0]).mean() > 0.99)
-    np.testing.assert_allclose(per_step.mean().to_numpy(), spread[2].groupby("period_start_utc")["gpu_utilization"].mean().to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        per_step.mean().to_numpy(),
+        spread[2].groupby("period_start_utc")["gpu_utilization"].mean().to_numpy(),
+        rtol=1e-9,
+    )
     # the same work is served; the filled racks run in row order
     assert pack[1]["totals"]["tokens"] == pytest.approx(spread[1]["totals"]["tokens"], rel=1e-6)
     first = racks[racks["period_start_utc"] == racks["period_start_utc"].iloc[0]]
@@ -186,3 +190,29 @@ def test_coolest_first_moves_load_off_a_row_that_lost_its_cooling():
     during = racks[(racks["period_start_utc"] >= "2023-08-01 20:20") & (racks["period_start_utc"] < "2023-08-01 21:00")]
     by_row = during.groupby("row", observed=True)["gpu_utilization"].mean()
     assert by_row["hall-a/row-2"] < 0.05 < by_row.drop("hall-a/row-2").mean()
+
+
+def test_a_rack_power_limit_holds_each_rack_and_lowers_only_its_gpus():
+    """Racks of ~29 kW at peak, one group limited to 25 kW: its racks stay within the limit every step
+    (their GPUs capped), the unlimited racks draw as before."""
+
+    def run(limit):
+        data = short_scenario(duration="1d", step="300s")
+        data["workload"]["inference"].update(peak_demand_fraction=1.0, trough_demand_fraction=0.9)
+        hall = data["facility"]["halls"][0]
+        hall["racks"] = [
+            {"count": 16, "servers_per_rack": 4, "power_limit_kw": limit},
+            {"count": 16, "servers_per_rack": 4},
+        ]
+        data["results"] = {"rack_series": "step"}
+        return execute_with_racks(Scenario.model_validate(data))
+
+    free_frame, free, free_racks = run(None)
+    frame, capped, racks = run(25.0)
+    limited = racks.groupby("rack_id", observed=True)["it_power_w"].transform("max") <= 25e3 * 1.001
+    assert limited.sum() == 16 * 288 and free_racks["it_power_w"].max() > 28e3
+    assert (frame["gpu_power_limit_fraction"] < 1.0).any()
+    unlimited = racks[~limited].groupby("period_start_utc")["it_power_w"].mean().to_numpy()
+    reference = free_racks[~limited].groupby("period_start_utc")["it_power_w"].mean().to_numpy()
+    np.testing.assert_allclose(unlimited, reference, rtol=1e-3)  # the other racks barely notice (shared air)
+    assert capped["totals"]["tokens"] < free["totals"]["tokens"]

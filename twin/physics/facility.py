@@ -34,7 +34,15 @@ from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams, liquid_pla
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
 from twin.physics.record import record
 from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_step
-from twin.physics.servers import REORDER_S, UnitState, node_decays, place_load, placement_order, servers_step
+from twin.physics.servers import (
+    REORDER_S,
+    UnitState,
+    node_decays,
+    place_load,
+    placement_order,
+    rack_caps,
+    servers_step,
+)
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
@@ -87,10 +95,13 @@ def advance(
             place_load(i, drivers, plant.units, plant.where, order, drive)
             f = solve_step(i, dt_s, drivers, plant, state, decay, limit_w, last_w, per_server, row_w, drive)
             over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
-            if over and attempt < MAX_CAP_PASSES - 1:
-                for h in range(n_units):
-                    limit_w[h] = last_w[h] * scale
-                continue
+            if attempt < MAX_CAP_PASSES - 1:
+                racks_over = rack_caps(plant.units, per_server, last_w, CAP_TOLERANCE, limit_w)
+                if over:
+                    for h in range(n_units):
+                        limit_w[h] = min(limit_w[h], last_w[h] * scale)
+                if over or racks_over:
+                    continue
             record(out, i, dt_s, drivers, plant, f, limit_w, per_server, row_w)
             break  # the step is within its caps (or has used its passes)
 

@@ -74,6 +74,7 @@ class Halls(NamedTuple):
     inlet_limit_c: np.ndarray  # servers power off above this inlet (the ASHRAE allowable maximum of the class)
     coolant_limit_c: np.ndarray  # ... or above this liquid coolant (inf where the rack has no liquid path)
     restart_s: np.ndarray  # ... and power on again after this long back within both
+    rack_limit_w: np.ndarray  # most the unit (rack) may draw at the wall (inf: no limit)
 
 
 THROTTLED_CLOCK_FRACTION = 0.99  # a GPU below 99 % of its full clock counts as throttled (as metrics.totals)
@@ -117,6 +118,7 @@ U_RECIRCULATION_K_PER_W = _U["recirculation_k_per_w"]
 U_INLET_LIMIT_C = _U["inlet_limit_c"]
 U_COOLANT_LIMIT_C = _U["coolant_limit_c"]
 U_RESTART_S = _U["restart_s"]
+U_RACK_LIMIT_W = _U["rack_limit_w"]
 
 
 def unit_matrix(units: Halls) -> np.ndarray:
@@ -401,6 +403,25 @@ def place_load(i: int, d: "Drivers", units: np.ndarray, where: Topology, order: 
             drive[h, D_UTILIZATION] = share
             drive[h, D_ACTIVITY] = np.interp(share, d.activity_grid, d.activity_curve[hall])
             drive[h, D_PRODUCTIVE] = share * productive_share
+
+
+@njit(cache=True, inline="always")
+def rack_caps(
+    units: np.ndarray, per_server: np.ndarray, last_w: np.ndarray, tolerance: float, limit_w: np.ndarray
+) -> bool:
+    """Lower the GPUs' power limit of every rack drawing more than its limit at the wall (limit_w, in place),
+    taking each GPU watt as 1.1 W at the wall (PSU and fans; the passes correct the rest). Returns whether
+    any rack was over."""
+    over = False
+    for h in range(units.shape[0]):
+        cap = units[h, U_RACK_LIMIT_W]
+        drawn = units[h, U_SERVERS] * per_server[h, R_IT]
+        if drawn > cap * (1.0 + tolerance) and last_w[h] > 0.0:
+            gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+            cut = (drawn - cap) / (1.1 * gpus * last_w[h])
+            limit_w[h] = min(limit_w[h], last_w[h] * max(1.0 - cut, 0.05))
+            over = True
+    return over
 
 
 @njit(cache=True)

@@ -59,6 +59,7 @@ class RackGroup(ScenarioModel):
 
     count: int = Field(ge=1, le=100_000, description="racks of this kind")
     servers_per_rack: int = Field(ge=1, le=256, description="servers in each (e.g. 128 nodes in a Frontier cabinet)")
+    power_limit_kw: float | None = Field(None, gt=0.0, le=10_000.0, description="each rack's power limit")
 
 
 class Hall(ScenarioModel):
@@ -78,6 +79,13 @@ class Hall(ScenarioModel):
         max_length=100,
         description="groups of racks of different density, counts adding up to rack_count; "
         "the groups are interleaved along every row",
+    )
+    rack_power_limit_kw: float | None = Field(
+        None,
+        gt=0.0,
+        le=10_000.0,
+        description="most a rack may draw at the wall: above it its GPUs get a lower power limit (rack groups may "
+        "set their own)",
     )
     containment: Literal["none", "partial", "full"] = Field(
         "full", description="aisle containment: how much hot exhaust the racks breathe again (supply heat index)"
@@ -145,20 +153,36 @@ class Hall(ScenarioModel):
             )
         return self
 
-    def rack_servers(self):
-        """Servers in each rack of the hall, in the order racks stand along its rows: the groups
-        interleaved in proportion to their counts (largest remainder first), or all alike."""
+    def rack_group_order(self):
+        """The group of each rack of the hall, in the order racks stand along its rows: the groups
+        interleaved in proportion to their counts (the one furthest behind its share goes next, the
+        first on ties); None without groups."""
         if self.racks is None:
-            return [self.servers_per_rack] * self.rack_count
+            return None
         placed = [0] * len(self.racks)
         out = []
         for k in range(self.rack_count):
-            # the group furthest behind its share of the first k + 1 racks goes next
             due = [(g.count * (k + 1) / self.rack_count - placed[j], -j) for j, g in enumerate(self.racks)]
             j = -max(due)[1]
             placed[j] += 1
-            out.append(self.racks[j].servers_per_rack)
+            out.append(j)
         return out
+
+    def rack_servers(self):
+        """Servers in each rack of the hall, in row order."""
+        order = self.rack_group_order()
+        if order is None:
+            return [self.servers_per_rack] * self.rack_count
+        return [self.racks[j].servers_per_rack for j in order]
+
+    def rack_power_limits_w(self):
+        """Each rack's power limit at the wall [W], in row order (inf: none)."""
+        hall = self.rack_power_limit_kw * 1e3 if self.rack_power_limit_kw is not None else float("inf")
+        order = self.rack_group_order()
+        if order is None:
+            return [hall] * self.rack_count
+        own = [g.power_limit_kw * 1e3 if g.power_limit_kw is not None else hall for g in self.racks]
+        return [own[j] for j in order]
 
     def servers(self):
         """Servers in the hall."""

@@ -126,6 +126,7 @@ def build_halls(scenario):
             inlet_limit_c=INLET_ALLOWABLE_MAX_C[air_path_of(scenario.facility.cooling).inlet_class],
             coolant_limit_c=settings["coolant_shutdown_c"] if liquid > 0.0 else np.inf,
             restart_s=catalog.load("cooling")["rows"]["server_restart_s"],
+            rack_limit_w=np.inf,  # per rack: twin/sim/topology.py
         )
         if hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
             row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))

@@ -17,6 +17,7 @@ from twin.physics.servers import (
     COOLEST_FIRST,
     PACK,
     SPREAD,
+    U_RACK_LIMIT_W,
     U_RECIRCULATION_K_PER_W,
     U_SERVERS,
     Halls,
@@ -34,18 +35,21 @@ class Layout(NamedTuple):
     row_names: list  # "hall-a/row-2"
     row_hall: np.ndarray  # int64, per row
     rack_servers: np.ndarray  # float, per rack
+    rack_limit_w: np.ndarray  # float, per rack: its power limit at the wall (inf: none)
 
 
 def layout(scenario) -> Layout:
-    rack_hall, rack_row, rack_ids, row_names, row_hall, rack_servers = [], [], [], [], [], []
+    rack_hall, rack_row, rack_ids, row_names, row_hall, rack_servers, rack_limit = [], [], [], [], [], [], []
     for h, hall in enumerate(scenario.facility.halls):
         n_rows = hall.rows()
         servers = iter(hall.rack_servers())
+        limits = iter(hall.rack_power_limits_w())
         for k in range(n_rows):
             racks = hall.rack_count // n_rows + (1 if k < hall.rack_count % n_rows else 0)
             row = f"{hall.name}/row-{k + 1}"
             for j in range(racks):
                 rack_servers.append(float(next(servers)))
+                rack_limit.append(float(next(limits)))
                 rack_hall.append(h)
                 rack_row.append(len(row_names))
                 rack_ids.append(f"{row}/rack-{j + 1:02d}")
@@ -53,7 +57,13 @@ def layout(scenario) -> Layout:
             row_hall.append(h)
     as_int = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
     return Layout(
-        as_int(rack_hall), as_int(rack_row), rack_ids, row_names, as_int(row_hall), np.array(rack_servers, dtype=float)
+        as_int(rack_hall),
+        as_int(rack_row),
+        rack_ids,
+        row_names,
+        as_int(row_hall),
+        np.array(rack_servers, dtype=float),
+        np.array(rack_limit, dtype=float),
     )
 
 
@@ -63,6 +73,7 @@ def rack_units(halls: Halls, where: Layout, recirculation_k_per_w: np.ndarray) -
     units = unit_matrix(halls)[where.rack_hall].copy()
     units[:, U_SERVERS] = where.rack_servers
     units[:, U_RECIRCULATION_K_PER_W] = recirculation_k_per_w
+    units[:, U_RACK_LIMIT_W] = where.rack_limit_w
     return units
 
 
