@@ -1,0 +1,63 @@
+"""The load that ran while `python -m twin record` sampled the GPU for the traces in this folder.
+
+Phases (seconds from the start): idle; a ramp of GEMM duty cycle 10 % to 100 % in 10 s steps; steady
+bf16 GEMMs on random data; steady bf16 GEMMs on all-zero data (less switching: lower power at the same
+clock); idle cool-down. Each phase's UTC start and end go to the CSV named on the command line, so a
+trace can be cut by phase. Needs PyTorch and a CUDA GPU; run by hand on a GPU machine:
+
+    python -m twin record --out trace.parquet --interval 0.1 --duration 400s &
+    python validation/traces/load_phases.py phases.csv
+"""
+
+import csv
+import datetime as dt
+import sys
+import time
+
+import torch
+
+N = 8192  # GEMM size: ~1.1 TFLOP per product, a few ms on an H100/H200
+IDLE_S, RAMP_STEP_S, STEADY_RANDOM_S, STEADY_ZERO_S, COOL_S = 45.0, 10.0, 90.0, 60.0, 90.0
+
+
+def gemm_for(seconds, a, b, duty=1.0, period_s=1.0):
+    """Run back-to-back GEMMs for duty of every period, idle for the rest, for `seconds`."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        busy_until = time.monotonic() + duty * period_s
+        while time.monotonic() < busy_until:
+            a @ b
+            torch.cuda.synchronize()
+        rest = period_s - duty * period_s
+        if rest > 0:
+            time.sleep(min(rest, max(end - time.monotonic(), 0.0)))
+
+
+def main(path):
+    rows = []
+
+    def phase(name, run):
+        start = dt.datetime.now(dt.timezone.utc)
+        run()
+        rows.append((name, start.isoformat(), dt.datetime.now(dt.timezone.utc).isoformat()))
+        print(name, rows[-1][1], rows[-1][2], flush=True)
+
+    rand_a = torch.randn(N, N, device="cuda", dtype=torch.bfloat16)
+    rand_b = torch.randn(N, N, device="cuda", dtype=torch.bfloat16)
+    zero_a = torch.zeros(N, N, device="cuda", dtype=torch.bfloat16)
+    zero_b = torch.zeros(N, N, device="cuda", dtype=torch.bfloat16)
+    torch.cuda.synchronize()
+    phase("idle", lambda: time.sleep(IDLE_S))
+    for k in range(1, 11):
+        phase(f"ramp_duty_{k * 10}pct", lambda k=k: gemm_for(RAMP_STEP_S, rand_a, rand_b, duty=k / 10.0))
+    phase("steady_random_bf16", lambda: gemm_for(STEADY_RANDOM_S, rand_a, rand_b))
+    phase("steady_allzero_bf16", lambda: gemm_for(STEADY_ZERO_S, zero_a, zero_b))
+    phase("cooldown_idle", lambda: time.sleep(COOL_S))
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["phase", "start_utc", "end_utc"])
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
