@@ -6,7 +6,10 @@ clock); idle cool-down. Each phase's UTC start and end go to the CSV named on th
 trace can be cut by phase. Needs PyTorch and a CUDA GPU; run by hand on a GPU machine:
 
     python -m twin record --out trace.parquet --interval 0.1 --duration 400s &
-    python validation/traces/load_phases.py phases.csv
+    python validation/traces/load_phases.py phases.csv        # plan a (h200_sxm_phases)
+    python validation/traces/load_phases.py phases.csv b      # plan b (h200_sxm_zero_first): idle 30 s,
+                                                              # all-zero 60 s, random 60 s, random at 50 %
+                                                              # duty 30 s, idle 60 s
 """
 
 import csv
@@ -33,7 +36,7 @@ def gemm_for(seconds, a, b, duty=1.0, period_s=1.0):
             time.sleep(min(rest, max(end - time.monotonic(), 0.0)))
 
 
-def main(path):
+def main(path, plan="a"):
     rows = []
 
     def phase(name, run):
@@ -47,12 +50,23 @@ def main(path):
     zero_a = torch.zeros(N, N, device="cuda", dtype=torch.bfloat16)
     zero_b = torch.zeros(N, N, device="cuda", dtype=torch.bfloat16)
     torch.cuda.synchronize()
+    if plan == "b":  # the all-zero data first: a trace whose fit part holds both workload classes
+        phase("idle", lambda: time.sleep(30.0))
+        phase("steady_allzero_bf16", lambda: gemm_for(60.0, zero_a, zero_b))
+        phase("steady_random_bf16", lambda: gemm_for(60.0, rand_a, rand_b))
+        phase("random_bf16_duty_50pct", lambda: gemm_for(30.0, rand_a, rand_b, duty=0.5))
+        phase("cooldown_idle", lambda: time.sleep(60.0))
+        return _write(path, rows)
     phase("idle", lambda: time.sleep(IDLE_S))
     for k in range(1, 11):
         phase(f"ramp_duty_{k * 10}pct", lambda k=k: gemm_for(RAMP_STEP_S, rand_a, rand_b, duty=k / 10.0))
     phase("steady_random_bf16", lambda: gemm_for(STEADY_RANDOM_S, rand_a, rand_b))
     phase("steady_allzero_bf16", lambda: gemm_for(STEADY_ZERO_S, zero_a, zero_b))
     phase("cooldown_idle", lambda: time.sleep(COOL_S))
+    _write(path, rows)
+
+
+def _write(path, rows):
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["phase", "start_utc", "end_utc"])
@@ -60,4 +74,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], *sys.argv[2:])
