@@ -112,11 +112,12 @@ def _simulation(name, machine):
     t3 = time.perf_counter()
     pipeline.execute(scenario)
     wall_s = time.perf_counter() - t3
+    machine_flops = machine["float64_gflops"] * 1e9
     ratios = {
         "units_simulated": units,
         "unit_steps_per_s": steps * units / kernel_s,
         "copy_bandwidth_ratio": moved / kernel_s / (machine["copy_gb_per_s"] * 1e9),
-        "float64_ratio": (FLOPS_PER_UNIT_STEP * units + FLOPS_PER_STEP) * steps / kernel_s / (machine["float64_gflops"] * 1e9),
+        "float64_ratio": (FLOPS_PER_UNIT_STEP * units + FLOPS_PER_STEP) * steps / kernel_s / machine_flops,
     }
     return wall_s, phases, ratios, rows
 
@@ -230,9 +231,7 @@ def run_one(name, machine):
 
 def _print(result):
     name = result["benchmark"]
-    line = (
-        f"{name:18s} wall {result['wall_s']:7.2f} s  peak RSS {result['peak_rss_mb']:7.0f} MB"
-    )
+    line = f"{name:18s} wall {result['wall_s']:7.2f} s  peak RSS {result['peak_rss_mb']:7.0f} MB"
     if "units_simulated" in result:
         line += (
             f"\n{'':18s} kernel+events {result['kernel_and_events_s']:.3f} s: {result['units_simulated']:,} racks "
