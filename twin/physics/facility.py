@@ -36,6 +36,7 @@ from twin.physics.record import record
 from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_step
 from twin.physics.servers import (
     REORDER_S,
+    U_RACK_LIMIT_W,
     UnitState,
     node_decays,
     place_load,
@@ -85,13 +86,20 @@ def advance(
     order = np.arange(n_units)  # the order each hall fills its racks in (placement_order)
     reorder = max(1, int(round(REORDER_S / dt_s)))
     drive = np.zeros((n_units, 3))  # each rack's utilisation, activity and productive share this step
+    rack_limits = False  # any rack with a power limit: its steps may be solved again
+    for h in range(n_units):
+        rack_limits = rack_limits or plant.units[h, U_RACK_LIMIT_W] < np.inf
     for i in range(i0, i1):
         if (i - i0) % reorder == 0:
             placement_order(plant.where, plant.units, state.row_air_c, state.row_coolant_c, order)
-        _restore_state(start, state)
+        # a step under no cap is solved once: keep its starting state only where a cap may send it round again
+        capped = rack_limits or drivers.cap_w[i] < np.inf or drivers.ups_cap_w[i] < np.inf
+        if capped:
+            _restore_state(start, state)
         limit_w.fill(np.inf)
         for attempt in range(MAX_CAP_PASSES):
-            _restore_state(state, start)
+            if attempt > 0:
+                _restore_state(state, start)
             place_load(i, drivers, plant.units, plant.where, order, drive)
             f = solve_step(i, dt_s, drivers, plant, state, decay, limit_w, last_w, per_server, row_w, drive)
             over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
