@@ -25,24 +25,28 @@ sys.path.insert(0, str(ROOT))
 from twin.memory import estimate_peak_bytes  # noqa: E402
 from twin.scenario import load_scenario  # noqa: E402
 
-CASES = [  # name, duration, step, halls, rack_series
-    ("7d-60s", "7d", "60s", 1, "hourly"),
-    ("28d-60s", "28d", "60s", 1, "hourly"),
-    ("28d-10s", "28d", "10s", 1, "hourly"),
-    ("56d-10s", "56d", "10s", 1, "hourly"),
-    ("28d-10s-4halls", "28d", "10s", 4, "hourly"),
-    ("28d-10s-racks-step", "28d", "10s", 1, "step"),
-    ("28d-10s-racks-none", "28d", "10s", 1, "none"),
-    ("112d-10s", "112d", "10s", 1, "hourly"),
+CASES = [  # name, duration, step, halls, rack_series, racks per hall (None: the quickstart's 32)
+    ("7d-60s", "7d", "60s", 1, "hourly", None),
+    ("28d-60s", "28d", "60s", 1, "hourly", None),
+    ("28d-10s", "28d", "10s", 1, "hourly", None),
+    ("56d-10s", "56d", "10s", 1, "hourly", None),
+    ("28d-10s-4halls", "28d", "10s", 4, "hourly", None),
+    ("28d-10s-racks-step", "28d", "10s", 1, "step", None),
+    ("28d-10s-racks-none", "28d", "10s", 1, "none", None),
+    ("112d-10s", "112d", "10s", 1, "hourly", None),
+    ("60d-300s-1000racks-none", "60d", "300s", 1, "none", 1000),
+    ("60d-300s-1000racks-hourly", "60d", "300s", 1, "hourly", 1000),
 ]
 QUICK = {"7d-60s", "28d-10s", "56d-10s"}
 
 
-def scenario_yaml(base, name, duration, step, halls, rack_series):
+def scenario_yaml(base, name, duration, step, halls, rack_series, racks):
     doc = copy.deepcopy(base)
     doc.update(name=name, duration=duration, step=step, results={"rack_series": rack_series})
     doc["saiq"] = {k: v for k, v in doc["saiq"].items() if k != "reference"}
     hall = doc["facility"]["halls"][0]
+    if racks is not None:
+        hall = dict(hall, rack_count=racks)
     doc["facility"]["halls"] = [dict(hall, name=f"hall-{k}") for k in range(halls)]
     return yaml.safe_dump(doc)
 
@@ -65,11 +69,11 @@ def main():
     base = yaml.safe_load((ROOT / "scenarios" / "quickstart.yaml").read_text())
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, duration, step, halls, racks in CASES:
+        for name, duration, step, halls, series, racks in CASES:
             if options.quick and name not in QUICK:
                 continue
             path = Path(tmp) / f"{name}.yaml"
-            path.write_text(scenario_yaml(base, name, duration, step, halls, racks))
+            path.write_text(scenario_yaml(base, name, duration, step, halls, series, racks))
             estimate = estimate_peak_bytes(load_scenario(path))
             measured, wall_s = peak_rss_bytes(
                 [
@@ -96,6 +100,10 @@ def main():
         if a in by_name and b in by_name:
             (_, sa, ma, _, _), (_, sb, mb, _, _) = by_name[a], by_name[b]
             print(f"slope {a} -> {b}: {(mb - ma) / (sb - sa):.0f} bytes per step")
+    a, b = by_name.get("60d-300s-1000racks-none"), by_name.get("60d-300s-1000racks-hourly")
+    if a and b:
+        rows = 60 * 24 * 1000
+        print(f"racks.parquet rows: {(b[2] - a[2]) / rows:.0f} bytes per row (period x rack), {rows:,} rows")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ if TYPE_CHECKING:  # annotations only: memory sits below the scenario's layer
 BASE_BYTES = 380e6  # the interpreter, numpy, pandas, numba and the compiled kernels
 BYTES_PER_STEP = 800.0  # per step of a one-hall run with hourly rack series
 BYTES_PER_HALL_STEP = 50.0  # per step and further hall (drivers, per-hall series)
-BYTES_PER_RACK_ROW = 260.0  # per row of racks.parquet (period x rack) kept in memory and written; measured
-# with one row per hall and 9 columns, before racks were their own units (12 columns): to be measured again
+BYTES_PER_RACK_ROW = 360.0  # per row of racks.parquet (period x rack: 16 columns) kept in memory and written:
+# 354 bytes measured (benchmarks/memory.py, 1,000 racks hourly over 60 d at 300 s: 907 MB against 397 MB
+# without rack series, 1.44 million rows)
 USABLE_SHARE = 0.8  # refuse above this share of the memory available now: the OS and the
 # page cache need the rest, and the estimate is not exact
 
