@@ -193,11 +193,12 @@ def servers_step(
     row_it_w: np.ndarray,
     drive: np.ndarray,
 ) -> ServerTotals:
-    """Advance every unit's servers over step i of the drivers d (twin/physics/facility.py: Drivers, per
-    hall; each rack's share placed in drive by place_load) at the per-GPU power limits limit_w. Each unit's GPU power goes into last_w, its per-server
-    values (RACK_COLUMNS) into per_server, the heat its servers give to air and liquid into its row's
-    row_air_w and row_liquid_w. Three passes over the units, each reading only its own inputs: GPUs
-    (thermal state), server power at the wall, and the sums."""
+    """Advance every unit's servers over step i at the per-GPU power limits limit_w; drive holds each rack's
+    share of its hall's load (place_load), d the hall-level drivers (twin/physics/state.py: Drivers). Each
+    unit's GPU power goes into last_w, its per-server values (RACK_COLUMNS) into per_server, the heat its
+    servers give to air and liquid and their power into its row's row_air_w, row_liquid_w and row_it_w.
+    Three passes over the units, each reading only its own inputs: GPUs (thermal and power state), server
+    power at the wall, and the sums (one fused pass was measured slower: 69 against 57 ns per rack-step)."""
     gpus_step(drive, dt_s, units, where, row_air_c, row_coolant_c, state, decay, limit_w, last_w, per_server)
     server_power_step(drive, units, per_server, state.air_w, state.off)
     return servers_total(i, drive, d.demand, dt_s, units, where, last_w, per_server, row_air_w, row_liquid_w, row_it_w)
@@ -217,7 +218,7 @@ def gpus_step(
     last_w: np.ndarray,
     per_server: np.ndarray,
 ) -> None:
-    """One GPU of each unit (all alike within it) over step i: board power into last_w, GPU power per
+    """One GPU of each unit (all alike within it) over the step: board power into last_w, GPU power per
     server, clock, die temperature, inlet and coolant into per_server; die and sink temperatures and
     trip flags updated in state."""
     for h in range(units.shape[0]):
@@ -269,7 +270,7 @@ def server_power_step(
     air_w: np.ndarray,
     off: np.ndarray,
 ) -> None:
-    """Host, fans and PSU of one server of each unit over step i, from its GPU power and inlet in
+    """Host, fans and PSU of one server of each unit over the step, from its GPU power and inlet in
     per_server: wall (IT) power, host and fan power, liquid heat and utilisation into per_server, the
     heat to air into air_w. A powered-off rack draws nothing."""
     for h in range(units.shape[0]):
