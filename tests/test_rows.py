@@ -96,6 +96,7 @@ def test_every_row_loop_balances_its_heat_every_step(heat, units, start, facilit
         cdu_unit_ua_w_per_k=np.full(n, 2e5),
         cdu_unit_capacity_w=np.full(n, 1e6),
         cdu_units=np.full(n, 4.0),
+        design_it_w=capacity,
     )
     coolant = np.full(n, start)
     before = coolant.copy()
@@ -156,6 +157,7 @@ def test_the_summary_names_the_hottest_rack_and_what_was_never_drawn(failed_and_
     per_rack_peak = racks.groupby("rack_id", observed=True)["it_power_w"].max()
     assert stranded["sum_of_rack_peaks_mw"] == pytest.approx(per_rack_peak.sum() / 1e6, rel=1e-9)
     assert stranded["stranded_at_racks_mw"] > 0.0  # demand peaks at 90 %: a tenth of the provisioned power idles
+    assert stranded["provisioned_mw"] == stranded["provisioned_to_racks_mw"]  # a full hall
     assert stranded["provisioned_mw"] > stranded["sum_of_rack_peaks_mw"] >= stranded["sum_of_row_peaks_mw"] - 1e-9
     units = {u["row"]: u for u in block["row_units"]}
     assert units["hall-a/row-2"]["cdu_units"] == 1.0 and 0.0 < units["hall-a/row-1"]["cdu_peak_load_share"] <= 1.0
@@ -216,3 +218,26 @@ def test_a_rack_power_limit_holds_each_rack_and_lowers_only_its_gpus():
     reference = free_racks[~limited].groupby("period_start_utc")["it_power_w"].mean().to_numpy()
     np.testing.assert_allclose(unlimited, reference, rtol=1e-3)  # the other racks barely notice (shared air)
     assert capped["totals"]["tokens"] < free["totals"]["tokens"]
+
+
+def test_a_partly_populated_hall_is_built_for_its_floor():
+    """180 racks on a floor of 300 positions in 4 rows of 75: power and cooling are built for 300, the racks
+    fill rows 1 and 2 and 30 positions of row 3, the rest stand empty."""
+
+    def run(positions):
+        data = short_scenario(duration="2d", step="300s")
+        hall = data["facility"]["halls"][0]
+        hall.update(rack_count=180, row_count=4, positions=positions)
+        return execute_with_racks(Scenario.model_validate(data))
+
+    built, summary, racks = run(300)
+    _, tight, _ = run(None)
+    assert summary["racks"]["empty_positions"] == 120 and tight["racks"]["empty_positions"] == 0
+    per_row = racks.groupby("row", observed=True)["rack_id"].nunique()
+    assert per_row.to_dict() == {"hall-a/row-1": 75, "hall-a/row-2": 75, "hall-a/row-3": 30}
+    stranded = summary["racks"]["stranded_power"]
+    assert stranded["provisioned_mw"] == pytest.approx(stranded["provisioned_to_racks_mw"] * 300 / 180, rel=1e-9)
+    # loads that scale with the design (lighting, offices: other_power_fraction_of_design_it) are 300/180 as big
+    assert summary["totals"]["other_energy_mwh"] == pytest.approx(tight["totals"]["other_energy_mwh"] * 300 / 180)
+    assert summary["kpi"]["pue"] != tight["kpi"]["pue"]
+    assert summary["totals"]["tokens"] == pytest.approx(tight["totals"]["tokens"], rel=1e-9)

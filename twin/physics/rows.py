@@ -42,6 +42,7 @@ class Rows(NamedTuple):
     cdu_unit_ua_w_per_k: np.ndarray  # one CDU's heat exchanger
     cdu_unit_capacity_w: np.ndarray  # the most one CDU passes (its rated heat at its rated flow)
     cdu_units: np.ndarray  # installed
+    design_it_w: np.ndarray  # the row's design IT power: its racks' and its empty positions' (for summaries)
 
 
 @njit(cache=True)

@@ -73,6 +73,14 @@ class Hall(ScenarioModel):
         le=10_000,
         description="rows the racks stand in, each with its own cooling units (default: rows of 20)",
     )
+    positions: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="rack positions the hall is built for (power, cooling, rows), at least rack_count: a partly "
+        "populated hall (default: rack_count); racks fill them row by row, empty ones count as racks of "
+        "servers_per_rack in the design",
+    )
     servers_per_rack: int = Field(ge=1, le=256, description="servers in each rack (racks: for racks that differ)")
     racks: list[RackGroup] | None = Field(
         None,
@@ -190,9 +198,23 @@ class Hall(ScenarioModel):
 
     @model_validator(mode="after")
     def _rows_hold_racks(self):
-        if self.row_count is not None and self.row_count > self.rack_count:
-            raise ValueError(f"row_count ({self.row_count}) exceeds rack_count ({self.rack_count}): a row holds racks")
+        if self.positions is not None and self.positions < self.rack_count:
+            raise ValueError(f"positions ({self.positions}) is fewer than rack_count ({self.rack_count})")
+        if self.row_count is not None and self.row_count > self.floor_positions():
+            raise ValueError(
+                f"row_count ({self.row_count}) exceeds the hall's {self.floor_positions()} rack positions: "
+                "a row holds racks"
+            )
         return self
+
+    def floor_positions(self):
+        """Rack positions the hall is built for."""
+        return self.rack_count if self.positions is None else self.positions
+
+    def design_servers(self):
+        """Servers the hall's power and cooling are built for: its racks' and servers_per_rack in each empty
+        position."""
+        return self.servers() + (self.floor_positions() - self.rack_count) * self.servers_per_rack
 
     @model_validator(mode="after")
     def _host_order(self):
@@ -204,7 +226,7 @@ class Hall(ScenarioModel):
         """The hall's row count: given, or its racks in rows of the catalog's default length."""
         if self.row_count is not None:
             return self.row_count
-        return max(1, -(-self.rack_count // catalog.load("cooling")["rows"]["racks_per_row"]))
+        return max(1, -(-self.floor_positions() // catalog.load("cooling")["rows"]["racks_per_row"]))
 
     def server_spec(self):
         """(gpus_per_server, host_idle_w, host_max_w) with catalog defaults filled in."""

@@ -168,15 +168,16 @@ def server_wall_power_w(halls, h, inlet_c):
     return rack.wall_power_w(dc, halls.psu_rating_w[h], halls.psu_c0[h], halls.psu_c1[h], halls.psu_c2[h])
 
 
-def design_it_power_w(halls, inlet_c=27.0):
-    """Design IT power [W]: every server at full GPU and host power (fans at 27 C inlet)."""
-    return float(sum(halls.servers[h] * server_wall_power_w(halls, h, inlet_c) for h in range(halls.servers.shape[0])))
+def design_it_power_w(halls, design_servers, inlet_c=27.0):
+    """Design IT power [W]: every server the halls are built for (design_servers, per hall) at full GPU and
+    host power (fans at 27 C inlet)."""
+    return float(sum(design_servers[h] * server_wall_power_w(halls, h, inlet_c) for h in range(halls.servers.shape[0])))
 
 
-def design_liquid_heat_w(halls, inlet_c=27.0):
+def design_liquid_heat_w(halls, design_servers, inlet_c=27.0):
     return float(
         sum(
-            halls.liquid_fraction[h] * halls.servers[h] * server_wall_power_w(halls, h, inlet_c)
+            halls.liquid_fraction[h] * design_servers[h] * server_wall_power_w(halls, h, inlet_c)
             for h in range(halls.servers.shape[0])
         )
     )
@@ -338,13 +339,14 @@ class Plant:
         cfg = scenario.facility.cooling
         self.halls = build_halls(scenario)
         self.serving_curves = serving_curves(scenario)
-        self.design_it_w = design_it_power_w(self.halls)
+        self.design_servers = np.array([float(h.design_servers()) for h in scenario.facility.halls])
+        self.design_it_w = design_it_power_w(self.halls, self.design_servers)
         chain = build_power_chain(scenario, self.design_it_w)
         pdu_w = power.pdu_loss_w(self.design_it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
         ups_w = power.converter_loss_w(
             self.design_it_w + pdu_w, chain.ups_rating_w, chain.ups_c0, chain.ups_c1, chain.ups_c2
         )
-        self.design_liquid_heat_w = design_liquid_heat_w(self.halls)
+        self.design_liquid_heat_w = design_liquid_heat_w(self.halls, self.design_servers)
         self.design_heat_w = self.design_it_w + pdu_w + ups_w + chain.other_power_w
         self.air = build_air_plant(air_path_of(cfg), self.design_heat_w - self.design_liquid_heat_w)
         self.liquid = build_liquid_plant(cooling_settings(cfg)[1], self.design_liquid_heat_w)
@@ -405,10 +407,14 @@ class Plant:
         if self.design_liquid_heat_w <= 0.0:
             settings = dict(catalog.load("cooling")["direct_to_chip"])
         air_path = air_path_of(scenario.facility.cooling)
+        nominal = np.array([float(h.servers_per_rack) for h in scenario.facility.halls])
+        empty_it_w = (self._server_design_w() * nominal)[self.layout.row_hall]  # an empty position: a nominal rack
         return topology.build_rows(
             self.layout,
             rack_it_w,
             rack_liquid_w,
+            empty_it_w,
+            self.halls.liquid_fraction[self.layout.row_hall] * empty_it_w,
             room_heat_w,
             self.air,
             air_path,

@@ -13,7 +13,8 @@ def rack_summary(plant, ledger, run_s):
     layout, rows, run = plant.layout, plant.rows, ledger.rack_run
     peak_w = run[:, RUN_PEAK_IT] * layout.rack_servers  # each rack's peak (not coincident with the others')
     hottest = int(np.argmax(run[:, RUN_MAX_DIE]))
-    provisioned_row = np.bincount(layout.rack_row, weights=plant.rack_design_it_w, minlength=len(layout.row_names))
+    provisioned_row = rows.design_it_w  # racks and empty positions
+
     racks = peak_w.shape[0]
     crah_capacity = rows.crah_units * rows.crah_unit_capacity_w
     cdu_capacity = rows.cdu_units * rows.cdu_unit_capacity_w
@@ -28,8 +29,10 @@ def rack_summary(plant, ledger, run_s):
         "max_inlet_temp_c": float(run[:, RUN_MAX_INLET].max()),
         "rack_hours_throttled_share": float(run[:, RUN_THROTTLED].sum() / (racks * run_s)),
         "rack_hours_tripped_share": float(run[:, RUN_TRIPPED].sum() / (racks * run_s)),
+        "empty_positions": int(layout.row_empty.sum()),
         "stranded_power": {
-            "provisioned_mw": float(plant.rack_design_it_w.sum() / 1e6),
+            "provisioned_mw": float(provisioned_row.sum() / 1e6),
+            "provisioned_to_racks_mw": float(plant.rack_design_it_w.sum() / 1e6),
             "sum_of_rack_peaks_mw": float(peak_w.sum() / 1e6),
             "stranded_at_racks_mw": float((plant.rack_design_it_w - peak_w).clip(min=0.0).sum() / 1e6),
             "sum_of_row_peaks_mw": float(ledger.row_run[:, 0].sum() / 1e6),

@@ -36,16 +36,23 @@ class Layout(NamedTuple):
     row_hall: np.ndarray  # int64, per row
     rack_servers: np.ndarray  # float, per rack
     rack_limit_w: np.ndarray  # float, per rack: its power limit at the wall (inf: none)
+    row_empty: np.ndarray  # float, per row: empty rack positions (a partly populated hall)
 
 
 def layout(scenario) -> Layout:
     rack_hall, rack_row, rack_ids, row_names, row_hall, rack_servers, rack_limit = [], [], [], [], [], [], []
+    row_empty = []
     for h, hall in enumerate(scenario.facility.halls):
         n_rows = hall.rows()
         servers = iter(hall.rack_servers())
         limits = iter(hall.rack_power_limits_w())
+        positions = hall.floor_positions()
+        left = hall.rack_count
         for k in range(n_rows):
-            racks = hall.rack_count // n_rows + (1 if k < hall.rack_count % n_rows else 0)
+            in_row = positions // n_rows + (1 if k < positions % n_rows else 0)
+            racks = min(in_row, left)  # racks fill the positions row by row
+            left -= racks
+            row_empty.append(float(in_row - racks))
             row = f"{hall.name}/row-{k + 1}"
             for j in range(racks):
                 rack_servers.append(float(next(servers)))
@@ -64,6 +71,7 @@ def layout(scenario) -> Layout:
         as_int(row_hall),
         np.array(rack_servers, dtype=float),
         np.array(rack_limit, dtype=float),
+        np.array(row_empty, dtype=float),
     )
 
 
@@ -85,7 +93,10 @@ def recirculation_k_per_w(where: Layout, server_air_w: np.ndarray, shi: np.ndarr
     0.5). server_air_w: a server's design air heat of each rack; shi: each rack's hall's SHI."""
     rack_air_w = server_air_w * where.rack_servers
     n = len(where.row_names)
-    row_mean = np.bincount(where.rack_row, weights=rack_air_w, minlength=n) / np.bincount(where.rack_row, minlength=n)
+    counts = np.bincount(where.rack_row, minlength=n)
+    row_mean = np.divide(
+        np.bincount(where.rack_row, weights=rack_air_w, minlength=n), counts, out=np.zeros(n), where=counts > 0
+    )
     share = np.divide(
         rack_air_w, row_mean[where.rack_row], out=np.ones_like(rack_air_w), where=row_mean[where.rack_row] > 0
     )
@@ -116,7 +127,17 @@ def topology(where: Layout, coolant_floor_c: float, scenario) -> Topology:
 
 
 def build_rows(
-    where: Layout, rack_it_w, rack_liquid_w, room_heat_w, air, air_path, liquid, liquid_settings, design_it_w
+    where: Layout,
+    rack_it_w,
+    rack_liquid_w,
+    empty_it_w,
+    empty_liquid_w,
+    room_heat_w,
+    air,
+    air_path,
+    liquid,
+    liquid_settings,
+    design_it_w,
 ):
     """Size each row's cooling units. rack_it_w, rack_liquid_w: each rack's design IT power and the part
     of it its liquid path takes [W]; room_heat_w: the design heat outside the racks (PDU, UPS, other),
@@ -124,8 +145,10 @@ def build_rows(
     (their thermal masses are shared out by design heat); air_path: the scenario's air path (CRAH unit
     and redundancy); liquid_settings: the cooling's catalog block with the scenario's choices."""
     n = len(where.row_names)
-    it_w = np.bincount(where.rack_row, weights=rack_it_w, minlength=n)
-    liquid_w = np.bincount(where.rack_row, weights=rack_liquid_w, minlength=n)
+    # each row is built for its racks and its empty positions (empty_it_w, empty_liquid_w: one empty position's
+    # design IT power and liquid heat in each row)
+    it_w = np.bincount(where.rack_row, weights=rack_it_w, minlength=n) + where.row_empty * empty_it_w
+    liquid_w = np.bincount(where.rack_row, weights=rack_liquid_w, minlength=n) + where.row_empty * empty_liquid_w
     share = it_w / design_it_w
     air_w = it_w - liquid_w + share * room_heat_w
     spec = catalog.load("cooling")["rows"]
@@ -155,4 +178,5 @@ def build_rows(
         cdu_unit_ua_w_per_k=ua,
         cdu_unit_capacity_w=np.full(n, cdu_w),
         cdu_units=cdu_units,
+        design_it_w=it_w,
     )
