@@ -97,6 +97,7 @@ def test_every_row_loop_balances_its_heat_every_step(heat, units, start, facilit
         cdu_unit_capacity_w=np.full(n, 1e6),
         cdu_units=np.full(n, 4.0),
         design_it_w=capacity,
+        power_limit_w=np.full(n, np.inf),
     )
     coolant = np.full(n, start)
     before = coolant.copy()
@@ -241,3 +242,23 @@ def test_a_partly_populated_hall_is_built_for_its_floor():
     assert summary["totals"]["other_energy_mwh"] == pytest.approx(tight["totals"]["other_energy_mwh"] * 300 / 180)
     assert summary["kpi"]["pue"] != tight["kpi"]["pue"]
     assert summary["totals"]["tokens"] == pytest.approx(tight["totals"]["tokens"], rel=1e-9)
+
+
+def test_a_row_or_hall_power_limit_holds_its_racks_together():
+    """A row limit (a busway's rating) holds each row's racks within it together; a hall limit the hall's."""
+
+    def run(**limits):
+        data = short_scenario(duration="1d", step="300s")
+        data["workload"]["inference"].update(peak_demand_fraction=1.0, trough_demand_fraction=0.9)
+        data["facility"]["halls"][0].update(row_count=2, **limits)
+        data["results"] = {"rack_series": "step"}
+        return execute_with_racks(Scenario.model_validate(data))
+
+    free = run()[2]
+    peak_row = free.groupby(["period_start_utc", "row"], observed=True)["it_power_w"].sum().max()
+    row_frame, row_summary, rows = run(row_power_limit_kw=0.8 * peak_row / 1e3)
+    per_row = rows.groupby(["period_start_utc", "row"], observed=True)["it_power_w"].sum()
+    assert per_row.max() <= 0.8 * peak_row * 1.001 and (row_frame["gpu_power_limit_fraction"] < 1.0).any()
+    peak_hall = free.groupby("period_start_utc")["it_power_w"].sum().max()
+    _, _, halls = run(power_limit_mw=0.7 * peak_hall / 1e6)
+    assert halls.groupby("period_start_utc")["it_power_w"].sum().max() <= 0.7 * peak_hall * 1.001

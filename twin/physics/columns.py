@@ -149,3 +149,6 @@ R_TRIPPED = _R["tripped_s"]
 RACK_RUN_COLUMNS = ("peak_it_power_w", "max_inlet_temp_c", "max_gpu_die_temp_c", "throttled_s", "tripped_s")
 RUN_PEAK_IT, RUN_MAX_INLET, RUN_MAX_DIE, RUN_THROTTLED, RUN_TRIPPED = range(len(RACK_RUN_COLUMNS))  # per server
 ROW_RUN_COLUMNS = ("peak_it_power_w", "peak_air_heat_w", "peak_liquid_heat_w")
+
+# Each rack's share of its hall's load in a step (physics/placement.py place_load's drive)
+D_UTILIZATION, D_ACTIVITY, D_PRODUCTIVE = 0, 1, 2

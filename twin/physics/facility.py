@@ -27,23 +27,15 @@ import numpy as np
 from numba import njit
 
 from twin.physics.air_plant import AirFlows, AirPlantParams, air_plant, air_plant_power_w
-from twin.physics.columns import N_RACK
+from twin.physics.columns import N_RACK, R_IT
 from twin.physics.cooling import loop_temp_after_c, recovery_demand_w
 from twin.physics.grid import battery_step
 from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams, liquid_plant
+from twin.physics.placement import REORDER_S, place_load, placement_order
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
 from twin.physics.record import record
 from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_step
-from twin.physics.servers import (
-    REORDER_S,
-    U_RACK_LIMIT_W,
-    UnitState,
-    node_decays,
-    place_load,
-    placement_order,
-    rack_caps,
-    servers_step,
-)
+from twin.physics.servers import U_GPUS_PER_SERVER, U_RACK_LIMIT_W, U_SERVERS, UnitState, node_decays, servers_step
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
@@ -89,6 +81,8 @@ def advance(
     rack_limits = False  # any rack with a power limit: its steps may be solved again
     for h in range(n_units):
         rack_limits = rack_limits or plant.units[h, U_RACK_LIMIT_W] < np.inf
+    group_limits = np.isfinite(plant.rows.power_limit_w).any() or np.isfinite(plant.where.hall_limit_w).any()
+    rack_limits = rack_limits or group_limits
     for i in range(i0, i1):
         if (i - i0) % reorder == 0:
             placement_order(plant.where, plant.units, state.row_air_c, state.row_coolant_c, order)
@@ -105,6 +99,15 @@ def advance(
             over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
             if attempt < MAX_CAP_PASSES - 1:
                 racks_over = rack_caps(plant.units, per_server, last_w, CAP_TOLERANCE, limit_w)
+                if group_limits:
+                    where, units = plant.where, plant.units
+                    rows_over = group_caps(
+                        units, where.unit_row, plant.rows.power_limit_w, per_server, last_w, CAP_TOLERANCE, limit_w
+                    )
+                    halls_over = group_caps(
+                        units, where.unit_hall, where.hall_limit_w, per_server, last_w, CAP_TOLERANCE, limit_w
+                    )
+                    racks_over = racks_over or rows_over or halls_over
                 if over:
                     for h in range(n_units):
                         limit_w[h] = min(limit_w[h], last_w[h] * scale)
@@ -330,3 +333,55 @@ def cap_scale(f: StepFlows, cap_w: float, ups_cap_w: float) -> tuple[bool, float
     if over_ups:
         cut = max(cut, (f.ups_out_w - ups_cap_w) / (UPS_MARGINAL_W_PER_GPU_W * gpu_w))
     return True, max(1.0 - cut, 0.05)
+
+
+@njit(cache=True, inline="always")
+def rack_caps(
+    units: np.ndarray, per_server: np.ndarray, last_w: np.ndarray, tolerance: float, limit_w: np.ndarray
+) -> bool:
+    """Lower the GPUs' power limit of every rack drawing more than its limit at the wall (limit_w, in place),
+    taking each GPU watt as 1.1 W at the wall (PSU and fans; the passes correct the rest). Returns whether
+    any rack was over."""
+    over = False
+    for h in range(units.shape[0]):
+        cap = units[h, U_RACK_LIMIT_W]
+        drawn = units[h, U_SERVERS] * per_server[h, R_IT]
+        if drawn > cap * (1.0 + tolerance) and last_w[h] > 0.0:
+            gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+            cut = (drawn - cap) / (1.1 * gpus * last_w[h])
+            limit_w[h] = min(limit_w[h], last_w[h] * max(1.0 - cut, 0.05))
+            over = True
+    return over
+
+
+@njit(cache=True)
+def group_caps(
+    units: np.ndarray,
+    group: np.ndarray,
+    group_limit_w: np.ndarray,
+    per_server: np.ndarray,
+    last_w: np.ndarray,
+    tolerance: float,
+    limit_w: np.ndarray,
+) -> bool:
+    """As rack_caps for groups of racks (a row, a hall; group: each rack's group): a group drawing more than
+    its limit lowers its racks' GPUs by one factor, its excess taken as 1.1 W per GPU watt. Returns whether
+    any group was over."""
+    n = group_limit_w.shape[0]
+    drawn = np.zeros(n)
+    gpu_w = np.zeros(n)
+    for h in range(units.shape[0]):
+        drawn[group[h]] += units[h, U_SERVERS] * per_server[h, R_IT]
+        gpu_w[group[h]] += units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER] * last_w[h]
+    over = False
+    for g in range(n):
+        if drawn[g] > group_limit_w[g] * (1.0 + tolerance) and gpu_w[g] > 0.0:
+            drawn[g] = max(1.0 - (drawn[g] - group_limit_w[g]) / (1.1 * gpu_w[g]), 0.05)  # now the factor
+            over = True
+        else:
+            drawn[g] = 1.0
+    if over:
+        for h in range(units.shape[0]):
+            if drawn[group[h]] < 1.0:
+                limit_w[h] = min(limit_w[h], last_w[h] * drawn[group[h]])
+    return over

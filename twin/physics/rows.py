@@ -43,6 +43,7 @@ class Rows(NamedTuple):
     cdu_unit_capacity_w: np.ndarray  # the most one CDU passes (its rated heat at its rated flow)
     cdu_units: np.ndarray  # installed
     design_it_w: np.ndarray  # the row's design IT power: its racks' and its empty positions' (for summaries)
+    power_limit_w: np.ndarray  # the most the row's racks may draw together at the wall (inf: none)
 
 
 @njit(cache=True)

@@ -14,6 +14,9 @@ from numba import njit
 
 from twin.physics import gpu
 from twin.physics.columns import (
+    D_ACTIVITY,
+    D_PRODUCTIVE,
+    D_UTILIZATION,
     R_CLOCK,
     R_COOLANT,
     R_DIE,
@@ -137,11 +140,6 @@ class UnitState(NamedTuple):
     within_s: np.ndarray  # how long an off rack has been back within its limits
 
 
-# How a hall's load goes onto its racks (Topology.hall_placement)
-SPREAD, PACK, COOLEST_FIRST = 0, 1, 2
-REORDER_S = 900.0  # [M] coolest_first re-ranks its racks every 15 min (a load balancer's health-check period)
-
-
 class Topology(NamedTuple):
     """Where each unit (rack) stands: its hall (whose demand it serves) and its row (whose air and
     coolant it sees and to which its heat goes), and how each hall places its load."""
@@ -149,8 +147,9 @@ class Topology(NamedTuple):
     unit_hall: np.ndarray  # int64, per unit
     unit_row: np.ndarray  # int64, per unit
     coolant_floor_c: float  # the GPU coolant never falls below it (a two-phase fluid boils there)
-    hall_placement: np.ndarray  # int64, per hall: SPREAD, PACK or COOLEST_FIRST
+    hall_placement: np.ndarray  # int64, per hall: physics/placement.py SPREAD, PACK or COOLEST_FIRST
     hall_first: np.ndarray  # int64, per hall + 1: the hall's units are hall_first[h] .. hall_first[h + 1] - 1
+    hall_limit_w: np.ndarray  # float, per hall: the most its racks may draw together at the wall (inf: none)
 
 
 class ServerTotals(NamedTuple):
@@ -370,78 +369,6 @@ def servers_total(
         inlet_max,
         coolant_max,
     )
-
-
-# Each rack's share of its hall's load this step (place_load's drive)
-D_UTILIZATION, D_ACTIVITY, D_PRODUCTIVE = 0, 1, 2
-
-
-@njit(cache=True, inline="always")
-def place_load(i: int, d: "Drivers", units: np.ndarray, where: Topology, order: np.ndarray, drive: np.ndarray) -> None:
-    """Each rack's utilisation, GPU activity and productive share in step i (drive), from its hall's.
-    spread: every rack of the hall at the hall's values. pack and coolest_first: the hall's busy GPUs fill
-    whole racks in order (order: the hall's racks, in row order or coolest first), one rack part-filled, the
-    rest idle; a rack's activity is the hall's serving curve at its utilisation (d.activity_curve)."""
-    for hall in range(where.hall_placement.shape[0]):
-        first, end = where.hall_first[hall], where.hall_first[hall + 1]
-        u = d.utilization[i, hall]
-        if where.hall_placement[hall] == SPREAD:
-            for h in range(first, end):
-                drive[h, D_UTILIZATION] = u
-                drive[h, D_ACTIVITY] = d.activity[i, hall]
-                drive[h, D_PRODUCTIVE] = d.productive[i, hall]
-            continue
-        gpus = 0.0
-        for h in range(first, end):
-            gpus += units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
-        left = u * gpus
-        productive_share = d.productive[i, hall] / u if u > 0.0 else 0.0
-        for k in range(first, end):
-            h = order[k]
-            rack_gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
-            share = min(max(left, 0.0), rack_gpus) / rack_gpus
-            left -= share * rack_gpus
-            drive[h, D_UTILIZATION] = share
-            drive[h, D_ACTIVITY] = np.interp(share, d.activity_grid, d.activity_curve[hall])
-            drive[h, D_PRODUCTIVE] = share * productive_share
-
-
-@njit(cache=True, inline="always")
-def rack_caps(
-    units: np.ndarray, per_server: np.ndarray, last_w: np.ndarray, tolerance: float, limit_w: np.ndarray
-) -> bool:
-    """Lower the GPUs' power limit of every rack drawing more than its limit at the wall (limit_w, in place),
-    taking each GPU watt as 1.1 W at the wall (PSU and fans; the passes correct the rest). Returns whether
-    any rack was over."""
-    over = False
-    for h in range(units.shape[0]):
-        cap = units[h, U_RACK_LIMIT_W]
-        drawn = units[h, U_SERVERS] * per_server[h, R_IT]
-        if drawn > cap * (1.0 + tolerance) and last_w[h] > 0.0:
-            gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
-            cut = (drawn - cap) / (1.1 * gpus * last_w[h])
-            limit_w[h] = min(limit_w[h], last_w[h] * max(1.0 - cut, 0.05))
-            over = True
-    return over
-
-
-@njit(cache=True)
-def placement_order(
-    where: Topology, units: np.ndarray, row_air_c: np.ndarray, row_coolant_c: np.ndarray, order: np.ndarray
-) -> None:
-    """The racks in the order each hall fills them (into order): row order, or for coolest_first the racks
-    whose coolant (liquid-cooled) or row air is coolest now first, ties in row order."""
-    for hall in range(where.hall_placement.shape[0]):
-        first, end = where.hall_first[hall], where.hall_first[hall + 1]
-        if where.hall_placement[hall] != COOLEST_FIRST:
-            for k in range(first, end):
-                order[k] = k
-            continue
-        key = np.empty(end - first)
-        for k in range(first, end):
-            g = where.unit_row[k]
-            key[k - first] = row_coolant_c[g] if units[k, U_LIQUID_FRACTION] > 0.0 else row_air_c[g]
-        order[first:end] = first + np.argsort(key, kind="mergesort")
 
 
 @njit(cache=True, inline="always")

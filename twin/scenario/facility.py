@@ -95,6 +95,12 @@ class Hall(ScenarioModel):
         description="most a rack may draw at the wall: above it its GPUs get a lower power limit (rack groups may "
         "set their own)",
     )
+    row_power_limit_kw: float | None = Field(
+        None, gt=0.0, le=1e6, description="most each row's racks may draw together (a busway or row PDU rating)"
+    )
+    power_limit_mw: float | None = Field(
+        None, gt=0.0, le=1e4, description="most the hall's racks may draw together (its power allocation)"
+    )
     containment: Literal["none", "partial", "full"] = Field(
         "full", description="aisle containment: how much hot exhaust the racks breathe again (supply heat index)"
     )

@@ -410,6 +410,7 @@ class Plant:
         nominal = np.array([float(h.servers_per_rack) for h in scenario.facility.halls])
         empty_it_w = (self._server_design_w() * nominal)[self.layout.row_hall]  # an empty position: a nominal rack
         return topology.build_rows(
+            scenario,
             self.layout,
             rack_it_w,
             rack_liquid_w,

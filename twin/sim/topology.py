@@ -12,11 +12,9 @@ import numpy as np
 
 from twin import catalog
 from twin.physics import power
+from twin.physics.placement import COOLEST_FIRST, PACK, SPREAD
 from twin.physics.rows import Rows
 from twin.physics.servers import (
-    COOLEST_FIRST,
-    PACK,
-    SPREAD,
     U_RACK_LIMIT_W,
     U_RECIRCULATION_K_PER_W,
     U_SERVERS,
@@ -123,10 +121,14 @@ def topology(where: Layout, coolant_floor_c: float, scenario) -> Topology:
         dtype=np.int64,
     )
     first = np.searchsorted(where.rack_hall, np.arange(len(scenario.facility.halls) + 1)).astype(np.int64)
-    return Topology(where.rack_hall, where.rack_row, coolant_floor_c, placement, first)
+    hall_limit_w = np.array(
+        [h.power_limit_mw * 1e6 if h.power_limit_mw is not None else np.inf for h in scenario.facility.halls]
+    )
+    return Topology(where.rack_hall, where.rack_row, coolant_floor_c, placement, first, hall_limit_w)
 
 
 def build_rows(
+    scenario,
     where: Layout,
     rack_it_w,
     rack_liquid_w,
@@ -179,4 +181,10 @@ def build_rows(
         cdu_unit_capacity_w=np.full(n, cdu_w),
         cdu_units=cdu_units,
         design_it_w=it_w,
+        power_limit_w=np.array(
+            [
+                h.row_power_limit_kw * 1e3 if h.row_power_limit_kw is not None else np.inf
+                for h in (scenario.facility.halls[k] for k in where.row_hall)
+            ]
+        ),
     )

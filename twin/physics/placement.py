@@ -1,0 +1,64 @@
+"""How a hall's load goes onto its racks: spread, pack or coolest first (docs/model.md#rows-and-their-cooling-units)."""
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+
+from twin.physics.columns import D_ACTIVITY, D_PRODUCTIVE, D_UTILIZATION
+from twin.physics.servers import U_GPUS_PER_SERVER, U_LIQUID_FRACTION, U_SERVERS, Topology
+
+if TYPE_CHECKING:  # the drivers are state.py's, which imports servers.py
+    from twin.physics.state import Drivers
+
+SPREAD, PACK, COOLEST_FIRST = 0, 1, 2  # Topology.hall_placement
+REORDER_S = 900.0  # [M] coolest_first re-ranks its racks every 15 min (a load balancer's health-check period)
+
+
+@njit(cache=True, inline="always")
+def place_load(i: int, d: "Drivers", units: np.ndarray, where: Topology, order: np.ndarray, drive: np.ndarray) -> None:
+    """Each rack's utilisation, GPU activity and productive share in step i (drive), from its hall's.
+    spread: every rack of the hall at the hall's values. pack and coolest_first: the hall's busy GPUs fill
+    whole racks in order (order: the hall's racks, in row order or coolest first), one rack part-filled, the
+    rest idle; a rack's activity is the hall's serving curve at its utilisation (d.activity_curve)."""
+    for hall in range(where.hall_placement.shape[0]):
+        first, end = where.hall_first[hall], where.hall_first[hall + 1]
+        u = d.utilization[i, hall]
+        if where.hall_placement[hall] == SPREAD:
+            for h in range(first, end):
+                drive[h, D_UTILIZATION] = u
+                drive[h, D_ACTIVITY] = d.activity[i, hall]
+                drive[h, D_PRODUCTIVE] = d.productive[i, hall]
+            continue
+        gpus = 0.0
+        for h in range(first, end):
+            gpus += units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+        left = u * gpus
+        productive_share = d.productive[i, hall] / u if u > 0.0 else 0.0
+        for k in range(first, end):
+            h = order[k]
+            rack_gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+            share = min(max(left, 0.0), rack_gpus) / rack_gpus
+            left -= share * rack_gpus
+            drive[h, D_UTILIZATION] = share
+            drive[h, D_ACTIVITY] = np.interp(share, d.activity_grid, d.activity_curve[hall])
+            drive[h, D_PRODUCTIVE] = share * productive_share
+
+
+@njit(cache=True)
+def placement_order(
+    where: Topology, units: np.ndarray, row_air_c: np.ndarray, row_coolant_c: np.ndarray, order: np.ndarray
+) -> None:
+    """The racks in the order each hall fills them (into order): row order, or for coolest_first the racks
+    whose coolant (liquid-cooled) or row air is coolest now first, ties in row order."""
+    for hall in range(where.hall_placement.shape[0]):
+        first, end = where.hall_first[hall], where.hall_first[hall + 1]
+        if where.hall_placement[hall] != COOLEST_FIRST:
+            for k in range(first, end):
+                order[k] = k
+            continue
+        key = np.empty(end - first)
+        for k in range(first, end):
+            g = where.unit_row[k]
+            key[k - first] = row_coolant_c[g] if units[k, U_LIQUID_FRACTION] > 0.0 else row_air_c[g]
+        order[first:end] = first + np.argsort(key, kind="mergesort")
