@@ -29,6 +29,7 @@ from numba import njit
 from twin.physics.air_plant import AirFlows, AirPlantParams, air_plant, air_plant_power_w
 from twin.physics.columns import N_RACK, R_IT
 from twin.physics.cooling import loop_temp_after_c, recovery_demand_w
+from twin.physics.drivers import Drivers
 from twin.physics.grid import battery_step
 from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams, liquid_plant
 from twin.physics.placement import REORDER_S, place_load, placement_order
@@ -41,7 +42,6 @@ from twin.physics.state import (
     A_DRYCOOLER,
     S_BATTERY,
     S_WATER,
-    Drivers,
     FacilityParams,
     FacilityState,
     OnSite,

@@ -1,22 +1,18 @@
 """How a hall's load goes onto its racks: spread, pack or coolest first (docs/model.md#rows-and-their-cooling-units)."""
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from numba import njit
 
 from twin.physics.columns import D_ACTIVITY, D_PRODUCTIVE, D_UTILIZATION
+from twin.physics.drivers import Drivers
 from twin.physics.servers import U_GPUS_PER_SERVER, U_LIQUID_FRACTION, U_SERVERS, Topology
-
-if TYPE_CHECKING:  # the drivers are state.py's, which imports servers.py
-    from twin.physics.state import Drivers
 
 SPREAD, PACK, COOLEST_FIRST = 0, 1, 2  # Topology.hall_placement
 REORDER_S = 900.0  # [M] coolest_first re-ranks its racks every 15 min (a load balancer's health-check period)
 
 
 @njit(cache=True, inline="always")
-def place_load(i: int, d: "Drivers", units: np.ndarray, where: Topology, order: np.ndarray, drive: np.ndarray) -> None:
+def place_load(i: int, d: Drivers, units: np.ndarray, where: Topology, order: np.ndarray, drive: np.ndarray) -> None:
     """Each rack's utilisation, GPU activity and productive share in step i (drive), from its hall's.
     spread: every rack of the hall at the hall's values. pack and coolest_first: the hall's busy GPUs fill
     whole racks in order (order: the hall's racks, in row order or coolest first), one rack part-filled, the

@@ -70,9 +70,10 @@ from twin.physics.columns import (
     RUN_TRIPPED,
 )
 from twin.physics.cooling import WATER_DENSITY_KG_M3
+from twin.physics.drivers import Drivers
 from twin.physics.grid import J_PER_KWH, carbon_location_based_kg, indirect_water_m3
 from twin.physics.servers import gpu_weighted_limit_fraction
-from twin.physics.state import Drivers, FacilityParams, Prices, Records, StepFlows
+from twin.physics.state import FacilityParams, Prices, Records, StepFlows
 
 
 @njit(cache=True, inline="always")

@@ -7,7 +7,7 @@ hall is one unit (docs/model.md#known-limits). State that differs between units 
 temperatures, trips, power limits) lives in per-unit arrays indexed by the unit.
 """
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -30,10 +30,8 @@ from twin.physics.columns import (
     R_TRIPPED,
     R_UTIL,
 )
+from twin.physics.drivers import Drivers
 from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
-
-if TYPE_CHECKING:  # the drivers are facility.py's, which imports this module
-    from twin.physics.facility import Drivers
 
 
 class Halls(NamedTuple):
@@ -176,7 +174,7 @@ class ServerTotals(NamedTuple):
 @njit(cache=True, inline="always")
 def servers_step(
     i: int,
-    d: "Drivers",
+    d: Drivers,
     dt_s: float,
     units: np.ndarray,
     where: Topology,
@@ -193,7 +191,7 @@ def servers_step(
     drive: np.ndarray,
 ) -> ServerTotals:
     """Advance every unit's servers over step i at the per-GPU power limits limit_w; drive holds each rack's
-    share of its hall's load (place_load), d the hall-level drivers (twin/physics/state.py: Drivers). Each
+    share of its hall's load (place_load), d the hall-level drivers (twin/physics/drivers.py). Each
     unit's GPU power goes into last_w, its per-server values (RACK_COLUMNS) into per_server, the heat its
     servers give to air and liquid and their power into its row's row_air_w, row_liquid_w and row_it_w.
     Three passes over the units, each reading only its own inputs: GPUs (thermal and power state), server

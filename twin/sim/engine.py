@@ -13,8 +13,9 @@ import simpy
 
 from twin import catalog
 from twin.io.hours import HOURS_PER_YEAR
+from twin.physics.drivers import Drivers
 from twin.physics.facility import advance
-from twin.physics.state import Drivers, Records
+from twin.physics.state import Records
 from twin.sim.faults import cooling_outage, outage_offset_s, row_name
 from twin.sim.ledger import Ledger
 from twin.sim.onsite import pv_ac_w_per_w_dc
