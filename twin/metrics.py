@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
+from twin.physics.servers import THROTTLED_CLOCK_FRACTION
 
 J_PER_MWH = 3.6e9
 
@@ -106,7 +107,7 @@ def totals(frame: pd.DataFrame, step_s: int) -> dict[str, float]:
         "embodied_carbon_t": optional("carbon_embodied_kg", math.nan * 1000.0) / 1000.0,
         "demand_charge_usd": total("demand_charge_usd") if "demand_charge_usd" in frame else 0.0,
         "tokens_demanded": total("tokens_demanded"),
-        "hours_gpu_throttled": float((col("gpu_clock_fraction") < 0.99).sum()) * step_s / 3600.0,
+        "hours_gpu_throttled": float((col("gpu_clock_fraction") < THROTTLED_CLOCK_FRACTION).sum()) * step_s / 3600.0,
         "max_gpu_die_temp_c": float(col("gpu_die_temp_c").max()),
         "max_server_inlet_temp_c": float(col("server_inlet_temp_c").max()),
     }

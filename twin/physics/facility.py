@@ -55,6 +55,8 @@ MAX_CAP_PASSES = 6
 CAP_TOLERANCE = 0.001  # [M] a draw within 0.1 % of a cap holds it: the passes converge to about that
 CAP_MARGINAL_W_PER_GPU_W = 1.3  # [M] PSU ~1.05 x power chain ~1.05 x cooling ~1.2; the passes correct the rest
 UPS_MARGINAL_W_PER_GPU_W = 1.1  # [M] PSU ~1.05 x PDU; the passes correct the rest
+WALL_MARGINAL_W_PER_GPU_W = 1.1  # [M] at a rack's wall: PSU ~1.05 and fans; the passes correct the rest
+MIN_LIMIT_SCALE = 0.05  # [M] one pass lowers a GPU limit to no less than 5 % of its last power
 
 
 @njit(cache=True)
@@ -332,7 +334,7 @@ def cap_scale(f: StepFlows, cap_w: float, ups_cap_w: float) -> tuple[bool, float
         cut = (f.import_w - cap_w) / (CAP_MARGINAL_W_PER_GPU_W * gpu_w)
     if over_ups:
         cut = max(cut, (f.ups_out_w - ups_cap_w) / (UPS_MARGINAL_W_PER_GPU_W * gpu_w))
-    return True, max(1.0 - cut, 0.05)
+    return True, max(1.0 - cut, MIN_LIMIT_SCALE)
 
 
 @njit(cache=True, inline="always")
@@ -348,8 +350,8 @@ def rack_caps(
         drawn = units[h, U_SERVERS] * per_server[h, R_IT]
         if drawn > cap * (1.0 + tolerance) and last_w[h] > 0.0:
             gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
-            cut = (drawn - cap) / (1.1 * gpus * last_w[h])
-            limit_w[h] = min(limit_w[h], last_w[h] * max(1.0 - cut, 0.05))
+            cut = (drawn - cap) / (WALL_MARGINAL_W_PER_GPU_W * gpus * last_w[h])
+            limit_w[h] = min(limit_w[h], last_w[h] * max(1.0 - cut, MIN_LIMIT_SCALE))
             over = True
     return over
 
@@ -376,7 +378,8 @@ def group_caps(
     over = False
     for g in range(n):
         if drawn[g] > group_limit_w[g] * (1.0 + tolerance) and gpu_w[g] > 0.0:
-            drawn[g] = max(1.0 - (drawn[g] - group_limit_w[g]) / (1.1 * gpu_w[g]), 0.05)  # now the factor
+            cut = (drawn[g] - group_limit_w[g]) / (WALL_MARGINAL_W_PER_GPU_W * gpu_w[g])
+            drawn[g] = max(1.0 - cut, MIN_LIMIT_SCALE)  # now the factor
             over = True
         else:
             drawn[g] = 1.0

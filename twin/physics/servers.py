@@ -78,7 +78,7 @@ class Halls(NamedTuple):
     rack_limit_w: np.ndarray  # most the unit (rack) may draw at the wall (inf: no limit)
 
 
-THROTTLED_CLOCK_FRACTION = 0.99  # a GPU below 99 % of its full clock counts as throttled (as metrics.totals)
+THROTTLED_CLOCK_FRACTION = 0.99  # [M] a GPU below 99 % of its full clock counts as throttled (racks and totals)
 
 # The kernels read the units' parameters from one (units x fields) matrix, a row per unit: numba passes
 # one array between functions where a tuple of 32 would cost it ~0.5 us per call (measured).

@@ -371,6 +371,9 @@ class Plant:
             battery_round_trip_efficiency=supply.battery_round_trip_efficiency,
         )
         self.layout = topology.layout(scenario)
+        self.server_design_w = np.array(  # one server of each hall at full load, 27 C inlet [W]
+            [server_wall_power_w(self.halls, h, 27.0) for h in range(self.halls.servers.shape[0])]
+        )
         self.rows = self._rows(scenario, pdu_w + ups_w + chain.other_power_w)
         self.params = FacilityParams(
             topology.rack_units(self.halls, self.layout, self._recirculation(scenario)),
@@ -384,23 +387,19 @@ class Plant:
         )
         self.state = self._initial_state()
 
-    def _server_design_w(self):
-        """Design wall power of one server of each hall [W]."""
-        return np.array([server_wall_power_w(self.halls, h, 27.0) for h in range(self.halls.servers.shape[0])])
-
     def _recirculation(self, scenario):
         """Each rack's inlet rise per W of a server's air heat, from its hall's containment (topology.py)."""
         shi = catalog.load("cooling")["rows"]["supply_heat_index"]
         hall_shi = np.array([shi[h.containment] for h in scenario.facility.halls])
         hall = self.layout.rack_hall
-        server_air_w = (self._server_design_w() * (1.0 - self.halls.liquid_fraction))[hall]
+        server_air_w = (self.server_design_w * (1.0 - self.halls.liquid_fraction))[hall]
         return topology.recirculation_k_per_w(
             self.layout, server_air_w, hall_shi[hall], air_path_of(scenario.facility.cooling).air_delta_t_k
         )
 
     def _rows(self, scenario, room_heat_w):
         """Each row's cooling units, sized on its racks' design heat and its share of the room's."""
-        rack_it_w = self._server_design_w()[self.layout.rack_hall] * self.layout.rack_servers
+        rack_it_w = self.server_design_w[self.layout.rack_hall] * self.layout.rack_servers
         self.rack_design_it_w = rack_it_w  # provisioned: every server at full load (27 C inlet)
         rack_liquid_w = self.halls.liquid_fraction[self.layout.rack_hall] * rack_it_w
         settings = cooling_settings(scenario.facility.cooling)[1]
@@ -408,7 +407,7 @@ class Plant:
             settings = dict(catalog.load("cooling")["direct_to_chip"])
         air_path = air_path_of(scenario.facility.cooling)
         nominal = np.array([float(h.servers_per_rack) for h in scenario.facility.halls])
-        empty_it_w = (self._server_design_w() * nominal)[self.layout.row_hall]  # an empty position: a nominal rack
+        empty_it_w = (self.server_design_w * nominal)[self.layout.row_hall]  # an empty position: a nominal rack
         return topology.build_rows(
             scenario,
             self.layout,
