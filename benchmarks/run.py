@@ -91,7 +91,7 @@ def _simulation(name, machine):
     t2 = time.perf_counter()
     frame = pipeline.frame_of(sim, sim.ledger)  # the per-step frame with per-period accounting, as execute builds it
     phases["frame_s"] = time.perf_counter() - t2
-    steps, units = scenario.n_steps, sim.plant.params.units.shape[0]  # the racks the kernel steps
+    steps, units = scenario.n_steps, sim.plant.params.units.shape[1]  # the racks the kernel steps
     rows = len(frame)
     kernel_s = phases["kernel_and_events_s"]
     # bytes the kernel reads (per-step per-hall workload arrays and per-step site series) and writes (the ledger)

@@ -7,7 +7,7 @@ from conftest import short_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.physics.rows import Rows, rows_liquid_step
+from twin.physics.rows import Rows, rows_liquid_gain, rows_liquid_step
 from twin.pipeline import execute_with_racks
 from twin.scenario import Scenario, ScenarioError
 from twin.sim.engine import Simulation
@@ -102,7 +102,9 @@ def test_every_row_loop_balances_its_heat_every_step(heat, units, start, facilit
     coolant = np.full(n, start)
     before = coolant.copy()
     heat_w = np.array(heat)
-    passed, stored = rows_liquid_step(rows, coolant, heat_w, np.full(n, units), facility, dt)
+    in_service = np.full(n, units)
+    gain = rows_liquid_gain(rows, in_service, dt)
+    passed, stored = rows_liquid_step(rows, coolant, heat_w, in_service, gain, facility, dt)
     kept = rows.liquid_heat_capacity_j_per_k * (coolant - before) / dt
     assert stored == pytest.approx(kept.sum(), rel=1e-9, abs=1e-3)
     assert passed + stored == pytest.approx(heat_w.sum(), rel=1e-9, abs=1e-3)

@@ -150,5 +150,7 @@ RACK_RUN_COLUMNS = ("peak_it_power_w", "max_inlet_temp_c", "max_gpu_die_temp_c",
 RUN_PEAK_IT, RUN_MAX_INLET, RUN_MAX_DIE, RUN_THROTTLED, RUN_TRIPPED = range(len(RACK_RUN_COLUMNS))  # per server
 ROW_RUN_COLUMNS = ("peak_it_power_w", "peak_air_heat_w", "peak_liquid_heat_w")
 
-# Each rack's share of its hall's load in a step (physics/placement.py place_load's drive)
-D_UTILIZATION, D_ACTIVITY, D_PRODUCTIVE = 0, 1, 2
+# Each rack's share of its hall's load in a step (physics/placement.py place_load's drive), and the
+# throughput factor of its GPUs' clock once they have run (physics/servers.py)
+D_UTILIZATION, D_ACTIVITY, D_PRODUCTIVE, D_THROUGHPUT = 0, 1, 2, 3
+N_DRIVE = 4

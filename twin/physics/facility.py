@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from twin.physics.air_plant import AirFlows, AirPlantParams, air_plant, air_plant_power_w
-from twin.physics.columns import N_RACK, R_IT
+from twin.physics.columns import N_DRIVE, N_RACK, R_IT
 from twin.physics.cooling import loop_temp_after_c, recovery_demand_w
 from twin.physics.drivers import Drivers
 from twin.physics.grid import battery_step
@@ -35,8 +35,8 @@ from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams, liquid_pla
 from twin.physics.placement import REORDER_S, place_load, placement_order
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
 from twin.physics.record import record
-from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_step
-from twin.physics.servers import U_GPUS_PER_SERVER, U_RACK_LIMIT_W, U_SERVERS, UnitState, node_decays, servers_step
+from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_gain, rows_liquid_step
+from twin.physics.servers import N_WORK, fleet_constants, node_decays, servers_step
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
@@ -48,7 +48,9 @@ from twin.physics.state import (
     PowerChainParams,
     Records,
     StepFlows,
+    StepWork,
 )
+from twin.physics.units import U_GPUS_PER_SERVER, U_RACK_LIMIT_W, U_SERVERS, UnitState
 
 # Facility power cap: passes per step, and the meter watts per GPU watt assumed when lowering the limit
 MAX_CAP_PASSES = 6
@@ -69,54 +71,70 @@ def advance(
     (their power in the previous pass, scaled down by the excess) and the step is solved again until
     the draw is within CAP_TOLERANCE of the cap (MAX_CAP_PASSES at most).
     """
-    n_units = plant.units.shape[0]
-    n_rows = state.row_air_c.shape[0]
+    n_units = plant.units.shape[1]
     start = _copy_state(state)  # each pass of a step starts from the state the step started from
-    limit_w = np.full(n_units, np.inf)  # per-GPU power limit of each unit in this pass
-    last_w = np.zeros(n_units)  # per-GPU power of each unit in the last pass
-    per_server = np.zeros((n_units, N_RACK))  # this pass's per-server values of each unit
-    row_w = np.zeros((4, n_rows))  # each row's heat to air and to liquid, what its CRAHs took, its IT power
-    decay = node_decays(plant.units, dt_s)  # the GPUs' thermal decays over a step: fixed for the call
+    w = step_work(dt_s, plant, state)
     order = np.arange(n_units)  # the order each hall fills its racks in (placement_order)
     reorder = max(1, int(round(REORDER_S / dt_s)))
-    drive = np.zeros((n_units, 3))  # each rack's utilisation, activity and productive share this step
     rack_limits = False  # any rack with a power limit: its steps may be solved again
     for h in range(n_units):
-        rack_limits = rack_limits or plant.units[h, U_RACK_LIMIT_W] < np.inf
+        rack_limits = rack_limits or plant.units[U_RACK_LIMIT_W, h] < np.inf
     group_limits = np.isfinite(plant.rows.power_limit_w).any() or np.isfinite(plant.where.hall_limit_w).any()
-    rack_limits = rack_limits or group_limits
     for i in range(i0, i1):
         if (i - i0) % reorder == 0:
             placement_order(plant.where, plant.units, state.row_air_c, state.row_coolant_c, order)
         # a step under no cap is solved once: keep its starting state only where a cap may send it round again
-        capped = rack_limits or drivers.cap_w[i] < np.inf or drivers.ups_cap_w[i] < np.inf
+        capped = rack_limits or group_limits or drivers.cap_w[i] < np.inf or drivers.ups_cap_w[i] < np.inf
         if capped:
             _restore_state(start, state)
-        limit_w.fill(np.inf)
+        w.limit_w.fill(np.inf)
         for attempt in range(MAX_CAP_PASSES):
             if attempt > 0:
                 _restore_state(state, start)
-            place_load(i, drivers, plant.units, plant.where, order, drive)
-            f = solve_step(i, dt_s, drivers, plant, state, decay, limit_w, last_w, per_server, row_w, drive)
+            place_load(i, drivers, plant.units, plant.where, order, w.drive)
+            f = solve_step(i, dt_s, drivers, plant, state, w)
             over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
-            if attempt < MAX_CAP_PASSES - 1:
-                racks_over = rack_caps(plant.units, per_server, last_w, CAP_TOLERANCE, limit_w)
+            if attempt < MAX_CAP_PASSES - 1 and capped:
+                racks_over = rack_limits and rack_caps(plant.units, w.per_server, w.last_w, CAP_TOLERANCE, w.limit_w)
                 if group_limits:
                     where, units = plant.where, plant.units
                     rows_over = group_caps(
-                        units, where.unit_row, plant.rows.power_limit_w, per_server, last_w, CAP_TOLERANCE, limit_w
+                        units,
+                        where.unit_row,
+                        plant.rows.power_limit_w,
+                        w.per_server,
+                        w.last_w,
+                        CAP_TOLERANCE,
+                        w.limit_w,
                     )
                     halls_over = group_caps(
-                        units, where.unit_hall, where.hall_limit_w, per_server, last_w, CAP_TOLERANCE, limit_w
+                        units, where.unit_hall, where.hall_limit_w, w.per_server, w.last_w, CAP_TOLERANCE, w.limit_w
                     )
                     racks_over = racks_over or rows_over or halls_over
                 if over:
                     for h in range(n_units):
-                        limit_w[h] = min(limit_w[h], last_w[h] * scale)
+                        w.limit_w[h] = min(w.limit_w[h], w.last_w[h] * scale)
                 if over or racks_over:
                     continue
-            record(out, i, dt_s, drivers, plant, f, limit_w, per_server, row_w)
+            record(out, i, dt_s, drivers, plant, f, w.limit_w, attempt > 0, w.per_server, w.row_w)
             break  # the step is within its caps (or has used its passes)
+
+
+@njit(cache=True)
+def step_work(dt_s: float, plant: FacilityParams, state: FacilityState) -> StepWork:
+    """The kernel call's constants (units in service change only at events, between calls) and scratch."""
+    n_units, n_rows = plant.units.shape[1], state.row_air_c.shape[0]
+    return StepWork(
+        node_decays(plant.units, dt_s),
+        rows_liquid_gain(plant.rows, state.cdu_in_service, dt_s),
+        fleet_constants(plant.units, plant.where.unit_hall, plant.where.hall_first.shape[0] - 1),
+        np.full(n_units, np.inf),
+        np.zeros(n_units),
+        np.zeros((N_RACK, n_units)),
+        np.zeros((4, n_rows)),
+        np.zeros((N_DRIVE, n_units)),
+        np.zeros((N_WORK, n_units)),
+    )
 
 
 @njit(cache=True)
@@ -166,33 +184,28 @@ def solve_step(
     d: Drivers,
     plant: FacilityParams,
     state: FacilityState,
-    decay: np.ndarray,
-    limit_w: np.ndarray,
-    last_w: np.ndarray,
-    per_server: np.ndarray,
-    row_w: np.ndarray,
-    drive: np.ndarray,
+    w: StepWork,
 ) -> StepFlows:
-    """Step i at the GPU power limits limit_w: racks, power chain, rows' cooling units and the plants,
+    """Step i at the GPU power limits w.limit_w: racks, power chain, rows' cooling units and the plants,
     transformer, solar and battery. Updates state; returns the step's flows."""
-    row_air_w, row_liquid_w, row_served_w = row_w[0], row_w[1], row_w[2]
+    row_air_w, row_liquid_w, row_served_w = w.row_w[0], w.row_w[1], w.row_w[2]
     srv = servers_step(
         i,
-        d,
         dt_s,
         plant.units,
         plant.where,
         state.row_air_c,
         state.row_coolant_c,
         state.units,
-        decay,
-        limit_w,
-        last_w,
-        per_server,
-        row_air_w,
-        row_liquid_w,
-        row_w[3],
-        drive,
+        w.decay,
+        w.limit_w,
+        w.last_w,
+        w.per_server,
+        w.row_w,
+        w.drive,
+        w.fleet,
+        d.demand,
+        w.work,
     )
     pdu_w, ups_out_w, ups_w = chain_losses_w(srv.it_w, plant.chain)
     other_w = plant.chain.other_power_w
@@ -206,7 +219,7 @@ def solve_step(
     heat_rejected_w = air.heat_rejected_w
     if plant.liquid.design_heat_w > 0.0:
         liquid, liquid_stored_w = liquid_step(
-            row_liquid_w, d.drybulb_c[i], d.wetbulb_c[i], dt_s, plant.liquid, plant.rows, state
+            row_liquid_w, d.drybulb_c[i], d.wetbulb_c[i], dt_s, plant.liquid, plant.rows, w.liquid_gain, state
         )
         stored_w += liquid_stored_w
         heat_rejected_w += liquid.heat_rejected_w
@@ -287,13 +300,16 @@ def liquid_step(
     dt_s: float,
     liquid: LiquidPlantParams,
     rows: Rows,
+    gain: np.ndarray,
     state: FacilityState,
 ) -> tuple[LiquidFlows, float]:
     """Each row's CDUs pass heat to the facility water, whose plant is asked for it plus what returns the
     water to set point. Returns the plant's flows and the heat stored in the rows' coolant and the
     facility water [W]; the temperatures are updated in state."""
     water_c = state.plant[S_WATER]
-    to_water_w, stored_w = rows_liquid_step(rows, state.row_coolant_c, row_heat_w, state.cdu_in_service, water_c, dt_s)
+    to_water_w, stored_w = rows_liquid_step(
+        rows, state.row_coolant_c, row_heat_w, state.cdu_in_service, gain, water_c, dt_s
+    )
     c = liquid.heat_capacity_j_per_k
     ask_w = recovery_demand_w(water_c, liquid.supply_temp_c, to_water_w, c, dt_s)
     flows = liquid_plant(ask_w, water_c, drybulb_c, wetbulb_c, liquid, state.available[A_DRYCOOLER])
@@ -345,11 +361,11 @@ def rack_caps(
     taking each GPU watt as 1.1 W at the wall (PSU and fans; the passes correct the rest). Returns whether
     any rack was over."""
     over = False
-    for h in range(units.shape[0]):
-        cap = units[h, U_RACK_LIMIT_W]
-        drawn = units[h, U_SERVERS] * per_server[h, R_IT]
+    for h in range(units.shape[1]):
+        cap = units[U_RACK_LIMIT_W, h]
+        drawn = units[U_SERVERS, h] * per_server[R_IT, h]
         if drawn > cap * (1.0 + tolerance) and last_w[h] > 0.0:
-            gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+            gpus = units[U_SERVERS, h] * units[U_GPUS_PER_SERVER, h]
             cut = (drawn - cap) / (WALL_MARGINAL_W_PER_GPU_W * gpus * last_w[h])
             limit_w[h] = min(limit_w[h], last_w[h] * max(1.0 - cut, MIN_LIMIT_SCALE))
             over = True
@@ -372,9 +388,9 @@ def group_caps(
     n = group_limit_w.shape[0]
     drawn = np.zeros(n)
     gpu_w = np.zeros(n)
-    for h in range(units.shape[0]):
-        drawn[group[h]] += units[h, U_SERVERS] * per_server[h, R_IT]
-        gpu_w[group[h]] += units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER] * last_w[h]
+    for h in range(units.shape[1]):
+        drawn[group[h]] += units[U_SERVERS, h] * per_server[R_IT, h]
+        gpu_w[group[h]] += units[U_SERVERS, h] * units[U_GPUS_PER_SERVER, h] * last_w[h]
     over = False
     for g in range(n):
         if drawn[g] > group_limit_w[g] * (1.0 + tolerance) and gpu_w[g] > 0.0:
@@ -384,7 +400,7 @@ def group_caps(
         else:
             drawn[g] = 1.0
     if over:
-        for h in range(units.shape[0]):
+        for h in range(units.shape[1]):
             if drawn[group[h]] < 1.0:
                 limit_w[h] = min(limit_w[h], last_w[h] * drawn[group[h]])
     return over

@@ -44,6 +44,8 @@ import math
 
 from numba import njit
 
+from twin.physics.numerics import exp_series
+
 TRIP_RESET_K = 10.0  # [M] a tripped GPU comes back once 10 K below its maximum operating temperature
 LEAK_TEMP_CAP_C = 150.0  # [M] C: leakage law used up to here only (beyond any GPU's shutdown threshold, 92 C)
 
@@ -79,10 +81,18 @@ def power_w(
 ) -> float:
     """GPU board power [W] at activity u, clock fraction phi and die temperature T (module docstring)."""
     u = min(max(utilization, 0.0), 1.0)
-    static = idle_w * (1.0 - leak_fraction) + idle_w * leak_fraction * math.exp(
-        leak_per_k * (min(die_temp_c, LEAK_TEMP_CAP_C) - leak_ref_temp_c)
-    )
-    return static + (clock_w + dynamic_w * u) * clock_power_factor(clock_fraction, v_floor)
+    return static_power_w(die_temp_c, idle_w, leak_fraction, leak_per_k, leak_ref_temp_c) + (
+        clock_w + dynamic_w * u
+    ) * clock_power_factor(clock_fraction, v_floor)
+
+
+@njit(cache=True, inline="always")
+def static_power_w(
+    die_temp_c: float, idle_w: float, leak_fraction: float, leak_per_k: float, leak_ref_temp_c: float
+) -> float:
+    """The static term P_idle (1 - a) + P_idle a exp(k (T - T_ref)) [W] (module docstring); vectorisable."""
+    leak = exp_series(leak_per_k * (min(die_temp_c, LEAK_TEMP_CAP_C) - leak_ref_temp_c))
+    return idle_w * (1.0 - leak_fraction) + idle_w * leak_fraction * leak
 
 
 @njit(cache=True)

@@ -5,7 +5,7 @@ from numba import njit
 
 from twin.physics.columns import D_ACTIVITY, D_PRODUCTIVE, D_UTILIZATION
 from twin.physics.drivers import Drivers
-from twin.physics.servers import U_GPUS_PER_SERVER, U_LIQUID_FRACTION, U_SERVERS, Topology
+from twin.physics.units import U_GPUS_PER_SERVER, U_LIQUID_FRACTION, U_SERVERS, Topology
 
 SPREAD, PACK, COOLEST_FIRST = 0, 1, 2  # Topology.hall_placement
 REORDER_S = 900.0  # [M] coolest_first re-ranks its racks every 15 min (a load balancer's health-check period)
@@ -22,23 +22,23 @@ def place_load(i: int, d: Drivers, units: np.ndarray, where: Topology, order: np
         u = d.utilization[i, hall]
         if where.hall_placement[hall] == SPREAD:
             for h in range(first, end):
-                drive[h, D_UTILIZATION] = u
-                drive[h, D_ACTIVITY] = d.activity[i, hall]
-                drive[h, D_PRODUCTIVE] = d.productive[i, hall]
+                drive[D_UTILIZATION, h] = u
+                drive[D_ACTIVITY, h] = d.activity[i, hall]
+                drive[D_PRODUCTIVE, h] = d.productive[i, hall]
             continue
         gpus = 0.0
         for h in range(first, end):
-            gpus += units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+            gpus += units[U_SERVERS, h] * units[U_GPUS_PER_SERVER, h]
         left = u * gpus
         productive_share = d.productive[i, hall] / u if u > 0.0 else 0.0
         for k in range(first, end):
             h = order[k]
-            rack_gpus = units[h, U_SERVERS] * units[h, U_GPUS_PER_SERVER]
+            rack_gpus = units[U_SERVERS, h] * units[U_GPUS_PER_SERVER, h]
             share = min(max(left, 0.0), rack_gpus) / rack_gpus
             left -= share * rack_gpus
-            drive[h, D_UTILIZATION] = share
-            drive[h, D_ACTIVITY] = np.interp(share, d.activity_grid, d.activity_curve[hall])
-            drive[h, D_PRODUCTIVE] = share * productive_share
+            drive[D_UTILIZATION, h] = share
+            drive[D_ACTIVITY, h] = np.interp(share, d.activity_grid, d.activity_curve[hall])
+            drive[D_PRODUCTIVE, h] = share * productive_share
 
 
 @njit(cache=True)
@@ -56,5 +56,5 @@ def placement_order(
         key = np.empty(end - first)
         for k in range(first, end):
             g = where.unit_row[k]
-            key[k - first] = row_coolant_c[g] if units[k, U_LIQUID_FRACTION] > 0.0 else row_air_c[g]
+            key[k - first] = row_coolant_c[g] if units[U_LIQUID_FRACTION, k] > 0.0 else row_air_c[g]
         order[first:end] = first + np.argsort(key, kind="mergesort")

@@ -102,12 +102,30 @@ def rows_air_after(
     return stored_w
 
 
+@njit(cache=True)
+def rows_liquid_gain(rows: Rows, cdu_in_service: np.ndarray, dt_s: float) -> np.ndarray:
+    """Each row's loop gain over a step of dt_s with its CDUs in service (secondary_gain): fixed between
+    events, so computed once per kernel call, not per step."""
+    gain = np.zeros(cdu_in_service.shape[0])
+    for g in range(gain.shape[0]):
+        c = rows.liquid_heat_capacity_j_per_k[g]
+        if c > 0.0:
+            gain[g] = secondary_gain(max(cdu_in_service[g], 0.0) * rows.cdu_unit_ua_w_per_k[g], c, dt_s)
+    return gain
+
+
 @njit(cache=True, inline="always")
 def rows_liquid_step(
-    rows: Rows, coolant_c: np.ndarray, heat_w: np.ndarray, cdu_in_service: np.ndarray, facility_c: float, dt_s: float
+    rows: Rows,
+    coolant_c: np.ndarray,
+    heat_w: np.ndarray,
+    cdu_in_service: np.ndarray,
+    gain: np.ndarray,
+    facility_c: float,
+    dt_s: float,
 ) -> tuple[float, float]:
-    """Each row's secondary coolant after the step (in place): (heat passed to the facility water, heat
-    stored in the rows' loops) [W]."""
+    """Each row's secondary coolant after the step (in place), gain from rows_liquid_gain: (heat passed to
+    the facility water, heat stored in the rows' loops) [W]."""
     to_facility_w = 0.0
     stored_w = 0.0
     for g in range(coolant_c.shape[0]):
@@ -123,12 +141,21 @@ def rows_liquid_step(
             facility_c,
             c,
             dt_s,
+            gain[g],
         )
         kept_w = c * (end_c - coolant_c[g]) / dt_s
         coolant_c[g] = end_c
         to_facility_w += heat_w[g] - kept_w
         stored_w += kept_w
     return to_facility_w, stored_w
+
+
+@njit(cache=True)
+def secondary_gain(ua_w_per_k: float, heat_capacity_j_per_k: float, dt_s: float) -> float:
+    """(1 - e^-x) / UA [K/W] with x = UA dt / C: the loop's temperature response to its net heat over a step
+    (secondary_temp_after_c); dt / C as UA -> 0 (finite)."""
+    x = ua_w_per_k * dt_s / heat_capacity_j_per_k
+    return -math.expm1(-x) / ua_w_per_k if x > 1e-12 else dt_s / heat_capacity_j_per_k
 
 
 @njit(cache=True)
@@ -140,15 +167,14 @@ def secondary_temp_after_c(
     facility_c: float,
     heat_capacity_j_per_k: float,
     dt_s: float,
+    gain: float,
 ) -> float:
     """The loop after dt of C dT/dt = Q - min(UA (T - T_fw), q_max) (module docstring): the exact solution
     of the linear law, or, where that would pass more than the units' rated q_max on average over the
-    step, q_max throughout; no units in service: T + Q dt / C."""
+    step, q_max throughout; no units in service: T + Q dt / C. gain: secondary_gain(UA, C, dt)."""
     if ua_w_per_k <= 0.0 or capacity_w <= 0.0:
         return temp_c + heat_w * dt_s / heat_capacity_j_per_k
     # T_end = T + (T_eq - T)(1 - e^-x), written as (Q - UA (T - T_fw)) (1 - e^-x) / UA: finite as UA -> 0
-    x = ua_w_per_k * dt_s / heat_capacity_j_per_k
-    gain = -math.expm1(-x) / ua_w_per_k if x > 1e-12 else dt_s / heat_capacity_j_per_k
     end_c = temp_c + (heat_w - ua_w_per_k * (temp_c - facility_c)) * gain
     passed_w = heat_w - heat_capacity_j_per_k * (end_c - temp_c) / dt_s
     if passed_w > capacity_w:

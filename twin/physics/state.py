@@ -8,7 +8,8 @@ import numpy as np
 from twin.physics.air_plant import AirFlows, AirPlantParams
 from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams
 from twin.physics.rows import Rows
-from twin.physics.servers import ServerTotals, Topology, UnitState
+from twin.physics.servers import ServerTotals
+from twin.physics.units import Topology, UnitState
 
 # FacilityState.plant: facility water temperature [C] and battery charge [J]
 S_WATER, S_BATTERY = 0, 1
@@ -43,7 +44,7 @@ class Prices(NamedTuple):
 class FacilityParams(NamedTuple):
     """Everything fixed about the facility during a run (twin/sim/plant.py sizes it)."""
 
-    units: np.ndarray  # (units, fields): twin/physics/servers.py unit_matrix, a row per rack
+    units: np.ndarray  # (fields, racks): twin/physics/servers.py unit_matrix, a column per rack
     where: Topology  # each rack's hall and row
     rows: Rows  # each row's cooling units
     air: AirPlantParams
@@ -66,7 +67,7 @@ class FacilityState(NamedTuple):
 
 
 class Records(NamedTuple):
-    """Where the kernel writes: values (steps, COLUMNS); rack_sums (periods, units, RACK_COLUMNS) and
+    """Where the kernel writes: values (steps, COLUMNS); rack_sums (periods, RACK_COLUMNS, racks) and
     rack_steps (periods): each unit's per-server values summed per period of period_steps steps (step i
     in period i // period_steps) and the steps counted; no periods: not kept. rack_run and row_run are
     kept always (twin/physics/columns.py)."""
@@ -75,7 +76,7 @@ class Records(NamedTuple):
     rack_sums: np.ndarray
     rack_steps: np.ndarray
     period_steps: int
-    rack_run: np.ndarray  # (units, RACK_RUN_COLUMNS): each rack's peaks and seconds over the run
+    rack_run: np.ndarray  # (RACK_RUN_COLUMNS, racks): each rack's peaks and seconds over the run
     row_run: np.ndarray  # (rows, ROW_RUN_COLUMNS): each row's peak IT power and heat to its units
 
 
@@ -97,3 +98,18 @@ class StepFlows(NamedTuple):
     charge_w: float  # battery
     discharge_w: float
     import_w: float  # grid import at the meter
+
+
+class StepWork(NamedTuple):
+    """A kernel call's arrays (twin/physics/facility.py step_work): constants over the call, then scratch
+    that every pass of a step rewrites."""
+
+    decay: np.ndarray  # (2, racks): the GPUs' die and sink decays over a step (servers.node_decays)
+    liquid_gain: np.ndarray  # per row: its secondary loop's gain over a step (rows.rows_liquid_gain)
+    fleet: np.ndarray  # servers.fleet_constants
+    limit_w: np.ndarray  # per rack: its GPUs' power limit in this pass (inf: none)
+    last_w: np.ndarray  # per rack: a GPU's power in the last pass
+    per_server: np.ndarray  # (RACK_COLUMNS, racks): this pass's per-server values
+    row_w: np.ndarray  # (4, rows): each row's heat to air and to liquid, what its CRAHs took, its IT power
+    drive: np.ndarray  # (N_DRIVE, racks): each rack's load this step (placement.place_load)
+    work: np.ndarray  # (servers.N_WORK, racks): the GPUs' step before it is committed

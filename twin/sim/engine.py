@@ -190,7 +190,7 @@ class Simulation:
         self.ups_cap_w = ups_cap_w(scenario, self.plant.chain.ups_rating_w, self.times)
         check_row_outages(scenario, self.plant)
         self.ledger = Ledger(
-            self.times, self.plant.params.units.shape[0], rack_period_steps(scenario), len(self.plant.layout.row_names)
+            self.times, self.plant.params.units.shape[1], rack_period_steps(scenario), len(self.plant.layout.row_names)
         )
         s = self.series
         self.drivers = Drivers(

@@ -22,9 +22,9 @@ class Ledger:
         self.step_times_utc = step_times_utc
         self.period_steps = period_steps
         periods = -(-step_times_utc.shape[0] // period_steps) if period_steps else 0
-        self.rack_sums = np.zeros((periods, n_halls, N_RACK))
+        self.rack_sums = np.zeros((periods, N_RACK, n_halls))
         self.rack_steps = np.zeros(periods)
-        self.rack_run = np.zeros((n_halls, len(RACK_RUN_COLUMNS)))
+        self.rack_run = np.zeros((len(RACK_RUN_COLUMNS), n_halls))
         self.row_run = np.zeros((n_rows, len(ROW_RUN_COLUMNS)))
         self.reset_run()
         # Not filled: the facility kernel writes every column of every step it advances (a year at 60 s of a
@@ -38,7 +38,7 @@ class Ledger:
         self.rack_sums[:] = 0.0
         self.rack_steps[:] = 0.0
         self.rack_run[:] = 0.0
-        self.rack_run[:, [RUN_MAX_INLET, RUN_MAX_DIE]] = -273.15
+        self.rack_run[[RUN_MAX_INLET, RUN_MAX_DIE], :] = -273.15
         self.row_run[:] = 0.0
 
     def to_frame(self):
@@ -54,7 +54,7 @@ class Ledger:
         servers over the period, throttled_s and tripped_s the seconds within it."""
         if self.rack_sums.shape[0] == 0:
             return pd.DataFrame()
-        periods, racks, _ = self.rack_sums.shape
+        periods, _, racks = self.rack_sums.shape
         means = self.rack_sums / self.rack_steps[:, None, None]
         servers = layout.rack_servers
         frame = pd.DataFrame(
@@ -69,10 +69,10 @@ class Ledger:
         )
         for k, name in enumerate(RACK_COLUMNS):
             if name.endswith("_s"):
-                values = self.rack_sums[:, :, k]
+                values = self.rack_sums[:, k, :]
             elif name.endswith("_w"):
-                values = means[:, :, k] * servers
+                values = means[:, k, :] * servers
             else:
-                values = means[:, :, k]
+                values = means[:, k, :]
             frame[name] = values.reshape(periods * racks)
         return frame

@@ -14,7 +14,6 @@ from twin.physics import cooling, power, rack
 from twin.physics.air_plant import AirPlantParams, air_plant, air_plant_power_w
 from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
 from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_plant_power_w
-from twin.physics.servers import Halls, UnitState
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
@@ -25,6 +24,7 @@ from twin.physics.state import (
     PowerChainParams,
     Prices,
 )
+from twin.physics.units import Halls, UnitState
 from twin.sim import topology
 from twin.sim.accounting import SECONDS_PER_YEAR
 
@@ -444,7 +444,7 @@ class Plant:
         idle_w = self.halls.gpu_idle_w[hall]
         die_temp_c = coolant + idle_w * (self.halls.die_r_k_per_w[hall] + self.halls.sink_r_k_per_w[hall])
         sink_temp_c = coolant + idle_w * self.halls.sink_r_k_per_w[hall]
-        assert units.shape[0] == die_temp_c.shape[0]
+        assert units.shape[1] == die_temp_c.shape[0]
         self.available = available
         return FacilityState(
             plant,

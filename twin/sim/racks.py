@@ -11,8 +11,8 @@ from twin.physics.columns import RUN_MAX_DIE, RUN_MAX_INLET, RUN_PEAK_IT, RUN_TH
 def rack_summary(plant, ledger, run_s):
     """The `racks` block of summary.json (docs/architecture.md#results-contract)."""
     layout, rows, run = plant.layout, plant.rows, ledger.rack_run
-    peak_w = run[:, RUN_PEAK_IT] * layout.rack_servers  # each rack's peak (not coincident with the others')
-    hottest = int(np.argmax(run[:, RUN_MAX_DIE]))
+    peak_w = run[RUN_PEAK_IT] * layout.rack_servers  # each rack's peak (not coincident with the others')
+    hottest = int(np.argmax(run[RUN_MAX_DIE]))
     provisioned_row = rows.design_it_w  # racks and empty positions
 
     racks = peak_w.shape[0]
@@ -23,12 +23,12 @@ def rack_summary(plant, ledger, run_s):
         "rows": len(layout.row_names),
         "hottest_rack": {
             "rack_id": layout.rack_ids[hottest],
-            "max_gpu_die_temp_c": float(run[hottest, RUN_MAX_DIE]),
-            "max_inlet_temp_c": float(run[hottest, RUN_MAX_INLET]),
+            "max_gpu_die_temp_c": float(run[RUN_MAX_DIE, hottest]),
+            "max_inlet_temp_c": float(run[RUN_MAX_INLET, hottest]),
         },
-        "max_inlet_temp_c": float(run[:, RUN_MAX_INLET].max()),
-        "rack_hours_throttled_share": float(run[:, RUN_THROTTLED].sum() / (racks * run_s)),
-        "rack_hours_tripped_share": float(run[:, RUN_TRIPPED].sum() / (racks * run_s)),
+        "max_inlet_temp_c": float(run[RUN_MAX_INLET].max()),
+        "rack_hours_throttled_share": float(run[RUN_THROTTLED].sum() / (racks * run_s)),
+        "rack_hours_tripped_share": float(run[RUN_TRIPPED].sum() / (racks * run_s)),
         "empty_positions": int(layout.row_empty.sum()),
         "stranded_power": {
             "provisioned_mw": float(provisioned_row.sum() / 1e6),

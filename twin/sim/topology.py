@@ -14,14 +14,7 @@ from twin import catalog
 from twin.physics import power
 from twin.physics.placement import COOLEST_FIRST, PACK, SPREAD
 from twin.physics.rows import Rows
-from twin.physics.servers import (
-    U_RACK_LIMIT_W,
-    U_RECIRCULATION_K_PER_W,
-    U_SERVERS,
-    Halls,
-    Topology,
-    unit_matrix,
-)
+from twin.physics.units import U_RACK_LIMIT_W, U_RECIRCULATION_K_PER_W, U_SERVERS, Halls, Topology, unit_matrix
 
 
 class Layout(NamedTuple):
@@ -74,12 +67,12 @@ def layout(scenario) -> Layout:
 
 
 def rack_units(halls: Halls, where: Layout, recirculation_k_per_w: np.ndarray) -> np.ndarray:
-    """The kernels' parameter matrix with one row per rack: its hall's server parameters, the rack's own
+    """The kernels' parameter matrix with one column per rack: its hall's server parameters, the rack's own
     servers and its recirculation term (recirculation_k_per_w)."""
-    units = unit_matrix(halls)[where.rack_hall].copy()
-    units[:, U_SERVERS] = where.rack_servers
-    units[:, U_RECIRCULATION_K_PER_W] = recirculation_k_per_w
-    units[:, U_RACK_LIMIT_W] = where.rack_limit_w
+    units = np.ascontiguousarray(unit_matrix(halls)[:, where.rack_hall])
+    units[U_SERVERS] = where.rack_servers
+    units[U_RECIRCULATION_K_PER_W] = recirculation_k_per_w
+    units[U_RACK_LIMIT_W] = where.rack_limit_w
     return units
 
 
@@ -124,7 +117,8 @@ def topology(where: Layout, coolant_floor_c: float, scenario) -> Topology:
     hall_limit_w = np.array(
         [h.power_limit_mw * 1e6 if h.power_limit_mw is not None else np.inf for h in scenario.facility.halls]
     )
-    return Topology(where.rack_hall, where.rack_row, coolant_floor_c, placement, first, hall_limit_w)
+    row_first = np.searchsorted(where.rack_row, np.arange(len(where.row_names) + 1)).astype(np.int64)
+    return Topology(where.rack_hall, where.rack_row, coolant_floor_c, placement, first, hall_limit_w, row_first)
 
 
 def build_rows(
