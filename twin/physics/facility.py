@@ -36,7 +36,7 @@ from twin.physics.placement import REORDER_S, place_load, placement_order
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
 from twin.physics.record import record
 from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_gain, rows_liquid_step
-from twin.physics.servers import N_WORK, fleet_constants, node_decays, servers_step
+from twin.physics.servers import N_SUMS, N_WORK, fleet_constants, node_decays, servers_step
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
@@ -134,6 +134,8 @@ def step_work(dt_s: float, plant: FacilityParams, state: FacilityState) -> StepW
         np.zeros((4, n_rows)),
         np.zeros((N_DRIVE, n_units)),
         np.zeros((N_WORK, n_units)),
+        np.ones(1, dtype=np.int64),  # as if the last pass had: the first sets every rack's clock
+        np.zeros(N_SUMS),
     )
 
 
@@ -197,15 +199,8 @@ def solve_step(
         state.row_air_c,
         state.row_coolant_c,
         state.units,
-        w.decay,
-        w.limit_w,
-        w.last_w,
-        w.per_server,
-        w.row_w,
-        w.drive,
-        w.fleet,
+        w,
         d.demand,
-        w.work,
     )
     pdu_w, ups_out_w, ups_w = chain_losses_w(srv.it_w, plant.chain)
     other_w = plant.chain.other_power_w

@@ -21,7 +21,7 @@ def place_load(i: int, d: Drivers, units: np.ndarray, where: Topology, order: np
         first, end = where.hall_first[hall], where.hall_first[hall + 1]
         u = d.utilization[i, hall]
         if where.hall_placement[hall] == SPREAD:
-            for h in range(first, end):
+            for h in range(np.uint64(first), np.uint64(end)):  # unsigned: vectorised
                 drive[D_UTILIZATION, h] = u
                 drive[D_ACTIVITY, h] = d.activity[i, hall]
                 drive[D_PRODUCTIVE, h] = d.productive[i, hall]

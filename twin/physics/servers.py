@@ -7,8 +7,6 @@ power limits) is a struct of arrays indexed by the rack, each field contiguous o
 loops over the racks run in vector lanes (docs/architecture.md#speed).
 """
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit
 
@@ -32,6 +30,7 @@ from twin.physics.columns import (
     R_UTIL,
 )
 from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear_w, wall_power_w
+from twin.physics.state import ServerTotals, StepWork
 from twin.physics.units import (
     U_COOLANT_LIMIT_C,
     U_DIE_C_J_PER_K,
@@ -76,25 +75,23 @@ from twin.physics.units import (
 THROTTLED_CLOCK_FRACTION = 0.99  # [M] a GPU below 99 % of its full clock counts as throttled (racks and totals)
 
 
-class ServerTotals(NamedTuple):
-    """One step of every unit's servers, summed over the facility."""
-
-    it_w: float  # wall power of the servers
-    gpu_w: float
-    host_w: float
-    fan_w: float
-    psu_w: float
-    liquid_heat_w: float
-    tokens: float  # served (inference units)
-    tokens_demanded: float
-    tokens_training: float
-    training_it_w: float
-    gpus: float
-    utilization_gpus: float  # sum of GPUs x utilisation
-    clock_gpus: float  # sum of GPUs x clock fraction
-    die_max_c: float  # the hottest rack's
-    inlet_max_c: float  # the hottest rack inlet at the start of the step
-    coolant_max_c: float  # the warmest GPU coolant (inlet air for air-cooled racks)
+# The racks' sums of a step (StepWork.sums): sums over the racks, then maxima
+(
+    K_IT,
+    K_GPU,
+    K_HOST,
+    K_FAN,
+    K_LIQUID,
+    K_TOKENS,
+    K_TOKENS_TRAINING,
+    K_IT_TRAINING,
+    K_UTILIZATION_GPUS,
+    K_CLOCK_GPUS,
+    K_DIE_MAX,
+    K_INLET_MAX,
+    K_COOLANT_MAX,
+) = range(13)
+N_SUMS = 13
 
 
 @njit(cache=True, inline="always")
@@ -106,35 +103,40 @@ def servers_step(
     row_air_c: np.ndarray,
     row_coolant_c: np.ndarray,
     state: UnitState,
-    decay: np.ndarray,
-    limit_w: np.ndarray,
-    last_w: np.ndarray,
-    per_server: np.ndarray,
-    row_w: np.ndarray,
-    drive: np.ndarray,
-    fleet: np.ndarray,
+    w: StepWork,
     demand: np.ndarray,
-    work: np.ndarray,
 ) -> ServerTotals:
-    """Advance every rack's servers over step i at the per-GPU power limits limit_w; drive holds each
-    rack's share of its hall's load (place_load). Each rack's GPU power goes into last_w, its per-server
-    values (RACK_COLUMNS) into per_server[R_*], each row's heat to air and liquid and its IT power into
-    row_w[0], row_w[1], row_w[3]. fleet: fleet_constants; demand: (steps, halls); work: (N_WORK, racks) scratch.
+    """Advance every rack's servers over step i at the per-GPU power limits w.limit_w; w.drive holds each
+    rack's share of its hall's load (place_load). Each rack's GPU power goes into w.last_w, its per-server
+    values (RACK_COLUMNS) into w.per_server[R_*], each row's heat to air and liquid and its IT power into
+    w.row_w[0], w.row_w[1], w.row_w[3]; demand: (steps, halls).
 
-    Passes over the racks, each a loop LLVM vectorises (struct-of-arrays, no calls, no branches): inlets,
-    GPUs, server power at the wall, sums. A rack that is off, tripped, power-limited or at its thermal
-    limit is flagged by the GPU pass and stepped again by gpus_exact, the scalar path."""
-    racks_inlet(units, where, row_air_c, row_coolant_c, state.air_w, per_server)
-    if gpus_fast(units, state, decay, limit_w, last_w, per_server, drive, work) > 0:
-        gpus_exact(dt_s, units, state, decay, limit_w, last_w, per_server, drive, work)
-    gpus_commit(units, state, last_w, per_server, drive, work)
-    server_power_step(units, per_server, drive, state)
-    rows_total(units, where, per_server, row_w)
-    return servers_total(units, where.hall_first, per_server, last_w, drive, fleet, demand[i], dt_s)
+    Passes over the racks, each a loop LLVM vectorises (struct of arrays, no calls, few arrays, and unsigned
+    rack indices: with a signed one numba wraps negative indices, which stops it): inlets, GPUs at full
+    clock, commit, server power at the wall, row sums, facility sums. A rack that is off, tripped,
+    power-limited or at its thermal limit is flagged by the GPU pass and stepped by gpus_exact, the scalar
+    path. (Two threads were tried, each stepping half the racks: slower, measured: the serial parts of a step
+    then read the racks' arrays across cores.)"""
+    lo, hi = 0, units.shape[1]
+    per_server, drive, work = w.per_server, w.drive, w.work
+    racks_inlet(0, row_air_c.shape[0], units, where, row_air_c, row_coolant_c, state.air_w, per_server)
+    exact = gpus_fast(lo, hi, units, state, w.decay, w.limit_w, w.last_w, per_server, drive, work)
+    if w.exact_racks[0] > 0:  # the last pass left some racks' clock, trips and throughput not at full clock's
+        full_clock(lo, hi, per_server, drive)
+    w.exact_racks[0] = exact
+    if exact > 0:
+        gpus_exact(lo, hi, dt_s, units, state, w.decay, w.limit_w, w.last_w, per_server, drive, work)
+    gpus_commit(lo, hi, units, state, w.last_w, per_server, work)
+    server_power_step(lo, hi, units, per_server, drive, state)
+    rows_total(0, row_air_c.shape[0], units, where, per_server, w.row_w, w.sums)
+    racks_sums(lo, hi, dt_s, units, per_server, w.last_w, drive, w.sums)
+    return servers_total(w.sums, w.fleet, where.hall_first, demand[i], dt_s)
 
 
 @njit(cache=True, inline="always")
 def racks_inlet(
+    g0: int,
+    g1: int,
     units: np.ndarray,
     where: Topology,
     row_air_c: np.ndarray,
@@ -143,23 +145,25 @@ def racks_inlet(
     per_server: np.ndarray,
 ) -> None:
     """Each rack's inlet at the step's start, its row's supply air plus its recirculation term, and its GPU
-    coolant (its row's, not below the floor; the inlet for an air-cooled rack), into per_server."""
-    for g in range(where.row_first.shape[0] - 1):
+    coolant (its row's, not below the floor; the inlet for an air-cooled rack), into per_server: rows g0..g1-1."""
+    for g in range(g0, g1):
         air_c = row_air_c[g]
         coolant_c = max(where.coolant_floor_c, row_coolant_c[g])
-        for h in range(where.row_first[g], where.row_first[g + 1]):
+        for h in range(np.uint64(where.row_first[g]), np.uint64(where.row_first[g + 1])):
             inlet_c = air_c + units[U_RECIRCULATION_K_PER_W, h] * air_w[h]
             per_server[R_INLET, h] = inlet_c
             per_server[R_COOLANT, h] = coolant_c if units[U_LIQUID_FRACTION, h] > 0.0 else inlet_c
 
 
-# The GPUs' step results of each rack (servers_step's work array), before they are committed to state
-W_DIE, W_SINK, W_EXACT, W_CLOCK, W_TRIPPED_S, W_THROTTLED_S, W_THROUGHPUT = range(7)
-N_WORK = 7
+# The GPUs' step of each rack (StepWork.work), before it is committed to state: temperatures, exact-path flag
+W_DIE, W_SINK, W_EXACT = range(3)
+N_WORK = 3
 
 
 @njit(cache=True, inline="always")
 def gpus_fast(
+    lo: int,
+    hi: int,
     units: np.ndarray,
     state: UnitState,
     decay: np.ndarray,
@@ -169,13 +173,13 @@ def gpus_fast(
     drive: np.ndarray,
     work: np.ndarray,
 ) -> int:
-    """One GPU of each rack over the step at full clock (gpu.step_decayed's common case, the same
+    """One GPU of each rack lo..hi-1 over the step at full clock (gpu.step_decayed's common case, the same
     arithmetic): board power into last_w, die and sink temperatures at the step's end into work. A rack
     whose servers are off or must go off, whose GPUs are tripped, over their power limit or past their
     thermal limit is flagged (work[W_EXACT] = 1) for gpus_exact. Returns how many were flagged.
     It writes few arrays: LLVM vectorises a loop only while it can check that its arrays do not overlap."""
     flagged = 0
-    for h in range(units.shape[1]):
+    for h in range(np.uint64(lo), np.uint64(hi)):
         inlet_c, coolant_c = per_server[R_INLET, h], per_server[R_COOLANT, h]
         die_c = state.die_temp_c[h]
         static = gpu.static_power_w(
@@ -214,6 +218,8 @@ def gpus_fast(
 
 @njit(cache=True)
 def gpus_exact(
+    lo: int,
+    hi: int,
     dt_s: float,
     units: np.ndarray,
     state: UnitState,
@@ -224,9 +230,10 @@ def gpus_exact(
     drive: np.ndarray,
     work: np.ndarray,
 ) -> None:
-    """The racks gpus_fast flagged, stepped by gpu.step_decayed with their servers' power state
-    (power_state, updated) and trip flags (updated): power into last_w, the rest into work."""
-    for h in range(units.shape[1]):
+    """The racks of lo..hi-1 gpus_fast flagged, stepped by gpu.step_decayed with their servers' power state
+    (power_state, updated) and trip flags (updated): power into last_w, die and sink temperatures into work,
+    clock and seconds tripped and throttled into per_server, the clock's throughput factor into drive."""
+    for h in range(np.uint64(lo), np.uint64(hi)):
         if work[W_EXACT, h] == 0.0:
             continue
         off = power_state(units, h, per_server[R_INLET, h], per_server[R_COOLANT, h], dt_s, state)
@@ -257,43 +264,47 @@ def gpus_exact(
         last_w[h] = p_gpu
         work[W_DIE, h] = die_end
         work[W_SINK, h] = sink_end
-        work[W_CLOCK, h] = clock
-        work[W_TRIPPED_S, h] = dt_s if trip or off else 0.0
-        work[W_THROTTLED_S, h] = dt_s if clock < THROTTLED_CLOCK_FRACTION and not (trip or off) else 0.0
+        per_server[R_CLOCK, h] = clock
+        per_server[R_TRIPPED, h] = dt_s if trip or off else 0.0
+        per_server[R_THROTTLED, h] = dt_s if clock < THROTTLED_CLOCK_FRACTION and not (trip or off) else 0.0
         # throughput follows clock^beta (gpu.py); at full clock 1, without a pow
-        work[W_THROUGHPUT, h] = 1.0 if clock >= 1.0 else clock ** units[U_THROUGHPUT_CLOCK_EXPONENT, h]
+        drive[D_THROUGHPUT, h] = 1.0 if clock >= 1.0 else clock ** units[U_THROUGHPUT_CLOCK_EXPONENT, h]
+
+
+@njit(cache=True, inline="always")
+def full_clock(lo: int, hi: int, per_server: np.ndarray, drive: np.ndarray) -> None:
+    """Racks lo..hi-1 at full clock, neither tripped nor throttled, at full throughput: what gpus_fast leaves
+    (gpus_exact overwrites its racks'); needed only after a pass that stepped racks exactly."""
+    for h in range(np.uint64(lo), np.uint64(hi)):
+        per_server[R_CLOCK, h] = 1.0
+        per_server[R_TRIPPED, h] = 0.0
+        per_server[R_THROTTLED, h] = 0.0
+        drive[D_THROUGHPUT, h] = 1.0
 
 
 @njit(cache=True, inline="always")
 def gpus_commit(
-    units: np.ndarray, state: UnitState, last_w: np.ndarray, per_server: np.ndarray, drive: np.ndarray, work: np.ndarray
+    lo: int, hi: int, units: np.ndarray, state: UnitState, last_w: np.ndarray, per_server: np.ndarray, work: np.ndarray
 ) -> None:
-    """The GPUs' step into state (die and sink temperatures) and per_server (GPU power per server, clock,
-    die, seconds tripped and throttled), and each rack's throughput factor into drive[D_THROUGHPUT]: full
-    clock, no trip, where gpus_fast's result stood."""
-    n = units.shape[1]
-    for h in range(n):  # loops of one or two arrays each: LLVM vectorises those (measured), not one of all
+    """The GPUs' step into state (die and sink temperatures) and per_server (GPU power, die temperature)."""
+    for h in range(
+        np.uint64(lo), np.uint64(hi)
+    ):  # two loops of few arrays: LLVM vectorises those, not one loop of all (measured)
         state.die_temp_c[h] = work[W_DIE, h]
         state.sink_temp_c[h] = work[W_SINK, h]
-    for h in range(n):
+    for h in range(np.uint64(lo), np.uint64(hi)):
         per_server[R_GPU, h] = units[U_GPUS_PER_SERVER, h] * last_w[h]
         per_server[R_DIE, h] = work[W_DIE, h]
-    for h in range(n):
-        per_server[R_CLOCK, h] = work[W_CLOCK, h] if work[W_EXACT, h] > 0.0 else 1.0
-    for h in range(n):
-        per_server[R_TRIPPED, h] = work[W_TRIPPED_S, h] if work[W_EXACT, h] > 0.0 else 0.0
-    for h in range(n):
-        per_server[R_THROTTLED, h] = work[W_THROTTLED_S, h] if work[W_EXACT, h] > 0.0 else 0.0
-    for h in range(n):
-        drive[D_THROUGHPUT, h] = work[W_THROUGHPUT, h] if work[W_EXACT, h] > 0.0 else 1.0
 
 
 @njit(cache=True, inline="always")
-def server_power_step(units: np.ndarray, per_server: np.ndarray, drive: np.ndarray, state: UnitState) -> None:
-    """Host, fans and PSU of one server of each rack over the step, from its GPU power and inlet in
-    per_server: wall (IT) power, host and fan power, liquid heat and utilisation into per_server, the
-    heat to air into state.air_w. A powered-off rack draws nothing (on = 0)."""
-    for h in range(units.shape[1]):
+def server_power_step(
+    lo: int, hi: int, units: np.ndarray, per_server: np.ndarray, drive: np.ndarray, state: UnitState
+) -> None:
+    """Host, fans and PSU of one server of each rack lo..hi-1 over the step, from its GPU power and inlet in
+    per_server: wall (IT) power, host and fan power, liquid heat and utilisation into per_server, the heat
+    to air into state.air_w. A powered-off rack draws nothing (on = 0)."""
+    for h in range(np.uint64(lo), np.uint64(hi)):
         on = 1.0 - state.off[h]
         u = drive[D_UTILIZATION, h]
         host = host_power_linear_w(u, units[U_HOST_IDLE_W, h], units[U_HOST_MAX_W, h])
@@ -317,16 +328,73 @@ def server_power_step(units: np.ndarray, per_server: np.ndarray, drive: np.ndarr
 
 
 @njit(cache=True, inline="always")
-def rows_total(units: np.ndarray, where: Topology, per_server: np.ndarray, row_w: np.ndarray) -> None:
-    """Each row's racks' heat to air (row_w[0]) and to liquid (row_w[1]) and their wall power (row_w[3])."""
-    for g in range(where.row_first.shape[0] - 1):
+def rows_total(
+    g0: int, g1: int, units: np.ndarray, where: Topology, per_server: np.ndarray, row_w: np.ndarray, sums: np.ndarray
+) -> None:
+    """Each row g0..g1-1's racks' heat to air (row_w[0]) and to liquid (row_w[1]) and wall power (row_w[3]),
+    and the rows' wall power and liquid heat summed into sums[K_IT], sums[K_LIQUID]."""
+    all_it_w = all_liquid_w = 0.0
+    for g in range(g0, g1):
         it_w = liquid_w = 0.0
-        for h in range(where.row_first[g], where.row_first[g + 1]):
+        for h in range(np.uint64(where.row_first[g]), np.uint64(where.row_first[g + 1])):
             it_w += units[U_SERVERS, h] * per_server[R_IT, h]
             liquid_w += units[U_SERVERS, h] * per_server[R_LIQ, h]
         row_w[0, g] = it_w - liquid_w
         row_w[1, g] = liquid_w
         row_w[3, g] = it_w
+        all_it_w += it_w
+        all_liquid_w += liquid_w
+    sums[K_IT] = all_it_w
+    sums[K_LIQUID] = all_liquid_w
+
+
+@njit(cache=True, fastmath={"reassoc", "nsz"})
+def racks_sums(
+    lo: int,
+    hi: int,
+    dt_s: float,
+    units: np.ndarray,
+    per_server: np.ndarray,
+    last_w: np.ndarray,
+    drive: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """The sums and maxima over racks lo..hi-1 (K_*, but for K_IT and K_LIQUID: rows_total's rows add up to
+    them) into out. Summed in vector lanes (reassociated: the order is fixed by the build, so runs repeat
+    exactly)."""
+    gpu_w = host_w = fan_w = 0.0
+    tokens = tokens_train = it_train_w = util_gpu = clock_gpu = 0.0
+    for h in range(np.uint64(lo), np.uint64(hi)):
+        servers = units[U_SERVERS, h]
+        gpus = servers * units[U_GPUS_PER_SERVER, h]
+        gpu_w += gpus * last_w[h]
+        host_w += servers * per_server[R_HOST, h]
+        fan_w += servers * per_server[R_FAN, h]
+        done = units[U_TOKENS_PER_GPU_S, h] * dt_s * gpus * drive[D_PRODUCTIVE, h] * drive[D_THROUGHPUT, h]
+        training = units[U_TRAINING, h]
+        tokens_train += training * done
+        it_train_w += training * servers * per_server[R_IT, h]
+        tokens += (1.0 - training) * done
+        util_gpu += gpus * per_server[R_UTIL, h]
+        clock_gpu += gpus * per_server[R_CLOCK, h]
+    die_max = inlet_max = coolant_max = -273.15
+    for h in range(
+        np.uint64(lo), np.uint64(hi)
+    ):  # apart: LLVM does not vectorise these maxima, and they would stop the sums
+        die_max = max(die_max, per_server[R_DIE, h])
+        inlet_max = max(inlet_max, per_server[R_INLET, h])
+        coolant_max = max(coolant_max, per_server[R_COOLANT, h])
+    out[K_GPU] = gpu_w
+    out[K_HOST] = host_w
+    out[K_FAN] = fan_w
+    out[K_TOKENS] = tokens
+    out[K_TOKENS_TRAINING] = tokens_train
+    out[K_IT_TRAINING] = it_train_w
+    out[K_UTILIZATION_GPUS] = util_gpu
+    out[K_CLOCK_GPUS] = clock_gpu
+    out[K_DIE_MAX] = die_max
+    out[K_INLET_MAX] = inlet_max
+    out[K_COOLANT_MAX] = coolant_max
 
 
 F_GPUS, F_TRAINING_GPUS = 0, 1  # fleet_constants: [F_HALL_RATE + hall] each hall's serving tokens/s at full demand
@@ -348,63 +416,31 @@ def fleet_constants(units: np.ndarray, unit_hall: np.ndarray, n_halls: int) -> n
     return out
 
 
-@njit(cache=True, fastmath={"reassoc", "nsz"})
+@njit(cache=True, inline="always")
 def servers_total(
-    units: np.ndarray,
-    hall_first: np.ndarray,
-    per_server: np.ndarray,
-    last_w: np.ndarray,
-    drive: np.ndarray,
-    fleet: np.ndarray,
-    demand: np.ndarray,
-    dt_s: float,
+    k: np.ndarray, fleet: np.ndarray, hall_first: np.ndarray, demand: np.ndarray, dt_s: float
 ) -> ServerTotals:
-    """The facility's sums over every rack's servers in the step (per_server and last_w filled); demand: the
-    halls' this step. Summed in vector lanes (reassociated: the order of a sum is fixed by the build, so runs
-    repeat exactly)."""
-    it_w = gpu_w = host_w = fan_w = liquid_heat_w = 0.0
-    tokens = tokens_train = it_train_w = util_gpu = clock_gpu = 0.0
-    for h in range(units.shape[1]):
-        servers = units[U_SERVERS, h]
-        gpus = servers * units[U_GPUS_PER_SERVER, h]
-        wall = servers * per_server[R_IT, h]
-        gpu_w += gpus * last_w[h]
-        host_w += servers * per_server[R_HOST, h]
-        fan_w += servers * per_server[R_FAN, h]
-        it_w += wall
-        liquid_heat_w += servers * per_server[R_LIQ, h]
-        done = units[U_TOKENS_PER_GPU_S, h] * dt_s * gpus * drive[D_PRODUCTIVE, h] * drive[D_THROUGHPUT, h]
-        training = units[U_TRAINING, h]
-        tokens_train += training * done
-        it_train_w += training * wall
-        tokens += (1.0 - training) * done
-        util_gpu += gpus * per_server[R_UTIL, h]
-        clock_gpu += gpus * per_server[R_CLOCK, h]
-    die_max = inlet_max = coolant_max = -273.15
-    for h in range(units.shape[1]):  # apart: LLVM does not vectorise these maxima, and they would stop the sums
-        die_max = max(die_max, per_server[R_DIE, h])
-        inlet_max = max(inlet_max, per_server[R_INLET, h])
-        coolant_max = max(coolant_max, per_server[R_COOLANT, h])
+    """The facility's totals from the racks' sums (racks_sums, K_*); demand: the halls' this step."""
     tokens_dem = 0.0
     for hall in range(hall_first.shape[0] - 1):
         tokens_dem += fleet[F_HALL_RATE + hall] * dt_s * demand[hall]
     return ServerTotals(
-        it_w,
-        gpu_w,
-        host_w,
-        fan_w,
-        it_w - gpu_w - host_w - fan_w,
-        liquid_heat_w,
-        tokens,
+        k[K_IT],
+        k[K_GPU],
+        k[K_HOST],
+        k[K_FAN],
+        k[K_IT] - k[K_GPU] - k[K_HOST] - k[K_FAN],
+        k[K_LIQUID],
+        k[K_TOKENS],
         tokens_dem,
-        tokens_train,
-        it_train_w,
+        k[K_TOKENS_TRAINING],
+        k[K_IT_TRAINING],
         fleet[F_GPUS],
-        util_gpu,
-        clock_gpu,
-        die_max,
-        inlet_max,
-        coolant_max,
+        k[K_UTILIZATION_GPUS],
+        k[K_CLOCK_GPUS],
+        k[K_DIE_MAX],
+        k[K_INLET_MAX],
+        k[K_COOLANT_MAX],
     )
 
 

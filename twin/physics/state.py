@@ -8,7 +8,6 @@ import numpy as np
 from twin.physics.air_plant import AirFlows, AirPlantParams
 from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams
 from twin.physics.rows import Rows
-from twin.physics.servers import ServerTotals
 from twin.physics.units import Topology, UnitState
 
 # FacilityState.plant: facility water temperature [C] and battery charge [J]
@@ -39,6 +38,27 @@ class OnSite(NamedTuple):
 class Prices(NamedTuple):
     water_usd_per_m3: float
     fixed_usd_per_s: float  # amortised capex + fixed opex
+
+
+class ServerTotals(NamedTuple):
+    """One step of every unit's servers, summed over the facility."""
+
+    it_w: float  # wall power of the servers
+    gpu_w: float
+    host_w: float
+    fan_w: float
+    psu_w: float
+    liquid_heat_w: float
+    tokens: float  # served (inference units)
+    tokens_demanded: float
+    tokens_training: float
+    training_it_w: float
+    gpus: float
+    utilization_gpus: float  # sum of GPUs x utilisation
+    clock_gpus: float  # sum of GPUs x clock fraction
+    die_max_c: float  # the hottest rack's
+    inlet_max_c: float  # the hottest rack inlet at the start of the step
+    coolant_max_c: float  # the warmest GPU coolant (inlet air for air-cooled racks)
 
 
 class FacilityParams(NamedTuple):
@@ -113,3 +133,5 @@ class StepWork(NamedTuple):
     row_w: np.ndarray  # (4, rows): each row's heat to air and to liquid, what its CRAHs took, its IT power
     drive: np.ndarray  # (N_DRIVE, racks): each rack's load this step (placement.place_load)
     work: np.ndarray  # (servers.N_WORK, racks): the GPUs' step before it is committed
+    exact_racks: np.ndarray  # [1]: racks the last pass stepped by the exact path (servers.gpus_exact)
+    sums: np.ndarray  # (servers.N_SUMS,): the racks' sums this pass
