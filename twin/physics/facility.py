@@ -87,7 +87,6 @@ def advance(
         capped = rack_limits or group_limits or drivers.cap_w[i] < np.inf or drivers.ups_cap_w[i] < np.inf
         if capped:
             _restore_state(start, state)
-        w.limit_w.fill(np.inf)
         for attempt in range(MAX_CAP_PASSES):
             if attempt > 0:
                 _restore_state(state, start)
@@ -116,7 +115,9 @@ def advance(
                         w.limit_w[h] = min(w.limit_w[h], w.last_w[h] * scale)
                 if over or racks_over:
                     continue
-            record(out, i, dt_s, drivers, plant, f, w.limit_w, attempt > 0, w.per_server, w.row_w)
+            record(out, i, dt_s, drivers, plant, f, w.limit_w, attempt > 0, w.per_server, w.row_w, w.exact_racks[0] > 0)
+            if attempt > 0:  # limits were set: none at the next step's start (no pass over every rack each step)
+                w.limit_w.fill(np.inf)
             break  # the step is within its caps (or has used its passes)
 
 

@@ -88,32 +88,40 @@ def record(
     limited: bool,
     per_server: np.ndarray,
     row_w: np.ndarray,
+    slowed: bool,
 ) -> None:
     """Write step i's row, add its per-server values to its period's sums, and keep the racks' and rows'
     peaks and seconds over the run (row_w: each row's heat to air, to liquid, -, IT power). limited: whether
-    any GPU power limit was set (limit_w not all inf)."""
+    any GPU power limit was set (limit_w not all inf); slowed: whether any rack was stepped exactly (else
+    none is throttled or tripped, and those columns are not added)."""
     r = out.values[i]
     _record_power(r, f)
     _record_cooling(r, f, dt_s)
     _record_grid(r, i, d, f, plant.prices, dt_s)
     r[C_CAPF] = gpu_weighted_limit_fraction(plant.units, limit_w, f.servers.gpus) if limited else 1.0
-    _record_run(out.rack_run, out.row_run, per_server, row_w)
+    _record_run(out.rack_run, out.row_run, per_server, row_w, slowed)
     if out.rack_sums.shape[0] > 0:  # element by element: no temporary array per step
         period = i // out.period_steps
         out.rack_steps[period] += 1.0
         for k in range(N_RACK):
-            for h in range(per_server.shape[1]):
-                out.rack_sums[period, k, h] += per_server[k, h]
+            if slowed or (k != R_THROTTLED and k != R_TRIPPED):
+                for h in range(np.uint64(per_server.shape[1])):
+                    out.rack_sums[period, k, h] += per_server[k, h]
 
 
 @njit(cache=True, inline="always")
-def _record_run(rack_run: np.ndarray, row_run: np.ndarray, per_server: np.ndarray, row_w: np.ndarray) -> None:
-    for h in range(per_server.shape[1]):
+def _record_run(
+    rack_run: np.ndarray, row_run: np.ndarray, per_server: np.ndarray, row_w: np.ndarray, slowed: bool
+) -> None:
+    n = np.uint64(per_server.shape[1])
+    for h in range(n):
         rack_run[RUN_PEAK_IT, h] = max(rack_run[RUN_PEAK_IT, h], per_server[R_IT, h])
         rack_run[RUN_MAX_INLET, h] = max(rack_run[RUN_MAX_INLET, h], per_server[R_INLET, h])
         rack_run[RUN_MAX_DIE, h] = max(rack_run[RUN_MAX_DIE, h], per_server[R_DIE, h])
-        rack_run[RUN_THROTTLED, h] += per_server[R_THROTTLED, h]
-        rack_run[RUN_TRIPPED, h] += per_server[R_TRIPPED, h]
+    if slowed:
+        for h in range(n):
+            rack_run[RUN_THROTTLED, h] += per_server[R_THROTTLED, h]
+            rack_run[RUN_TRIPPED, h] += per_server[R_TRIPPED, h]
     for g in range(row_run.shape[0]):
         row_run[g, 0] = max(row_run[g, 0], row_w[3, g])
         row_run[g, 1] = max(row_run[g, 1], row_w[0, g])

@@ -26,7 +26,7 @@ class Ledger:
         self.rack_steps = np.zeros(periods)
         self.rack_run = np.zeros((len(RACK_RUN_COLUMNS), n_halls))
         self.row_run = np.zeros((n_rows, len(ROW_RUN_COLUMNS)))
-        self.reset_run()
+        self.rack_run[[RUN_MAX_INLET, RUN_MAX_DIE], :] = -273.15  # as reset_run, without zeroing zeros again
         # Not filled: the facility kernel writes every column of every step it advances (a year at 60 s of a
         # 53-column ledger is 223 MB whose first touch is the kernel's, not a fill's). Column-major: each
         # series is contiguous, so the summaries' column sums read 4 MB each, not the whole 223 MB through
