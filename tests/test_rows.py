@@ -13,7 +13,7 @@ from twin.scenario import Scenario, ScenarioError
 from twin.sim.engine import Simulation
 
 
-def _hall_10mw(outage=None, **results):
+def _hall_10mw(outage=None, ups=None, power_outage=None, **results):
     """A 10 MW direct-to-chip hall (300 racks of 4 DGX H100) in 4 rows, one CDU per row (N: no spare), on
     Houston's hottest August afternoon."""
     data = short_scenario(start="2023-08-01", duration="1d", step="60s")
@@ -25,6 +25,10 @@ def _hall_10mw(outage=None, **results):
     data["workload"]["inference"].update(peak_demand_fraction=0.9, trough_demand_fraction=0.5, peak_hour_local=15)
     if outage is not None:
         data["faults"] = {"cooling_outages": [outage]}
+    if ups is not None:
+        data["facility"]["power_chain"] = {"ups": ups}
+    if power_outage is not None:
+        data["faults"] = {"power_outages": [power_outage]}
     data["results"] = {"rack_series": "step", **results}
     return Scenario.model_validate(data)
 
@@ -264,3 +268,35 @@ def test_a_row_or_hall_power_limit_holds_its_racks_together():
     peak_hall = free.groupby("period_start_utc")["it_power_w"].sum().max()
     _, _, halls = run(power_limit_mw=0.7 * peak_hall / 1e6)
     assert halls.groupby("period_start_utc")["it_power_w"].sum().max() <= 0.7 * peak_hall * 1.001
+
+
+def test_a_ups_group_outage_limits_its_own_rows_only():
+    """Two UPS groups (rows 1-2 and 3-4, each sized on its rows): 40 % of group 1's modules out for an hour
+    lowers the GPUs of rows 1-2 to fit what is left, and leaves rows 3-4 as they were."""
+    ups = {"groups": 2, "module_kw": 500}
+    plant = Simulation(_hall_10mw(ups=ups)).plant
+    assert plant.ups_row_group.tolist() == [0, 0, 1, 1]
+    lost = int(np.ceil(0.4 * plant.ups_group_rating_w[0] / 500e3))
+    outage = {"group": 1, "modules_lost": lost, "start": "2023-08-01T20:00", "duration": "1h"}
+    _, summary, racks = execute_with_racks(_hall_10mw(ups=ups, power_outage=outage))
+    _, base_summary, base = execute_with_racks(_hall_10mw(ups=ups))
+    group1 = racks["row"].isin(["hall-a/row-1", "hall-a/row-2"])
+    window = (racks["period_start_utc"] >= "2023-08-01T20:00Z") & (racks["period_start_utc"] < "2023-08-01T21:00Z")
+    left_w = (plant.ups_group_rating_w[0] - lost * 500e3) / (1.0 + plant.chain.pdu_full_load_loss_fraction)
+    drawn = racks[group1 & window].groupby("period_start_utc", observed=True)["it_power_w"].sum()
+    assert drawn.max() <= left_w * 1.002  # within the kernel's cap tolerance
+    assert drawn.max() < base[group1 & window].groupby("period_start_utc", observed=True)["it_power_w"].sum().min()
+    for column in ("it_power_w", "gpu_die_temp_c", "inlet_temp_c"):
+        gap = (racks.loc[~group1, column] - base.loc[~group1, column]).abs().max()
+        assert gap <= 1e-6 * base[column].abs().max(), (column, gap)
+    assert summary["totals"]["tokens"] < base_summary["totals"]["tokens"]
+
+
+def test_a_ups_outage_names_its_group():
+    with pytest.raises(ValueError, match=r"has 2 UPS groups \(power_chain.ups.groups; allowed: 1..2\)"):
+        _hall_10mw(ups={"groups": 2}, power_outage={"modules_lost": 1, "start": "2023-08-01T20:00", "duration": "1h"})
+    with pytest.raises(ValueError, match="allowed: 1..2"):
+        _hall_10mw(
+            ups={"groups": 2},
+            power_outage={"group": 3, "modules_lost": 1, "start": "2023-08-01T20:00", "duration": "1h"},
+        )

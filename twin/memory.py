@@ -43,7 +43,10 @@ def estimate_peak_bytes(scenario: Scenario) -> float:
         "step": 1,
     }.get(scenario.results.rack_series)
     rack_rows = 0 if period_steps is None else -(-steps // period_steps) * racks
-    return BASE_BYTES + steps * (BYTES_PER_STEP + BYTES_PER_HALL_STEP * (halls - 1)) + rack_rows * BYTES_PER_RACK_ROW
+    groups = scenario.facility.power_chain.ups.groups
+    ups_group_bytes = 8.0 * groups if groups > 1 else 0.0  # each group's cap per step (engine, drivers)
+    per_step = BYTES_PER_STEP + BYTES_PER_HALL_STEP * (halls - 1) + ups_group_bytes
+    return BASE_BYTES + steps * per_step + rack_rows * BYTES_PER_RACK_ROW
 
 
 def _meminfo_kib(path, key):

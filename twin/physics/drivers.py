@@ -30,5 +30,6 @@ class Drivers(NamedTuple):
     solar_w: np.ndarray
     cap_w: np.ndarray
     ups_cap_w: np.ndarray
+    ups_group_cap_w: np.ndarray  # (steps, UPS groups; none for one UPS): the most each group's racks may draw
     activity_grid: np.ndarray  # utilisation 0..1 at which activity_curve is given
     activity_curve: np.ndarray  # (halls, grid): each hall's GPU activity at a rack's utilisation

@@ -67,7 +67,8 @@ def advance(
 ) -> None:
     """Advance steps [i0, i1) and write one row of COLUMNS per step into out.values.
 
-    Above a cap (drivers.cap_w at the meter, drivers.ups_cap_w at the UPS) the GPUs get a power limit
+    Above a cap (drivers.cap_w at the meter, drivers.ups_cap_w at the UPS, drivers.ups_group_cap_w at the racks
+    of a UPS group, the racks', rows' and halls' limits) the GPUs get a power limit
     (their power in the previous pass, scaled down by the excess) and the step is solved again until
     the draw is within CAP_TOLERANCE of the cap (MAX_CAP_PASSES at most).
     """
@@ -80,11 +81,15 @@ def advance(
     for h in range(n_units):
         rack_limits = rack_limits or plant.units[U_RACK_LIMIT_W, h] < np.inf
     group_limits = np.isfinite(plant.rows.power_limit_w).any() or np.isfinite(plant.where.hall_limit_w).any()
+    ups_groups = drivers.ups_group_cap_w.shape[1] > 0  # UPS groups whose racks outages may cap
     for i in range(i0, i1):
         if (i - i0) % reorder == 0:
             placement_order(plant.where, plant.units, state.row_air_c, state.row_coolant_c, order)
         # a step under no cap is solved once: keep its starting state only where a cap may send it round again
         capped = rack_limits or group_limits or drivers.cap_w[i] < np.inf or drivers.ups_cap_w[i] < np.inf
+        if ups_groups:
+            for g in range(drivers.ups_group_cap_w.shape[1]):
+                capped = capped or drivers.ups_group_cap_w[i, g] < np.inf
         if capped:
             _restore_state(start, state)
         for attempt in range(MAX_CAP_PASSES):
@@ -110,6 +115,18 @@ def advance(
                         units, where.unit_hall, where.hall_limit_w, w.per_server, w.last_w, CAP_TOLERANCE, w.limit_w
                     )
                     racks_over = racks_over or rows_over or halls_over
+                if ups_groups:
+                    where, units = plant.where, plant.units
+                    ups_over = group_caps(
+                        units,
+                        where.rack_ups_group,
+                        drivers.ups_group_cap_w[i],
+                        w.per_server,
+                        w.last_w,
+                        CAP_TOLERANCE,
+                        w.limit_w,
+                    )
+                    racks_over = racks_over or ups_over
                 if over:
                     for h in range(n_units):
                         w.limit_w[h] = min(w.limit_w[h], w.last_w[h] * scale)

@@ -372,6 +372,13 @@ class Ups(ScenarioModel):
     )
     redundancy: Literal["N", "N+1", "2N"] = CHAIN_DEFAULTS["ups"]["redundancy"]
     module_kw: float = Field(CHAIN_DEFAULTS["ups"]["module_kw"], gt=0.0, le=1e5)
+    groups: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="independent UPS systems: the rows in order are shared among them by design IT, each sized "
+        "on its rows with the redundancy; modules lost in one limit its rows' racks only",
+    )
 
     def coefficients(self):
         c = CHAIN_DEFAULTS["ups_modes"][self.mode]

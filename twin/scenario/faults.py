@@ -38,6 +38,9 @@ class PowerOutage(Window):
 
     unit: Literal["ups"] = Field("ups", description="ups (modules of power_chain.ups.module_kw)")
     modules_lost: int = Field(ge=1, le=10_000, description="UPS modules out")
+    group: int | None = Field(
+        None, ge=1, le=1000, description="the UPS group whose modules are out (power_chain.ups.groups; 1 = first rows')"
+    )
 
 
 class Faults(ScenarioModel):

@@ -405,6 +405,18 @@ class Scenario(ScenarioModel):
                         f"faults.{kind}[{k}].start {outage.start.isoformat()} is outside the run "
                         f"({start.isoformat()} to {end.isoformat()} UTC)"
                     )
+        groups = self.facility.power_chain.ups.groups
+        for k, outage in enumerate(self.faults.power_outages):
+            if groups > 1 and (outage.group is None or outage.group > groups):
+                raise ValueError(
+                    f"faults.power_outages[{k}].group = {outage.group}: the facility has {groups} UPS groups "
+                    f"(power_chain.ups.groups; allowed: 1..{groups})"
+                )
+            if groups == 1 and outage.group not in (None, 1):
+                raise ValueError(
+                    f"faults.power_outages[{k}].group = {outage.group}: the facility has one UPS "
+                    "(power_chain.ups.groups = 1; allowed: 1 or none)"
+                )
         for k, outage in enumerate(self.faults.cooling_outages):
             if outage.row is not None:
                 self._row_exists(k, outage)

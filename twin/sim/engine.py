@@ -16,6 +16,7 @@ from twin.io.hours import HOURS_PER_YEAR
 from twin.physics.drivers import Drivers
 from twin.physics.facility import advance
 from twin.physics.state import Records
+from twin.sim import ups_groups
 from twin.sim.faults import cooling_outage, outage_offset_s, row_name
 from twin.sim.ledger import Ledger
 from twin.sim.onsite import pv_ac_w_per_w_dc
@@ -123,8 +124,11 @@ def grid_cap_w(scenario, times_utc):
 
 
 def ups_cap_w(scenario, installed_w, times_utc):
-    """Per step, what the UPS can carry [W]: installed capacity less the modules out; inf otherwise."""
+    """Per step, what the UPS can carry [W]: installed capacity less the modules out; inf otherwise. A facility
+    of several UPS groups caps each group's racks instead (ups_groups.group_wall_caps_w): inf here."""
     cap = np.full(times_utc.shape[0], np.inf)
+    if scenario.facility.power_chain.ups.groups > 1:
+        return cap
     module_w = scenario.facility.power_chain.ups.module_kw * 1e3
     for outage in scenario.faults.power_outages:
         inside = _window(times_utc, outage)
@@ -188,6 +192,9 @@ class Simulation:
             self.activity[:, h] = busy * catalog.load("workload")["training"]["gpu_activity"]
         self.cap_w = grid_cap_w(scenario, self.times)
         self.ups_cap_w = ups_cap_w(scenario, self.plant.chain.ups_rating_w, self.times)
+        self.ups_group_cap_w = ups_groups.group_wall_caps_w(
+            scenario, self.plant.ups_group_rating_w, lambda outage: _window(self.times, outage)
+        )
         check_row_outages(scenario, self.plant)
         self.ledger = Ledger(
             self.times, self.plant.params.units.shape[1], rack_period_steps(scenario), len(self.plant.layout.row_names)
@@ -206,6 +213,7 @@ class Simulation:
             self.solar_w,
             self.cap_w,
             self.ups_cap_w,
+            self.ups_group_cap_w,
             ACTIVITY_GRID,
             activity_curves(self.plant, catalog.load("workload")["training"]["gpu_activity"]),
         )

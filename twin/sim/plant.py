@@ -25,7 +25,7 @@ from twin.physics.state import (
     Prices,
 )
 from twin.physics.units import Halls, UnitState
-from twin.sim import topology
+from twin.sim import topology, ups_groups
 from twin.sim.accounting import SECONDS_PER_YEAR
 
 
@@ -375,9 +375,16 @@ class Plant:
             [server_wall_power_w(self.halls, h, 27.0) for h in range(self.halls.servers.shape[0])]
         )
         self.rows = self._rows(scenario, pdu_w + ups_w + chain.other_power_w)
+        ups = scenario.facility.power_chain.ups
+        self.ups_row_group = ups_groups.row_groups(self.rows.design_it_w, ups.groups)
+        self.ups_group_rating_w = ups_groups.group_ratings_w(self.ups_row_group, self.rows.design_it_w, ups.groups, ups)
+        if ups.groups > 1:  # the groups' UPSs together: what the conversion loss curve runs on
+            self.chain = self.chain._replace(ups_rating_w=float(self.ups_group_rating_w.sum()))
         self.params = FacilityParams(
             topology.rack_units(self.halls, self.layout, self._recirculation(scenario)),
-            topology.topology(self.layout, self.liquid.coolant_floor_c, scenario),
+            topology.topology(
+                self.layout, self.liquid.coolant_floor_c, scenario, self.ups_row_group[self.layout.rack_row]
+            ),
             self.rows,
             self.air,
             self.liquid,

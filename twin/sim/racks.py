@@ -38,6 +38,14 @@ def rack_summary(plant, ledger, run_s):
             "sum_of_row_peaks_mw": float(ledger.row_run[:, 0].sum() / 1e6),
             "stranded_at_rows_mw": float((provisioned_row - ledger.row_run[:, 0]).clip(min=0.0).sum() / 1e6),
         },
+        "ups_groups": [
+            {
+                "group": g + 1,
+                "rows": [name for name, k in zip(layout.row_names, plant.ups_row_group, strict=True) if k == g],
+                "installed_kw": float(rating_w / 1e3),
+            }
+            for g, rating_w in enumerate(plant.ups_group_rating_w)
+        ],
         "row_units": [
             {
                 "row": name,

@@ -100,9 +100,10 @@ def recirculation_k_per_w(where: Layout, server_air_w: np.ndarray, shi: np.ndarr
 PLACEMENT = {"spread": SPREAD, "pack": PACK, "coolest_first": COOLEST_FIRST}
 
 
-def topology(where: Layout, coolant_floor_c: float, scenario) -> Topology:
+def topology(where: Layout, coolant_floor_c: float, scenario, rack_ups_group: np.ndarray) -> Topology:
     """The kernel's view of the layout. Training halls always pack: jobs take whole servers, racks filled
-    in row order (contiguous by row); inference halls place by workload.inference.placement."""
+    in row order (contiguous by row); inference halls place by workload.inference.placement. rack_ups_group:
+    each rack's UPS group (twin/sim/ups_groups.py)."""
     training = scenario.workload.training
     placement = np.array(
         [
@@ -118,7 +119,16 @@ def topology(where: Layout, coolant_floor_c: float, scenario) -> Topology:
         [h.power_limit_mw * 1e6 if h.power_limit_mw is not None else np.inf for h in scenario.facility.halls]
     )
     row_first = np.searchsorted(where.rack_row, np.arange(len(where.row_names) + 1)).astype(np.int64)
-    return Topology(where.rack_hall, where.rack_row, coolant_floor_c, placement, first, hall_limit_w, row_first)
+    return Topology(
+        where.rack_hall,
+        where.rack_row,
+        coolant_floor_c,
+        placement,
+        first,
+        hall_limit_w,
+        row_first,
+        np.ascontiguousarray(rack_ups_group, dtype=np.int64),
+    )
 
 
 def build_rows(
