@@ -235,8 +235,9 @@ def measured_gpu_j_per_token(scenario):
         return None
     curves = catalog.load("models")[inference.model]
     weights = [
-        (h.servers() * h.server_spec()[0], curves[h.gpu]["measured_j_per_token_at_capacity"])
+        (n * h.server_spec(gpu)[0], curves[gpu]["measured_j_per_token_at_capacity"])
         for h in scenario.facility.halls
+        for gpu, n in h.servers_by_gpu().items()
     ]
     return sum(n * jt for n, jt in weights) / sum(n for n, _ in weights)
 

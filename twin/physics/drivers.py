@@ -12,7 +12,8 @@ import numpy as np
 class Drivers(NamedTuple):
     """Per-step inputs. (steps, halls): utilization and demand (GPU utilisation served and requested,
     0..1, shares of serving capacity; tokens and host power follow utilisation), activity (the GPU
-    power model's activity at that utilisation, twin/sim/serving.py), productive (share of the
+    power model's activity at that utilisation, twin/sim/serving.py; (steps, kinds of rack): each kind's
+    GPU at its hall's utilisation, sim/plant.py unit_kinds), productive (share of the
     hall's GPUs doing work that counts: training work later lost to a failure does not); each rack
     takes its hall's. (steps,): the site series, on-site solar AC power, and the most the facility
     may draw from the grid (cap_w) and the UPS may carry (ups_cap_w, IT + PDU), inf where nothing
@@ -32,4 +33,4 @@ class Drivers(NamedTuple):
     ups_cap_w: np.ndarray
     ups_group_cap_w: np.ndarray  # (steps, UPS groups; none for one UPS): the most each group's racks may draw
     activity_grid: np.ndarray  # utilisation 0..1 at which activity_curve is given
-    activity_curve: np.ndarray  # (halls, grid): each hall's GPU activity at a rack's utilisation
+    activity_curve: np.ndarray  # (kinds, grid): each kind of rack's GPU activity at a rack's utilisation

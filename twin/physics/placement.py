@@ -23,7 +23,7 @@ def place_load(i: int, d: Drivers, units: np.ndarray, where: Topology, order: np
         if where.hall_placement[hall] == SPREAD:
             for h in range(np.uint64(first), np.uint64(end)):  # unsigned: vectorised
                 drive[D_UTILIZATION, h] = u
-                drive[D_ACTIVITY, h] = d.activity[i, hall]
+                drive[D_ACTIVITY, h] = d.activity[i, where.unit_kind[h]]  # its GPU's activity at u
                 drive[D_PRODUCTIVE, h] = d.productive[i, hall]
             continue
         gpus = 0.0
@@ -37,7 +37,7 @@ def place_load(i: int, d: Drivers, units: np.ndarray, where: Topology, order: np
             share = min(max(left, 0.0), rack_gpus) / rack_gpus
             left -= share * rack_gpus
             drive[D_UTILIZATION, h] = share
-            drive[D_ACTIVITY, h] = np.interp(share, d.activity_grid, d.activity_curve[hall])
+            drive[D_ACTIVITY, h] = np.interp(share, d.activity_grid, d.activity_curve[where.unit_kind[h]])
             drive[D_PRODUCTIVE, h] = share * productive_share
 
 

@@ -123,3 +123,4 @@ class Topology(NamedTuple):
     hall_limit_w: np.ndarray  # float, per hall: the most its racks may draw together at the wall (inf: none)
     row_first: np.ndarray  # int64, per row + 1: the row's racks are row_first[g] .. row_first[g + 1] - 1
     rack_ups_group: np.ndarray  # int64, per unit: the UPS group feeding its row (twin/sim/ups_groups.py)
+    unit_kind: np.ndarray  # int64, per unit: its kind (hall and GPU model): the column of its GPU activity

@@ -311,12 +311,14 @@ class Scenario(ScenarioModel):
             for k, hall in enumerate(self.facility.halls):
                 if training is not None and hall.name == training.hall:
                     continue
-                if hall.gpu not in served_on:
-                    raise ValueError(
-                        f"workload.inference.model '{inference.model}' has no measured throughput on "
-                        f"facility.halls[{k}].gpu '{hall.gpu}' (catalog has: {', '.join(served_on)}); "
-                        f"set workload.inference.tokens_per_gpu_s"
-                    )
+                for gpu in hall.gpu_models():
+                    if gpu not in served_on:
+                        field = "gpu" if gpu == hall.gpu else "racks gpu"
+                        raise ValueError(
+                            f"workload.inference.model '{inference.model}' has no measured throughput on "
+                            f"facility.halls[{k}].{field} '{gpu}' (catalog has: {', '.join(served_on)}); "
+                            f"set workload.inference.tokens_per_gpu_s"
+                        )
         return self
 
     @model_validator(mode="after")
@@ -330,6 +332,11 @@ class Scenario(ScenarioModel):
                 f"workload.training.hall '{training.hall}' is not a facility hall (halls: {', '.join(halls)})"
             )
         hall = halls[training.hall]
+        if len(hall.gpu_models()) > 1:
+            raise ValueError(
+                f"workload.training: hall '{hall.name}' mixes GPU models ({', '.join(hall.gpu_models())}); a training "
+                "hall holds one (rack groups' gpu is for inference halls)"
+            )
         gpus = hall.servers() * hall.server_spec()[0]
         if max(training.job_gpus) > gpus:
             raise ValueError(
@@ -347,11 +354,13 @@ class Scenario(ScenarioModel):
     def _halls_in(self, table, what, then, prefix=""):
         """Every hall's GPU in a catalog table, or a ValueError naming the hall and what to do."""
         for k, hall in enumerate(self.facility.halls):
-            if hall.gpu not in table:
-                raise ValueError(
-                    f"{prefix}facility.halls[{k}].gpu '{hall.gpu}' has no {what} in the catalog "
-                    f"(known: {', '.join(table)}); {then}"
-                )
+            for gpu in hall.gpu_models():
+                field = "gpu" if gpu == hall.gpu else "racks gpu"
+                if gpu not in table:
+                    raise ValueError(
+                        f"{prefix}facility.halls[{k}].{field} '{gpu}' has no {what} in the catalog "
+                        f"(known: {', '.join(table)}); {then}"
+                    )
 
     @model_validator(mode="after")
     def _gpus_have_prices(self):

@@ -33,7 +33,9 @@ def embodied_kg_per_s(scenario, design_it_w):
     the catalog has no figure for a hall's server (the scenario then cannot ask for it)."""
     data, econ = catalog.load("embodied"), scenario.economics
     per_server = data["server_kgco2e"]
-    servers = sum(h.servers() * per_server.get(h.gpu, np.nan) for h in scenario.facility.halls)
+    servers = sum(
+        n * per_server.get(gpu, np.nan) for h in scenario.facility.halls for gpu, n in h.servers_by_gpu().items()
+    )
     facility = data["facility_kgco2e_per_mw_it"] * design_it_w / 1e6
     return (servers / econ.server_lifetime_years + facility / econ.facility_lifetime_years) / SECONDS_PER_YEAR
 

@@ -76,16 +76,17 @@ def rack_period_steps(scenario):
 
 
 def gpu_activity(plant, utilization):
-    """(steps, halls) GPU activity: from the hall's fitted serving curve, or the utilisation itself
-    where the scenario gives its own throughput (no curve)."""
-    out = np.empty_like(utilization)
-    for h, curve in enumerate(plant.serving_curves):
-        u = utilization[:, h]
-        halls = plant.halls
-        out[:, h] = (
+    """(steps, kinds of rack) GPU activity at the halls' utilisation ((steps, halls)): from the fitted serving
+    curve of the kind's GPU (sim/plant.py unit_kinds), or the utilisation itself where the scenario gives its
+    own throughput (no curve)."""
+    halls = plant.halls
+    out = np.empty((utilization.shape[0], len(plant.serving_curves)))
+    for k, curve in enumerate(plant.serving_curves):
+        u = utilization[:, plant.kind_hall[k]]
+        out[:, k] = (
             u
             if curve is None
-            else activity_for_load(curve, u, halls.gpu_idle_w[h], halls.gpu_clock_w[h], halls.gpu_dynamic_w[h])
+            else activity_for_load(curve, u, halls.gpu_idle_w[k], halls.gpu_clock_w[k], halls.gpu_dynamic_w[k])
         )
     return out
 
@@ -94,9 +95,10 @@ ACTIVITY_GRID = np.linspace(0.0, 1.0, 101)  # rack utilisations at which a packi
 
 
 def activity_curves(plant, training_activity):
-    """(halls, grid) GPU activity at each utilisation of ACTIVITY_GRID, for halls that pack their load: the
+    """(kinds, grid) GPU activity at each utilisation of ACTIVITY_GRID, for halls that pack their load: the
     serving curve's, the utilisation itself (no curve), or the training activity of busy GPUs."""
-    grid = np.broadcast_to(ACTIVITY_GRID, (plant.halls.servers.shape[0], ACTIVITY_GRID.shape[0]))
+    n_halls = int(plant.kind_hall.max()) + 1
+    grid = np.broadcast_to(ACTIVITY_GRID, (n_halls, ACTIVITY_GRID.shape[0]))
     curves = gpu_activity(plant, np.ascontiguousarray(grid.T)).T
     training = plant.halls.training > 0.0
     curves[training] = ACTIVITY_GRID * training_activity
@@ -169,14 +171,16 @@ class Simulation:
         self.solar_w = self._solar_per_step()
         rng = np.random.default_rng(np.random.SeedSequence(scenario.seed))
         demand = inference_demand_fraction(scenario.workload.inference, self.times, self.site.utc_offset_h, rng)
-        halls = self.plant.halls
-        hall_gpus = halls.servers * halls.gpus_per_server
+        plant = self.plant
+        halls = plant.halls  # per kind of rack; kind h < halls is hall h's own GPU
+        n_halls = len(scenario.facility.halls)
+        hall_gpus = np.bincount(plant.kind_hall, weights=halls.servers * halls.gpus_per_server, minlength=n_halls)
         step_s = scenario.step_s
         self.schedule = schedule(
             scenario, hall_gpus, step_s, self.times.shape[0], self.series["carbon_g_per_kwh"], self.price, scenario.seed
         )
         available = 1.0 - self.schedule.repair_gpu_s / (step_s * hall_gpus)
-        serving = halls.training == 0.0
+        serving = halls.training[:n_halls] == 0.0
         # the load balancer shares demand evenly over the inference halls; GPUs in repair serve nothing
         self.demand = np.where(serving, demand[:, None], 0.0)
         self.utilization = np.where(

@@ -8,11 +8,8 @@ plants sized on design heat), each derivation stated where it happens.
 import numpy as np
 
 from twin import catalog
-from twin.params import calibration
-from twin.params.server import server_conversion_coefficients
 from twin.physics import cooling, power, rack
 from twin.physics.air_plant import AirPlantParams, air_plant, air_plant_power_w
-from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
 from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_plant_power_w
 from twin.physics.state import (
     A_CHILLERS,
@@ -24,129 +21,10 @@ from twin.physics.state import (
     PowerChainParams,
     Prices,
 )
-from twin.physics.units import Halls, UnitState
+from twin.physics.units import UnitState
 from twin.sim import topology, ups_groups
 from twin.sim.accounting import SECONDS_PER_YEAR
-
-
-def cooling_settings(cfg):
-    """(catalog key, merged settings) of the facility's cooling; air-cooled halls have no liquid path."""
-    if cfg.type == "air":
-        return "air", dict(catalog.load("cooling")["air"])
-    settings = cfg.liquid_settings()
-    key = "direct_to_chip" if cfg.type == "direct_to_chip" else f"immersion_{cfg.phase}_phase"
-    return key, settings
-
-
-def air_path_of(cfg):
-    return cfg if cfg.type == "air" else cfg.air_path
-
-
-def _dc_behind_psu(wall_w, rating_w, coefficients):
-    """DC load whose wall power is wall_w (fixed point of dc + loss(dc) = wall)."""
-    dc = wall_w
-    for _ in range(20):
-        dc = wall_w - power.converter_loss_w(dc, rating_w, *coefficients)
-    return dc
-
-
-def build_halls(scenario):
-    gpus = catalog.load("gpus")
-    model = catalog.load("gpu_model")
-    fans = catalog.load("cooling")["server_fans"]
-    key, settings = cooling_settings(scenario.facility.cooling)
-    models = catalog.load("models")
-    inference = scenario.workload.inference
-    rows = []
-    for hall in scenario.facility.halls:
-        spec = gpus[hall.gpu]
-        n, host_idle_wall, host_max_wall = hall.server_spec()
-        server = spec["server"]
-        psu_rating = server["psu_count"] * server["psu_rating_w"]
-        liquid = settings["liquid_fraction"]
-        fan_max_full = fans["max_power_fraction_of_nameplate"] * server["nameplate_w"]
-        fan_at_ref = rack.fan_power_w(fans["speed_at_ref"], fan_max_full)
-        # Catalog host power is measured at the wall with the catalog's own PSUs and fans near 27 C:
-        # take the PSU loss and the fan power out to get the DC host load.
-        native = server_conversion_coefficients(spec, "ac")
-        host_dc = [
-            _dc_behind_psu(n * g + h, psu_rating, native) - n * g - fan_at_ref
-            for g, h in ((spec["idle_w"], host_idle_wall), (spec["tdp_w"], host_max_wall))
-        ]
-        fan_max = 0.0 if key.startswith("immersion") else fan_max_full * (1.0 - liquid)
-        r = settings["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
-        c0, c1, c2 = server_conversion_coefficients(spec, scenario.facility.power_chain.distribution)
-        training = scenario.workload.training
-        is_training = training is not None and hall.name == training.hall
-        if is_training:  # tokens processed: MFU x dense BF16 peak / 6 N
-            tokens = (
-                training.mfu
-                * catalog.load("workload")["training"]["bf16_dense_tflops"][hall.gpu]
-                * 1e12
-                / (6.0 * training.model_params_billion * 1e9)
-            )
-        else:
-            tokens = inference.throughput_scale * (
-                inference.tokens_per_gpu_s or models[inference.model][hall.gpu]["output_tokens_per_s_per_gpu"]
-            )
-        row = dict(
-            servers=hall.servers(),
-            gpus_per_server=n,
-            gpu_idle_w=spec["idle_w"],
-            gpu_tdp_w=spec["tdp_w"],
-            gpu_clock_w=0.0,
-            gpu_dynamic_w=spec["tdp_w"] - spec["idle_w"],
-            gpu_v_floor=0.0,
-            leak_fraction=model["leak_fraction"],
-            leak_per_k=model["leak_per_k"],
-            leak_ref_temp_c=model["leak_ref_temp_c"],
-            die_r_k_per_w=r,
-            die_c_j_per_k=model["die_time_constant_s"] / r,
-            sink_r_k_per_w=0.0,
-            sink_c_j_per_k=1.0,
-            max_temp_c=spec["max_operating_temp_c"],
-            shutdown_temp_c=spec["shutdown_temp_c"],
-            min_clock_fraction=model["min_clock_fraction"],
-            throughput_clock_exponent=model["throughput_clock_exponent"],
-            host_idle_w=max(host_dc[0], 0.0),
-            host_max_w=max(host_dc[1], host_dc[0], 0.0),
-            fan_max_w=fan_max,
-            fan_speed_at_ref=fans["speed_at_ref"],
-            fan_ref_temp_c=fans["ref_temp_c"],
-            fan_speed_per_k=fans["speed_per_k"],
-            fan_min_speed=fans["min_speed"],
-            psu_rating_w=psu_rating,
-            psu_c0=c0,
-            psu_c1=c1,
-            psu_c2=c2,
-            liquid_fraction=liquid,
-            tokens_per_gpu_s=tokens,
-            training=1.0 if is_training else 0.0,
-            recirculation_k_per_w=0.0,  # per rack: twin/sim/topology.py
-            inlet_limit_c=INLET_ALLOWABLE_MAX_C[air_path_of(scenario.facility.cooling).inlet_class],
-            coolant_limit_c=settings["coolant_shutdown_c"] if liquid > 0.0 else np.inf,
-            restart_s=catalog.load("cooling")["rows"]["server_restart_s"],
-            rack_limit_w=np.inf,  # per rack: twin/sim/topology.py
-        )
-        if hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
-            row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))
-        if hall.rack_calibration is not None:
-            block = calibration.read_rack(hall.rack_calibration, hall.gpu)
-            row.update(calibration.rack_hall_parameters(block, liquid > 0.0))
-        rows.append(row)
-    return Halls(*(np.array([row[f] for row in rows], dtype=np.float64) for f in Halls._fields))
-
-
-def serving_curves(scenario):
-    """Per hall, the fitted serving curve of the model on the hall's GPU (catalog models.yaml), or None
-    where the scenario sets its own tokens_per_gpu_s."""
-    inference, training = scenario.workload.inference, scenario.workload.training
-    return [
-        None
-        if inference.tokens_per_gpu_s is not None or (training is not None and hall.name == training.hall)
-        else catalog.load("models")[inference.model][hall.gpu]
-        for hall in scenario.facility.halls
-    ]
+from twin.sim.kinds import air_path_of, build_halls, cooling_settings, serving_curves, unit_kinds
 
 
 def server_wall_power_w(halls, h, inlet_c):
@@ -310,8 +188,8 @@ def build_prices(scenario, halls, design_it_w, site):
     econ = scenario.economics
     capex_table = catalog.load("economics")["server_capex_usd"]
     server_capex = sum(
-        n * (econ.server_capex_usd if econ.server_capex_usd is not None else capex_table[h.gpu])
-        for n, h in zip(halls.servers, scenario.facility.halls)
+        n * (econ.server_capex_usd if econ.server_capex_usd is not None else capex_table[gpu])
+        for n, (_, gpu) in zip(halls.servers, unit_kinds(scenario), strict=True)
     )
     per_mw = econ.facility_capex_usd_per_mw_it
     if per_mw is None:
@@ -337,9 +215,14 @@ class Plant:
 
     def __init__(self, scenario, site):
         cfg = scenario.facility.cooling
-        self.halls = build_halls(scenario)
-        self.serving_curves = serving_curves(scenario)
-        self.design_servers = np.array([float(h.design_servers()) for h in scenario.facility.halls])
+        self.kinds = unit_kinds(scenario)  # kind k < halls: hall k with its own GPU (build_halls)
+        self.kind_hall = np.array([h for h, _ in self.kinds], dtype=np.int64)
+        self.halls = build_halls(scenario, self.kinds)
+        self.serving_curves = serving_curves(scenario, self.kinds)
+        # servers each kind is built for: its racks', and in a hall's own kind its empty positions'
+        self.design_servers = self.halls.servers.copy()
+        n_halls = len(scenario.facility.halls)
+        self.design_servers[:n_halls] += [float(h.design_servers() - h.servers()) for h in scenario.facility.halls]
         self.design_it_w = design_it_power_w(self.halls, self.design_servers)
         chain = build_power_chain(scenario, self.design_it_w)
         pdu_w = power.pdu_loss_w(self.design_it_w, chain.pdu_rating_w, chain.pdu_full_load_loss_fraction)
@@ -371,8 +254,13 @@ class Plant:
             battery_round_trip_efficiency=supply.battery_round_trip_efficiency,
         )
         self.layout = topology.layout(scenario)
-        self.server_design_w = np.array(  # one server of each hall at full load, 27 C inlet [W]
-            [server_wall_power_w(self.halls, h, 27.0) for h in range(self.halls.servers.shape[0])]
+        kind_of = {kind: k for k, kind in enumerate(self.kinds)}
+        self.rack_kind = np.array(  # each rack's kind, racks in layout order (hall by hall, row order)
+            [kind_of[(h, gpu)] for h, hall in enumerate(scenario.facility.halls) for gpu in hall.rack_gpus()],
+            dtype=np.int64,
+        )
+        self.server_design_w = np.array(  # one server of each kind at full load, 27 C inlet [W]
+            [server_wall_power_w(self.halls, k, 27.0) for k in range(self.halls.servers.shape[0])]
         )
         self.rows = self._rows(scenario, pdu_w + ups_w + chain.other_power_w)
         ups = scenario.facility.power_chain.ups
@@ -381,9 +269,13 @@ class Plant:
         if ups.groups > 1:  # the groups' UPSs together: what the conversion loss curve runs on
             self.chain = self.chain._replace(ups_rating_w=float(self.ups_group_rating_w.sum()))
         self.params = FacilityParams(
-            topology.rack_units(self.halls, self.layout, self._recirculation(scenario)),
+            topology.rack_units(self.halls, self.rack_kind, self.layout, self._recirculation(scenario)),
             topology.topology(
-                self.layout, self.liquid.coolant_floor_c, scenario, self.ups_row_group[self.layout.rack_row]
+                self.layout,
+                self.liquid.coolant_floor_c,
+                scenario,
+                self.ups_row_group[self.layout.rack_row],
+                self.rack_kind,
             ),
             self.rows,
             self.air,
@@ -399,22 +291,23 @@ class Plant:
         shi = catalog.load("cooling")["rows"]["supply_heat_index"]
         hall_shi = np.array([shi[h.containment] for h in scenario.facility.halls])
         hall = self.layout.rack_hall
-        server_air_w = (self.server_design_w * (1.0 - self.halls.liquid_fraction))[hall]
+        server_air_w = (self.server_design_w * (1.0 - self.halls.liquid_fraction))[self.rack_kind]
         return topology.recirculation_k_per_w(
             self.layout, server_air_w, hall_shi[hall], air_path_of(scenario.facility.cooling).air_delta_t_k
         )
 
     def _rows(self, scenario, room_heat_w):
         """Each row's cooling units, sized on its racks' design heat and its share of the room's."""
-        rack_it_w = self.server_design_w[self.layout.rack_hall] * self.layout.rack_servers
+        rack_it_w = self.server_design_w[self.rack_kind] * self.layout.rack_servers
         self.rack_design_it_w = rack_it_w  # provisioned: every server at full load (27 C inlet)
-        rack_liquid_w = self.halls.liquid_fraction[self.layout.rack_hall] * rack_it_w
+        rack_liquid_w = self.halls.liquid_fraction[self.rack_kind] * rack_it_w
         settings = cooling_settings(scenario.facility.cooling)[1]
         if self.design_liquid_heat_w <= 0.0:
             settings = dict(catalog.load("cooling")["direct_to_chip"])
         air_path = air_path_of(scenario.facility.cooling)
         nominal = np.array([float(h.servers_per_rack) for h in scenario.facility.halls])
-        empty_it_w = (self.server_design_w * nominal)[self.layout.row_hall]  # an empty position: a nominal rack
+        # an empty position: a nominal rack of the hall's own GPU (kind h is hall h's)
+        empty_it_w = (self.server_design_w[: nominal.shape[0]] * nominal)[self.layout.row_hall]
         return topology.build_rows(
             scenario,
             self.layout,
@@ -442,7 +335,7 @@ class Plant:
         row_air_c = np.full(n_rows, self.air.supply_air_temp_c)
         row_coolant_c = np.full(n_rows, self.liquid.supply_temp_c + self.liquid.coolant_approach_k)
         units = self.params.units
-        hall = self.layout.rack_hall
+        hall = self.rack_kind  # each rack's kind's parameters
         coolant = np.where(
             self.halls.liquid_fraction[hall] > 0.0,
             max(self.liquid.coolant_floor_c, self.liquid.supply_temp_c + self.liquid.coolant_approach_k),

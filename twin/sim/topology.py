@@ -66,10 +66,10 @@ def layout(scenario) -> Layout:
     )
 
 
-def rack_units(halls: Halls, where: Layout, recirculation_k_per_w: np.ndarray) -> np.ndarray:
-    """The kernels' parameter matrix with one column per rack: its hall's server parameters, the rack's own
+def rack_units(halls: Halls, rack_kind: np.ndarray, where: Layout, recirculation_k_per_w: np.ndarray) -> np.ndarray:
+    """The kernels' parameter matrix with one column per rack: its kind's (halls: per kind, rack_kind: each rack's) server parameters, the rack's own
     servers and its recirculation term (recirculation_k_per_w)."""
-    units = np.ascontiguousarray(unit_matrix(halls)[:, where.rack_hall])
+    units = np.ascontiguousarray(unit_matrix(halls)[:, rack_kind])
     units[U_SERVERS] = where.rack_servers
     units[U_RECIRCULATION_K_PER_W] = recirculation_k_per_w
     units[U_RACK_LIMIT_W] = where.rack_limit_w
@@ -100,10 +100,12 @@ def recirculation_k_per_w(where: Layout, server_air_w: np.ndarray, shi: np.ndarr
 PLACEMENT = {"spread": SPREAD, "pack": PACK, "coolest_first": COOLEST_FIRST}
 
 
-def topology(where: Layout, coolant_floor_c: float, scenario, rack_ups_group: np.ndarray) -> Topology:
+def topology(
+    where: Layout, coolant_floor_c: float, scenario, rack_ups_group: np.ndarray, rack_kind: np.ndarray
+) -> Topology:
     """The kernel's view of the layout. Training halls always pack: jobs take whole servers, racks filled
     in row order (contiguous by row); inference halls place by workload.inference.placement. rack_ups_group:
-    each rack's UPS group (twin/sim/ups_groups.py)."""
+    each rack's UPS group (twin/sim/ups_groups.py); rack_kind: each rack's kind (sim/plant.py unit_kinds)."""
     training = scenario.workload.training
     placement = np.array(
         [
@@ -128,6 +130,7 @@ def topology(where: Layout, coolant_floor_c: float, scenario, rack_ups_group: np
         hall_limit_w,
         row_first,
         np.ascontiguousarray(rack_ups_group, dtype=np.int64),
+        np.ascontiguousarray(rack_kind, dtype=np.int64),
     )
 
 

@@ -1,0 +1,148 @@
+"""The kinds of rack the kernels are given parameters for: each hall's racks of its own GPU, and those of its
+rack groups with another GPU model (mixed generations), each with its GPU, server, cooling path, throughput
+and, for the hall's own GPU, the user's calibrations (docs/model.md#rows-and-their-cooling-units)."""
+
+import numpy as np
+
+from twin import catalog
+from twin.params import calibration
+from twin.params.server import server_conversion_coefficients
+from twin.physics import power, rack
+from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
+from twin.physics.units import Halls
+
+
+def cooling_settings(cfg):
+    """(catalog key, merged settings) of the facility's cooling; air-cooled halls have no liquid path."""
+    if cfg.type == "air":
+        return "air", dict(catalog.load("cooling")["air"])
+    settings = cfg.liquid_settings()
+    key = "direct_to_chip" if cfg.type == "direct_to_chip" else f"immersion_{cfg.phase}_phase"
+    return key, settings
+
+
+def air_path_of(cfg):
+    return cfg if cfg.type == "air" else cfg.air_path
+
+
+def _dc_behind_psu(wall_w, rating_w, coefficients):
+    """DC load whose wall power is wall_w (fixed point of dc + loss(dc) = wall)."""
+    dc = wall_w
+    for _ in range(20):
+        dc = wall_w - power.converter_loss_w(dc, rating_w, *coefficients)
+    return dc
+
+
+def unit_kinds(scenario):
+    """The kinds of racks the kernels' parameters are built for, (hall index, GPU model): kind h is hall h with
+    its own GPU; then, hall by hall, the rack groups' other GPU models (mixed generations in a hall)."""
+    halls = scenario.facility.halls
+    kinds = [(h, hall.gpu) for h, hall in enumerate(halls)]
+    for h, hall in enumerate(halls):
+        kinds += [(h, gpu) for gpu in hall.gpu_models()[1:]]
+    return kinds
+
+
+def build_halls(scenario, kinds=None):
+    """The kernels' parameters of each kind of rack (unit_kinds; default: one per hall, its own GPU), servers
+    counting the hall's racks of that kind. Calibrations are the hall's own GPU's."""
+    gpus = catalog.load("gpus")
+    model = catalog.load("gpu_model")
+    fans = catalog.load("cooling")["server_fans"]
+    key, settings = cooling_settings(scenario.facility.cooling)
+    models = catalog.load("models")
+    inference = scenario.workload.inference
+    rows = []
+    halls = scenario.facility.halls
+    for h, gpu in kinds if kinds is not None else [(h, hall.gpu) for h, hall in enumerate(halls)]:
+        hall = halls[h]
+        own = gpu == hall.gpu
+        spec = gpus[gpu]
+        n, host_idle_wall, host_max_wall = hall.server_spec(gpu)
+        server = spec["server"]
+        psu_rating = server["psu_count"] * server["psu_rating_w"]
+        liquid = settings["liquid_fraction"]
+        fan_max_full = fans["max_power_fraction_of_nameplate"] * server["nameplate_w"]
+        fan_at_ref = rack.fan_power_w(fans["speed_at_ref"], fan_max_full)
+        # Catalog host power is measured at the wall with the catalog's own PSUs and fans near 27 C:
+        # take the PSU loss and the fan power out to get the DC host load.
+        native = server_conversion_coefficients(spec, "ac")
+        host_dc = [
+            _dc_behind_psu(n * g + h, psu_rating, native) - n * g - fan_at_ref
+            for g, h in ((spec["idle_w"], host_idle_wall), (spec["tdp_w"], host_max_wall))
+        ]
+        fan_max = 0.0 if key.startswith("immersion") else fan_max_full * (1.0 - liquid)
+        r = settings["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
+        c0, c1, c2 = server_conversion_coefficients(spec, scenario.facility.power_chain.distribution)
+        training = scenario.workload.training
+        is_training = training is not None and hall.name == training.hall
+        if is_training:  # tokens processed: MFU x dense BF16 peak / 6 N
+            tokens = (
+                training.mfu
+                * catalog.load("workload")["training"]["bf16_dense_tflops"][gpu]
+                * 1e12
+                / (6.0 * training.model_params_billion * 1e9)
+            )
+        else:
+            tokens = inference.throughput_scale * (
+                inference.tokens_per_gpu_s or models[inference.model][gpu]["output_tokens_per_s_per_gpu"]
+            )
+        row = dict(
+            servers=hall.servers_by_gpu()[gpu],
+            gpus_per_server=n,
+            gpu_idle_w=spec["idle_w"],
+            gpu_tdp_w=spec["tdp_w"],
+            gpu_clock_w=0.0,
+            gpu_dynamic_w=spec["tdp_w"] - spec["idle_w"],
+            gpu_v_floor=0.0,
+            leak_fraction=model["leak_fraction"],
+            leak_per_k=model["leak_per_k"],
+            leak_ref_temp_c=model["leak_ref_temp_c"],
+            die_r_k_per_w=r,
+            die_c_j_per_k=model["die_time_constant_s"] / r,
+            sink_r_k_per_w=0.0,
+            sink_c_j_per_k=1.0,
+            max_temp_c=spec["max_operating_temp_c"],
+            shutdown_temp_c=spec["shutdown_temp_c"],
+            min_clock_fraction=model["min_clock_fraction"],
+            throughput_clock_exponent=model["throughput_clock_exponent"],
+            host_idle_w=max(host_dc[0], 0.0),
+            host_max_w=max(host_dc[1], host_dc[0], 0.0),
+            fan_max_w=fan_max,
+            fan_speed_at_ref=fans["speed_at_ref"],
+            fan_ref_temp_c=fans["ref_temp_c"],
+            fan_speed_per_k=fans["speed_per_k"],
+            fan_min_speed=fans["min_speed"],
+            psu_rating_w=psu_rating,
+            psu_c0=c0,
+            psu_c1=c1,
+            psu_c2=c2,
+            liquid_fraction=liquid,
+            tokens_per_gpu_s=tokens,
+            training=1.0 if is_training else 0.0,
+            recirculation_k_per_w=0.0,  # per rack: twin/sim/topology.py
+            inlet_limit_c=INLET_ALLOWABLE_MAX_C[air_path_of(scenario.facility.cooling).inlet_class],
+            coolant_limit_c=settings["coolant_shutdown_c"] if liquid > 0.0 else np.inf,
+            restart_s=catalog.load("cooling")["rows"]["server_restart_s"],
+            rack_limit_w=np.inf,  # per rack: twin/sim/topology.py
+        )
+        if own and hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
+            row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))
+        if own and hall.rack_calibration is not None:
+            block = calibration.read_rack(hall.rack_calibration, hall.gpu)
+            row.update(calibration.rack_hall_parameters(block, liquid > 0.0))
+        rows.append(row)
+    return Halls(*(np.array([row[f] for row in rows], dtype=np.float64) for f in Halls._fields))
+
+
+def serving_curves(scenario, kinds):
+    """Per kind of rack (unit_kinds), the fitted serving curve of the model on its GPU (catalog models.yaml), or
+    None where the scenario sets its own tokens_per_gpu_s or the hall trains."""
+    inference, training = scenario.workload.inference, scenario.workload.training
+    halls = scenario.facility.halls
+    return [
+        None
+        if inference.tokens_per_gpu_s is not None or (training is not None and halls[h].name == training.hall)
+        else catalog.load("models")[inference.model][gpu]
+        for h, gpu in kinds
+    ]
