@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
-from twin.physics.servers import THROTTLED_CLOCK_FRACTION
+from twin.physics.rack_gpus import THROTTLED_CLOCK_FRACTION
 
 J_PER_MWH = 3.6e9
 

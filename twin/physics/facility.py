@@ -34,9 +34,10 @@ from twin.physics.grid import battery_step
 from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams, liquid_plant
 from twin.physics.placement import REORDER_S, place_load, placement_order
 from twin.physics.power import converter_loss_w, pdu_loss_w, transformer_loss_w
+from twin.physics.rack_gpus import N_WORK, node_decays
 from twin.physics.record import record
 from twin.physics.rows import Rows, rows_air_after, rows_air_ask, rows_liquid_gain, rows_liquid_step
-from twin.physics.servers import N_SUMS, N_WORK, fleet_constants, node_decays, servers_step
+from twin.physics.servers import N_SUMS, fleet_constants, servers_step
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,

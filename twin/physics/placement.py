@@ -5,7 +5,7 @@ from numba import njit
 
 from twin.physics.columns import D_ACTIVITY, D_PRODUCTIVE, D_UTILIZATION
 from twin.physics.drivers import Drivers
-from twin.physics.units import U_GPUS_PER_SERVER, U_LIQUID_FRACTION, U_SERVERS, Topology
+from twin.physics.units import U_GPUS_PER_SERVER, U_INSTALLED_STEP, U_LIQUID_FRACTION, U_SERVERS, Topology
 
 SPREAD, PACK, COOLEST_FIRST = 0, 1, 2  # Topology.hall_placement
 REORDER_S = 900.0  # [M] coolest_first re-ranks its racks every 15 min (a load balancer's health-check period)
@@ -22,19 +22,21 @@ def place_load(i: int, d: Drivers, units: np.ndarray, where: Topology, order: np
         u = d.utilization[i, hall]
         if where.hall_placement[hall] == SPREAD:
             for h in range(np.uint64(first), np.uint64(end)):  # unsigned: vectorised
-                drive[D_UTILIZATION, h] = u
-                drive[D_ACTIVITY, h] = d.activity[i, where.unit_kind[h]]  # its GPU's activity at u
-                drive[D_PRODUCTIVE, h] = d.productive[i, hall]
+                present = i >= units[U_INSTALLED_STEP, h]  # racks added by date: not yet, no load
+                drive[D_UTILIZATION, h] = u if present else 0.0
+                drive[D_ACTIVITY, h] = d.activity[i, where.unit_kind[h]] if present else 0.0  # its GPU's, at u
+                drive[D_PRODUCTIVE, h] = d.productive[i, hall] if present else 0.0
             continue
-        gpus = 0.0
+        gpus = 0.0  # in service
         for h in range(first, end):
-            gpus += units[U_SERVERS, h] * units[U_GPUS_PER_SERVER, h]
+            if i >= units[U_INSTALLED_STEP, h]:
+                gpus += units[U_SERVERS, h] * units[U_GPUS_PER_SERVER, h]
         left = u * gpus
         productive_share = d.productive[i, hall] / u if u > 0.0 else 0.0
         for k in range(first, end):
             h = order[k]
             rack_gpus = units[U_SERVERS, h] * units[U_GPUS_PER_SERVER, h]
-            share = min(max(left, 0.0), rack_gpus) / rack_gpus
+            share = min(max(left, 0.0), rack_gpus) / rack_gpus if i >= units[U_INSTALLED_STEP, h] else 0.0
             left -= share * rack_gpus
             drive[D_UTILIZATION, h] = share
             drive[D_ACTIVITY, h] = np.interp(share, d.activity_grid, d.activity_curve[where.unit_kind[h]])

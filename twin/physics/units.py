@@ -50,6 +50,7 @@ class Halls(NamedTuple):
     coolant_limit_c: np.ndarray  # ... or above this liquid coolant (inf where the rack has no liquid path)
     restart_s: np.ndarray  # ... and power on again after this long back within both
     rack_limit_w: np.ndarray  # most the unit (rack) may draw at the wall (inf: no limit)
+    installed_step: np.ndarray  # the step from which the rack is in service (0: from the start)
 
 
 # The kernels read the units' parameters from one (units x fields) matrix, a row per unit: numba passes
@@ -92,6 +93,7 @@ U_INLET_LIMIT_C = _U["inlet_limit_c"]
 U_COOLANT_LIMIT_C = _U["coolant_limit_c"]
 U_RESTART_S = _U["restart_s"]
 U_RACK_LIMIT_W = _U["rack_limit_w"]
+U_INSTALLED_STEP = _U["installed_step"]
 
 
 def unit_matrix(units: Halls) -> np.ndarray:

@@ -1,6 +1,7 @@
 """A hall of the facility: its racks (alike, or in groups of their own density, GPU and power limit), rows,
 containment and power limits."""
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,12 @@ class RackGroup(ScenarioModel):
         None,
         description="GPU model of these racks' servers, from twin/catalog/gpus.yaml (default: the hall's): "
         "mixed generations in one hall, with the catalog's parameters and typical server",
+    )
+    installed: dt.date | None = Field(
+        None,
+        strict=False,
+        description="the day these racks go into service (00:00 UTC): before it their positions are empty "
+        "(built for, drawing nothing, serving nothing); default: from the start",
     )
 
     @field_validator("gpu")
@@ -180,6 +187,13 @@ class Hall(ScenarioModel):
         for gpu, servers in zip(self.rack_gpus(), self.rack_servers(), strict=True):
             out[gpu] += servers
         return out
+
+    def rack_installed(self):
+        """Each rack's first day in service (None: from the start), in row order."""
+        order = self.rack_group_order()
+        if order is None:
+            return [None] * self.rack_count
+        return [self.racks[j].installed for j in order]
 
     def rack_power_limits_w(self):
         """Each rack's power limit at the wall [W], in row order (inf: none)."""

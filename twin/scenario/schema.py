@@ -332,6 +332,11 @@ class Scenario(ScenarioModel):
                 f"workload.training.hall '{training.hall}' is not a facility hall (halls: {', '.join(halls)})"
             )
         hall = halls[training.hall]
+        if any(g.installed is not None for g in hall.racks or []):
+            raise ValueError(
+                f"workload.training: hall '{hall.name}' has racks installed later (racks installed); a training "
+                "hall's racks are all in service from the start"
+            )
         if len(hall.gpu_models()) > 1:
             raise ValueError(
                 f"workload.training: hall '{hall.name}' mixes GPU models ({', '.join(hall.gpu_models())}); a training "

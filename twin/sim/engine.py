@@ -16,6 +16,7 @@ from twin.io.hours import HOURS_PER_YEAR
 from twin.physics.drivers import Drivers
 from twin.physics.facility import advance
 from twin.physics.state import Records
+from twin.physics.units import U_GPUS_PER_SERVER, U_INSTALLED_STEP, U_SERVERS
 from twin.sim import ups_groups
 from twin.sim.faults import cooling_outage, outage_offset_s, row_name
 from twin.sim.ledger import Ledger
@@ -138,6 +139,29 @@ def ups_cap_w(scenario, installed_w, times_utc):
     return cap
 
 
+def install_steps(scenario, times_utc):
+    """Each rack's first step in service (racks in layout order): the step of 00:00 UTC of its group's
+    `installed` day, 0 for racks in service from the start, the run's length for racks installed after it."""
+    days = [day for hall in scenario.facility.halls for day in hall.rack_installed()]
+    at = np.array([np.datetime64(day, "s") if day is not None else times_utc[0] for day in days])
+    return np.searchsorted(times_utc, at, side="left").astype(float)
+
+
+def installed_share(plant, steps):
+    """(steps, halls): each hall's share of its GPUs in service at each step (racks added by date)."""
+    units, hall = plant.params.units, plant.layout.rack_hall
+    gpus = units[U_SERVERS] * units[U_GPUS_PER_SERVER]
+    n_halls = int(plant.kind_hall.max()) + 1
+    share = np.zeros((steps, n_halls))
+    for h in range(n_halls):
+        mine = hall == h
+        total = gpus[mine].sum()
+        for first in np.unique(units[U_INSTALLED_STEP][mine]):
+            if first < steps:
+                share[int(first) :, h] += gpus[mine & (units[U_INSTALLED_STEP] == first)].sum() / total
+    return np.minimum(share, 1.0)
+
+
 def check_row_outages(scenario, plant):
     """A row's outage takes at most the units the row has (ScenarioError naming the outage otherwise)."""
     from twin.scenario import ScenarioError
@@ -166,6 +190,7 @@ class Simulation:
         self.site = site or load_site(scenario.site.name, scenario.site.weather_file, scenario.site.grid_file)
         self.plant = Plant(scenario, self.site)
         self.times = step_times_utc(scenario)
+        self.plant.params.units[U_INSTALLED_STEP] = install_steps(scenario, self.times)
         self.series = site_per_step(self.site, self.times)
         self.price = self._price_per_step()
         self.solar_w = self._solar_per_step()
@@ -179,12 +204,18 @@ class Simulation:
         self.schedule = schedule(
             scenario, hall_gpus, step_s, self.times.shape[0], self.series["carbon_g_per_kwh"], self.price, scenario.seed
         )
-        available = 1.0 - self.schedule.repair_gpu_s / (step_s * hall_gpus)
+        # GPUs in repair serve nothing, nor racks not yet installed (racks added by date)
+        in_service = installed_share(self.plant, self.times.shape[0])
+        available = (1.0 - self.schedule.repair_gpu_s / (step_s * hall_gpus)) * in_service
         serving = halls.training[:n_halls] == 0.0
         # the load balancer shares demand evenly over the inference halls; GPUs in repair serve nothing
         self.demand = np.where(serving, demand[:, None], 0.0)
         self.utilization = np.where(
             serving, served_utilization(self.demand, scenario.workload.inference.utilization_ceiling * available), 0.0
+        )
+        # from here on per GPU in service: what each installed rack's GPUs run at (the kernel's racks)
+        self.utilization = np.divide(
+            self.utilization, in_service, out=np.zeros_like(self.utilization), where=in_service > 0.0
         )
         self.productive = self.utilization.copy()
         self.activity = gpu_activity(self.plant, self.utilization)

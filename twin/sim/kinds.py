@@ -125,6 +125,7 @@ def build_halls(scenario, kinds=None):
             coolant_limit_c=settings["coolant_shutdown_c"] if liquid > 0.0 else np.inf,
             restart_s=catalog.load("cooling")["rows"]["server_restart_s"],
             rack_limit_w=np.inf,  # per rack: twin/sim/topology.py
+            installed_step=0.0,  # per rack: twin/sim/engine.py install_steps
         )
         if own and hall.gpu_calibration is not None:  # the user's fitted kernels replace the catalog's
             row.update(calibration.hall_parameters(calibration.read(hall.gpu_calibration, hall.gpu)))
