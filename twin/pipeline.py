@@ -99,7 +99,8 @@ def execute_with_racks(
         sections["training"]["fifo_baseline"] = fifo_baseline(scenario, reference)
     summary = summarise(scenario, frame, reference, sections)
     halls = scenario.facility.halls
-    return frame, summary, sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls])
+    liquid_share = sim.plant.halls.liquid_fraction[sim.plant.rack_kind]  # each rack's kind's
+    return frame, summary, sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls], liquid_share)
 
 
 def fifo_baseline(scenario: Scenario, reference: dict[str, float] | None) -> dict:
