@@ -10,6 +10,10 @@ trace can be cut by phase. Needs PyTorch and a CUDA GPU; run by hand on a GPU ma
     python validation/traces/load_phases.py phases.csv b      # plan b (h200_sxm_zero_first): idle 30 s,
                                                               # all-zero 60 s, random 60 s, random at 50 %
                                                               # duty 30 s, idle 60 s
+    python validation/traces/load_phases.py phases.csv c      # plan c (h200_sxm_classes): idle 30 s, a
+                                                              # decode-like bf16 GEMV (8192 x 16) 50 s, fp16
+                                                              # GEMM 45 s, bf16 GEMM on half-zero data 45 s,
+                                                              # bursts 2 s on / 3 s off 40 s, idle 50 s
 """
 
 import csv
@@ -50,6 +54,17 @@ def main(path, plan="a"):
     zero_a = torch.zeros(N, N, device="cuda", dtype=torch.bfloat16)
     zero_b = torch.zeros(N, N, device="cuda", dtype=torch.bfloat16)
     torch.cuda.synchronize()
+    if plan == "c":  # further workload classes: decode-like GEMV, fp16, half-zero data, bursts
+        vec = torch.randn(N, 16, device="cuda", dtype=torch.bfloat16)
+        half_a = rand_a * (torch.rand(N, N, device="cuda") < 0.5).to(torch.bfloat16)
+        fp16_a, fp16_b = rand_a.to(torch.float16), rand_b.to(torch.float16)
+        phase("idle", lambda: time.sleep(30.0))
+        phase("decode_like_gemv_bf16", lambda: gemm_for(50.0, rand_a, vec))
+        phase("steady_random_fp16", lambda: gemm_for(45.0, fp16_a, fp16_b))
+        phase("steady_half_zero_bf16", lambda: gemm_for(45.0, half_a, rand_b))
+        phase("bursts_2s_on_3s_off_bf16", lambda: gemm_for(40.0, rand_a, rand_b, duty=0.4, period_s=5.0))
+        phase("cooldown_idle", lambda: time.sleep(50.0))
+        return _write(path, rows)
     if plan == "b":  # the all-zero data first: a trace whose fit part holds both workload classes
         phase("idle", lambda: time.sleep(30.0))
         phase("steady_allzero_bf16", lambda: gemm_for(60.0, zero_a, zero_b))
