@@ -2,7 +2,7 @@
 
     python benchmarks/run.py [NAME ...] [--json]
 
-    year-100mw         1,000 racks / 72,000 GPUs, a year at 60 s steps, full physics and workload
+    year-100mw         1,400 racks / 56,000 GPUs, every rack stepped, a year at 60 s, daily rack series
     calibration-scale  one rack at 1 s steps for a day
     events             a training campus for a year with ~100,000 jobs and GPU failures: simpy events/s
     sweep              64 variants serially and on a Dask LocalCluster of 2 workers: speed-up, equal results

@@ -101,33 +101,13 @@ def advance(
             over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
             if attempt < MAX_CAP_PASSES - 1 and capped:
                 racks_over = rack_limits and rack_caps(plant.units, w.per_server, w.last_w, CAP_TOLERANCE, w.limit_w)
-                if group_limits:
-                    where, units = plant.where, plant.units
-                    rows_over = group_caps(
-                        units,
-                        where.unit_row,
-                        plant.rows.power_limit_w,
-                        w.per_server,
-                        w.last_w,
-                        CAP_TOLERANCE,
-                        w.limit_w,
-                    )
-                    halls_over = group_caps(
-                        units, where.unit_hall, where.hall_limit_w, w.per_server, w.last_w, CAP_TOLERANCE, w.limit_w
-                    )
-                    racks_over = racks_over or rows_over or halls_over
+                if group_limits:  # each group (row, hall) over its limit lowers its racks' GPUs
+                    where = plant.where
+                    racks_over = racks_over | group_over(plant.units, where.unit_row, plant.rows.power_limit_w, w)
+                    racks_over = racks_over | group_over(plant.units, where.unit_hall, where.hall_limit_w, w)
                 if ups_groups:
-                    where, units = plant.where, plant.units
-                    ups_over = group_caps(
-                        units,
-                        where.rack_ups_group,
-                        drivers.ups_group_cap_w[i],
-                        w.per_server,
-                        w.last_w,
-                        CAP_TOLERANCE,
-                        w.limit_w,
-                    )
-                    racks_over = racks_over or ups_over
+                    ups_cap = drivers.ups_group_cap_w[i]
+                    racks_over = racks_over | group_over(plant.units, plant.where.rack_ups_group, ups_cap, w)
                 if over:
                     for h in range(n_units):
                         w.limit_w[h] = min(w.limit_w[h], w.last_w[h] * scale)
@@ -384,6 +364,12 @@ def rack_caps(
             limit_w[h] = min(limit_w[h], last_w[h] * max(1.0 - cut, MIN_LIMIT_SCALE))
             over = True
     return over
+
+
+@njit(cache=True, inline="always")
+def group_over(units: np.ndarray, group: np.ndarray, group_limit_w: np.ndarray, w: StepWork) -> bool:
+    """group_caps at the kernel's tolerance, on this pass's per-server values and GPU powers (w)."""
+    return group_caps(units, group, group_limit_w, w.per_server, w.last_w, CAP_TOLERANCE, w.limit_w)
 
 
 @njit(cache=True)

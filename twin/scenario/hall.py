@@ -12,6 +12,14 @@ from twin.errors import did_you_mean
 from twin.scenario.base import ScenarioModel, existing_file
 
 
+def known_gpu(value: str | None) -> str | None:
+    """A GPU model of the catalog (or None), else a ValueError naming the allowed ones."""
+    names = catalog.gpu_names()
+    if value is not None and value not in names:
+        raise ValueError(f"unknown GPU '{value}'{did_you_mean(value, names)}; allowed: {', '.join(names)}")
+    return value
+
+
 class RackGroup(ScenarioModel):
     """Racks of a hall that differ from its others in how many servers they hold (their power density)."""
 
@@ -33,10 +41,7 @@ class RackGroup(ScenarioModel):
     @field_validator("gpu")
     @classmethod
     def _known_gpu(cls, value):
-        names = catalog.gpu_names()
-        if value is not None and value not in names:
-            raise ValueError(f"unknown GPU '{value}'{did_you_mean(value, names)}; allowed: {', '.join(names)}")
-        return value
+        return known_gpu(value)
 
 
 class Hall(ScenarioModel):
@@ -130,10 +135,7 @@ class Hall(ScenarioModel):
     @field_validator("gpu")
     @classmethod
     def _known_gpu(cls, value):
-        names = catalog.gpu_names()
-        if value not in names:
-            raise ValueError(f"unknown GPU '{value}'{did_you_mean(value, names)}; allowed: {', '.join(names)}")
-        return value
+        return known_gpu(value)
 
     @model_validator(mode="after")
     def _groups_add_up(self):
@@ -159,12 +161,17 @@ class Hall(ScenarioModel):
             out.append(j)
         return out
 
-    def rack_servers(self):
-        """Servers in each rack of the hall, in row order."""
+    def _per_rack(self, of_group, hall_value):
+        """Each rack's value, in row order: of_group(its group), or hall_value for a hall without groups."""
         order = self.rack_group_order()
         if order is None:
-            return [self.servers_per_rack] * self.rack_count
-        return [self.racks[j].servers_per_rack for j in order]
+            return [hall_value] * self.rack_count
+        values = [of_group(g) for g in self.racks]
+        return [values[j] for j in order]
+
+    def rack_servers(self):
+        """Servers in each rack of the hall, in row order."""
+        return self._per_rack(lambda g: g.servers_per_rack, self.servers_per_rack)
 
     def gpu_models(self):
         """The GPU models of the hall's racks: the hall's first, then its rack groups' others, each once."""
@@ -176,10 +183,7 @@ class Hall(ScenarioModel):
 
     def rack_gpus(self):
         """Each rack's GPU model, in row order."""
-        order = self.rack_group_order()
-        if order is None:
-            return [self.gpu] * self.rack_count
-        return [self.racks[j].gpu or self.gpu for j in order]
+        return self._per_rack(lambda g: g.gpu or self.gpu, self.gpu)
 
     def servers_by_gpu(self):
         """{GPU model: servers in the hall's racks of that model}."""
@@ -190,19 +194,12 @@ class Hall(ScenarioModel):
 
     def rack_installed(self):
         """Each rack's first day in service (None: from the start), in row order."""
-        order = self.rack_group_order()
-        if order is None:
-            return [None] * self.rack_count
-        return [self.racks[j].installed for j in order]
+        return self._per_rack(lambda g: g.installed, None)
 
     def rack_power_limits_w(self):
         """Each rack's power limit at the wall [W], in row order (inf: none)."""
         hall = self.rack_power_limit_kw * 1e3 if self.rack_power_limit_kw is not None else float("inf")
-        order = self.rack_group_order()
-        if order is None:
-            return [hall] * self.rack_count
-        own = [g.power_limit_kw * 1e3 if g.power_limit_kw is not None else hall for g in self.racks]
-        return [own[j] for j in order]
+        return self._per_rack(lambda g: g.power_limit_kw * 1e3 if g.power_limit_kw is not None else hall, hall)
 
     def servers(self):
         """Servers in the hall."""

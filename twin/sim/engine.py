@@ -98,8 +98,7 @@ ACTIVITY_GRID = np.linspace(0.0, 1.0, 101)  # rack utilisations at which a packi
 def activity_curves(plant, training_activity):
     """(kinds, grid) GPU activity at each utilisation of ACTIVITY_GRID, for halls that pack their load: the
     serving curve's, the utilisation itself (no curve), or the training activity of busy GPUs."""
-    n_halls = int(plant.kind_hall.max()) + 1
-    grid = np.broadcast_to(ACTIVITY_GRID, (n_halls, ACTIVITY_GRID.shape[0]))
+    grid = np.broadcast_to(ACTIVITY_GRID, (plant.n_halls, ACTIVITY_GRID.shape[0]))
     curves = gpu_activity(plant, np.ascontiguousarray(grid.T)).T
     training = plant.halls.training > 0.0
     curves[training] = ACTIVITY_GRID * training_activity
@@ -151,9 +150,8 @@ def installed_share(plant, steps):
     """(steps, halls): each hall's share of its GPUs in service at each step (racks added by date)."""
     units, hall = plant.params.units, plant.layout.rack_hall
     gpus = units[U_SERVERS] * units[U_GPUS_PER_SERVER]
-    n_halls = int(plant.kind_hall.max()) + 1
-    share = np.zeros((steps, n_halls))
-    for h in range(n_halls):
+    share = np.zeros((steps, plant.n_halls))
+    for h in range(plant.n_halls):
         mine = hall == h
         total = gpus[mine].sum()
         for first in np.unique(units[U_INSTALLED_STEP][mine]):
@@ -198,7 +196,7 @@ class Simulation:
         demand = inference_demand_fraction(scenario.workload.inference, self.times, self.site.utc_offset_h, rng)
         plant = self.plant
         halls = plant.halls  # per kind of rack; kind h < halls is hall h's own GPU
-        n_halls = len(scenario.facility.halls)
+        n_halls = plant.n_halls
         hall_gpus = np.bincount(plant.kind_hall, weights=halls.servers * halls.gpus_per_server, minlength=n_halls)
         step_s = scenario.step_s
         self.schedule = schedule(

@@ -221,7 +221,7 @@ class Plant:
         self.serving_curves = serving_curves(scenario, self.kinds)
         # servers each kind is built for: its racks', and in a hall's own kind its empty positions'
         self.design_servers = self.halls.servers.copy()
-        n_halls = len(scenario.facility.halls)
+        self.n_halls = n_halls = len(scenario.facility.halls)
         self.design_servers[:n_halls] += [float(h.design_servers() - h.servers()) for h in scenario.facility.halls]
         self.design_it_w = design_it_power_w(self.halls, self.design_servers)
         chain = build_power_chain(scenario, self.design_it_w)
