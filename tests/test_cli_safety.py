@@ -222,7 +222,7 @@ def test_an_unexpected_exception_is_one_line_naming_its_log(tmp_path, scenario, 
     def broken(*args, **kwargs):
         raise RuntimeError("kernel exploded")
 
-    monkeypatch.setattr(twin.pipeline, "execute_with_racks", broken)
+    monkeypatch.setattr(twin.pipeline, "execute_run", broken)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 
@@ -240,7 +240,7 @@ def test_ctrl_c_during_a_run_is_one_line_and_exit_130(tmp_path, scenario, capsys
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(twin.pipeline, "execute_with_racks", interrupted)
+    monkeypatch.setattr(twin.pipeline, "execute_run", interrupted)
     code, err = _run_cli(capsys, "run", scenario, "--out", tmp_path / "out", "--no-progress")
     assert code == 130 and len(err) == 1 and err[0].startswith("interrupted")
     assert not (tmp_path / "out").exists()

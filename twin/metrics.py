@@ -231,7 +231,7 @@ def measured_gpu_j_per_token(scenario):
     from twin import catalog
 
     inference = scenario.workload.inference
-    if inference.tokens_per_gpu_s is not None or scenario.workload.training is not None:
+    if inference.tokens_per_gpu_s is not None or scenario.workload.batch_halls():
         return None
     curves = catalog.load("models")[inference.model]
     weights = [

@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ import pandas as pd
 from twin.metrics import saiq_components, saiq_counting, summarise, totals
 from twin.physics.facility import CAP_TOLERANCE
 from twin.scenario import Scenario, ScenarioError, load_scenario
-from twin.sim import scheduler
+from twin.sim import jobs, scheduler
 from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim.engine import Simulation
 from twin.sim.racks import rack_summary
@@ -81,10 +82,27 @@ def without_rack_series(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"results": scenario.results.model_copy(update={"rack_series": "none"})})
 
 
+class RunResult(NamedTuple):
+    """What `twin run` writes: the per-step frame, summary.json, the per-rack series (results.rack_series) and
+    a job trace's jobs (None without one)."""
+
+    frame: pd.DataFrame
+    summary: dict
+    racks: pd.DataFrame
+    jobs: pd.DataFrame | None
+
+
 def execute_with_racks(
     scenario: Scenario, progress: Progress | None = None, reference: dict[str, float] | None = None
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """execute, with the per-rack series of the halls (scenario results.rack_series) as a third item."""
+    return tuple(execute_run(scenario, progress, reference)[:3])
+
+
+def execute_run(
+    scenario: Scenario, progress: Progress | None = None, reference: dict[str, float] | None = None
+) -> RunResult:
+    """One run as `twin run` writes it (RunResult)."""
     sim = Simulation(scenario, progress)
     frame = _frame(sim)
     if reference is None:
@@ -92,6 +110,8 @@ def execute_with_racks(
     sections = {"site_sources": sources_used(scenario, sim.site)}
     sections["racks"] = rack_summary(sim.plant, sim.ledger, scenario.n_steps * scenario.step_s)
     sections.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
+    if sim.job_table is not None:
+        sections["jobs"] = jobs.summary(sim.jobs, scenario.n_steps * scenario.step_s)
     if np.isfinite(frame["grid_cap_w"]).any() or np.isfinite(frame["ups_cap_w"]).any():
         sections["grid_cap"] = grid_cap_summary(frame, scenario.step_s)
     training = scenario.workload.training
@@ -100,7 +120,8 @@ def execute_with_racks(
     summary = summarise(scenario, frame, reference, sections)
     halls = scenario.facility.halls
     liquid_share = sim.plant.halls.liquid_fraction[sim.plant.rack_kind]  # each rack's kind's
-    return frame, summary, sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls], liquid_share)
+    racks = sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls], liquid_share)
+    return RunResult(frame, summary, racks, jobs.job_frame(sim.jobs) if sim.job_table is not None else None)
 
 
 def fifo_baseline(scenario: Scenario, reference: dict[str, float] | None) -> dict:

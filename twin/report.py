@@ -14,8 +14,9 @@ from twin.files import to_json, write_folder
 from twin.metrics import METRICS
 
 
-def write_results(out_dir, frame, summary, racks=None):
-    """timeseries.parquet, summary.json, report.html and (when kept) racks.parquet of one run, atomically."""
+def write_results(out_dir, frame, summary, racks=None, jobs=None):
+    """timeseries.parquet, summary.json, report.html and (when kept) racks.parquet, and jobs.parquet of a job
+    trace's run, atomically."""
     from twin.html_report import run_report_html
 
     def parquet(table):
@@ -28,6 +29,8 @@ def write_results(out_dir, frame, summary, racks=None):
     }
     if racks is not None and len(racks):
         writers["racks.parquet"] = parquet(racks)
+    if jobs is not None:
+        writers["jobs.parquet"] = parquet(jobs)
     return write_folder(out_dir, writers, "run")
 
 
@@ -120,6 +123,30 @@ def print_summary(summary, out_dir=None, console=None):
         )
         console.print(ej)
 
+    jobs = summary.get("jobs")
+    if jobs:
+        jt = Table(title=f"Jobs ({jobs['mode']}, {jobs['policy']}): {jobs['source']}", title_justify="left")
+        jt.add_column("")
+        jt.add_column("this run", justify="right")
+        hours = lambda v: "-" if v is None else f"{v:,.2f} h"  # noqa: E731
+        for label, value in (
+            (
+                "submitted / started / completed",
+                f"{jobs['jobs_in_run']} / {jobs['jobs_started']} / {jobs['jobs_completed']}",
+            ),
+            ("running / waiting at the end", f"{jobs['jobs_running_at_end']} / {jobs['jobs_waiting_at_end']}"),
+            ("killed and requeued / failed", f"{jobs['jobs_requeued']} / {jobs['jobs_failed']}"),
+            ("makespan of completed jobs", hours(jobs["makespan_h"])),
+            ("mean wait", hours(jobs["mean_wait_h"])),
+            (
+                "mean slowdown (run / wall time)",
+                "-" if jobs["mean_slowdown"] is None else f"{jobs['mean_slowdown']:.4f}",
+            ),
+            ("GPU-hours lost to kills", f"{jobs['gpu_hours_lost']:,.1f}"),
+        ):
+            jt.add_row(label, value)
+        console.print(jt)
+
     tr = summary.get("training")
     if tr:
         tt = Table(title=f"Training ({tr['policy']} scheduling)", title_justify="left")
@@ -170,7 +197,8 @@ def print_summary(summary, out_dir=None, console=None):
             )
         )
 
-    sq = Table(title="SAIQ", title_justify="left")
+    no_tokens = summary["totals"].get("tokens", 0.0) + summary["totals"].get("tokens_training", 0.0) <= 0.0
+    sq = Table(title="SAIQ" + (": no tokens in this run, nothing per token" if no_tokens else ""), title_justify="left")
     sq.add_column("component")
     sq.add_column("weight", justify="right")
     sq.add_column("value", justify="right")
@@ -184,8 +212,8 @@ def print_summary(summary, out_dir=None, console=None):
     sq.add_row("[bold]SAIQ index[/]", "", _fmt(s["index"]), index_note, "")
     console.print(sq)
     if out_dir is not None:
-        racks = f", {out_dir}/racks.parquet" if (Path(out_dir) / "racks.parquet").exists() else ""
-        console.print(f"results: {out_dir}/timeseries.parquet, {out_dir}/summary.json{racks}")
+        kept = "".join(f", {out_dir}/{f}" for f in ("racks.parquet", "jobs.parquet") if (Path(out_dir) / f).exists())
+        console.print(f"results: {out_dir}/timeseries.parquet, {out_dir}/summary.json{kept}")
 
 
 def print_sites(rows, console=None):

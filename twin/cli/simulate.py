@@ -30,14 +30,14 @@ def cmd_run(args):
     check_memory(scenario, args.scenario)
 
     from twin import report
-    from twin.pipeline import execute_with_racks
+    from twin.pipeline import execute_run
 
     progress = LazyProgress(f"simulating {scenario.name}", enabled=not args.no_progress and sys.stderr.isatty())
-    result, code = guarded(args.scenario, progress, lambda: execute_with_racks(scenario, progress))
+    result, code = guarded(args.scenario, progress, lambda: execute_run(scenario, progress))
     if code is not None:
         return code
-    frame, summary, racks = result
-    report.write_results(out_dir, frame, summary, racks)
+    report.write_results(out_dir, result.frame, result.summary, result.racks, result.jobs)
+    summary = result.summary
     if args.json:
         print(files.to_json(summary))
     else:

@@ -146,11 +146,21 @@ R_THROTTLED = _R["throttled_s"]
 R_TRIPPED = _R["tripped_s"]
 
 # Over the whole run, per rack (Records.rack_run) and per row (Records.row_run), whatever rack_series keeps
-RACK_RUN_COLUMNS = ("peak_it_power_w", "max_inlet_temp_c", "max_gpu_die_temp_c", "throttled_s", "tripped_s")
-RUN_PEAK_IT, RUN_MAX_INLET, RUN_MAX_DIE, RUN_THROTTLED, RUN_TRIPPED = range(len(RACK_RUN_COLUMNS))  # per server
+# work_deficit_s: seconds of work the rack's GPUs fell behind full speed (1 - throughput factor, summed over the
+# steps): a job on the rack progresses by the elapsed time less it (twin/sim/jobs.py)
+RACK_RUN_COLUMNS = (
+    "peak_it_power_w",
+    "max_inlet_temp_c",
+    "max_gpu_die_temp_c",
+    "throttled_s",
+    "tripped_s",
+    "work_deficit_s",
+)
+RUN_PEAK_IT, RUN_MAX_INLET, RUN_MAX_DIE, RUN_THROTTLED, RUN_TRIPPED, RUN_DEFICIT = range(len(RACK_RUN_COLUMNS))
 ROW_RUN_COLUMNS = ("peak_it_power_w", "peak_air_heat_w", "peak_liquid_heat_w")
 
-# Each rack's share of its hall's load in a step (physics/placement.py place_load's drive), and the
-# throughput factor of its GPUs' clock once they have run (physics/servers.py)
-D_UTILIZATION, D_ACTIVITY, D_PRODUCTIVE, D_THROUGHPUT = 0, 1, 2, 3
-N_DRIVE = 4
+# Each rack's share of its hall's load in a step (physics/placement.py place_load's drive), the
+# throughput factor of its GPUs' clock once they have run (physics/servers.py), and its hosts' (CPU)
+# utilisation, which drives host power: the GPUs' utilisation, or the jobs' CPU utilisation (twin/sim/jobs.py)
+D_UTILIZATION, D_ACTIVITY, D_PRODUCTIVE, D_THROUGHPUT, D_HOST = 0, 1, 2, 3, 4
+N_DRIVE = 5

@@ -96,7 +96,7 @@ def advance(
         for attempt in range(MAX_CAP_PASSES):
             if attempt > 0:
                 _restore_state(state, start)
-            place_load(i, drivers, plant.units, plant.where, order, w.drive)
+            place_load(i, drivers, plant.units, plant.where, order, state.rack_load, w.drive)
             f = solve_step(i, dt_s, drivers, plant, state, w)
             over, scale = cap_scale(f, drivers.cap_w[i], drivers.ups_cap_w[i])
             if attempt < MAX_CAP_PASSES - 1 and capped:
@@ -113,7 +113,20 @@ def advance(
                         w.limit_w[h] = min(w.limit_w[h], w.last_w[h] * scale)
                 if over or racks_over:
                     continue
-            record(out, i, dt_s, drivers, plant, f, w.limit_w, attempt > 0, w.per_server, w.row_w, w.exact_racks[0] > 0)
+            record(
+                out,
+                i,
+                dt_s,
+                drivers,
+                plant,
+                f,
+                w.limit_w,
+                attempt > 0,
+                w.per_server,
+                w.drive,
+                w.row_w,
+                w.exact_racks[0] > 0,
+            )
             if attempt > 0:  # limits were set: none at the next step's start (no pass over every rack each step)
                 w.limit_w.fill(np.inf)
             break  # the step is within its caps (or has used its passes)
@@ -156,6 +169,7 @@ def _copy_state(state: FacilityState) -> FacilityState:
             units.off.copy(),
             units.within_s.copy(),
         ),
+        state.rack_load,
     )
 
 

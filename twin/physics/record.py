@@ -57,6 +57,7 @@ from twin.physics.columns import (
     C_WDIR,
     C_WIND,
     C_XFMR,
+    D_THROUGHPUT,
     N_RACK,
     R_CLOCK,
     R_DIE,
@@ -65,6 +66,7 @@ from twin.physics.columns import (
     R_LIQ,
     R_THROTTLED,
     R_TRIPPED,
+    RUN_DEFICIT,
     RUN_MAX_DIE,
     RUN_MAX_INLET,
     RUN_PEAK_IT,
@@ -89,6 +91,7 @@ def record(
     limit_w: np.ndarray,
     limited: bool,
     per_server: np.ndarray,
+    drive: np.ndarray,
     row_w: np.ndarray,
     slowed: bool,
 ) -> None:
@@ -101,7 +104,7 @@ def record(
     _record_cooling(r, f, dt_s)
     _record_grid(r, i, d, f, plant.prices, dt_s)
     r[C_CAPF] = gpu_weighted_limit_fraction(plant.units, limit_w, f.servers.gpus) if limited else 1.0
-    _record_run(out.rack_run, out.row_run, per_server, row_w, slowed)
+    _record_run(out.rack_run, out.row_run, per_server, drive, dt_s, row_w, slowed)
     if out.rack_sums.shape[0] > 0:  # element by element: no temporary array per step
         _record_period(out.rack_sums[i // out.period_steps], per_server, slowed)
         out.rack_steps[i // out.period_steps] += 1.0
@@ -127,7 +130,13 @@ def _record_period(sums: np.ndarray, per_server: np.ndarray, slowed: bool) -> No
 
 @njit(cache=True, inline="always")
 def _record_run(
-    rack_run: np.ndarray, row_run: np.ndarray, per_server: np.ndarray, row_w: np.ndarray, slowed: bool
+    rack_run: np.ndarray,
+    row_run: np.ndarray,
+    per_server: np.ndarray,
+    drive: np.ndarray,
+    dt_s: float,
+    row_w: np.ndarray,
+    slowed: bool,
 ) -> None:
     n = np.uint64(per_server.shape[1])
     for h in range(n):
@@ -138,6 +147,7 @@ def _record_run(
         for h in range(n):
             rack_run[RUN_THROTTLED, h] += per_server[R_THROTTLED, h]
             rack_run[RUN_TRIPPED, h] += per_server[R_TRIPPED, h]
+            rack_run[RUN_DEFICIT, h] += dt_s * (1.0 - drive[D_THROUGHPUT, h])
     for g in range(row_run.shape[0]):
         row_run[g, 0] = max(row_run[g, 0], row_w[3, g])
         row_run[g, 1] = max(row_run[g, 1], row_w[0, g])

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from twin.physics.columns import (
+    D_HOST,
     D_PRODUCTIVE,
     D_THROUGHPUT,
     D_UTILIZATION,
@@ -141,7 +142,7 @@ def server_power_step(
     for h in range(np.uint64(lo), np.uint64(hi)):
         on = 1.0 - state.off[h]
         u = drive[D_UTILIZATION, h]
-        host = host_power_linear_w(u, units[U_HOST_IDLE_W, h], units[U_HOST_MAX_W, h])
+        host = host_power_linear_w(drive[D_HOST, h], units[U_HOST_IDLE_W, h], units[U_HOST_MAX_W, h])
         speed = fan_speed_fraction(
             per_server[R_INLET, h],
             units[U_FAN_SPEED_AT_REF, h],

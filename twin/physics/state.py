@@ -84,6 +84,7 @@ class FacilityState(NamedTuple):
     crah_in_service: np.ndarray  # each row's CRAHs in service (a share of a unit where an outage says so)
     cdu_in_service: np.ndarray
     units: UnitState
+    rack_load: np.ndarray  # (N_DRIVE, racks): a jobs hall's racks' load as its jobs set it (placement.place_load)
 
 
 class Records(NamedTuple):

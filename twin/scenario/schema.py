@@ -12,7 +12,6 @@ from twin.errors import clip, did_you_mean
 from twin.scenario.base import (
     ECONOMICS_DEFAULTS,
     INFERENCE_DEFAULTS,
-    TRAINING_DEFAULTS,
     ScenarioModel,
     existing_file,
     parse_duration_s,
@@ -20,6 +19,7 @@ from twin.scenario.base import (
 )
 from twin.scenario.facility import Facility, Site
 from twin.scenario.faults import Faults
+from twin.scenario.training import JobTrace, Training, check_batch_halls
 from twin.sites import bundled_site_names
 
 
@@ -112,34 +112,14 @@ class Inference(ScenarioModel):
         return self
 
 
-class Training(ScenarioModel):
-    """Training jobs on one hall's GPUs: Poisson arrivals, scheduled FIFO with backfill, or shifted to
-    cleaner or cheaper hours within their deadline (twin/sim/scheduler.py)."""
-
-    hall: str = Field(description="name of the facility hall whose GPUs run training")
-    model_params_billion: float = Field(gt=0.0, le=1e5, description="parameters N: 6 N FLOPs per token processed")
-    mfu: float = Field(TRAINING_DEFAULTS["mfu"], gt=0.0, le=1.0, description="model FLOPs utilisation")
-    arrivals_per_day: float = Field(gt=0.0, le=1e5)
-    job_gpus: list[int] = Field(min_length=1, description="job sizes in GPUs, drawn uniformly")
-    job_hours_mean: float = Field(gt=0.0, le=24 * 365.0, description="mean run time at full speed (exponential)")
-    deferrable_fraction: float = Field(0.0, ge=0.0, le=1.0, description="share of jobs that may wait for better hours")
-    deadline_hours: float = Field(24.0, gt=0.0, le=24 * 365.0, description="from arrival to required completion")
-    policy: Literal["fifo", "carbon_aware", "price_aware"] = "fifo"
-    forecast_noise_cv: float = Field(0.1, ge=0.0, le=2.0, description="error of the grid forecast the scheduler uses")
-    checkpoint_interval_min: float = Field(TRAINING_DEFAULTS["checkpoint_interval_min"], gt=0.0, le=1e5)
-    restart_min: float = Field(TRAINING_DEFAULTS["restart_min"], ge=0.0, le=1e5)
-
-    @field_validator("job_gpus")
-    @classmethod
-    def _positive_sizes(cls, value):
-        if any(g < 1 for g in value):
-            raise ValueError("job sizes must be 1 GPU or more")
-        return value
-
-
 class Workload(ScenarioModel):
     inference: Inference
     training: Training | None = None
+    jobs: JobTrace | None = None
+
+    def batch_halls(self) -> set[str]:
+        """Halls that run batch work (synthetic training or a job trace) and serve no inference."""
+        return {b.hall for b in (self.training, self.jobs) if b is not None}
 
 
 class Economics(ScenarioModel):
@@ -307,9 +287,8 @@ class Scenario(ScenarioModel):
         inference = self.workload.inference
         if inference.tokens_per_gpu_s is None:
             served_on = catalog.load("models")[inference.model]
-            training = self.workload.training
             for k, hall in enumerate(self.facility.halls):
-                if training is not None and hall.name == training.hall:
+                if hall.name in self.workload.batch_halls():
                     continue
                 for gpu in hall.gpu_models():
                     if gpu not in served_on:
@@ -322,38 +301,8 @@ class Scenario(ScenarioModel):
         return self
 
     @model_validator(mode="after")
-    def _training_hall_fits(self):
-        training = self.workload.training
-        if training is None:
-            return self
-        halls = {h.name: h for h in self.facility.halls}
-        if training.hall not in halls:
-            raise ValueError(
-                f"workload.training.hall '{training.hall}' is not a facility hall (halls: {', '.join(halls)})"
-            )
-        hall = halls[training.hall]
-        if any(g.installed is not None for g in hall.racks or []):
-            raise ValueError(
-                f"workload.training: hall '{hall.name}' has racks installed later (racks installed); a training "
-                "hall's racks are all in service from the start"
-            )
-        if len(hall.gpu_models()) > 1:
-            raise ValueError(
-                f"workload.training: hall '{hall.name}' mixes GPU models ({', '.join(hall.gpu_models())}); a training "
-                "hall holds one (rack groups' gpu is for inference halls)"
-            )
-        gpus = hall.servers() * hall.server_spec()[0]
-        if max(training.job_gpus) > gpus:
-            raise ValueError(
-                f"workload.training.job_gpus {max(training.job_gpus)} exceeds the {gpus} GPUs of hall '{hall.name}'"
-            )
-        if hall.gpu not in TRAINING_DEFAULTS["bf16_dense_tflops"]:
-            raise ValueError(
-                f"workload.training: hall '{hall.name}' GPU '{hall.gpu}' has no BF16 peak in the catalog "
-                f"(known: {', '.join(TRAINING_DEFAULTS['bf16_dense_tflops'])})"
-            )
-        if len(self.facility.halls) < 2:
-            raise ValueError("workload.training needs its own hall besides the inference hall(s)")
+    def _batch_halls_fit(self):
+        check_batch_halls(self)
         return self
 
     def _halls_in(self, table, what, then, prefix=""):

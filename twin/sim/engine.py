@@ -13,16 +13,18 @@ import simpy
 
 from twin import catalog
 from twin.io.hours import HOURS_PER_YEAR
+from twin.io.job_trace import read_job_trace
 from twin.physics.drivers import Drivers
 from twin.physics.facility import advance
 from twin.physics.state import Records
 from twin.physics.units import U_GPUS_PER_SERVER, U_INSTALLED_STEP, U_SERVERS
 from twin.sim import ups_groups
 from twin.sim.faults import cooling_outage, outage_offset_s, row_name
+from twin.sim.jobs import JobRunner
 from twin.sim.ledger import Ledger
 from twin.sim.onsite import pv_ac_w_per_w_dc
 from twin.sim.plant import Plant
-from twin.sim.scheduler import schedule
+from twin.sim.scheduler import noisy_forecast, schedule
 from twin.sim.serving import activity_for_load
 from twin.sim.workload import inference_demand_fraction, served_utilization
 from twin.sites.library import load_site
@@ -217,8 +219,9 @@ class Simulation:
         )
         self.productive = self.utilization.copy()
         self.activity = gpu_activity(self.plant, self.utilization)
-        if not serving.all():  # the training hall: busy GPUs at training activity; lost work is not productive
-            h = int(np.flatnonzero(~serving)[0])
+        training = scenario.workload.training
+        if training is not None:  # the training hall: busy GPUs at training activity; lost work is not productive
+            h = [hall.name for hall in scenario.facility.halls].index(training.hall)
             busy = self.schedule.busy_gpu_s / (step_s * hall_gpus[h])
             self.utilization[:, h] = busy
             self.productive[:, h] = busy - self.schedule.lost_gpu_s / (step_s * hall_gpus[h])
@@ -229,6 +232,7 @@ class Simulation:
             scenario, self.plant.ups_group_rating_w, lambda outage: _window(self.times, outage)
         )
         check_row_outages(scenario, self.plant)
+        self.job_table = self._job_table()
         self.ledger = Ledger(
             self.times, self.plant.params.units.shape[1], rack_period_steps(scenario), len(self.plant.layout.row_names)
         )
@@ -259,6 +263,45 @@ class Simulation:
             ledger.rack_run,
             ledger.row_run,
         )
+
+    def _job_table(self):
+        """The job trace of workload.jobs, read for its hall (None without one)."""
+        spec = self.scenario.workload.jobs
+        if spec is None:
+            return None
+        hall = next(h for h in self.scenario.facility.halls if h.name == spec.hall)
+        origin_s = float(self.times[0].astype(np.int64))
+        run_s = float(self.times.shape[0] * self.scenario.step_s)
+        return read_job_trace(spec, hall.server_spec()[0], hall.servers(), origin_s, run_s)
+
+    def _start_jobs(self, env):
+        """The job trace's runner on its hall, its jobs submitted and its watch started."""
+        spec, scenario = self.scenario.workload.jobs, self.scenario
+        h = [hall.name for hall in scenario.facility.halls].index(spec.hall)
+        racks = np.flatnonzero(self.plant.layout.rack_hall == h)
+        state = self.plant.state
+        state.rack_load[:, racks] = 0.0
+        series = {"carbon_aware": self.series["carbon_g_per_kwh"], "price_aware": self.price}.get(spec.policy)
+        forecast = None
+        if series is not None and spec.mode == "schedule":
+            rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0x10B5]))
+            forecast = noisy_forecast(series, spec.forecast_noise_cv, scenario.step_s, rng)
+        gpus_per_node = int(self.plant.params.units[U_GPUS_PER_SERVER, racks[0]])
+        self.jobs = JobRunner(
+            env,
+            spec,
+            self.job_table,
+            racks,
+            self.plant.params.units,
+            gpus_per_node,
+            (state.rack_load, self.ledger.rack_run, state.units),
+            self._sync,
+            forecast,
+            scenario.step_s,
+        )
+        for job in self.jobs.jobs:
+            env.process(self.jobs.submit(job))
+        env.process(self.jobs.watch(self.times.shape[0] * scenario.step_s))
 
     def _price_per_step(self):
         econ = self.scenario.economics
@@ -308,9 +351,11 @@ class Simulation:
         self.done = 0
         self.ledger.reset_run()  # a second run() starts its per-rack sums and peaks afresh
         env.process(self._daily(env))
+        if self.job_table is not None:
+            self._start_jobs(env)
         for outage in self.scenario.faults.cooling_outages:
             env.process(cooling_outage(env, self._sync, self.plant, outage_offset_s(self.scenario, outage), outage))
-        env.run()
+        env.run(until=self.times.shape[0] * self.scenario.step_s)
         self._sync(self.times.shape[0] * self.scenario.step_s)
         if self.done != self.times.shape[0]:  # the ledger is not pre-filled: every step must have been advanced
             raise RuntimeError(f"simulation advanced {self.done} of {self.times.shape[0]} steps")

@@ -74,14 +74,17 @@ def build_halls(scenario, kinds=None):
         fan_max = 0.0 if key.startswith("immersion") else fan_max_full * (1.0 - liquid)
         r = settings["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
         c0, c1, c2 = server_conversion_coefficients(spec, scenario.facility.power_chain.distribution)
-        training = scenario.workload.training
-        is_training = training is not None and hall.name == training.hall
-        if is_training:  # tokens processed: MFU x dense BF16 peak / 6 N
+        batch = next(
+            (b for b in (scenario.workload.training, scenario.workload.jobs) if b and b.hall == hall.name), None
+        )
+        if batch is not None:  # tokens processed: MFU x dense BF16 peak / 6 N (a job trace without N: none)
             tokens = (
-                training.mfu
+                batch.mfu
                 * catalog.load("workload")["training"]["bf16_dense_tflops"][gpu]
                 * 1e12
-                / (6.0 * training.model_params_billion * 1e9)
+                / (6.0 * batch.model_params_billion * 1e9)
+                if batch.model_params_billion is not None
+                else 0.0
             )
         else:
             tokens = inference.throughput_scale * (
@@ -119,7 +122,7 @@ def build_halls(scenario, kinds=None):
             psu_c2=c2,
             liquid_fraction=liquid,
             tokens_per_gpu_s=tokens,
-            training=1.0 if is_training else 0.0,
+            training=1.0 if batch is not None else 0.0,
             recirculation_k_per_w=0.0,  # per rack: twin/sim/topology.py
             inlet_limit_c=INLET_ALLOWABLE_MAX_C[air_path_of(scenario.facility.cooling).inlet_class],
             coolant_limit_c=settings["coolant_shutdown_c"] if liquid > 0.0 else np.inf,
@@ -139,11 +142,11 @@ def build_halls(scenario, kinds=None):
 def serving_curves(scenario, kinds):
     """Per kind of rack (unit_kinds), the fitted serving curve of the model on its GPU (catalog models.yaml), or
     None where the scenario sets its own tokens_per_gpu_s or the hall trains."""
-    inference, training = scenario.workload.inference, scenario.workload.training
+    inference, batch = scenario.workload.inference, scenario.workload.batch_halls()
     halls = scenario.facility.halls
     return [
         None
-        if inference.tokens_per_gpu_s is not None or (training is not None and halls[h].name == training.hall)
+        if inference.tokens_per_gpu_s is not None or halls[h].name in batch
         else catalog.load("models")[inference.model][gpu]
         for h, gpu in kinds
     ]

@@ -10,6 +10,7 @@ import numpy as np
 from twin import catalog
 from twin.physics import cooling, power, rack
 from twin.physics.air_plant import AirPlantParams, air_plant, air_plant_power_w
+from twin.physics.columns import N_DRIVE
 from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_plant_power_w
 from twin.physics.state import (
     A_CHILLERS,
@@ -356,6 +357,7 @@ class Plant:
             UnitState(*(np.zeros_like(die_temp_c) for _ in UnitState._fields))._replace(
                 die_temp_c=die_temp_c, sink_temp_c=sink_temp_c
             ),
+            np.zeros((N_DRIVE, units.shape[1])),
         )
 
     def chillers_lost(self, fraction):

@@ -75,6 +75,28 @@ def window_means(values, width):
     return (csum[end] - csum[k]) / (end - k)
 
 
+def noisy_forecast(series, cv, step_s, rng):
+    """A per-step series as a scheduler forecasts it: times lognormal error of mean 1, one draw per hour."""
+    hour = (np.arange(series.shape[0]) * step_s) // 3600
+    noise = rng.normal(0.0, cv, int(hour[-1]) + 1)
+    return series * np.exp(noise[hour] - 0.5 * cv**2)
+
+
+def best_start_s(arrival_s, run_s, deadline_s, forecast, step_s):
+    """The start step (as a time) from arrival that minimises the forecast mean over a run of run_s and still
+    ends by deadline_s (whole windows of the forecast only); the arrival itself where no such start exists."""
+    first = int(np.ceil(arrival_s / step_s))
+    last = int((deadline_s - run_s) // step_s)
+    if last <= first:
+        return arrival_s
+    width = max(1, int(round(run_s / step_s)))
+    means = window_means(forecast, width)
+    last = min(last, means.shape[0] - width)  # whole windows only: no plan that runs past the forecast
+    if last < first:
+        return arrival_s
+    return float(first + int(np.argmin(means[first : last + 1]))) * step_s
+
+
 class Scheduler:
     """One run's training hall: the job queue, the GPUs, failures and repairs."""
 
@@ -92,17 +114,7 @@ class Scheduler:
         """Arrival, or for a deferrable job under an aware policy the best forecast start hour."""
         if not job.deferrable or self.training.policy == "fifo" or self.forecast is None:
             return job.arrival_s
-        run_s = job.work_gpu_s / job.gpus
-        first = int(np.ceil(job.arrival_s / self.step_s))
-        last = int((job.deadline_s - run_s) // self.step_s)
-        if last <= first:
-            return job.arrival_s
-        width = max(1, int(round(run_s / self.step_s)))
-        means = window_means(self.forecast, width)
-        last = min(last, means.shape[0] - width)  # whole windows only: no plan that runs past the forecast
-        if last < first:
-            return job.arrival_s
-        return float(first + int(np.argmin(means[first : last + 1]))) * self.step_s
+        return best_start_s(job.arrival_s, job.work_gpu_s / job.gpus, job.deadline_s, self.forecast, self.step_s)
 
     def arrive(self, job):
         job.planned_start_s = self.planned_start(job)
@@ -200,7 +212,7 @@ def schedule(scenario, hall_gpus, step_s, n_steps, carbon, price, seed):
     busy = lost = np.zeros(n_steps)
     jobs = []
     for h, name in enumerate(names):
-        if training is not None and name == training.hall:
+        if name in scenario.workload.batch_halls():  # training: its own failures below; a job trace: none
             continue
         repair[:, h], failures[h] = _inference_repairs(
             hall_gpus[h], rate, repair_s, horizon_s, step_s, n_steps, np.random.default_rng(hall_rng.integers(2**63))
@@ -208,11 +220,7 @@ def schedule(scenario, hall_gpus, step_s, n_steps, carbon, price, seed):
     if training is not None:
         h = names.index(training.hall)
         series = {"carbon_aware": carbon, "price_aware": price}.get(training.policy)
-        forecast = None
-        if series is not None:  # lognormal error, one draw per hour of the run, mean 1
-            hour = (np.arange(series.shape[0]) * step_s) // 3600
-            noise = forecast_rng.normal(0.0, training.forecast_noise_cv, int(hour[-1]) + 1)
-            forecast = series * np.exp(noise[hour] - 0.5 * training.forecast_noise_cv**2)
+        forecast = None if series is None else noisy_forecast(series, training.forecast_noise_cv, step_s, forecast_rng)
         env = simpy.Environment()
         sched = Scheduler(
             env, training, int(hall_gpus[h]), step_s, n_steps, forecast, rate, repair_s, int(fail_rng.integers(2**63))

@@ -12,7 +12,7 @@ import numpy as np
 
 from twin import catalog
 from twin.physics import power
-from twin.physics.placement import COOLEST_FIRST, PACK, SPREAD
+from twin.physics.placement import COOLEST_FIRST, JOBS, PACK, SPREAD
 from twin.physics.rows import Rows
 from twin.physics.units import U_RACK_LIMIT_W, U_RECIRCULATION_K_PER_W, U_SERVERS, Halls, Topology, unit_matrix
 
@@ -104,12 +104,15 @@ def topology(
     where: Layout, coolant_floor_c: float, scenario, rack_ups_group: np.ndarray, rack_kind: np.ndarray
 ) -> Topology:
     """The kernel's view of the layout. Training halls always pack: jobs take whole servers, racks filled
-    in row order (contiguous by row); inference halls place by workload.inference.placement. rack_ups_group:
+    in row order (contiguous by row); a job trace's hall takes its racks' load from its jobs (twin/sim/jobs.py);
+    inference halls place by workload.inference.placement. rack_ups_group:
     each rack's UPS group (twin/sim/ups_groups.py); rack_kind: each rack's kind (sim/plant.py unit_kinds)."""
-    training = scenario.workload.training
+    training, jobs = scenario.workload.training, scenario.workload.jobs
     placement = np.array(
         [
-            PACK
+            JOBS
+            if jobs is not None and hall.name == jobs.hall
+            else PACK
             if training is not None and hall.name == training.hall
             else PLACEMENT[scenario.workload.inference.placement]
             for hall in scenario.facility.halls
