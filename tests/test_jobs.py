@@ -197,3 +197,64 @@ def test_the_bundled_public_cluster_trace_replays_as_logged():
     assert on_time.mean() > 0.99, run.summary["jobs"]  # the hall holds the trace's busiest hour
     done = jobs[jobs["state"] == "completed"].set_index("job_id")
     assert np.allclose(done["end_s"] - done["start_s"], logged.loc[done.index, "wall_time"], rtol=1e-3, atol=61)
+
+
+def test_a_replay_does_not_start_a_job_the_log_never_started(tmp_path):
+    trace = "id,submit_time,start_time,wall_time,nodes\nran,0,60,3600,10\nnever,0,,3600,10\n"
+    run = execute_run(_hall(tmp_path, trace, mode="replay"))
+    state = run.jobs.set_index("job_id")["state"]
+    assert state["ran"] == "completed" and state["never"] == "not started in log"
+    assert run.summary["jobs"]["jobs_not_started_in_log"] == 1
+
+
+def _raps_node_w(gpus_busy, cpu_busy):
+    """A Frontier node at the wall as RAPS computes it (config/frontier.yaml, raps/power.py): DC parts, the SIVOC,
+    the chassis switches' share and the rectifiers'."""
+    dc = cpu_busy * 280 + (1 - cpu_busy) * 90 + gpus_busy * 560 + (4 - gpus_busy) * 88 + 74.26 + 4 * 20 + 30
+    return ((dc + 13.0) / 0.98 + 1000.0 / 16 + 17.0 / 4) / 0.96
+
+
+@pytest.mark.parametrize(("gpus_busy", "cpu_busy", "tolerance"), [(4.0, 1.0, 0.002), (0.0, 0.0, 0.02)])
+def test_a_frontier_node_draws_what_raps_says(tmp_path, gpus_busy, cpu_busy, tolerance):
+    """The catalog MI250X node and its conversion give RAPS's node power: at full load within 0.2 % (the GPUs at
+    their 560 W limit), idle within 2 % (twin's GPUs leak more above the 32 C at which their idle power holds)."""
+    from conftest import SCENARIOS
+
+    from twin.scenario import load_scenario
+
+    trace = _write(
+        tmp_path,
+        "id,nodes,submit_time,start_time,wall_time,time_limit,cpu_util,gpu_util,end_state\n"
+        f"all,9472,0,0,7200,7200,{cpu_busy},{gpus_busy},COMPLETED\n",
+    )
+    scenario = load_scenario(SCENARIOS / "frontier.yaml")
+    jobs = scenario.workload.jobs.model_copy(update={"file": trace})
+    scenario = scenario.model_copy(
+        update={"duration": "2h", "step": "60s", "workload": scenario.workload.model_copy(update={"jobs": jobs})}
+    )
+    frame = execute_run(scenario).frame
+    twin_w = frame["it_power_w"].iloc[30:110].mean()
+    raps_w = 9472 * _raps_node_w(gpus_busy, cpu_busy)
+    assert abs(twin_w / raps_w - 1.0) < tolerance, (twin_w, raps_w)
+
+
+def test_a_parquet_trace_with_a_gap_is_read_and_the_gap_reported(tmp_path):
+    table = pd.DataFrame(
+        {"id": ["a", "b"], "submit_time": [0.0, 36000.0], "wall_time": [3600.0, 3600.0], "nodes": [4, 4]}
+    )
+    table.to_parquet(tmp_path / "jobs.parquet")
+    data = _hall(tmp_path, "unused\n").model_dump(exclude_none=True)
+    data["workload"]["jobs"].update(file=str(tmp_path / "jobs.parquet"), format="parquet")
+    run = execute_run(Scenario.model_validate(data))
+    assert run.summary["jobs"]["jobs_completed"] == 2
+    assert run.summary["jobs"]["longest_idle_gap_h"] == pytest.approx(13.0, abs=0.1)  # after b, 13 h to the end of the day
+
+
+def test_carbon_aware_deferral_moves_a_deferrable_job_to_cleaner_hours(tmp_path):
+    trace = "id,submit_time,wall_time,nodes,deferrable\nnow,0,7200,100,false\nlater,0,7200,100,true\n"
+    run = execute_run(_hall(tmp_path, trace, policy="carbon_aware", deadline_hours=24, forecast_noise_cv=0.0))
+    start = run.jobs.set_index("job_id")["start_s"]
+    assert start["now"] == 0.0 and 0.0 < start["later"] <= 22 * 3600.0
+    carbon = run.frame["grid_carbon_g_per_kwh"].to_numpy()
+    window = lambda s: carbon[int(s // 60) : int(s // 60) + 120].mean()  # noqa: E731
+    assert window(start["later"]) < window(0.0)

@@ -31,10 +31,11 @@ def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
 
 
 def test_the_simulation_loads_no_report_and_no_fitter():
+    """Nor pvlib (and scipy behind it, 0.3 s) unless a run has solar: a short run's start-up is most of it."""
     code = (
         "import sys, twin.sim.engine; "
         "print(' '.join(m for m in sys.modules if m.startswith(('twin.report', 'twin.html_report', "
-        "'twin.calibrate', 'rich', 'matplotlib'))))"
+        "'twin.calibrate', 'rich', 'matplotlib', 'pvlib'))))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert proc.stdout.split() == []

@@ -5,7 +5,7 @@ a row. A job holds whole servers (it gave nodes) or GPUs; whole-server jobs take
 free servers that fits (else the lowest-numbered free ones), smaller jobs the fullest server with room.
 
 Modes. replay: each job starts at its logged time on its logged servers (where given), later only if they
-are still busy (reported). schedule: first come first served with EASY backfill (Lifka 1995; Mu'alem and
+are still busy (reported); a job the log never started is not started. schedule: first come first served with EASY backfill (Lifka 1995; Mu'alem and
 Feitelson 2001): the head of the queue gets a reservation at the earliest time enough GPUs free up by the
 running jobs' time limits, and a later job may start now if it fits and either ends (by its limit) before
 that time or leaves the reservation's GPUs free. Under carbon_aware or price_aware a deferrable job is held
@@ -133,7 +133,10 @@ class JobRunner:
         """Process: the job enters the queue when it may start."""
         table = self.table
         job.ready_s = float(table.submit_s[job.k])
-        if self.spec.mode == "replay" and np.isfinite(table.start_s[job.k]):
+        if self.spec.mode == "replay":
+            if not np.isfinite(table.start_s[job.k]):  # it never started in the log: a replay does not start it
+                job.state = "not started in log"
+                return
             job.ready_s = float(table.start_s[job.k])
         elif self.forecast is not None and table.deferrable[job.k]:
             deadline = job.ready_s + self.spec.deadline_hours * 3600.0
@@ -295,11 +298,22 @@ def summary(runner, run_s):
         "jobs_running_at_end": int((frame["state"] == "running").sum()),
         "jobs_waiting_at_end": int((frame["state"] == "waiting").sum()),
         "jobs_failed": int((frame["state"] == "failed").sum()),
+        "jobs_not_started_in_log": int((frame["state"] == "not started in log").sum()),
         "jobs_requeued": int((frame["requeues"] > 0).sum()),
         "jobs_started_late": int(runner.delayed),
         "makespan_h": float(done["end_s"].max() - frame["submit_s"].min()) / 3600.0 if len(done) else None,
         "mean_wait_h": float(started["wait_s"].mean()) / 3600.0 if len(started) else None,
         "mean_slowdown": float(done["slowdown"].mean()) if len(done) else None,
         "gpu_hours_lost": runner.lost_gpu_s / 3600.0,
+        "longest_idle_gap_h": longest_gap_s(started["start_s"], started["end_s"].fillna(run_s), run_s) / 3600.0,
         "run_hours": run_s / 3600.0,
     }
+
+
+def longest_gap_s(start_s, end_s, run_s):
+    """The longest stretch of the run with no job running (a trace with gaps shows here)."""
+    gap, covered = 0.0, 0.0
+    for a, b in sorted(zip(start_s, end_s, strict=True)):
+        gap = max(gap, a - covered)
+        covered = max(covered, b)
+    return max(gap, run_s - covered)

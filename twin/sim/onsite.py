@@ -8,7 +8,6 @@ PVWatts' default 14 % system losses (soiling, wiring, mismatch, availability...)
 
 import numpy as np
 import pandas as pd
-import pvlib
 
 from twin.io.hours import HOURS_PER_YEAR
 
@@ -22,6 +21,8 @@ def pv_ac_w_per_w_dc(site, tilt_deg=None, azimuth_deg=None):
     """Hourly AC output [W per W_dc] on the site's UTC hour-of-year axis (same convention as its
     irradiance: the value at index h is the mean over the hour ending at h). Tilt defaults to the
     latitude, azimuth to the equator."""
+    import pvlib  # here, not at the top: it (and scipy behind it) takes 0.3 s to import, and only solar needs it
+
     tilt = abs(site.latitude) if tilt_deg is None else tilt_deg
     azimuth = (180.0 if site.latitude >= 0.0 else 0.0) if azimuth_deg is None else azimuth_deg
     mid = pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(np.arange(HOURS_PER_YEAR) - 0.5, unit="h")
