@@ -247,7 +247,7 @@ def test_a_parquet_trace_with_a_gap_is_read_and_the_gap_reported(tmp_path):
     data["workload"]["jobs"].update(file=str(tmp_path / "jobs.parquet"), format="parquet")
     run = execute_run(Scenario.model_validate(data))
     assert run.summary["jobs"]["jobs_completed"] == 2
-    assert run.summary["jobs"]["longest_idle_gap_h"] == pytest.approx(13.0, abs=0.1)  # after b, 13 h to the end of the day
+    assert run.summary["jobs"]["longest_idle_gap_h"] == pytest.approx(13.0, abs=0.1)  # after b, to the day.s end
 
 
 def test_carbon_aware_deferral_moves_a_deferrable_job_to_cleaner_hours(tmp_path):

@@ -87,13 +87,19 @@ class JobRunner:
         ]
         self.lost_gpu_s = 0.0
         self.delayed = 0
+        self.free_total = 0  # usable free GPUs during a dispatch
 
     # --- placement -------------------------------------------------------------------------------------
-    def _place(self, job):
-        """Servers for the job now ([(node, GPUs)]), or None if it does not fit. Servers of a rack that is off or
-        tripped take none."""
+    def _usable(self):
+        """Each server's free GPUs now, none on a rack that is off or tripped."""
         down = (self.unit_state.off + self.unit_state.tripped)[self.node_rack] > 0.0
-        free = np.where(down, 0, self.free)
+        return np.where(down, 0, self.free)
+
+    def _place(self, job, free):
+        """Servers for the job ([(node, GPUs)]) among the free GPUs per server (free), or None if it does not
+        fit."""
+        if job.gpus > self.free_total:
+            return None
         logged = self.table.nodes_logged[job.k] if self.spec.mode == "replay" else None
         if logged is not None:
             need = np.full(logged.shape[0], self.gpn) if job.whole else _spread(job.gpus, logged.shape[0], self.gpn)
@@ -148,41 +154,45 @@ class JobRunner:
     def dispatch(self):
         """Start what may start now: replay in logged order as servers free; schedule FCFS with EASY backfill."""
         started = []
+        free = self._usable()  # updated as jobs start: one pass over the servers per dispatch, not per job
+        self.free_total = int(free.sum())
         if self.spec.mode == "replay":
             for job in self.queue:
-                if self._try_start(job):
+                if self._try_start(job, free):
                     started.append(job)
         else:
             shadow_s, extra = np.inf, 0
             for n, job in enumerate(self.queue):
                 if shadow_s == np.inf and len(started) == n:  # the head, or all before it started
-                    if self._try_start(job):
+                    if self._try_start(job, free):
                         started.append(job)
                         continue
-                    shadow_s, extra = self._reservation(job)
+                    shadow_s, extra = self._reservation(job, free)
                     continue
                 ends_in_time = self.env.now + job.limit_s <= shadow_s
-                if (ends_in_time or job.gpus <= extra) and self._try_start(job):
+                if (ends_in_time or job.gpus <= extra) and self._try_start(job, free):
                     started.append(job)
                     extra -= 0 if ends_in_time else job.gpus
         for job in started:
             self.queue.remove(job)
 
-    def _reservation(self, head):
+    def _reservation(self, head, usable):
         """EASY: the earliest time the head's GPUs are free by the running jobs' limits, and the GPUs to spare
         then."""
-        down = (self.unit_state.off + self.unit_state.tripped)[self.node_rack] > 0.0
-        free = int(self.free[~down].sum())
+        free = self.free_total
         for end_s, gpus in sorted((j.started_at + j.limit_s, j.gpus) for j in self.running):
             free += gpus
             if free >= head.gpus:
                 return end_s, free - head.gpus
         return np.inf, 0
 
-    def _try_start(self, job):
-        alloc = self._place(job)
+    def _try_start(self, job, free):
+        alloc = self._place(job, free)
         if alloc is None:
             return False
+        for node, gpus in alloc:
+            free[node] -= gpus
+        self.free_total -= job.gpus
         self.sync(self.env.now)  # the steps before now ran at the old load
         job.alloc = alloc
         job.racks = np.unique(self.node_rack[[node for node, _ in alloc]])
