@@ -71,27 +71,6 @@ def biquadratic(c: np.ndarray, x: float, y: float) -> float:
     return c[0] + c[1] * x + c[2] * x * x + c[3] * y + c[4] * y * y + c[5] * x * y
 
 
-# Beyond the EIR curve's data the chiller keeps its second-law efficiency (below): refrigerant temperatures
-# from the water temperatures [M]: condensing ~8 K above the entering condenser water (its ~5.6 K rise through
-# the condenser and ~2.5 K approach), evaporating ~2 K below the leaving chilled water; lift never below 5 K.
-CONDENSING_OVER_CW_K = 8.0
-EVAPORATING_BELOW_CHW_K = 2.0
-MIN_LIFT_K = 5.0
-
-
-@njit(cache=True)
-def carnot_eir_scale(chw_c: float, cw_c: float, chw_curve_c: float, cw_curve_c: float) -> float:
-    """EIR at (chw_c, cw_c) over EIR at the curve's nearest point (chw_curve_c, cw_curve_c) for a chiller whose
-    second-law efficiency eta_II = COP / COP_Carnot stays as it is there: the ratio of the Carnot COPs,
-    COP_Carnot = T_evap / (T_cond - T_evap) [K] (ASHRAE Handbook - Fundamentals 2017, ch. 2, refrigeration
-    cycle; the constant-eta_II extrapolation of Gordon and Ng, Cool Thermodynamics, 2000). 1 inside the data."""
-    t_evap = chw_c - EVAPORATING_BELOW_CHW_K + 273.15
-    t_evap_curve = chw_curve_c - EVAPORATING_BELOW_CHW_K + 273.15
-    lift = max(cw_c + CONDENSING_OVER_CW_K + 273.15 - t_evap, MIN_LIFT_K)
-    lift_curve = max(cw_curve_c + CONDENSING_OVER_CW_K + 273.15 - t_evap_curve, MIN_LIFT_K)
-    return (lift / t_evap) / (lift_curve / t_evap_curve)
-
-
 @njit(cache=True)
 def chiller_power_eir_w(
     load_w: float,
@@ -108,11 +87,7 @@ def chiller_power_eir_w(
         Q_avail = Q_ref CAPFT(T_chw,l, T_cw,e)
         PLR     = Q / Q_avail
         P       = (Q_avail / COP_ref) EIRFT(T_chw,l, T_cw,e) EIRFPLR(PLR)
-    Curve inputs are clamped to the curve's data range, as EnergyPlus does; beyond it the EIR follows the
-    Carnot COP at constant second-law efficiency (carnot_eir_scale) where the lift is larger (condenser water
-    above the range: hot weather) or the chilled water warmer (a 15 C design gains), while condenser water
-    below the range gains nothing (head-pressure control holds the condensing temperature) and capacity stays
-    at the range's edge. Below PLR_min
+    Curve inputs are clamped to the curve's data range, as EnergyPlus does. Below PLR_min
     the compressor cycles (false loading), so EIRFPLR is taken at PLR_min and scaled by
     PLR/PLR_min. Staging: of the chiller counts that meet the load (sharing it equally), the
     plant runs the one that draws least, as kW/ton-based chiller plant managers do (with the
@@ -125,7 +100,7 @@ def chiller_power_eir_w(
     tchw = min(max(chw_leaving_c, curve.chw_min_c), curve.chw_max_c)
     tcw = min(max(cw_entering_c, curve.cw_min_c), curve.cw_max_c)
     capft = biquadratic(curve.capft, tchw, tcw)
-    eirft = biquadratic(curve.eirft, tchw, tcw) * carnot_eir_scale(chw_leaving_c, max(cw_entering_c, tcw), tchw, tcw)
+    eirft = biquadratic(curve.eirft, tchw, tcw)
     unit_avail_w = unit_capacity_w * capft
     served_w = min(load_w, unit_count * unit_avail_w * curve.plr_max)
     best_w = -1.0
