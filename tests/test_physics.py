@@ -5,7 +5,7 @@ import pytest
 from twin import catalog
 from twin.physics import cooling, power
 from twin.physics.gpu import power_w
-from twin.sim.plant import chiller_curve
+from twin.sim.plant import build_air_plant, chiller_curve
 
 
 def _curve():
@@ -52,6 +52,42 @@ def test_chiller_cop_falls_as_condenser_water_warms():
     curve = _curve()
     cops = [1e6 / cooling.chiller_power_eir_w(1e6, 8.89, t, 2e6, 1, curve)[0] for t in (15.0, 20.0, 25.0, 29.0)]
     assert all(a > b for a, b in zip(cops, cops[1:]))
+
+
+def test_beyond_its_curve_a_chiller_keeps_its_second_law_efficiency():
+    """Hot condenser water keeps costing (COP falls past the curve's 29.44 C), continuously at the edge; cold
+    condenser water and warm chilled water past the curve gain nothing (as EnergyPlus clamps them)."""
+    curve = _curve()
+
+    def cop(chw, cw):  # at part load that every condition here can carry
+        power_w, unmet_w, _ = cooling.chiller_power_eir_w(5e5, chw, cw, 2e6, 1, curve)
+        assert unmet_w == 0.0
+        return 5e5 / power_w
+
+    hot = [cop(7.0, t) for t in (29.0, 29.44, 32.0, 35.0, 40.0, 45.0)]
+    assert all(a > b > 0.0 for a, b in zip(hot, hot[1:]))
+    assert cop(7.0, 29.44 - 1e-9) == pytest.approx(cop(7.0, 29.44 + 1e-9), rel=1e-6)
+    assert cop(15.0, 28.0) == pytest.approx(cop(8.89, 28.0), rel=1e-12)
+    assert cop(7.0, 5.0) == pytest.approx(cop(7.0, 12.78), rel=1e-12)
+    assert cooling.carnot_eir_scale(8.0, 20.0, 8.0, 20.0) == 1.0
+
+
+def test_past_its_hottest_condenser_water_a_chiller_loses_capacity():
+    curve = _curve()
+    caps = [cooling.chiller_capacity_fraction(curve, 8.0, t) for t in (25.0, 29.44, 32.0, 36.0, 40.0)]
+    assert all(a > b for a, b in zip(caps, caps[1:])) and caps[-1] >= cooling.MIN_CAPFT
+    edge = cooling.chiller_capacity_fraction(curve, 8.0, 29.44)
+    assert cooling.chiller_capacity_fraction(curve, 8.0, 29.44 + 1e-9) == pytest.approx(edge, rel=1e-8)
+    assert cooling.chiller_capacity_fraction(curve, 15.0, 20.0) == cooling.chiller_capacity_fraction(curve, 8.89, 20.0)
+
+
+def test_chillers_are_sized_at_the_sites_design_wetbulb():
+    """A humid site's design condenser water is hotter, where the chiller carries less: it gets bigger units."""
+    from twin.scenario.facility import AirPath
+
+    plants = {wb: build_air_plant(AirPath(), 1.0e7, wb) for wb in (18.0, 28.0)}
+    assert plants[28.0].chiller_unit_capacity_w > plants[18.0].chiller_unit_capacity_w
+    assert build_air_plant(AirPath(), 1.0e7).chiller_unit_capacity_w == pytest.approx(1.0e7 * 1.15 / 3)
 
 
 def test_fan_affinity_law_is_cubic():

@@ -71,6 +71,45 @@ def biquadratic(c: np.ndarray, x: float, y: float) -> float:
     return c[0] + c[1] * x + c[2] * x * x + c[3] * y + c[4] * y * y + c[5] * x * y
 
 
+# Beyond the EIR curve's data the chiller keeps its second-law efficiency (below): refrigerant temperatures
+# from the water temperatures [M]: condensing ~8 K above the entering condenser water (its ~5.6 K rise through
+# the condenser and ~2.5 K approach), evaporating ~2 K below the leaving chilled water; lift never below 5 K.
+CONDENSING_OVER_CW_K = 8.0
+EVAPORATING_BELOW_CHW_K = 2.0
+MIN_LIFT_K = 5.0
+
+
+@njit(cache=True)
+def carnot_eir_scale(chw_c: float, cw_c: float, chw_curve_c: float, cw_curve_c: float) -> float:
+    """EIR at (chw_c, cw_c) over EIR at the curve's nearest point (chw_curve_c, cw_curve_c) for a chiller whose
+    second-law efficiency eta_II = COP / COP_Carnot stays as it is there: the ratio of the Carnot COPs,
+    COP_Carnot = T_evap / (T_cond - T_evap) [K] (ASHRAE Handbook - Fundamentals 2017, ch. 2, refrigeration
+    cycle; the constant-eta_II extrapolation of Gordon and Ng, Cool Thermodynamics, 2000). 1 inside the data."""
+    t_evap = chw_c - EVAPORATING_BELOW_CHW_K + 273.15
+    t_evap_curve = chw_curve_c - EVAPORATING_BELOW_CHW_K + 273.15
+    lift = max(cw_c + CONDENSING_OVER_CW_K + 273.15 - t_evap, MIN_LIFT_K)
+    lift_curve = max(cw_curve_c + CONDENSING_OVER_CW_K + 273.15 - t_evap_curve, MIN_LIFT_K)
+    return (lift / t_evap) / (lift_curve / t_evap_curve)
+
+
+MIN_CAPFT = 0.05  # [M] floor of the extrapolated capacity: a chiller past surge still moves a little heat
+
+
+@njit(cache=True)
+def chiller_capacity_fraction(curve: ChillerCurve, chw_leaving_c: float, cw_entering_c: float) -> float:
+    """CAPFT at the operating point: the curve inside its data; past its hottest condenser water, the curve's own
+    slope there carried on linearly (capacity falls with lift, toward surge), at least MIN_CAPFT [M]; chilled
+    water outside the data, and cold condenser water, at the edge (EnergyPlus's clamping)."""
+    tchw = min(max(chw_leaving_c, curve.chw_min_c), curve.chw_max_c)
+    tcw = min(max(cw_entering_c, curve.cw_min_c), curve.cw_max_c)
+    capft = biquadratic(curve.capft, tchw, tcw)
+    if cw_entering_c > curve.cw_max_c:
+        c = curve.capft
+        slope = c[3] + 2.0 * c[4] * tcw + c[5] * tchw  # d CAPFT / d T_cw at the edge
+        capft += slope * (cw_entering_c - curve.cw_max_c)
+    return max(capft, MIN_CAPFT)
+
+
 @njit(cache=True)
 def chiller_power_eir_w(
     load_w: float,
@@ -87,7 +126,11 @@ def chiller_power_eir_w(
         Q_avail = Q_ref CAPFT(T_chw,l, T_cw,e)
         PLR     = Q / Q_avail
         P       = (Q_avail / COP_ref) EIRFT(T_chw,l, T_cw,e) EIRFPLR(PLR)
-    Curve inputs are clamped to the curve's data range, as EnergyPlus does. Below PLR_min
+    Curve inputs are clamped to the curve's data range, as EnergyPlus does; past its hottest condenser water
+    (hot weather) the EIR follows the Carnot COP at constant second-law efficiency (carnot_eir_scale) and the
+    capacity falls on along the curve's slope (chiller_capacity_fraction). Condenser water below the range gains
+    nothing (head-pressure control holds the condensing temperature); chilled water warmer than the range gets no
+    lift credit yet (how a chiller's losses behave at small lift needs data: issue 22). Below PLR_min
     the compressor cycles (false loading), so EIRFPLR is taken at PLR_min and scaled by
     PLR/PLR_min. Staging: of the chiller counts that meet the load (sharing it equally), the
     plant runs the one that draws least, as kW/ton-based chiller plant managers do (with the
@@ -99,8 +142,8 @@ def chiller_power_eir_w(
         return 0.0, load_w, 0
     tchw = min(max(chw_leaving_c, curve.chw_min_c), curve.chw_max_c)
     tcw = min(max(cw_entering_c, curve.cw_min_c), curve.cw_max_c)
-    capft = biquadratic(curve.capft, tchw, tcw)
-    eirft = biquadratic(curve.eirft, tchw, tcw)
+    capft = chiller_capacity_fraction(curve, chw_leaving_c, cw_entering_c)
+    eirft = biquadratic(curve.eirft, tchw, tcw) * carnot_eir_scale(tchw, max(cw_entering_c, tcw), tchw, tcw)
     unit_avail_w = unit_capacity_w * capft
     served_w = min(load_w, unit_count * unit_avail_w * curve.plr_max)
     best_w = -1.0

@@ -100,10 +100,16 @@ def chiller_curve(name):
     )
 
 
-def build_air_plant(cfg, design_heat_w):
-    """Size the air path for design_heat_w of white-space heat (catalog/cooling.yaml 'air')."""
+def build_air_plant(cfg, design_heat_w, design_wetbulb_c=None):
+    """Size the air path for design_heat_w of white-space heat (catalog/cooling.yaml 'air'). Water-cooled chillers
+    are sized to carry it with their margin at the site's design condenser water, the tower's approach above
+    design_wetbulb_c (the 0.4 % annual cooling design wet-bulb; None: at the curve's reference capacity)."""
     air = catalog.load("cooling")["air"]
     curve = chiller_curve(air["chiller_curve"])
+    capft_design = 1.0
+    if design_wetbulb_c is not None and cfg.heat_rejection != "dry_cooler":
+        cw_design_c = max(design_wetbulb_c + cfg.tower_approach_k, air["chiller_min_condenser_temp_c"])
+        capft_design = cooling.chiller_capacity_fraction(curve, cfg.chw_supply_temp_c, cw_design_c)
     condenser_design_w = design_heat_w * (1.0 + 1.0 / curve.reference_cop)
     air_flow = cooling.crah_airflow_m3_s(design_heat_w, cfg.air_delta_t_k)
     rho_cp = cooling.WATER_DENSITY_KG_M3 * cooling.WATER_CP_J_KG_K
@@ -142,7 +148,7 @@ def build_air_plant(cfg, design_heat_w):
         airside_max_wetbulb_c=air["airside_max_wetbulb_c"],
         chiller_min_condenser_temp_c=air["chiller_min_condenser_temp_c"],
         chiller_count=cfg.chiller_count,
-        chiller_unit_capacity_w=design_heat_w * cfg.chiller_capacity_margin / cfg.chiller_count,
+        chiller_unit_capacity_w=design_heat_w * cfg.chiller_capacity_margin / cfg.chiller_count / capft_design,
         chiller=curve,
         heat_capacity_j_per_k=air["heat_capacity_s_per_k"] * design_heat_w,
         air_cooled=cfg.heat_rejection == "dry_cooler",
@@ -232,7 +238,10 @@ class Plant:
         )
         self.design_liquid_heat_w = design_liquid_heat_w(self.halls, self.design_servers)
         self.design_heat_w = self.design_it_w + pdu_w + ups_w + chain.other_power_w
-        self.air = build_air_plant(air_path_of(cfg), self.design_heat_w - self.design_liquid_heat_w)
+        # ASHRAE's 0.4 % annual cooling design wet-bulb: exceeded in 0.4 % of the year's hours (ASHRAE Handbook -
+        # Fundamentals 2017, ch. 14), from the site's own hourly series
+        design_wb_c = float(np.quantile(site.wetbulb_c, 0.996))
+        self.air = build_air_plant(air_path_of(cfg), self.design_heat_w - self.design_liquid_heat_w, design_wb_c)
         self.liquid = build_liquid_plant(cooling_settings(cfg)[1], self.design_liquid_heat_w)
         # Transformer sized on the design facility load: full IT load in the site's hottest, most humid hour.
         hot_db, hot_wb = float(site.drybulb_c.max()), float(site.wetbulb_c.max())
