@@ -70,8 +70,10 @@ def liquid_plant(
     """One step of the liquid path removing load_w [W] from the coolant.
 
     Variable-speed pumps hold the design supply/return difference, so T_ret = T_sup + dT; dry coolers (capacity
-    UA (T_ret - T_air) at full fan, fans on the affinity law) reject it to outdoor air, pre-cooled
-    by adiabatic pads when the dry coil falls short (T_air = T_db - eps (T_db - T_wb)); a trim
+    UA (T_ret - T_air) at full fan, fans on the affinity law) reject it to outdoor air; only when the fans at full
+    speed fall short are adiabatic pads wetted, section by section, for the missing capacity (the air through a
+    wetted section at T_db - eps (T_db - T_wb)), as hybrid dry coolers are controlled (fans first, water last:
+    ASHRAE Handbook HVAC Systems and Equipment 2020 ch. 40, hybrid and adiabatic coolers) [M]; a trim
     chiller (Carnot-fraction COP, air-cooled condenser) takes what is left up to its capacity.
     Dry cooler: constant-effectiveness coil, air flow ~ fan speed (ASHRAE Handbook HVAC Systems and
     Equipment ch. 40 "Cooling towers"/dry coolers; approach typically 5-10 K [M]).
@@ -81,22 +83,22 @@ def liquid_plant(
     to_reject_w = load_w + pump_w
     return_c = facility_supply_c + p.loop_delta_t_k
     ua = p.drycooler_ua_w_per_k * drycooler_available
-    air_c = drybulb_c
-    dry_cap_w = ua * max(return_c - air_c, 0.0)
-    adiabatic = 0.0
-    if p.adiabatic and dry_cap_w < to_reject_w:
-        air_c = direct_evaporative_outlet_c(drybulb_c, wetbulb_c, p.adiabatic_effectiveness)
-        dry_cap_w = ua * max(return_c - air_c, 0.0)
+    dry_cap_w = ua * max(return_c - drybulb_c, 0.0)
     dry_w = min(to_reject_w, dry_cap_w)
-    fan_frac = 0.0
-    if ua > 0.0 and return_c > air_c:
-        fan_frac = dry_w / (ua * (return_c - air_c))
+    fan_frac = dry_w / (ua * (return_c - drybulb_c)) if ua > 0.0 and return_c > drybulb_c else 0.0
+    adiabatic = 0.0
+    if p.adiabatic and dry_cap_w < to_reject_w and ua > 0.0:
+        # the fans are at full speed and still short: the pads are wetted, section by section, for what is missing
+        pad_c = direct_evaporative_outlet_c(drybulb_c, wetbulb_c, p.adiabatic_effectiveness)
+        gain_w = ua * (drybulb_c - pad_c)  # with every section wetted
+        wet = min((to_reject_w - dry_cap_w) / gain_w, 1.0) if gain_w > 0.0 else 0.0
+        dry_w = min(to_reject_w, dry_cap_w + wet * gain_w)
+        fan_frac = 1.0
+        air_kg_s = p.drycooler_ua_w_per_k * drycooler_available / (p.drycooler_air_effectiveness * AIR_CP_J_KG_K)
+        adiabatic = wet * evaporated_water_kg_s(air_kg_s, drybulb_c - pad_c, wetbulb_c)
     fan_w = 0.0
     if dry_w > 0.0:
         fan_w = affinity_power_w(fan_frac, p.drycooler_fan_design_power_w, p.drycooler_min_fan_fraction)
-        if air_c < drybulb_c:
-            air_kg_s = fan_frac * p.drycooler_ua_w_per_k / (p.drycooler_air_effectiveness * AIR_CP_J_KG_K)
-            adiabatic = evaporated_water_kg_s(air_kg_s, drybulb_c - air_c, wetbulb_c)
     trim_w = 0.0
     trim_cop = 0.0
     trim_q = min(to_reject_w - dry_w, p.trim_capacity_w)
