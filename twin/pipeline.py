@@ -110,8 +110,9 @@ def execute_run(
     sections = {"site_sources": sources_used(scenario, sim.site)}
     sections["racks"] = rack_summary(sim.plant, sim.ledger, scenario.n_steps * scenario.step_s)
     sections.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
-    if sim.job_table is not None:
-        sections["jobs"] = jobs.summary(sim.jobs, scenario.n_steps * scenario.step_s)
+    job_table = jobs.job_frame(sim.jobs) if sim.job_table is not None else None
+    if job_table is not None:
+        sections["jobs"] = jobs.summary(sim.jobs, job_table, scenario.n_steps * scenario.step_s)
     if np.isfinite(frame["grid_cap_w"]).any() or np.isfinite(frame["ups_cap_w"]).any():
         sections["grid_cap"] = grid_cap_summary(frame, scenario.step_s)
     training = scenario.workload.training
@@ -121,7 +122,7 @@ def execute_run(
     halls = scenario.facility.halls
     liquid_share = sim.plant.halls.liquid_fraction[sim.plant.rack_kind]  # each rack's kind's
     racks = sim.ledger.rack_frame(sim.plant.layout, [h.name for h in halls], liquid_share)
-    return RunResult(frame, summary, racks, jobs.job_frame(sim.jobs) if sim.job_table is not None else None)
+    return RunResult(frame, summary, racks, job_table)
 
 
 def fifo_baseline(scenario: Scenario, reference: dict[str, float] | None) -> dict:

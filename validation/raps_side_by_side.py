@@ -50,16 +50,15 @@ def twin_job_list(raps_jobs: pd.DataFrame) -> pd.DataFrame:
     return jobs
 
 
-def run_twin(jobs_csv: Path, step_s: int = 1):
-    """twin on scenarios/frontier.yaml replaying jobs_csv for one day at step_s: (frame, summary, seconds)."""
+def run_twin(jobs_csv: Path, step_s: int = 1, seconds: int = 86400):
+    """twin on scenarios/frontier.yaml replaying jobs_csv for `seconds` at step_s: (frame, summary, seconds)."""
     from twin.pipeline import execute
     from twin.scenario import load_scenario
 
     scenario = load_scenario(SCENARIO)
     jobs = scenario.workload.jobs.model_copy(update={"file": jobs_csv})
-    scenario = scenario.model_copy(
-        update={"step": f"{step_s}s", "workload": scenario.workload.model_copy(update={"jobs": jobs})}
-    )
+    workload = scenario.workload.model_copy(update={"jobs": jobs})
+    scenario = scenario.model_copy(update={"step": f"{step_s}s", "duration": f"{seconds}s", "workload": workload})
     t0 = time.perf_counter()
     frame, summary = execute(scenario)
     return frame, summary, time.perf_counter() - t0
@@ -137,21 +136,8 @@ def twin_on(out: Path, seconds: int) -> tuple[dict, float]:
     """twin replaying the job list RAPS wrote into out, for `seconds` at 1 s: (comparison, wall time [s])."""
     jobs_csv = out / "jobs.csv.gz"
     twin_job_list(pd.read_csv(out / "jobs.csv")).to_csv(jobs_csv, index=False)
-    from twin.pipeline import execute
-    from twin.scenario import load_scenario
-
-    scenario = load_scenario(SCENARIO)
-    jobs = scenario.workload.jobs.model_copy(update={"file": jobs_csv})
-    scenario = scenario.model_copy(
-        update={
-            "step": "1s",
-            "duration": f"{seconds}s",
-            "workload": scenario.workload.model_copy(update={"jobs": jobs}),
-        }
-    )
-    t0 = time.perf_counter()
-    frame, _ = execute(scenario)
-    return compare(frame, pd.read_csv(out / "power_hourly.csv")), time.perf_counter() - t0
+    frame, _, twin_s = run_twin(jobs_csv, step_s=1, seconds=seconds)
+    return compare(frame, pd.read_csv(out / "power_hourly.csv")), twin_s
 
 
 def main(argv=None):
@@ -191,7 +177,6 @@ def main(argv=None):
                 [sys.executable, __file__, "--twin-only", str(out), str(seconds)], check=True, capture_output=True
             )
             row[f"twin_{label}_process_s"] = time.perf_counter() - t0
-            row[f"speedup_{label}"] = row[f"raps_{label}_s"] / row[f"twin_{label}_s"]
             row[f"speedup_{label}_process"] = row[f"raps_{label}_s"] / row[f"twin_{label}_process_s"]
             row[f"speedup_{label}_in_process"] = row[f"raps_{label}_in_process_s"] / row[f"twin_{label}_s"]
             if label == "1d":

@@ -33,18 +33,6 @@ JOB_FIELDS = (
     "deferrable",
 )
 MAX_PROBLEMS = 10  # a file with many bad lines: this many are named, then a count
-RAPS_COLUMNS = {  # RAPS's job list (ExaDigiT/RAPS): twin's field -> its column
-    "id": "id",
-    "nodes": "nodes",
-    "submit_time": "submit_time",
-    "start_time": "start_time",
-    "wall_time": "wall_time",
-    "time_limit": "time_limit",
-    "cpu_util": "cpu_util",
-    "gpu_util": "gpu_util",
-    "end_state": "end_state",
-    "scheduled_nodes": "scheduled_nodes",
-}
 TIME_FIELDS = ("submit_time", "start_time", "wall_time", "time_limit")
 UNIT_S = {"s": 1.0, "min": 60.0, "h": 3600.0}
 _INTEGERS = re.compile(r"-?\d+")
@@ -90,10 +78,9 @@ def _frame(path: Path, fmt: str):
     return frame[~blank].reset_index(drop=True), line[~blank], "line"
 
 
-def _columns(path, frame, fmt, mapping):
+def _columns(path, frame, mapping):
     """twin's field -> the file's column, for the fields the file has; missing required ones refused."""
-    names = {**(RAPS_COLUMNS if fmt == "raps" else {}), **mapping}
-    found = {field: names.get(field, field) for field in JOB_FIELDS}
+    found = {field: mapping.get(field, field) for field in JOB_FIELDS}  # RAPS names its columns as twin does
     have = {f: c for f, c in found.items() if c in frame.columns}
     missing = [found[f] for f in ("id", "submit_time", "wall_time") if f not in have]
     if "nodes" not in have and "gpus" not in have:
@@ -169,7 +156,7 @@ def read_job_trace(spec, gpus_per_node: int, servers: int, origin_s: float, run_
     frame, line, where = _frame(path, spec.format)
     if len(frame) == 0:
         raise JobTraceError(f"{path}: no jobs (a header and at least one job line are needed)")
-    cols = _columns(path, frame, spec.format, spec.columns)
+    cols = _columns(path, frame, spec.columns)
     problems = _Problems(path, where)
     unit = UNIT_S[spec.time_unit]
     times = {

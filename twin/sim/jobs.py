@@ -167,7 +167,7 @@ class JobRunner:
                     if self._try_start(job, free):
                         started.append(job)
                         continue
-                    shadow_s, extra = self._reservation(job, free)
+                    shadow_s, extra = self._reservation(job)
                     continue
                 ends_in_time = self.env.now + job.limit_s <= shadow_s
                 if (ends_in_time or job.gpus <= extra) and self._try_start(job, free):
@@ -176,7 +176,7 @@ class JobRunner:
         for job in started:
             self.queue.remove(job)
 
-    def _reservation(self, head, usable):
+    def _reservation(self, head):
         """EASY: the earliest time the head's GPUs are free by the running jobs' limits, and the GPUs to spare
         then."""
         free = self.free_total
@@ -292,9 +292,8 @@ def job_frame(runner):
     return frame
 
 
-def summary(runner, run_s):
-    """The jobs block of summary.json."""
-    frame = job_frame(runner)
+def summary(runner, frame, run_s):
+    """The jobs block of summary.json, from the runner and its job_frame."""
     done = frame[frame["state"] == "completed"]
     started = frame[np.isfinite(frame["start_s"])]
     spec = runner.spec
