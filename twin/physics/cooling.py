@@ -111,6 +111,19 @@ def chiller_capacity_fraction(curve: ChillerCurve, chw_leaving_c: float, cw_ente
 
 
 @njit(cache=True)
+def chiller_eirft(curve: ChillerCurve, chw_leaving_c: float, cw_entering_c: float) -> float:
+    """EIRFT at the operating point, over the whole range. Inside the curve's data, the curve. Outside it, the
+    chiller keeps the second-law efficiency of the curve's point of the same lift (compressor efficiency follows
+    the pressure ratio, i.e. the lift [M]) at the nearest chilled water of the data; past the hottest condenser
+    water, that of the hottest: EIR scales with the Carnot COP (carnot_eir_scale). Condenser water colder than
+    the data counts as its coldest (head-pressure control holds the condensing temperature)."""
+    cw_c = max(cw_entering_c, curve.cw_min_c)
+    tchw = min(max(chw_leaving_c, curve.chw_min_c), curve.chw_max_c)
+    tcw = min(max(cw_c - (chw_leaving_c - tchw), curve.cw_min_c), curve.cw_max_c)
+    return biquadratic(curve.eirft, tchw, tcw) * carnot_eir_scale(chw_leaving_c, cw_c, tchw, tcw)
+
+
+@njit(cache=True)
 def chiller_power_eir_w(
     load_w: float,
     chw_leaving_c: float,
@@ -126,11 +139,13 @@ def chiller_power_eir_w(
         Q_avail = Q_ref CAPFT(T_chw,l, T_cw,e)
         PLR     = Q / Q_avail
         P       = (Q_avail / COP_ref) EIRFT(T_chw,l, T_cw,e) EIRFPLR(PLR)
-    Curve inputs are clamped to the curve's data range, as EnergyPlus does; past its hottest condenser water
-    (hot weather) the EIR follows the Carnot COP at constant second-law efficiency (carnot_eir_scale) and the
-    capacity falls on along the curve's slope (chiller_capacity_fraction). Condenser water below the range gains
-    nothing (head-pressure control holds the condensing temperature); chilled water warmer than the range gets no
-    lift credit yet (how a chiller's losses behave at small lift needs data: issue 22). Below PLR_min
+    Outside the curve's data (where EnergyPlus clamps its inputs) the EIR follows the Carnot COP at the
+    second-law efficiency of the curve's point of the same lift (chiller_eirft): past its hottest condenser
+    water (hot weather), and with chilled water warmer or colder than the data (a 15 C design lifts less and
+    evaporates warmer than a 7 C one). Capacity falls on along the curve's slope past the hottest condenser water
+    (chiller_capacity_fraction); warmer chilled water gets no extra capacity (the compressor motor and the
+    vendor's selection cap it [M]). Condenser water below the range gains nothing (head-pressure control holds
+    the condensing temperature). Below PLR_min
     the compressor cycles (false loading), so EIRFPLR is taken at PLR_min and scaled by
     PLR/PLR_min. Staging: of the chiller counts that meet the load (sharing it equally), the
     plant runs the one that draws least, as kW/ton-based chiller plant managers do (with the
@@ -140,10 +155,8 @@ def chiller_power_eir_w(
         return 0.0, 0.0, 0
     if unit_count <= 0:
         return 0.0, load_w, 0
-    tchw = min(max(chw_leaving_c, curve.chw_min_c), curve.chw_max_c)
-    tcw = min(max(cw_entering_c, curve.cw_min_c), curve.cw_max_c)
     capft = chiller_capacity_fraction(curve, chw_leaving_c, cw_entering_c)
-    eirft = biquadratic(curve.eirft, tchw, tcw) * carnot_eir_scale(tchw, max(cw_entering_c, tcw), tchw, tcw)
+    eirft = chiller_eirft(curve, chw_leaving_c, cw_entering_c)
     unit_avail_w = unit_capacity_w * capft
     served_w = min(load_w, unit_count * unit_avail_w * curve.plr_max)
     best_w = -1.0
