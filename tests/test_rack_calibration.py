@@ -21,7 +21,7 @@ from twin.calibrate.rack import (
 )
 from twin.calibrate.sensor import catalog_power_w
 from twin.io.rack_csv import RackDataError, read_rack_csv
-from twin.params.server import server_conversion_coefficients
+from twin.params.server import air_server_fans_w, server_conversion_coefficients, server_fans
 from twin.physics.cooling import AIR_CP_J_KG_K, WATER_CP_J_KG_K, WATER_DENSITY_KG_M3
 
 EXAMPLE = Path(__file__).parent / "data" / "rack_pdu_example.csv"
@@ -30,7 +30,8 @@ FANS = catalog.load("cooling")["server_fans"]
 MODEL = catalog.load("gpu_model")
 PSU_RATING_W = SPEC["server"]["psu_count"] * SPEC["server"]["psu_rating_w"]
 PSU = server_conversion_coefficients(SPEC, "ac")
-FAN_FULL_W = FANS["max_power_fraction_of_nameplate"] * SPEC["server"]["nameplate_w"]
+FAN_FULL_W = air_server_fans_w(SPEC, 8)[2]
+FAN_DESIGN_DC_W = server_fans(SPEC, 8, SPEC["server"]["host_idle_w"], SPEC["server"]["host_max_w"])["fan_design_dc_w"]
 TRUTH = {"host_idle_w": 520.0, "host_max_w": 2300.0, "fan_speed_at_ref": 0.45, "fan_speed_per_k": 0.05}
 
 
@@ -47,6 +48,7 @@ def _rack_w(gpu_per_server_w, util, inlet_c, host_idle_w, host_max_w, speed_at_r
         speed_per_k,
         float(FANS["min_speed"]),
         fan_max_w,
+        FAN_DESIGN_DC_W,
         float(PSU_RATING_W),
         *PSU,
     )
@@ -109,6 +111,7 @@ def test_the_fitted_rack_law_is_the_simulators_server_law():
         "fan_speed_per_k": 0.05,
         "fan_min_speed": FANS["min_speed"],
         "fan_max_w": FAN_FULL_W,
+        "fan_design_dc_w": FAN_DESIGN_DC_W,
         "psu_rating_w": PSU_RATING_W,
         "psu_c0": PSU[0],
         "psu_c1": PSU[1],
@@ -246,7 +249,7 @@ def test_heat_beyond_the_pdu_power_or_gpus_beyond_it_are_refused_naming_the_file
     lines = EXAMPLE.read_text().splitlines()
     header = lines[0].split(",")
     for name, column, value, says in (
-        ("kw.csv", "pdu_power_kw", "1.0", "the liquid side carries 18.2x the PDU power as heat"),
+        ("kw.csv", "pdu_power_kw", "1.0", "the liquid side carries 18.6x the PDU power as heat"),
         ("gpu.csv", "gpu_power_w", "900000", "GPU power exceeds the PDU power on"),
     ):
         rows = [lines[0]] + [

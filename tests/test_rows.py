@@ -146,7 +146,7 @@ def test_dense_racks_breathe_hotter_air_with_partial_containment():
     assert per_rack.loc[heavy, "inlet_temp_c"].min() > per_rack.loc[~heavy, "inlet_temp_c"].max() + 0.5
     assert per_rack.loc[heavy, "gpu_die_temp_c"].mean() > per_rack.loc[~heavy, "gpu_die_temp_c"].mean() + 0.5
     assert set(racks["row"]) == {"hall-a/row-1", "hall-a/row-2"}  # the groups are mixed along each row
-    assert racks.groupby("row", observed=True)["it_power_w"].max().min() > 100e3
+    assert racks.groupby("row", observed=True)["it_power_w"].max().min() > 90e3
     full = run("full")
     spread = full.groupby("period_start_utc")["inlet_temp_c"].agg(lambda t: t.max() - t.min())
     assert spread.max() < 1e-9  # no recirculation: every rack breathes its row's supply
@@ -164,7 +164,7 @@ def test_the_summary_names_the_hottest_rack_and_what_was_never_drawn(failed_and_
     per_rack_peak = racks.groupby("rack_id", observed=True)["it_power_w"].max()
     assert stranded["sum_of_rack_peaks_mw"] == pytest.approx(per_rack_peak.sum() / 1e6, rel=1e-9)
     assert stranded["stranded_at_racks_mw"] > 0.0  # demand peaks at 90 %: a tenth of the provisioned power idles
-    assert stranded["provisioned_mw"] == stranded["provisioned_to_racks_mw"]  # a full hall
+    assert stranded["provisioned_mw"] == pytest.approx(stranded["provisioned_to_racks_mw"], rel=1e-12)  # a full hall
     assert stranded["provisioned_mw"] > stranded["sum_of_rack_peaks_mw"] >= stranded["sum_of_row_peaks_mw"] - 1e-9
     units = {u["row"]: u for u in block["row_units"]}
     assert units["hall-a/row-2"]["cdu_units"] == 1.0 and 0.0 < units["hall-a/row-1"]["cdu_peak_load_share"] <= 1.0

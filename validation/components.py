@@ -3,6 +3,7 @@
 import numpy as np
 
 from twin import catalog
+from twin.params.server import server_fans
 from twin.physics import cooling, power, rack
 from twin.physics.psychro import wetbulb_from_relhum_c
 from twin.sim.plant import chiller_curve
@@ -10,23 +11,24 @@ from twin.validate import in_range, within
 
 
 def _server_power_per_k(inlet_a_c, inlet_b_c, utilization=0.7):
-    """Relative rise of a DGX H100's wall power per K of inlet temperature [%/K]: fans + leakage."""
+    """Relative rise of an air-cooled DGX H100's wall power per K of inlet temperature [%/K]: fans + leakage."""
     from twin.calibrate.sensor import catalog_power_w
 
     spec, fans = catalog.load("gpus")["H100-SXM"], catalog.load("cooling")["server_fans"]
-    fan_max = fans["max_power_fraction_of_nameplate"] * spec["server"]["nameplate_w"]
+    law = server_fans(spec, 8, spec["server"]["host_idle_w"], spec["server"]["host_max_w"])
     r = catalog.load("cooling")["air"]["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
-    host = spec["server"]["host_idle_w"] + utilization * (spec["server"]["host_max_w"] - spec["server"]["host_idle_w"])
+    host = rack.host_power_linear_w(utilization, law["host_idle_w"], law["host_max_w"])
     totals = []
     for inlet in (inlet_a_c, inlet_b_c):
         temp = inlet + 300.0 * r
         for _ in range(50):  # steady die temperature with leakage feedback
             p = float(catalog_power_w("H100-SXM", utilization, temp))
             temp = inlet + p * r
+        load = (8 * p + host) / law["fan_design_dc_w"]
         speed = rack.fan_speed_fraction(
-            inlet, fans["speed_at_ref"], fans["ref_temp_c"], fans["speed_per_k"], fans["min_speed"]
+            inlet, load, fans["speed_at_ref"], fans["ref_temp_c"], fans["speed_per_k"], fans["min_speed"]
         )
-        totals.append(8 * p + host + rack.fan_power_w(speed, fan_max))
+        totals.append(8 * p + host + rack.fan_power_w(speed, law["fan_max_w"]))
     return 100.0 * (totals[1] / totals[0] - 1.0) / (inlet_b_c - inlet_a_c)
 
 

@@ -5,8 +5,8 @@ server as the facility kernel composes them (physics/facility.py), for N identic
 
     P_pdu = N wall(P_gpu + P_host(u) + P_fan(T_in))
     P_host(u)    = host_idle_w + (host_max_w - host_idle_w) u          rack.host_power_linear_w
-    P_fan(T_in)  = fan_max_w clamp(s_ref + ds/dT (T_in - T_ref), s_min, 1)^3
-                                                                      rack.fan_speed_fraction, rack.fan_power_w
+    P_fan(x, T_in) = fan_max_w clamp(x (s_ref + ds/dT (T_in - T_ref)), s_min, 1)^3,
+                   x = (P_gpu + P_host) / fan_design_dc_w              rack.fan_speed_fraction, rack.fan_power_w
     wall(P_dc)   = P_dc + S (c0 + c1 L + c2 L^2), L = P_dc / S         rack.wall_power_w (Schneider WP108)
 
 u is the rack's GPU utilisation, P_gpu one server's GPU board power (measured, or the catalog law
@@ -37,7 +37,7 @@ from twin import catalog
 from twin.calibrate.fit import _stderr
 from twin.calibrate.sensor import FIT_SHARE, catalog_power_w, split
 from twin.io.rack_csv import RackDataError
-from twin.params.server import server_conversion_coefficients
+from twin.params.server import air_server_fans_w, host_fan_share, server_conversion_coefficients, server_fans
 from twin.physics.cooling import (
     AIR_CP_J_KG_K,
     AIR_DENSITY_KG_M3,
@@ -99,6 +99,7 @@ def pdu_power_model_w(
     fan_speed_per_k,
     fan_min_speed,
     fan_max_w,
+    fan_design_dc_w,
     psu_rating_w,
     c0,
     c1,
@@ -109,7 +110,8 @@ def pdu_power_model_w(
     out = np.empty_like(utilization)
     for i in range(utilization.shape[0]):
         host = host_power_linear_w(utilization[i], host_idle_w, host_max_w)
-        speed = fan_speed_fraction(inlet_c[i], fan_speed_at_ref, fan_ref_temp_c, fan_speed_per_k, fan_min_speed)
+        load = (gpu_power_per_server_w[i] + host) / fan_design_dc_w
+        speed = fan_speed_fraction(inlet_c[i], load, fan_speed_at_ref, fan_ref_temp_c, fan_speed_per_k, fan_min_speed)
         dc = gpu_power_per_server_w[i] + host + fan_power_w(speed, fan_max_w)
         out[i] = servers * wall_power_w(dc, psu_rating_w, c0, c1, c2)
     return out
@@ -220,8 +222,9 @@ def fit_rack(
 
     side, fraction, fraction_err, heat_w = _heat_capture(frame, fit_rows, coolant_rho_cp_j_per_m3_k, notes, where)
     liquid_fraction = fraction if side == "liquid" else 0.0
-    # The plant's fans: a share of nameplate at full speed, the liquid-captured share of it gone (sim/plant.py).
-    fan_max_w = fans["max_power_fraction_of_nameplate"] * server["nameplate_w"] * (1.0 - liquid_fraction)
+    # The plant's fans (params/server.py server_fans): the liquid-captured share of the all-air server's gone.
+    plant_fans = server_fans(spec, n_gpus, server["host_idle_w"], server["host_max_w"], liquid_fraction)
+    fan_max_w, fan_design_dc_w = plant_fans["fan_max_w"], plant_fans["fan_design_dc_w"]
 
     gpu_w, util = frame["gpu_power_w"].to_numpy(float), frame["gpu_util"].to_numpy(float)
     dynamic_w = spec["tdp_w"] - spec["idle_w"]
@@ -285,6 +288,7 @@ def fit_rack(
             p["fan_speed_per_k"],
             float(fans["min_speed"]),
             fan_max_w,
+            fan_design_dc_w,
             float(psu_rating_w),
             *coefficients,
         )
@@ -333,16 +337,17 @@ def fit_rack(
 
 def hall_host_w(fit):
     """(host_idle_w, host_max_w) as a scenario hall states them: non-GPU server power at the wall with the
-    catalog's native PSUs and fans at their reference speed, the inverse of sim/plant.py build_halls'
-    derivation of the kernel's DC terms, so a hall given these simulates the fitted host power."""
+    catalog's native PSUs and the fans its figures include (host_fan_share), the inverse of params/server.py server_fans' derivation
+    of the kernel's DC terms, so a hall given these simulates the fitted host power."""
     spec = catalog.load("gpus")[fit.gpu]
-    server, fans = spec["server"], catalog.load("cooling")["server_fans"]
+    server = spec["server"]
     n, rating_w = server["gpus_per_server"], server["psu_count"] * server["psu_rating_w"]
     native = server_conversion_coefficients(spec, "ac")
-    fan_at_ref_w = fan_power_w(fans["speed_at_ref"], fans["max_power_fraction_of_nameplate"] * server["nameplate_w"])
+    fan_idle_w, fan_full_w, _ = air_server_fans_w(spec, n)
+    in_host = host_fan_share(spec)
     return tuple(
-        wall_power_w(n * g + fit.params[name] + fan_at_ref_w, rating_w, *native) - n * g
-        for g, name in ((spec["idle_w"], "host_idle_w"), (spec["tdp_w"], "host_max_w"))
+        wall_power_w(n * g + fit.params[name] + in_host * fan_w, rating_w, *native) - n * g
+        for g, name, fan_w in ((spec["idle_w"], "host_idle_w", fan_idle_w), (spec["tdp_w"], "host_max_w", fan_full_w))
     )
 
 

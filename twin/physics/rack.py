@@ -20,16 +20,22 @@ def host_power_linear_w(utilization: float, host_idle_w: float, host_max_w: floa
 
 @njit(cache=True)
 def fan_speed_fraction(
-    inlet_temp_c: float, speed_at_ref: float, ref_temp_c: float, speed_per_k: float, min_speed: float
+    inlet_temp_c: float,
+    load_fraction: float,
+    speed_at_ref: float,
+    ref_temp_c: float,
+    speed_per_k: float,
+    min_speed: float,
 ) -> float:
-    """Server fan speed as a fraction of maximum: rises linearly with inlet temperature.
+    """Server fan speed as a fraction of maximum, from the heat the air must carry and the inlet temperature.
 
-    s = clamp(s_ref + ds/dT (T_in - T_ref), s_min, 1). The server's fan controller raises speed
-    with inlet temperature to hold component temperatures. With s = 0.4 at 27 C, 0.06 /K and the
-    cube law below, fan power reproduces the GRC inlet-temperature test (+1/+5/+8/+12 % server
-    power at 29/33/35/37 C vs 27 C) to within 0.3 points (catalog/cooling.yaml server_fans [D]).
+    s = clamp(x (s_ref + ds/dT (T_in - T_ref)), s_min, 1), x the server's DC load over its full load. The air
+    flow a server needs is its air-side heat over the temperature rise its components allow, V = Q / (rho c_p
+    dT) (ASHRAE Fundamentals 2017 ch. 1): proportional to the load, and rising as a warmer inlet leaves less
+    rise (the fan controller's speed table, linear in inlet [M]). s_ref is the speed at full load at T_ref;
+    catalog/cooling.yaml server_fans gives the values and their sources.
     """
-    return min(max(speed_at_ref + speed_per_k * (inlet_temp_c - ref_temp_c), min_speed), 1.0)
+    return min(max(load_fraction * (speed_at_ref + speed_per_k * (inlet_temp_c - ref_temp_c)), min_speed), 1.0)
 
 
 @njit(cache=True)

@@ -33,6 +33,7 @@ class Halls(NamedTuple):
     host_idle_w: np.ndarray  # non-GPU DC power at idle (fans and PSU loss excluded)
     host_max_w: np.ndarray
     fan_max_w: np.ndarray  # server fans at full speed
+    fan_design_dc_w: np.ndarray  # a server's DC load (GPUs and host, fans out) at full load: the fan law's x = 1
     fan_speed_at_ref: np.ndarray
     fan_ref_temp_c: np.ndarray
     fan_speed_per_k: np.ndarray
@@ -81,6 +82,7 @@ U_FAN_SPEED_AT_REF = _U["fan_speed_at_ref"]
 U_FAN_REF_TEMP_C = _U["fan_ref_temp_c"]
 U_FAN_SPEED_PER_K = _U["fan_speed_per_k"]
 U_FAN_MIN_SPEED = _U["fan_min_speed"]
+U_FAN_DESIGN_DC_W = _U["fan_design_dc_w"]
 U_PSU_RATING_W = _U["psu_rating_w"]
 U_PSU_C0 = _U["psu_c0"]
 U_PSU_C1 = _U["psu_c1"]

@@ -6,8 +6,7 @@ import numpy as np
 
 from twin import catalog
 from twin.params import calibration
-from twin.params.server import server_conversion_coefficients
-from twin.physics import power, rack
+from twin.params.server import server_conversion_coefficients, server_fans
 from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
 from twin.physics.units import Halls
 
@@ -25,14 +24,6 @@ def air_path_of(cfg):
     return cfg if cfg.type == "air" else cfg.air_path
 
 
-def _dc_behind_psu(wall_w, rating_w, coefficients):
-    """DC load whose wall power is wall_w (fixed point of dc + loss(dc) = wall)."""
-    dc = wall_w
-    for _ in range(20):
-        dc = wall_w - power.converter_loss_w(dc, rating_w, *coefficients)
-    return dc
-
-
 def unit_kinds(scenario):
     """The kinds of racks the kernels' parameters are built for, (hall index, GPU model): kind h is hall h with
     its own GPU; then, hall by hall, the rack groups' other GPU models (mixed generations in a hall)."""
@@ -48,7 +39,6 @@ def build_halls(scenario, kinds=None):
     counting the hall's racks of that kind. Calibrations are the hall's own GPU's."""
     gpus = catalog.load("gpus")
     model = catalog.load("gpu_model")
-    fans = catalog.load("cooling")["server_fans"]
     key, settings = cooling_settings(scenario.facility.cooling)
     models = catalog.load("models")
     inference = scenario.workload.inference
@@ -62,16 +52,7 @@ def build_halls(scenario, kinds=None):
         server = spec["server"]
         psu_rating = server["psu_count"] * server["psu_rating_w"]
         liquid = settings["liquid_fraction"]
-        fan_max_full = fans["max_power_fraction_of_nameplate"] * server["nameplate_w"]
-        fan_at_ref = rack.fan_power_w(fans["speed_at_ref"], fan_max_full)
-        # Catalog host power is measured at the wall with the catalog's own PSUs and fans near 27 C:
-        # take the PSU loss and the fan power out to get the DC host load.
-        native = server_conversion_coefficients(spec, "ac")
-        host_dc = [
-            _dc_behind_psu(n * g + h, psu_rating, native) - n * g - fan_at_ref
-            for g, h in ((spec["idle_w"], host_idle_wall), (spec["tdp_w"], host_max_wall))
-        ]
-        fan_max = 0.0 if key.startswith("immersion") else fan_max_full * (1.0 - liquid)
+        fan_law = server_fans(spec, n, host_idle_wall, host_max_wall, liquid, key.startswith("immersion"))
         r = settings["gpu_die_rise_at_tdp_k"] / spec["tdp_w"]
         c0, c1, c2 = server_conversion_coefficients(spec, scenario.facility.power_chain.distribution)
         batch = next(
@@ -109,13 +90,7 @@ def build_halls(scenario, kinds=None):
             shutdown_temp_c=spec["shutdown_temp_c"],
             min_clock_fraction=model["min_clock_fraction"],
             throughput_clock_exponent=model["throughput_clock_exponent"],
-            host_idle_w=max(host_dc[0], 0.0),
-            host_max_w=max(host_dc[1], host_dc[0], 0.0),
-            fan_max_w=fan_max,
-            fan_speed_at_ref=fans["speed_at_ref"],
-            fan_ref_temp_c=fans["ref_temp_c"],
-            fan_speed_per_k=fans["speed_per_k"],
-            fan_min_speed=fans["min_speed"],
+            **fan_law,
             psu_rating_w=psu_rating,
             psu_c0=c0,
             psu_c1=c1,

@@ -36,6 +36,7 @@ def server_wall_power_w(halls, h, inlet_c):
         + rack.fan_power_w(
             rack.fan_speed_fraction(
                 inlet_c,
+                (halls.gpus_per_server[h] * halls.gpu_tdp_w[h] + halls.host_max_w[h]) / halls.fan_design_dc_w[h],
                 halls.fan_speed_at_ref[h],
                 halls.fan_ref_temp_c[h],
                 halls.fan_speed_per_k[h],
