@@ -46,3 +46,79 @@ def test_server_fans_speed_up_with_load_and_inlet():
         assert all(a <= b for a, b in zip(cooler, warmer))
     assert rack.fan_speed_fraction(35.0, 1.0, *args) == pytest.approx(1.0)  # full speed at full load at 35 C
     assert rack.fan_speed_fraction(25.0, 0.1, *args) == law["fan_min_speed"]
+
+
+def test_a_chiller_outage_levels_off_where_the_plant_removes_the_heat_it_is_given():
+    """Issue 22 acceptance: the bundled outage (2 of 4 chillers, Houston's hottest afternoon) levels off; the
+    plateau is where the plant's removal (two chillers, and the economiser on the warmer return water) meets the
+    room's heat, found here by an energy balance on the air plant alone; the recovery time is reported."""
+    from scipy.optimize import brentq
+
+    from twin.physics.cooling import chiller_capacity_fraction, waterside_economiser_fraction
+    from twin.pipeline import execute_run
+    from twin.scenario import load_scenario
+    from twin.sim.engine import Simulation
+
+    scenario = load_scenario("scenarios/chiller-outage.yaml").model_copy(
+        update={"start": __import__("datetime").date(2023, 8, 1), "duration": "1d"}
+    )
+    run = execute_run(scenario)
+    f = run.frame.set_index("timestamp")
+    during = f.loc["2023-08-01 21:45":"2023-08-01 21:59"]
+    inlet = during["server_inlet_temp_c"]
+    assert inlet.max() - inlet.min() < 0.01 and inlet.iloc[-1] < 35.0  # levelled off, under A2's 35 C
+    room_w = during[["it_power_w", "pdu_loss_w", "ups_loss_w", "other_power_w"]].sum(axis=1)
+    assert (during["cooling_unmet_w"].abs() < 1e-3 * room_w).all()  # removal meets input (the hour drifts on)
+
+    # At the plateau the two chillers left run flat out at the warmer chilled water the room has pushed them to,
+    # and the economiser, precooling the warmer return water at the design flow, carries the rest of the coils'
+    # heat (the room's, the CRAH fans', the chilled-water pumps'): the plateau is where the plant's parts, from the
+    # physics alone, remove what the room is given.
+    air = Simulation(scenario).plant.air
+    last = during.iloc[-1]
+    tower_c = max(last["outdoor_wetbulb_c"] + air.tower_approach_k, air.tower_min_water_temp_c)
+    coils_w = room_w.iloc[-1] + last["crah_fan_power_w"] + last["chw_pump_power_w"]
+
+    def surplus_w(warm_k):
+        chw_c = air.chw_supply_temp_c + warm_k
+        capft = chiller_capacity_fraction(air.chiller, chw_c, max(tower_c, air.chiller_min_condenser_temp_c))
+        chillers_w = 2 * air.chiller_unit_capacity_w * air.chiller.plr_max * capft
+        share = waterside_economiser_fraction(chw_c + air.chw_delta_t_k, chw_c, tower_c, air.economiser_hx_approach_k)
+        return chillers_w + share * air.design_heat_w - coils_w
+
+    plateau_k = brentq(surplus_w, 0.0, 20.0)
+    assert inlet.iloc[-1] - air.supply_air_temp_c == pytest.approx(plateau_k, abs=0.05)  # full containment
+    (block,) = run.summary["cooling_outages"]
+    assert block["inlet_rise_k"] == pytest.approx(inlet.max() - 24.0, abs=0.01) and block["max_gpus_off"] == 0.0
+    assert 0.0 < block["recovery_min"] < 30.0
+
+
+def test_a_chilled_water_tank_rides_through_until_it_is_empty_then_the_room_warms():
+    from twin.pipeline import execute_run
+    from twin.scenario import load_scenario
+
+    base = load_scenario("scenarios/chiller-outage.yaml")
+    outage = base.faults.cooling_outages[0].model_copy(update={"fraction": 1.0})  # every chiller
+    results = {}
+    for minutes in (0.0, 5.0):
+        cooling = base.facility.cooling.model_copy(update={"thermal_storage_min": minutes})
+        scenario = base.model_copy(
+            update={
+                "start": __import__("datetime").date(2023, 8, 1),
+                "duration": "1d",
+                "facility": base.facility.model_copy(update={"cooling": cooling}),
+                "faults": base.faults.model_copy(update={"cooling_outages": [outage]}),
+            }
+        )
+        results[minutes] = execute_run(scenario)
+    (none,), (tank,) = results[0.0].summary["cooling_outages"], results[5.0].summary["cooling_outages"]
+    storage = results[5.0].summary["thermal_storage"]
+    assert storage["ride_through_min_at_design_heat"] == pytest.approx(5.0)
+    assert storage["tank_m3"] == pytest.approx(storage["storage_kwh"] * 3.6e6 / (998.0 * 4186.0 * 6.0))
+    # at part load the tank lasts longer than its 5 minutes at design heat, then the room warms as without it
+    assert 5.0 < tank["tank_empty_after_min"] < 30.0
+    f = results[5.0].frame.set_index("timestamp")
+    assert f.loc["2023-08-01 21:00":"2023-08-01 21:04", "server_inlet_temp_c"].max() == pytest.approx(24.0)
+    assert none["max_inlet_c"] > 35.0 and none["max_gpus_off"] > 0.0  # no tank, no chillers: servers go off
+    assert tank["max_inlet_c"] <= none["max_inlet_c"] + 0.5
+    assert f["thermal_storage_kwh"].iloc[-1] == pytest.approx(storage["storage_kwh"])  # refilled by the end

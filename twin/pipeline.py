@@ -10,7 +10,7 @@ import pandas as pd
 from twin.metrics import saiq_components, saiq_counting, summarise, totals
 from twin.physics.facility import CAP_TOLERANCE
 from twin.scenario import Scenario, ScenarioError, load_scenario
-from twin.sim import jobs, scheduler
+from twin.sim import faults, jobs, scheduler
 from twin.sim.accounting import add_period_accounting, input_tokens_per_output_token
 from twin.sim.engine import Simulation
 from twin.sim.racks import rack_summary
@@ -109,6 +109,10 @@ def execute_run(
         reference = reference_components(scenario)
     sections = {"site_sources": sources_used(scenario, sim.site)}
     sections["racks"] = rack_summary(sim.plant, sim.ledger, scenario.n_steps * scenario.step_s)
+    if scenario.faults.cooling_outages:
+        sections["cooling_outages"] = faults.outage_summary(scenario, frame, sim.plant)
+    if sim.plant.air.storage_j > 0.0:
+        sections["thermal_storage"] = faults.storage_summary(sim.plant)
     sections.update(scheduler.summary(sim.schedule, scenario, frame, scenario.step_s))
     job_table = jobs.job_frame(sim.jobs) if sim.job_table is not None else None
     if job_table is not None:

@@ -63,6 +63,8 @@ class AirPlantParams(NamedTuple):
     dry_approach_k: float  # dry-cooler economiser: leaving water - outdoor dry-bulb [K]
     condenser_approach_k: float  # air-cooled condenser: condensing - outdoor dry-bulb [K]
     air_cooled_carnot_efficiency: float
+    storage_j: float  # chilled-water storage: the cooling a full tank holds [J] (0: none)
+    storage_recharge_w: float  # the most spare chillers put back into it [W]
 
 
 class AirFlows(NamedTuple):
@@ -94,12 +96,19 @@ def air_plant_power_w(f: AirFlows) -> float:
 
 @njit(cache=True)
 def air_plant(
-    load_w: float, drybulb_c: float, wetbulb_c: float, p: AirPlantParams, chillers_available: int
+    load_w: float,
+    drybulb_c: float,
+    wetbulb_c: float,
+    p: AirPlantParams,
+    chillers_available: int,
+    warm_k: float = 0.0,
 ) -> AirFlows:
-    """One step of the air path removing load_w of white-space heat [W] (see AirFlows)."""
+    """One step of the air path removing load_w of white-space heat [W] (see AirFlows). warm_k: how far the
+    room and its chilled water run above their set points (a plant short of chillers): the chillers' leaving
+    water and the economiser's entering water are that much warmer."""
     crah_w, coil_w, air_econ, adiabatic = _airside(load_w, drybulb_c, wetbulb_c, p)
     chw_pump_w, chw_load_w, economiser_water_c, wse, chiller_w, unmet_w, cop = _chilled_water(
-        (1.0 - air_econ) * coil_w, drybulb_c, wetbulb_c, p, chillers_available
+        (1.0 - air_econ) * coil_w, drybulb_c, wetbulb_c, p, chillers_available, max(warm_k, 0.0)
     )
     cw_pump_w, to_tower_w, tower_fan_w, evap, drift, blowdown = _condenser(
         chw_load_w - unmet_w + chiller_w, economiser_water_c, drybulb_c, wetbulb_c, p
@@ -146,16 +155,22 @@ def _airside(load_w, drybulb_c, wetbulb_c, p):
 
 
 @njit(cache=True, inline="always")
-def _chilled_water(water_side_w, drybulb_c, wetbulb_c, p, chillers_available):
+def _chilled_water(water_side_w, drybulb_c, wetbulb_c, p, chillers_available, warm_k):
     """Chilled-water pumps, the water-side economiser and the chillers for the coils' water-side load:
-    (chw_pump_w, chw_load_w, economiser water temperature, economiser share, chiller_w, unmet_w, COP)."""
+    (chw_pump_w, chw_load_w, economiser water temperature, economiser share, chiller_w, unmet_w, COP).
+    With the loop warm_k above its set points the economiser precools warmer return water (its share of the
+    load, (T_ret - T_hx) / (T_ret - T_sup) at constant flow, grows) and the chillers leave warmer water: so a
+    plant short of chillers removes more as the room warms, and an outage levels off where that meets the heat
+    (or the servers reach their inlet limit first). The economiser takes its share of at most the design flow's
+    heat (ASHRAE Handbook HVAC Systems and Equipment ch. 48, plate heat exchangers at fixed flow [M])."""
     chw_pump_w = 0.0
     if water_side_w > 0.0:
         chw_pump_w = affinity_power_w(
             water_side_w / p.design_heat_w, p.chw_pump_design_power_w, p.pump_min_flow_fraction
         )
     chw_load_w = water_side_w + chw_pump_w
-    chw_return_c = p.chw_supply_temp_c + p.chw_delta_t_k
+    chw_supply_c = p.chw_supply_temp_c + warm_k
+    chw_return_c = chw_supply_c + p.chw_delta_t_k
     if p.air_cooled:
         # Dry rejection: a dry-cooler economiser coil upstream of air-cooled chillers (Lei & Masanet
         # 2022 "air-cooled chiller" designs); no evaporation, condenser fans on the affinity law.
@@ -164,21 +179,23 @@ def _chilled_water(water_side_w, drybulb_c, wetbulb_c, p, chillers_available):
         economiser_water_c = max(wetbulb_c + p.tower_approach_k, p.tower_min_water_temp_c)
     wse = 0.0
     if p.economiser:
-        wse = waterside_economiser_fraction(
-            chw_return_c, p.chw_supply_temp_c, economiser_water_c, p.economiser_hx_approach_k
+        # the exchanger cools the return water on its way to the chillers: its share of the water's heat, at most
+        # the design flow's (pumps at full speed), however much a warm room asks
+        share = waterside_economiser_fraction(
+            chw_return_c, chw_supply_c, economiser_water_c, p.economiser_hx_approach_k
         )
+        if chw_load_w > 0.0:
+            wse = share * min(chw_load_w, p.design_heat_w) / chw_load_w
     chiller_load_w = (1.0 - wse) * chw_load_w
     if p.air_cooled:
-        cop_ac = carnot_chiller_cop(
-            p.chw_supply_temp_c, drybulb_c + p.condenser_approach_k, p.air_cooled_carnot_efficiency
-        )
+        cop_ac = carnot_chiller_cop(chw_supply_c, drybulb_c + p.condenser_approach_k, p.air_cooled_carnot_efficiency)
         served_w = min(chiller_load_w, chillers_available * p.chiller_unit_capacity_w)
         chiller_w = served_w / cop_ac
         unmet_w = chiller_load_w - served_w
     else:
         cw_entering_c = max(economiser_water_c, p.chiller_min_condenser_temp_c)
         chiller_w, unmet_w, _ = chiller_power_eir_w(
-            chiller_load_w, p.chw_supply_temp_c, cw_entering_c, p.chiller_unit_capacity_w, chillers_available, p.chiller
+            chiller_load_w, chw_supply_c, cw_entering_c, p.chiller_unit_capacity_w, chillers_available, p.chiller
         )
     cop = (chiller_load_w - unmet_w) / chiller_w if chiller_w > 0.0 else 0.0
     return chw_pump_w, chw_load_w, economiser_water_c, wse, chiller_w, unmet_w, cop

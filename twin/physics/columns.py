@@ -60,6 +60,8 @@ COLUMNS = (
     "tokens_training",
     "training_it_power_w",
     "gpu_power_limit_fraction",
+    "gpus_off",
+    "thermal_storage_kwh",
 )
 _I = {name: i for i, name in enumerate(COLUMNS)}
 C_IT = _I["it_power_w"]
@@ -115,6 +117,8 @@ C_IMPORT = _I["grid_import_w"]
 C_TOKTRAIN = _I["tokens_training"]
 C_ITTRAIN = _I["training_it_power_w"]
 C_CAPF = _I["gpu_power_limit_fraction"]
+C_OFF = _I["gpus_off"]
+C_STORE = _I["thermal_storage_kwh"]
 
 RACK_COLUMNS = (  # per server of each unit (rack), summed per period; *_s columns are seconds
     "it_power_w",

@@ -42,6 +42,7 @@ from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
     S_BATTERY,
+    S_STORAGE,
     S_WATER,
     FacilityParams,
     FacilityState,
@@ -257,6 +258,7 @@ def solve_step(
         charge_w,
         discharge_w,
         import_w,
+        state.plant[S_STORAGE],
     )
 
 
@@ -281,8 +283,9 @@ def air_step(
     state: FacilityState,
 ) -> tuple[AirFlows, float]:
     """Each row's CRAHs take what their coils can of the row's heat plus its recovery to set point; the
-    chilled-water plant serves their sum (what it cannot, every row keeps in proportion). Returns the
-    plant's flows and the heat stored in the rows' air [W]; the rows' air temperatures are updated."""
+    chilled-water plant serves their sum (what it cannot, the chilled-water tank if there is one, and then
+    every row keeps in proportion). Returns the plant's flows (unmet_w: after the tank) and the heat stored in
+    the rows' air [W]; the rows' air temperatures and the tank's charge are updated."""
     set_c = air.supply_air_temp_c
     asked_w = rows_air_ask(
         rows,
@@ -295,9 +298,38 @@ def air_step(
         dt_s,
         row_served_w,
     )
-    flows = air_plant(asked_w, drybulb_c, wetbulb_c, air, int(state.available[A_CHILLERS]))
-    share = (asked_w - flows.unmet_w) / asked_w if asked_w > 0.0 else 1.0
-    return flows, rows_air_after(rows, state.row_air_c, row_heat_w, row_served_w, share, set_c, dt_s)
+    warm_k = 0.0  # the rows' air above set point, weighted by what their CRAHs take: the loop's
+    if asked_w > 0.0:
+        for g in range(row_served_w.shape[0]):
+            warm_k += row_served_w[g] * (state.row_air_c[g] - set_c) / asked_w
+    chillers = int(state.available[A_CHILLERS])
+    recharge_w = 0.0  # spare chillers refill the tank, only with every chiller in service
+    if air.storage_j > 0.0 and chillers >= air.chiller_count:
+        recharge_w = min((air.storage_j - state.plant[S_STORAGE]) / dt_s, air.storage_recharge_w)
+    flows = air_plant(asked_w + recharge_w, drybulb_c, wetbulb_c, air, chillers, warm_k)
+    unmet_w = max(flows.unmet_w - recharge_w, 0.0)  # what the plant cannot serve comes out of the refill first
+    tank_w = -max(recharge_w - flows.unmet_w, 0.0)  # heat into the tank's water (its charge is cold)
+    if unmet_w > 0.0 and state.plant[S_STORAGE] > 0.0:  # the tank carries the rest while it lasts
+        tank_w = min(unmet_w, state.plant[S_STORAGE] / dt_s)
+        unmet_w -= tank_w
+    state.plant[S_STORAGE] -= tank_w * dt_s
+    flows = AirFlows(
+        flows.crah_fan_w,
+        flows.chiller_w,
+        flows.chw_pump_w,
+        flows.cw_pump_w,
+        flows.tower_fan_w,
+        flows.economiser_fraction,
+        flows.chiller_cop,
+        unmet_w,
+        flows.heat_rejected_w,
+        flows.evaporation_kg_s,
+        flows.drift_kg_s,
+        flows.blowdown_kg_s,
+        flows.adiabatic_kg_s,
+    )
+    share = (asked_w - unmet_w) / asked_w if asked_w > 0.0 else 1.0
+    return flows, tank_w + rows_air_after(rows, state.row_air_c, row_heat_w, row_served_w, share, set_c, dt_s)
 
 
 @njit(cache=True, inline="always")

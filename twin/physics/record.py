@@ -36,6 +36,7 @@ from twin.physics.columns import (
     C_ITTRAIN,
     C_LIQ,
     C_LOSS,
+    C_OFF,
     C_OTHER,
     C_PDU,
     C_PRICE,
@@ -43,6 +44,7 @@ from twin.physics.columns import (
     C_REJ,
     C_SFAN,
     C_SOLAR,
+    C_STORE,
     C_TFAN,
     C_TOK,
     C_TOKDEM,
@@ -179,6 +181,7 @@ def _record_power(r: np.ndarray, f: StepFlows) -> None:
     r[C_XFMR] = f.transformer_w
     r[C_BATT] = f.discharge_w - f.charge_w
     r[C_IMPORT] = f.import_w
+    r[C_OFF] = s.gpus_off
 
 
 @njit(cache=True, inline="always")
@@ -198,6 +201,7 @@ def _record_cooling(r: np.ndarray, f: StepFlows, dt_s: float) -> None:
     r[C_UNMET] = f.stored_w
     r[C_REJ] = f.heat_rejected_w
     r[C_INLET] = f.servers.inlet_max_c
+    r[C_STORE] = f.storage_j / J_PER_KWH
     r[C_COOLANT] = f.servers.coolant_max_c
     r[C_EVAP] = a.evaporation_kg_s * to_m3
     r[C_DRIFT] = a.drift_kg_s * to_m3

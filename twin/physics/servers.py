@@ -68,8 +68,9 @@ from twin.physics.units import (
     K_DIE_MAX,
     K_INLET_MAX,
     K_COOLANT_MAX,
-) = range(13)
-N_SUMS = 13
+    K_GPUS_OFF,
+) = range(14)
+N_SUMS = 14
 
 
 @njit(cache=True, inline="always")
@@ -107,7 +108,7 @@ def servers_step(
     gpus_commit(lo, hi, units, state, w.last_w, per_server, work)
     server_power_step(lo, hi, units, per_server, drive, state)
     rows_total(0, row_air_c.shape[0], units, where, per_server, w.row_w, w.sums)
-    racks_sums(lo, hi, dt_s, units, per_server, w.last_w, drive, w.sums)
+    racks_sums(lo, hi, dt_s, units, per_server, w.last_w, drive, state.off, w.sums)
     return servers_total(w.sums, w.fleet, where.hall_first, demand[i], dt_s)
 
 
@@ -194,13 +195,14 @@ def racks_sums(
     per_server: np.ndarray,
     last_w: np.ndarray,
     drive: np.ndarray,
+    off: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """The sums and maxima over racks lo..hi-1 (K_*, but for K_IT and K_LIQUID: rows_total's rows add up to
     them) into out. Summed in vector lanes (reassociated: the order is fixed by the build, so runs repeat
     exactly)."""
     gpu_w = host_w = fan_w = 0.0
-    tokens = tokens_train = it_train_w = util_gpu = clock_gpu = 0.0
+    tokens = tokens_train = it_train_w = util_gpu = clock_gpu = gpus_off = 0.0
     for h in range(np.uint64(lo), np.uint64(hi)):
         servers = units[U_SERVERS, h]
         gpus = servers * units[U_GPUS_PER_SERVER, h]
@@ -214,6 +216,7 @@ def racks_sums(
         tokens += (1.0 - training) * done
         util_gpu += gpus * per_server[R_UTIL, h]
         clock_gpu += gpus * per_server[R_CLOCK, h]
+        gpus_off += gpus * off[h]
     die_max = inlet_max = coolant_max = -273.15
     for h in range(
         np.uint64(lo), np.uint64(hi)
@@ -232,6 +235,7 @@ def racks_sums(
     out[K_DIE_MAX] = die_max
     out[K_INLET_MAX] = inlet_max
     out[K_COOLANT_MAX] = coolant_max
+    out[K_GPUS_OFF] = gpus_off
 
 
 F_GPUS, F_TRAINING_GPUS = 0, 1  # fleet_constants: [F_HALL_RATE + hall] each hall's serving tokens/s at full demand
@@ -278,6 +282,7 @@ def servers_total(
         k[K_DIE_MAX],
         k[K_INLET_MAX],
         k[K_COOLANT_MAX],
+        k[K_GPUS_OFF],
     )
 
 

@@ -10,8 +10,8 @@ from twin.physics.liquid_plant import LiquidFlows, LiquidPlantParams
 from twin.physics.rows import Rows
 from twin.physics.units import Topology, UnitState
 
-# FacilityState.plant: facility water temperature [C] and battery charge [J]
-S_WATER, S_BATTERY = 0, 1
+# FacilityState.plant: facility water temperature [C], battery charge [J], chilled-water storage charge [J]
+S_WATER, S_BATTERY, S_STORAGE = 0, 1, 2
 # FacilityState.available: the facility's cooling units in service (fault events change it)
 A_CHILLERS, A_DRYCOOLER = 0, 1
 
@@ -59,6 +59,7 @@ class ServerTotals(NamedTuple):
     die_max_c: float  # the hottest rack's
     inlet_max_c: float  # the hottest rack inlet at the start of the step
     coolant_max_c: float  # the warmest GPU coolant (inlet air for air-cooled racks)
+    gpus_off: float  # GPUs whose servers are powered off (past their inlet or coolant limit, or not yet installed)
 
 
 class FacilityParams(NamedTuple):
@@ -119,6 +120,7 @@ class StepFlows(NamedTuple):
     charge_w: float  # battery
     discharge_w: float
     import_w: float  # grid import at the meter
+    storage_j: float  # chilled-water storage's charge after the step
 
 
 class StepWork(NamedTuple):

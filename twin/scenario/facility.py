@@ -93,6 +93,13 @@ class AirPath(ScenarioModel):
         catalog.load("cooling")["rows"]["crah_redundancy"], description="of each row's CRAHs"
     )
     chiller_capacity_margin: float = Field(AIR_DEFAULTS["chiller_capacity_margin"], ge=1.0, le=3.0)
+    thermal_storage_min: float = Field(
+        0.0,
+        ge=0.0,
+        le=600.0,
+        description="chilled-water storage: minutes a full tank carries the air path's design heat when the "
+        "chillers cannot (0: none); the summary reports its ride-through and tank volume",
+    )
 
     @model_validator(mode="after")
     def _air_above_water(self):

@@ -12,6 +12,7 @@ import datetime as dt
 
 import numpy as np
 
+from twin.physics.cooling import INLET_ALLOWABLE_MAX_C, WATER_CP_J_KG_K, WATER_DENSITY_KG_M3
 from twin.physics.state import A_CHILLERS, A_DRYCOOLER
 
 
@@ -57,3 +58,55 @@ def cooling_outage(env, sync, plant, offset_s, outage):
     yield env.timeout(outage.duration_s)
     sync(env.now)
     in_service += lost
+
+
+RECOVERED_WITHIN_K = 0.5  # [M] an outage is over once the hottest inlet is back within this of where it began
+
+
+def outage_summary(scenario, frame, plant):
+    """summary.json "cooling_outages": for each outage, how hot the hottest server inlet got, how long servers were
+    off and above their allowable inlet, when a chilled-water tank ran dry, and the recovery time: minutes from the
+    units' return until the hottest inlet is back within RECOVERED_WITHIN_K of where it was when they went out and
+    no more GPUs are off than then (None: not within the run). Plus the tank's ride-through at design heat."""
+    step_s = scenario.step_s
+    cooling = scenario.facility.cooling
+    limit_c = INLET_ALLOWABLE_MAX_C[(cooling if cooling.type == "air" else cooling.air_path).inlet_class]
+    inlet = frame["server_inlet_temp_c"].to_numpy()
+    off = frame["gpus_off"].to_numpy()
+    store = frame["thermal_storage_kwh"].to_numpy()
+    out = []
+    for outage in scenario.faults.cooling_outages:
+        i0 = int(outage_offset_s(scenario, outage) // step_s)
+        i1 = min(i0 + int(np.ceil(outage.duration_s / step_s)), len(frame))
+        base_c, base_off = inlet[i0], off[i0]
+        back = np.flatnonzero((inlet[i1:] <= base_c + RECOVERED_WITHIN_K) & (off[i1:] <= base_off))
+        end = i1 + (int(back[0]) if back.size else len(frame) - i1)
+        window = slice(i0, max(end, i1 + 1))
+        dry = np.flatnonzero(store[i0:i1] <= 0.0) if plant.air.storage_j > 0.0 else np.array([])
+        out.append(
+            {
+                "unit": outage.unit,
+                "start_utc": frame["timestamp"].iloc[i0].isoformat(),
+                "duration_h": outage.duration_s / 3600.0,
+                "max_inlet_c": float(inlet[window].max()),
+                "inlet_rise_k": float(inlet[window].max() - base_c),
+                "hours_inlet_above_allowable": float((inlet[window] > limit_c).sum() * step_s / 3600.0),
+                "max_gpus_off": float(off[window].max()),
+                "tank_empty_after_min": float((dry[0] + 1) * step_s / 60.0) if dry.size else None,
+                "recovery_min": float((end - i1) * step_s / 60.0) if back.size else None,
+            }
+        )
+    return out
+
+
+def storage_summary(plant):
+    """summary.json "thermal_storage": the chilled-water tank's cooling, its ride-through at the air path's design
+    heat and its volume at the chilled-water range (V = E / (rho c_p dT))."""
+    air = plant.air
+    rho_cp = WATER_DENSITY_KG_M3 * WATER_CP_J_KG_K
+    return {
+        "storage_kwh": air.storage_j / 3.6e6,
+        "ride_through_min_at_design_heat": air.storage_j / air.design_heat_w / 60.0,
+        "tank_m3": air.storage_j / (rho_cp * air.chw_delta_t_k),
+        "recharge_kw": air.storage_recharge_w / 1e3,
+    }

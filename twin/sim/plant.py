@@ -15,6 +15,7 @@ from twin.physics.liquid_plant import LiquidPlantParams, liquid_plant, liquid_pl
 from twin.physics.state import (
     A_CHILLERS,
     A_DRYCOOLER,
+    S_STORAGE,
     S_WATER,
     FacilityParams,
     FacilityState,
@@ -156,6 +157,8 @@ def build_air_plant(cfg, design_heat_w, design_wetbulb_c=None):
         dry_approach_k=air["dry_economiser_approach_k"],
         condenser_approach_k=air["air_cooled_condenser_approach_k"],
         air_cooled_carnot_efficiency=air["air_cooled_carnot_efficiency"],
+        storage_j=cfg.thermal_storage_min * 60.0 * design_heat_w,
+        storage_recharge_w=air["storage_recharge_fraction"] * design_heat_w,
     )
 
 
@@ -340,8 +343,9 @@ class Plant:
         available = np.zeros(2)
         available[A_CHILLERS] = self.air.chiller_count
         available[A_DRYCOOLER] = 1.0
-        plant = np.zeros(2)
+        plant = np.zeros(3)
         plant[S_WATER] = self.liquid.supply_temp_c
+        plant[S_STORAGE] = self.air.storage_j  # a full tank
         n_rows = len(self.layout.row_names)
         row_air_c = np.full(n_rows, self.air.supply_air_temp_c)
         row_coolant_c = np.full(n_rows, self.liquid.supply_temp_c + self.liquid.coolant_approach_k)
