@@ -48,6 +48,7 @@ def cases():
             6.03,
             2.124e6 / chiller_w,
             rel=0.02,
+            evidence="check",  # the curve at its own rating point
         ),
         within(
             "cooling-tower latent share of the heat at CTI rating conditions (water 35/29.4 C, wet-bulb 25.6 C, "
@@ -72,6 +73,7 @@ def cases():
             0.94,
             0.975,
             power.efficiency(0.5, *double),
+            evidence="check",  # the loss coefficients are set to these points
         ),
         in_range(
             "UPS double conversion efficiency at 25 % load",
@@ -79,6 +81,7 @@ def cases():
             0.90,
             0.97,
             power.efficiency(0.25, *double),
+            evidence="check",  # the loss coefficients are set to these points
         ),
         within(
             "UPS eco mode efficiency at 50 % load",
@@ -86,6 +89,7 @@ def cases():
             0.99,
             power.efficiency(0.5, *eco),
             abs_=0.005,
+            evidence="check",  # the loss coefficients are set to these points
         ),
         within(
             "server PSU efficiency at 50 % load",
@@ -93,6 +97,7 @@ def cases():
             0.96,
             power.efficiency(0.5, *titanium),
             abs_=0.005,
+            evidence="check",  # the curve is fitted to these points
         ),
         within(
             "server PSU efficiency at 20 % load",
@@ -100,6 +105,7 @@ def cases():
             0.94,
             power.efficiency(0.2, *titanium),
             abs_=0.012,
+            evidence="check",  # the curve is fitted to these points
         ),
         in_range(
             "MV dry-type transformer efficiency at 50 % load",
@@ -107,6 +113,7 @@ def cases():
             0.989,
             0.995,
             0.5 / (0.5 + power.transformer_loss_w(0.5, 1.0, tr["no_load_loss_fraction"], tr["load_loss_fraction"])),
+            evidence="check",  # the losses are derived from this standard
         ),
         within(
             "fan power at half flow / design power",
@@ -114,6 +121,7 @@ def cases():
             0.125,
             cooling.affinity_power_w(0.5, 1.0, 0.2),
             abs_=1e-9,
+            evidence="check",  # the affinity law itself
         ),
         in_range(
             "server power rise with inlet 23 -> 30 C, DGX H100 at 70 % load",
@@ -122,6 +130,7 @@ def cases():
             0.5,
             _server_power_per_k(23.0, 30.0),
             unit="%/K",
+            evidence="check",  # the fan speed law was chosen with this band in view
         ),
         within(
             "wet-bulb at 20 C, 50 % RH, sea level",

@@ -106,6 +106,7 @@ def cases():
                 high,
                 annual(site, cooling)[1],
                 unit="L/kWh_IT",
+                evidence="measured" if "measured" in source else "published",
             )
         )
     for site, (low, high) in CITY_PUE.items():
@@ -165,6 +166,7 @@ def cases():
                 1.0,
                 1.0,
                 "must hold",
+                evidence="check",  # restates the PUE cases above
             )
         )
     return out

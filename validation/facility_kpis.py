@@ -46,6 +46,7 @@ def cases():
             1 / 1.28,
             1 / 1.16,
             shares["it"],
+            evidence="check",  # restates the annual PUE case above
         ),
         in_range(
             "quickstart design over a full year, mechanical load component (cooling / IT energy)",
