@@ -122,3 +122,80 @@ def test_a_chilled_water_tank_rides_through_until_it_is_empty_then_the_room_warm
     assert none["max_inlet_c"] > 35.0 and none["max_gpus_off"] > 0.0  # no tank, no chillers: servers go off
     assert tank["max_inlet_c"] <= none["max_inlet_c"] + 0.5
     assert f["thermal_storage_kwh"].iloc[-1] == pytest.approx(storage["storage_kwh"])  # refilled by the end
+
+
+def _pue_at_fill(cooling, containment, fill):
+    """A day's PUE with a fill share of a 50-rack hall installed and running flat out (Ashburn, April)."""
+    data = short_scenario(start="2023-04-15", duration="1d", step="900s")
+    data["facility"]["cooling"] = cooling
+    data["facility"]["halls"][0].update(containment=containment, positions=50, rack_count=round(50 * fill))
+    data["workload"]["inference"].update(peak_demand_fraction=1.0, trough_demand_fraction=1.0, utilization_ceiling=1.0)
+    f = simulate(Scenario.model_validate(data))
+    return f["facility_power_w"].sum() / f["it_power_w"].sum()
+
+
+def test_a_legacy_plants_pue_falls_as_its_it_load_rises():
+    """Issue 22 acceptance: constant-speed CRACs and pumps, a 2N-like oversized plant and fixed loads spread over
+    more IT: PUE falls from 20 % to 100 % of the design IT load (measured: 2.29 to 1.40). The modern plant's
+    variable-speed fans and pumps leave a shallow bowl (1.18 at 20 %, 1.10 at 60 %, 1.14 at 100 %)."""
+    fills = (0.2, 0.4, 0.6, 0.8, 1.0)
+    legacy = [_pue_at_fill({"type": "air", "archetype": "legacy"}, "none", x) for x in fills]
+    assert all(a > b for a, b in zip(legacy, legacy[1:]))
+    assert legacy[0] > 1.9 and legacy[-1] < 1.6
+    modern = [_pue_at_fill({"type": "air"}, "full", x) for x in fills]
+    assert max(modern) - min(modern) < 0.2 * (legacy[0] - legacy[-1]) and max(modern) < legacy[-1]
+
+
+def test_the_legacy_archetype_fills_what_the_scenario_leaves_out():
+    from twin.scenario.facility import AirCooling
+
+    legacy = AirCooling.model_validate({"type": "air", "archetype": "legacy", "chw_supply_temp_c": 9.0})
+    assert (legacy.crah_fan_control, legacy.pump_control, legacy.economiser) == ("constant", "constant", False)
+    assert legacy.chw_supply_temp_c == 9.0 and legacy.supply_air_temp_c == 18.0
+    assert AirCooling.model_validate({"type": "air"}).crah_fan_control == "variable"
+
+
+def test_morphed_weather_keeps_each_hours_relative_humidity():
+    import numpy as np
+
+    from twin.sites import morph
+    from twin.sites.library import load_site
+
+    for name, low, high in (("phoenix-az", 0.55, 0.85), ("singapore", 0.85, 1.0)):
+        site = load_site(name, None, None)
+        future, days = morph.morph(site, 2.0)
+        assert days == 0 and np.allclose(future.drybulb_c, site.drybulb_c + 2.0)
+        p = 101325.0 if name == "singapore" else float(morph.standard_pressure_pa(site.elevation_m))
+        before = morph.relative_humidity(site.drybulb_c, site.wetbulb_c, p)
+        after = morph.relative_humidity(future.drybulb_c, future.wetbulb_c, p)
+        assert np.abs(after - before).max() < 1e-3
+        rise = (future.wetbulb_c - site.wetbulb_c).mean() / 2.0
+        assert low < rise < high  # wet-bulb warms less than dry-bulb, least where the air is dry
+
+
+def test_heat_waves_come_as_often_as_ar6_says_and_on_the_sites_hottest_days():
+    from twin.sites import morph
+    from twin.sites.library import load_site
+
+    rate = 0.058  # SSP5-8.5, catalog/forecast.yaml high
+    counts = [morph.heatwave_count(rate, k) for k in range(41)]
+    expected = sum(morph.extra_heatwaves_per_year(morph.global_level_k(rate * k)) for k in range(1, 41))
+    assert sum(counts) == int(expected) and counts[0] == 0 and max(counts) <= 2
+    site = load_site("houston-tx", None, None)
+    future, days = morph.morph(site, 1.0, heatwaves=2, extra_k=0.5)
+    assert days == 2 * morph.HEATWAVE_DAYS
+    lifted = future.drybulb_c - site.drybulb_c > 1.0 + 1e-9
+    assert lifted.sum() == 2 * 24 * morph.HEATWAVE_DAYS
+    assert site.drybulb_c[lifted].mean() > site.drybulb_c.mean() + 5.0  # the hottest stretches of the year
+
+
+def test_a_forecast_reports_heat_waves_peak_pue_and_throttled_hours():
+    from twin.forecast import forecast
+    from twin.scenario import load_scenario
+
+    scenario = load_scenario("scenarios/hall-10mw.yaml").model_copy(update={"duration": "30d", "step": "1h"})
+    scenario = scenario.model_copy(update={"start": __import__("datetime").date(2023, 7, 1)})
+    table, _ = forecast(scenario, 2026, 2026 + 25, names=["high"])
+    assert table["heatwave_days"].sum() > 0 and table["heatwave_days"].iloc[0] == 0
+    assert table["pue"].iloc[-1] > table["pue"].iloc[0]
+    assert (table["peak_hourly_pue"] >= table["pue"]).all() and (table["hours_gpu_throttled"] >= 0).all()

@@ -2,7 +2,8 @@
 
 For each storyline and year y (k = y - first year), the scenario runs once at its site with
   grid carbon x (1 + grid_carbon_change)^k (the rate of the site's region where the storyline
-  has one), dry-bulb and wet-bulb + warming k,
+  has one), dry-bulb + warming k at each hour's relative humidity, and the heat waves the warmer
+  climate adds (twin/sites/morph.py),
   output tokens per GPU-second x (1 + efficiency_gain)^k at the same power,
 and the SAIQ components, index and KPIs are taken per token as for any run. The fleet grows with
 demand (demand_growth) and with the rebound of cheaper tokens ((cost_y / cost_first)^elasticity),
@@ -17,7 +18,9 @@ import pandas as pd
 
 from twin import catalog
 from twin.metrics import kpis, saiq, saiq_components, saiq_counting, totals
+from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
 from twin.pipeline import reference_components, simulate
+from twin.sites import morph
 from twin.sites.index import site_entry
 from twin.sites.library import load_site
 
@@ -36,12 +39,12 @@ def grid_carbon_change(story, region):
 
 
 def _year_site(site, story, k, region):
-    return dataclasses.replace(
-        site,
-        carbon_g_per_kwh=site.carbon_g_per_kwh * (1.0 + grid_carbon_change(story, region)) ** k,
-        drybulb_c=site.drybulb_c + story["warming_k_per_year"] * k,
-        wetbulb_c=site.wetbulb_c + story["warming_k_per_year"] * k,
-    )
+    """(the site's series for forecast year k, heat-wave days in them)."""
+    warming_k = story["warming_k_per_year"] * k
+    extra_k = morph.extra_intensity_k(morph.global_level_k(warming_k))
+    weather, heatwave_days = morph.morph(site, warming_k, morph.heatwave_count(story["warming_k_per_year"], k), extra_k)
+    carbon = site.carbon_g_per_kwh * (1.0 + grid_carbon_change(story, region)) ** k
+    return dataclasses.replace(weather, carbon_g_per_kwh=carbon), heatwave_days
 
 
 def _year_scenario(scenario, story, k):
@@ -68,7 +71,8 @@ def forecast(scenario, first_year, last_year, names=None, on_done=None):
         for year in years:
             k = year - first_year
             run = _year_scenario(scenario, story, k)
-            frame = simulate(run, site=_year_site(site, story, k, region))
+            year_site, heatwave_days = _year_site(site, story, k, region)
+            frame = simulate(run, site=year_site)
             t = totals(frame, run.step_s)
             components = saiq_components(t, **counting)
             result = saiq(components, weights, reference)
@@ -86,6 +90,10 @@ def forecast(scenario, first_year, last_year, names=None, on_done=None):
                     **components,
                     "pue": k_["pue"],
                     "wue_site_l_per_kwh": k_["wue_site_l_per_kwh"],
+                    "peak_hourly_pue": _peak_hourly_pue(frame),
+                    "heatwave_days": heatwave_days,
+                    "hours_gpu_throttled": t["hours_gpu_throttled"],
+                    "hours_inlet_above_allowable": _hours_above_allowable(run, frame),
                     "grid_carbon_g_per_kwh": float(frame["grid_carbon_g_per_kwh"].mean()),
                     "fleet_scale": growth,
                     "facility_energy_mwh": t["facility_energy_mwh"] * growth,
@@ -106,3 +114,14 @@ def forecast(scenario, first_year, last_year, names=None, on_done=None):
         "storylines": stories,
     }
     return pd.DataFrame(rows), meta
+
+
+def _peak_hourly_pue(frame):
+    hourly = frame.set_index("timestamp")[["facility_power_w", "it_power_w"]].resample("1h").mean()
+    return float((hourly["facility_power_w"] / hourly["it_power_w"]).max())
+
+
+def _hours_above_allowable(scenario, frame):
+    cooling = scenario.facility.cooling
+    limit_c = INLET_ALLOWABLE_MAX_C[(cooling if cooling.type == "air" else cooling.air_path).inlet_class]
+    return float((frame["server_inlet_temp_c"] > limit_c).sum()) * scenario.step_s / 3600.0

@@ -58,6 +58,17 @@ class Site(ScenarioModel):
 class AirPath(ScenarioModel):
     """The air path: CRAH/AHU fans + water-cooled chillers + cooling tower + economisers."""
 
+    archetype: Literal["modern", "legacy"] = Field(
+        "modern",
+        description="modern: the catalog's air defaults; legacy: catalog/cooling.yaml air_legacy for every field "
+        "not given (constant-speed CRACs and pumps, 7 C chilled water, no economiser, cold supply air)",
+    )
+    crah_fan_control: Literal["variable", "constant"] = Field(
+        "variable", description="variable: CRAH fans on VFDs/EC motors follow the load; constant: full speed always"
+    )
+    pump_control: Literal["variable", "constant"] = Field(
+        "variable", description="variable: chilled and condenser water flow follow the load; constant: design flow"
+    )
     supply_air_temp_c: float = Field(AIR_DEFAULTS["supply_air_temp_c"], ge=10.0, le=35.0)
     air_delta_t_k: float = Field(AIR_DEFAULTS["air_delta_t_k"], ge=4.0, le=25.0)
     crah_fan_pressure_pa: float = Field(AIR_DEFAULTS["crah_fan_pressure_pa"], ge=50.0, le=2000.0)
@@ -100,6 +111,13 @@ class AirPath(ScenarioModel):
         description="chilled-water storage: minutes a full tank carries the air path's design heat when the "
         "chillers cannot (0: none); the summary reports its ride-through and tank volume",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _archetype_defaults(cls, data):
+        if isinstance(data, dict) and data.get("archetype") == "legacy":
+            return {**catalog.load("cooling")["air_legacy"], **data}
+        return data
 
     @model_validator(mode="after")
     def _air_above_water(self):

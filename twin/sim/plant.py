@@ -123,7 +123,7 @@ def build_air_plant(cfg, design_heat_w, design_wetbulb_c=None):
         crah_design_power_w=cooling.fan_or_pump_design_power_w(
             air_flow, cfg.crah_fan_pressure_pa, cfg.crah_fan_efficiency
         ),
-        crah_min_speed_fraction=air["crah_min_speed_fraction"],
+        crah_min_speed_fraction=1.0 if cfg.crah_fan_control == "constant" else air["crah_min_speed_fraction"],
         supply_air_temp_c=cfg.supply_air_temp_c,
         air_delta_t_k=cfg.air_delta_t_k,
         chw_supply_temp_c=cfg.chw_supply_temp_c,
@@ -134,7 +134,7 @@ def build_air_plant(cfg, design_heat_w, design_wetbulb_c=None):
         cw_pump_design_power_w=cooling.fan_or_pump_design_power_w(
             cw_flow, air["cw_pump_head_pa"], air["pump_efficiency"]
         ),
-        pump_min_flow_fraction=air["pump_min_flow_fraction"],
+        pump_min_flow_fraction=1.0 if cfg.pump_control == "constant" else air["pump_min_flow_fraction"],
         cw_range_k=air["cw_range_k"],
         tower_approach_k=cfg.tower_approach_k,
         tower_fan_design_power_w=air["tower_fan_kw_per_kw_design"] * condenser_design_w,
