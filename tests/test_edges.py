@@ -199,3 +199,28 @@ def test_a_forecast_reports_heat_waves_peak_pue_and_throttled_hours():
     assert table["heatwave_days"].sum() > 0 and table["heatwave_days"].iloc[0] == 0
     assert table["pue"].iloc[-1] > table["pue"].iloc[0]
     assert (table["peak_hourly_pue"] >= table["pue"]).all() and (table["hours_gpu_throttled"] >= 0).all()
+
+
+def test_the_terminal_summary_reports_each_outage_and_the_tank():
+    import io
+
+    from rich.console import Console
+
+    from twin.pipeline import execute_run
+    from twin.report import print_summary
+    from twin.scenario import load_scenario
+
+    base = load_scenario("scenarios/chiller-outage.yaml")
+    cooling = base.facility.cooling.model_copy(update={"thermal_storage_min": 10.0})
+    scenario = base.model_copy(
+        update={
+            "start": __import__("datetime").date(2023, 8, 1),
+            "duration": "1d",
+            "facility": base.facility.model_copy(update={"cooling": cooling}),
+        }
+    )
+    buffer = io.StringIO()
+    print_summary(execute_run(scenario).summary, console=Console(file=buffer, width=200))
+    text = buffer.getvalue()
+    assert "Cooling outage, chiller from 2023-08-01T21:00:00+00:00 for 1 h" in text and "recovered" in text
+    assert "Chilled-water storage:" in text and "10.0 min at the air path's design heat" in text

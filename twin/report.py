@@ -197,6 +197,21 @@ def print_summary(summary, out_dir=None, console=None):
             )
         )
 
+    for o in summary.get("cooling_outages", []):
+        recovery = "not within the run" if o["recovery_min"] is None else f"{o['recovery_min']:.0f} min after"
+        tank = "" if o["tank_empty_after_min"] is None else f"; tank empty after {o['tank_empty_after_min']:.0f} min"
+        console.print(
+            f"Cooling outage, {o['unit']} from {o['start_utc']} for {o['duration_h']:g} h: hottest inlet +"
+            f"{o['inlet_rise_k']:.1f} K to {o['max_inlet_c']:.1f} C, {o['hours_inlet_above_allowable']:.2f} h above "
+            f"the allowable inlet, up to {o['max_gpus_off']:,.0f} GPUs off{tank}; recovered {recovery}"
+        )
+    storage = summary.get("thermal_storage")
+    if storage:
+        console.print(
+            f"Chilled-water storage: {storage['storage_kwh']:,.0f} kWh ({storage['tank_m3']:,.0f} m3), "
+            f"{storage['ride_through_min_at_design_heat']:.1f} min at the air path's design heat"
+        )
+
     no_tokens = summary["totals"].get("tokens", 0.0) + summary["totals"].get("tokens_training", 0.0) <= 0.0
     sq = Table(title="SAIQ" + (": no tokens in this run, nothing per token" if no_tokens else ""), title_justify="left")
     sq.add_column("component")
