@@ -102,13 +102,15 @@ def air_plant(
     p: AirPlantParams,
     chillers_available: int,
     warm_k: float = 0.0,
+    refill_w: float = 0.0,
 ) -> AirFlows:
     """One step of the air path removing load_w of white-space heat [W] (see AirFlows). warm_k: how far the
     room and its chilled water run above their set points (a plant short of chillers): the chillers' leaving
-    water and the economiser's entering water are that much warmer."""
+    water and the economiser's entering water are that much warmer. refill_w: heat taken from a chilled-water
+    tank on the water side (the coils and outdoor air do not see it)."""
     crah_w, coil_w, air_econ, adiabatic = _airside(load_w, drybulb_c, wetbulb_c, p)
     chw_pump_w, chw_load_w, economiser_water_c, wse, chiller_w, unmet_w, cop = _chilled_water(
-        (1.0 - air_econ) * coil_w, drybulb_c, wetbulb_c, p, chillers_available, max(warm_k, 0.0)
+        (1.0 - air_econ) * coil_w + refill_w, drybulb_c, wetbulb_c, p, chillers_available, max(warm_k, 0.0)
     )
     cw_pump_w, to_tower_w, tower_fan_w, evap, drift, blowdown = _condenser(
         chw_load_w - unmet_w + chiller_w, economiser_water_c, drybulb_c, wetbulb_c, p
@@ -184,8 +186,9 @@ def _chilled_water(water_side_w, drybulb_c, wetbulb_c, p, chillers_available, wa
         share = waterside_economiser_fraction(
             chw_return_c, chw_supply_c, economiser_water_c, p.economiser_hx_approach_k
         )
+        design_w = p.design_heat_w + p.crah_design_power_w + p.chw_pump_design_power_w  # the coils' design load
         if chw_load_w > 0.0:
-            wse = share * min(chw_load_w, p.design_heat_w) / chw_load_w
+            wse = share * min(chw_load_w, design_w) / chw_load_w
     chiller_load_w = (1.0 - wse) * chw_load_w
     if p.air_cooled:
         cop_ac = carnot_chiller_cop(chw_supply_c, drybulb_c + p.condenser_approach_k, p.air_cooled_carnot_efficiency)

@@ -271,6 +271,11 @@ def chain_losses_w(it_w: float, chain: PowerChainParams) -> tuple[float, float, 
     return pdu_w, ups_out_w, ups_w
 
 
+# [M] a plant short of chillers is stepped at most this long: its removal rises steeply with the room's warming
+# (the economiser on warmer return water), and a longer explicit step overshoots the level where removal meets heat
+AIR_SUBSTEP_S = 60.0
+
+
 @njit(cache=True, inline="always")
 def air_step(
     row_heat_w: np.ndarray,
@@ -282,10 +287,47 @@ def air_step(
     rows: Rows,
     state: FacilityState,
 ) -> tuple[AirFlows, float]:
+    """The rows' CRAHs and the chilled-water plant over the step (air_substep); where the plant falls short over a
+    step longer than AIR_SUBSTEP_S, the step is taken again in sub-steps of at most that, the flows averaged."""
+    if dt_s <= AIR_SUBSTEP_S:
+        return air_substep(row_heat_w, row_served_w, drybulb_c, wetbulb_c, dt_s, air, rows, state)
+    start_c = state.row_air_c.copy()
+    start_j = state.plant[S_STORAGE]
+    flows, stored_w = air_substep(row_heat_w, row_served_w, drybulb_c, wetbulb_c, dt_s, air, rows, state)
+    if flows.unmet_w <= 0.0:
+        return flows, stored_w
+    for g in range(start_c.shape[0]):
+        state.row_air_c[g] = start_c[g]
+    state.plant[S_STORAGE] = start_j
+    n = int(np.ceil(dt_s / AIR_SUBSTEP_S))
+    mean = np.zeros(14)
+    for _ in range(n):
+        f, stored_w = air_substep(row_heat_w, row_served_w, drybulb_c, wetbulb_c, dt_s / n, air, rows, state)
+        for k in range(13):
+            mean[k] += f[k] / n
+        mean[13] += stored_w / n
+    m = mean
+    flows = AirFlows(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11], m[12])
+    return flows, m[13]
+
+
+@njit(cache=True, inline="always")
+def air_substep(
+    row_heat_w: np.ndarray,
+    row_served_w: np.ndarray,
+    drybulb_c: float,
+    wetbulb_c: float,
+    dt_s: float,
+    air: AirPlantParams,
+    rows: Rows,
+    state: FacilityState,
+) -> tuple[AirFlows, float]:
     """Each row's CRAHs take what their coils can of the row's heat plus its recovery to set point; the
     chilled-water plant serves their sum (what it cannot, the chilled-water tank if there is one, and then
-    every row keeps in proportion). Returns the plant's flows (unmet_w: after the tank) and the heat stored in
-    the rows' air [W]; the rows' air temperatures and the tank's charge are updated."""
+    every row keeps in proportion). A plant that falls short runs warm: its chilled water floats up with the
+    rooms (air_plant's warm_k), never one whose chillers keep up. Spare chillers refill the tank on the water
+    side. Returns the plant's flows (unmet_w: after the tank) and the heat stored in the rows' air and the tank
+    [W]; the rows' air temperatures and the tank's charge are updated."""
     set_c = air.supply_air_temp_c
     asked_w = rows_air_ask(
         rows,
@@ -298,21 +340,23 @@ def air_step(
         dt_s,
         row_served_w,
     )
-    warm_k = 0.0  # the rows' air above set point, weighted by what their CRAHs take: the loop's
-    if asked_w > 0.0:
-        for g in range(row_served_w.shape[0]):
-            warm_k += row_served_w[g] * (state.row_air_c[g] - set_c) / asked_w
     chillers = int(state.available[A_CHILLERS])
     recharge_w = 0.0  # spare chillers refill the tank, only with every chiller in service
     if air.storage_j > 0.0 and chillers >= air.chiller_count:
         recharge_w = min((air.storage_j - state.plant[S_STORAGE]) / dt_s, air.storage_recharge_w)
-    flows = air_plant(asked_w + recharge_w, drybulb_c, wetbulb_c, air, chillers, warm_k)
+    flows = air_plant(asked_w, drybulb_c, wetbulb_c, air, chillers, 0.0, recharge_w)
+    if flows.unmet_w > recharge_w and asked_w > 0.0:  # short of chillers: the loop runs as warm as the rooms
+        warm_k = 0.0  # the rows' air above set point, weighted by what their CRAHs take
+        for g in range(row_served_w.shape[0]):
+            warm_k += row_served_w[g] * (state.row_air_c[g] - set_c) / asked_w
+        if warm_k > 0.0:
+            flows = air_plant(asked_w, drybulb_c, wetbulb_c, air, chillers, warm_k, recharge_w)
     unmet_w = max(flows.unmet_w - recharge_w, 0.0)  # what the plant cannot serve comes out of the refill first
     tank_w = -max(recharge_w - flows.unmet_w, 0.0)  # heat into the tank's water (its charge is cold)
     if unmet_w > 0.0 and state.plant[S_STORAGE] > 0.0:  # the tank carries the rest while it lasts
         tank_w = min(unmet_w, state.plant[S_STORAGE] / dt_s)
         unmet_w -= tank_w
-    state.plant[S_STORAGE] -= tank_w * dt_s
+    state.plant[S_STORAGE] = max(state.plant[S_STORAGE] - tank_w * dt_s, 0.0) if unmet_w <= 0.0 else 0.0
     flows = AirFlows(
         flows.crah_fan_w,
         flows.chiller_w,

@@ -76,8 +76,9 @@ def outage_summary(scenario, frame, plant):
     store = frame["thermal_storage_kwh"].to_numpy()
     out = []
     for outage in scenario.faults.cooling_outages:
-        i0 = int(outage_offset_s(scenario, outage) // step_s)
-        i1 = min(i0 + int(np.ceil(outage.duration_s / step_s)), len(frame))
+        offset_s = outage_offset_s(scenario, outage)
+        i0 = int(offset_s // step_s)
+        i1 = min(int((offset_s + outage.duration_s) // step_s), len(frame))  # the step the units are back
         base_c, base_off = inlet[i0], off[i0]
         back = np.flatnonzero((inlet[i1:] <= base_c + RECOVERED_WITHIN_K) & (off[i1:] <= base_off))
         end = i1 + (int(back[0]) if back.size else len(frame) - i1)

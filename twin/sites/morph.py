@@ -61,9 +61,9 @@ def extra_intensity_k(level_k):
 def heatwave_count(warming_k_per_year, k):
     """Heat waves in forecast year k: the whole events the summed extra frequency reaches by then, less those of
     the years before (so the expected count over the years is kept, each event placed whole)."""
-    summed = [
+    summed = [  # through year n (year 0, today's climate, adds none)
         sum(extra_heatwaves_per_year(global_level_k(warming_k_per_year * j)) for j in range(1, n + 1))
-        for n in (k, k + 1)
+        for n in (k - 1, k)
     ]
     return int(np.floor(summed[1] + 1e-9) - np.floor(summed[0] + 1e-9)) if k >= 0 else 0
 
