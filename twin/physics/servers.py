@@ -30,7 +30,6 @@ from twin.physics.rack import fan_power_w, fan_speed_fraction, host_power_linear
 from twin.physics.rack_gpus import full_clock, gpus_commit, gpus_exact, gpus_fast
 from twin.physics.state import ServerTotals, StepWork
 from twin.physics.units import (
-    U_FAN_DESIGN_DC_W,
     U_FAN_MAX_W,
     U_FAN_MIN_SPEED,
     U_FAN_REF_TEMP_C,
@@ -147,7 +146,7 @@ def server_power_step(
         host = host_power_linear_w(drive[D_HOST, h], units[U_HOST_IDLE_W, h], units[U_HOST_MAX_W, h])
         speed = fan_speed_fraction(
             per_server[R_INLET, h],
-            (per_server[R_GPU, h] + host) / units[U_FAN_DESIGN_DC_W, h],
+            per_server[R_GPU, h] + host,  # the load in W: the matrix's fan speeds are per W (units.unit_matrix)
             units[U_FAN_SPEED_AT_REF, h],
             units[U_FAN_REF_TEMP_C, h],
             units[U_FAN_SPEED_PER_K, h],
