@@ -395,7 +395,8 @@ def print_sweep(table, key, meta, out_dir=None, console=None, top=30):
 
 
 def print_forecast(table, meta, out_dir=None, console=None):
-    """SAIQ and its components per year, one table per storyline."""
+    """SAIQ and its components per year, one table per storyline, with the year's PUE, its hottest hour's PUE
+    and its heat-wave days."""
     console = console or _console()
     by = "saiq_index" if table["saiq_index"].notna().all() else "saiq_raw"
     for name, rows in table.groupby("storyline", sort=False):
@@ -409,6 +410,8 @@ def print_forecast(table, meta, out_dir=None, console=None):
             "tCO2e/token",
             "m3/token",
             "PUE",
+            "peak\nPUE",
+            "heat-wave\ndays",
             "grid\ngCO2/kWh",
             "fleet\nx",
             "energy\nMWh",
@@ -424,6 +427,8 @@ def print_forecast(table, meta, out_dir=None, console=None):
                 f"{r['tco2e_per_token']:.3e}",
                 f"{r['m3_per_token']:.3e}",
                 f"{r['pue']:.3f}",
+                f"{r['peak_hourly_pue']:.3f}",
+                f"{int(r['heatwave_days'])}",
                 f"{r['grid_carbon_g_per_kwh']:.0f}",
                 f"{r['fleet_scale']:.2f}",
                 f"{r['facility_energy_mwh']:,.0f}",
