@@ -48,6 +48,27 @@ def test_server_fans_speed_up_with_load_and_inlet():
     assert rack.fan_speed_fraction(25.0, 0.1, *args) == law["fan_min_speed"]
 
 
+def _outage_day(cooling=None, outage=None):
+    """The bundled chiller outage (scenarios/chiller-outage.yaml) over its day, 1 August, with cooling fields and
+    outage fields changed."""
+    import datetime
+
+    from twin.scenario import load_scenario
+
+    base = load_scenario("scenarios/chiller-outage.yaml")
+    fault = base.faults.cooling_outages[0].model_copy(update=outage or {})
+    return base.model_copy(
+        update={
+            "start": datetime.date(2023, 8, 1),
+            "duration": "1d",
+            "facility": base.facility.model_copy(
+                update={"cooling": base.facility.cooling.model_copy(update=cooling or {})}
+            ),
+            "faults": base.faults.model_copy(update={"cooling_outages": [fault]}),
+        }
+    )
+
+
 def test_a_chiller_outage_levels_off_where_the_plant_removes_the_heat_it_is_given():
     """Issue 22 acceptance: the bundled outage (2 of 4 chillers, Houston's hottest afternoon) levels off; the
     plateau is where the plant's removal (two chillers, and the economiser on the warmer return water) meets the
@@ -56,12 +77,9 @@ def test_a_chiller_outage_levels_off_where_the_plant_removes_the_heat_it_is_give
 
     from twin.physics.cooling import chiller_capacity_fraction, waterside_economiser_fraction
     from twin.pipeline import execute_run
-    from twin.scenario import load_scenario
     from twin.sim.engine import Simulation
 
-    scenario = load_scenario("scenarios/chiller-outage.yaml").model_copy(
-        update={"start": __import__("datetime").date(2023, 8, 1), "duration": "1d"}
-    )
+    scenario = _outage_day()
     run = execute_run(scenario)
     f = run.frame.set_index("timestamp")
     during = f.loc["2023-08-01 21:45":"2023-08-01 21:59"]
@@ -101,22 +119,10 @@ def test_a_chiller_outage_levels_off_where_the_plant_removes_the_heat_it_is_give
 
 def test_a_chilled_water_tank_rides_through_until_it_is_empty_then_the_room_warms():
     from twin.pipeline import execute_run
-    from twin.scenario import load_scenario
 
-    base = load_scenario("scenarios/chiller-outage.yaml")
-    outage = base.faults.cooling_outages[0].model_copy(update={"fraction": 1.0})  # every chiller
-    results = {}
-    for minutes in (0.0, 5.0):
-        cooling = base.facility.cooling.model_copy(update={"thermal_storage_min": minutes})
-        scenario = base.model_copy(
-            update={
-                "start": __import__("datetime").date(2023, 8, 1),
-                "duration": "1d",
-                "facility": base.facility.model_copy(update={"cooling": cooling}),
-                "faults": base.faults.model_copy(update={"cooling_outages": [outage]}),
-            }
-        )
-        results[minutes] = execute_run(scenario)
+    results = {  # every chiller lost
+        minutes: execute_run(_outage_day({"thermal_storage_min": minutes}, {"fraction": 1.0})) for minutes in (0.0, 5.0)
+    }
     (none,), (tank,) = results[0.0].summary["cooling_outages"], results[5.0].summary["cooling_outages"]
     storage = results[5.0].summary["thermal_storage"]
     assert storage["ride_through_min_at_design_heat"] == pytest.approx(5.0)
@@ -141,25 +147,14 @@ def test_a_tank_refills_through_the_chillers_not_the_rooms_air():
     """With an air-side economiser and a tank to refill, the refill adds chiller and tower work but no CRAH fan
     power or outdoor air; every watt still ends as rejected heat or heat stored (in the rooms or the tank)."""
     from twin.pipeline import execute_run
-    from twin.scenario import load_scenario
 
-    base = load_scenario("scenarios/chiller-outage.yaml")
-    runs = []
-    for minutes in (0.0, 10.0):
-        cooling = base.facility.cooling.model_copy(
-            update={"thermal_storage_min": minutes, "airside_economiser": True, "evaporative_assist": True}
-        )
-        outage = base.faults.cooling_outages[0].model_copy(update={"fraction": 1.0, "duration": "10m"})
-        scenario = base.model_copy(
-            update={
-                "start": __import__("datetime").date(2023, 8, 1),
-                "duration": "1d",
-                "facility": base.facility.model_copy(update={"cooling": cooling}),
-                "faults": base.faults.model_copy(update={"cooling_outages": [outage]}),
-            }
-        )
-        runs.append(execute_run(scenario).frame.set_index("timestamp"))
-    none, tank = runs
+    cooling = {"airside_economiser": True, "evaporative_assist": True}
+    none, tank = (
+        execute_run(
+            _outage_day({**cooling, "thermal_storage_min": minutes}, {"fraction": 1.0, "duration": "10m"})
+        ).frame.set_index("timestamp")
+        for minutes in (0.0, 10.0)
+    )
     refill = tank["thermal_storage_kwh"].diff() > 1e-6
     refill &= (tank["server_inlet_temp_c"] == 24.0) & (none["server_inlet_temp_c"] == 24.0)  # both rooms at set point
     refill &= (tank["it_power_w"] - none["it_power_w"]).abs() < 1e-6 * none["it_power_w"]  # the same IT heat
@@ -213,6 +208,7 @@ def test_the_legacy_archetype_fills_what_the_scenario_leaves_out():
 def test_morphed_weather_keeps_each_hours_relative_humidity():
     import numpy as np
 
+    from twin.physics.psychro import relhum_from_wetbulb
     from twin.sites import morph
     from twin.sites.library import load_site
 
@@ -221,8 +217,8 @@ def test_morphed_weather_keeps_each_hours_relative_humidity():
         future, days = morph.morph(site, 2.0)
         assert days == 0 and np.allclose(future.drybulb_c, site.drybulb_c + 2.0)
         p = 101325.0 if name == "singapore" else float(morph.standard_pressure_pa(site.elevation_m))
-        before = morph.relative_humidity(site.drybulb_c, site.wetbulb_c, p)
-        after = morph.relative_humidity(future.drybulb_c, future.wetbulb_c, p)
+        before = relhum_from_wetbulb(site.drybulb_c, site.wetbulb_c, p)
+        after = relhum_from_wetbulb(future.drybulb_c, future.wetbulb_c, p)
         assert np.abs(after - before).max() < 1e-3
         rise = (future.wetbulb_c - site.wetbulb_c).mean() / 2.0
         assert low < rise < high  # wet-bulb warms less than dry-bulb, least where the air is dry
@@ -263,19 +259,10 @@ def test_the_terminal_summary_reports_each_outage_and_the_tank():
 
     from twin.pipeline import execute_run
     from twin.report import print_summary
-    from twin.scenario import load_scenario
 
-    base = load_scenario("scenarios/chiller-outage.yaml")
-    cooling = base.facility.cooling.model_copy(update={"thermal_storage_min": 10.0})
-    scenario = base.model_copy(
-        update={
-            "start": __import__("datetime").date(2023, 8, 1),
-            "duration": "1d",
-            "facility": base.facility.model_copy(update={"cooling": cooling}),
-        }
-    )
     buffer = io.StringIO()
-    print_summary(execute_run(scenario).summary, console=Console(file=buffer, width=200))
+    summary = execute_run(_outage_day({"thermal_storage_min": 10.0})).summary
+    print_summary(summary, console=Console(file=buffer, width=200))
     text = buffer.getvalue()
     assert "Cooling outage, chiller from 2023-08-01T21:00:00+00:00 for 1 h" in text and "recovered" in text
     assert "Chilled-water storage:" in text and "10.0 min at the air path's design heat" in text

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from twin import catalog
-from twin.metrics import kpis, saiq, saiq_components, saiq_counting, totals
-from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
+from twin.metrics import hours_inlet_above_allowable, kpis, saiq, saiq_components, saiq_counting, totals
 from twin.pipeline import reference_components, simulate
 from twin.sites import morph
 from twin.sites.index import site_entry
@@ -93,7 +92,7 @@ def forecast(scenario, first_year, last_year, names=None, on_done=None):
                     "peak_hourly_pue": _peak_hourly_pue(frame),
                     "heatwave_days": heatwave_days,
                     "hours_gpu_throttled": t["hours_gpu_throttled"],
-                    "hours_inlet_above_allowable": _hours_above_allowable(run, frame),
+                    "hours_inlet_above_allowable": hours_inlet_above_allowable(run, frame),
                     "grid_carbon_g_per_kwh": float(frame["grid_carbon_g_per_kwh"].mean()),
                     "fleet_scale": growth,
                     "facility_energy_mwh": t["facility_energy_mwh"] * growth,
@@ -119,9 +118,3 @@ def forecast(scenario, first_year, last_year, names=None, on_done=None):
 def _peak_hourly_pue(frame):
     hourly = frame.set_index("timestamp")[["facility_power_w", "it_power_w"]].resample("1h").mean()
     return float((hourly["facility_power_w"] / hourly["it_power_w"]).max())
-
-
-def _hours_above_allowable(scenario, frame):
-    cooling = scenario.facility.cooling
-    limit_c = INLET_ALLOWABLE_MAX_C[(cooling if cooling.type == "air" else cooling.air_path).inlet_class]
-    return float((frame["server_inlet_temp_c"] > limit_c).sum()) * scenario.step_s / 3600.0

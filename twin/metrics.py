@@ -8,8 +8,8 @@ import math
 
 import pandas as pd
 
-from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
 from twin.physics.rack_gpus import THROTTLED_CLOCK_FRACTION
+from twin.scenario.facility import inlet_allowable_c
 
 J_PER_MWH = 3.6e9
 
@@ -254,17 +254,19 @@ def rank_by_saiq(table: pd.DataFrame, tiebreak: str) -> tuple[pd.DataFrame, str]
     return table.sort_values([key, tiebreak], kind="stable").reset_index(drop=True), key
 
 
+def hours_inlet_above_allowable(scenario, frame: pd.DataFrame) -> float:
+    """Hours the hottest server inlet spent above the air path's allowable maximum."""
+    limit_c = inlet_allowable_c(scenario.facility.cooling)
+    return float((frame["server_inlet_temp_c"] > limit_c).sum()) * scenario.step_s / 3600.0
+
+
 def summarise(
     scenario, frame: pd.DataFrame, reference_components: dict[str, float] | None = None, sections: dict | None = None
 ) -> dict:
     """The summary.json document of one run (docs/architecture.md#results-contract); sections: the
     blocks other parts of the run contribute (site sources, training, grid caps), after the KPIs."""
     t = totals(frame, scenario.step_s)
-    cooling = scenario.facility.cooling
-    inlet_class = (cooling if cooling.type == "air" else cooling.air_path).inlet_class
-    t["hours_inlet_above_allowable"] = (
-        float((frame["server_inlet_temp_c"] > INLET_ALLOWABLE_MAX_C[inlet_class]).sum()) * scenario.step_s / 3600.0
-    )
+    t["hours_inlet_above_allowable"] = hours_inlet_above_allowable(scenario, frame)
     counting = saiq_counting(scenario)
     components = saiq_components(t, **counting)
     weights = scenario.saiq.weights.model_dump()

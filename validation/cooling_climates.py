@@ -6,6 +6,7 @@ US sites for which Lei & Masanet publish city results (Houston, Miami) plus hot-
     python -m twin validate --only cooling_climates
 """
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -150,19 +151,12 @@ def cases():
             annual("phoenix-az", cooling)[1],
             unit="L/kWh_IT",
         )
-        out.append(
-            Case(
-                **{
-                    **case.__dict__,
-                    "known_gap": "Phoenix's dry-bulb stays above what the dry coolers can reject at full fan for a "
-                    "third of the year (34 % of steps), and the adiabatic pads run then (fans first: 0.51 -> 0.35 "
-                    "L/kWh in issue 22); Lei & Masanet's "
-                    "P95 is over US climate zones with their own pad control",
-                    "gap_low": 0.0,
-                    "gap_high": 0.40,
-                }
-            )
+        gap = (
+            "Phoenix's dry-bulb stays above what the dry coolers can reject at full fan for a third of the year "
+            "(34 % of steps), and the adiabatic pads run then (fans first: 0.51 -> 0.35 L/kWh in issue 22); Lei & "
+            "Masanet's P95 is over US climate zones with their own pad control"
         )
+        out.append(replace(case, known_gap=gap, gap_low=0.0, gap_high=0.40))
     mlc_limits = {"singapore": (0.26, "1A"), "stockholm-se": (0.13, "8")}
     for site in SITES.values():
         limit, zone = mlc_limits[site]

@@ -10,6 +10,7 @@ weather is the measured year's, the twin's a typical year. validation/data/READM
 """
 
 import csv
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -199,5 +200,5 @@ def cases():
 def _with_gap(case):
     for key, (why, gap_low, gap_high) in GAPS.items():
         if all(part in case.name for part in key):
-            return Case(**{**case.__dict__, "known_gap": why, "gap_low": gap_low, "gap_high": gap_high})
+            return replace(case, known_gap=why, gap_low=gap_low, gap_high=gap_high)
     return case

@@ -107,6 +107,18 @@ def wetbulb_from_relhum_c(drybulb_c: np.ndarray, relhum_fraction: np.ndarray, pr
 
 
 @njit(cache=True)
+def relhum_from_wetbulb(drybulb_c: np.ndarray, wetbulb_c: np.ndarray, pressure_pa: float) -> np.ndarray:
+    """Relative humidity [0-1] of air at (dry-bulb, wet-bulb) [degC]: W from the wet-bulb (eq. 33/35),
+    p_w = p W / (0.621945 + W) (eq. 20 inverted), RH = p_w / p_ws(T) (eq. 22), at most 1."""
+    out = np.empty(drybulb_c.shape[0])
+    for i in range(drybulb_c.shape[0]):
+        w = _humidity_ratio_at_wetbulb(drybulb_c[i], wetbulb_c[i], pressure_pa)
+        p_w = pressure_pa * w / (WATER_AIR_MOLAR_MASS_RATIO + w)
+        out[i] = min(p_w / saturation_pressure_pa(drybulb_c[i]), 1.0)
+    return out
+
+
+@njit(cache=True)
 def dewpoint_from_relhum_c(drybulb_c: np.ndarray, relhum_fraction: np.ndarray) -> np.ndarray:
     """Dew point [degC] for arrays of dry-bulb [degC] and relative humidity [0-1].
 

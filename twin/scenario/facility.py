@@ -7,7 +7,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from twin import catalog
 from twin.errors import clip, did_you_mean
-from twin.physics.cooling import LIQUID_CLASSES_C
+from twin.physics.cooling import INLET_ALLOWABLE_MAX_C, LIQUID_CLASSES_C
 from twin.scenario.base import AIR_DEFAULTS, CHAIN_DEFAULTS, ScenarioModel, Window, existing_file
 from twin.scenario.hall import Hall
 from twin.sites import bundled_site_names
@@ -243,6 +243,16 @@ class PowerChain(ScenarioModel):
 
 COOLING_TYPES = {"air": AirCooling, "direct_to_chip": DirectToChipCooling, "immersion": ImmersionCooling}
 Cooling = Annotated[AirCooling | DirectToChipCooling | ImmersionCooling, Field(discriminator="type")]
+
+
+def air_path_of(cooling):
+    """The air path of a facility's cooling: the air cooling itself, or a liquid design's air_path."""
+    return cooling if cooling.type == "air" else cooling.air_path
+
+
+def inlet_allowable_c(cooling):
+    """The ASHRAE TC9.9 allowable inlet maximum [C] of the cooling's air path class: servers power off above it."""
+    return INLET_ALLOWABLE_MAX_C[air_path_of(cooling).inlet_class]
 
 
 class OnSiteSupply(ScenarioModel):

@@ -12,8 +12,9 @@ import datetime as dt
 
 import numpy as np
 
-from twin.physics.cooling import INLET_ALLOWABLE_MAX_C, WATER_CP_J_KG_K, WATER_DENSITY_KG_M3
+from twin.physics.cooling import WATER_CP_J_KG_K, WATER_DENSITY_KG_M3
 from twin.physics.state import A_CHILLERS, A_DRYCOOLER
+from twin.scenario.facility import inlet_allowable_c
 
 
 def outage_offset_s(scenario, outage):
@@ -69,8 +70,7 @@ def outage_summary(scenario, frame, plant):
     units' return until the hottest inlet is back within RECOVERED_WITHIN_K of where it was when they went out and
     no more GPUs are off than then (None: not within the run). Plus the tank's ride-through at design heat."""
     step_s = scenario.step_s
-    cooling = scenario.facility.cooling
-    limit_c = INLET_ALLOWABLE_MAX_C[(cooling if cooling.type == "air" else cooling.air_path).inlet_class]
+    limit_c = inlet_allowable_c(scenario.facility.cooling)
     inlet = frame["server_inlet_temp_c"].to_numpy()
     off = frame["gpus_off"].to_numpy()
     store = frame["thermal_storage_kwh"].to_numpy()

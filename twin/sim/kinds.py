@@ -7,8 +7,8 @@ import numpy as np
 from twin import catalog
 from twin.params import calibration
 from twin.params.server import server_conversion_coefficients, server_fans
-from twin.physics.cooling import INLET_ALLOWABLE_MAX_C
 from twin.physics.units import Halls
+from twin.scenario.facility import inlet_allowable_c
 
 
 def cooling_settings(cfg):
@@ -18,10 +18,6 @@ def cooling_settings(cfg):
     settings = cfg.liquid_settings()
     key = "direct_to_chip" if cfg.type == "direct_to_chip" else f"immersion_{cfg.phase}_phase"
     return key, settings
-
-
-def air_path_of(cfg):
-    return cfg if cfg.type == "air" else cfg.air_path
 
 
 def unit_kinds(scenario):
@@ -99,7 +95,7 @@ def build_halls(scenario, kinds=None):
             tokens_per_gpu_s=tokens,
             training=1.0 if batch is not None else 0.0,
             recirculation_k_per_w=0.0,  # per rack: twin/sim/topology.py
-            inlet_limit_c=INLET_ALLOWABLE_MAX_C[air_path_of(scenario.facility.cooling).inlet_class],
+            inlet_limit_c=inlet_allowable_c(scenario.facility.cooling),
             coolant_limit_c=settings["coolant_shutdown_c"] if liquid > 0.0 else np.inf,
             restart_s=catalog.load("cooling")["rows"]["server_restart_s"],
             rack_limit_w=np.inf,  # per rack: twin/sim/topology.py

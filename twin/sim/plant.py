@@ -24,9 +24,10 @@ from twin.physics.state import (
     Prices,
 )
 from twin.physics.units import UnitState
+from twin.scenario.facility import air_path_of
 from twin.sim import topology, ups_groups
 from twin.sim.accounting import SECONDS_PER_YEAR
-from twin.sim.kinds import air_path_of, build_halls, cooling_settings, serving_curves, unit_kinds
+from twin.sim.kinds import build_halls, cooling_settings, serving_curves, unit_kinds
 
 
 def server_wall_power_w(halls, h, inlet_c):

@@ -14,12 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from twin.physics.psychro import (
-    _humidity_ratio_at_wetbulb,
-    saturation_pressure_pa,
-    standard_pressure_pa,
-    wetbulb_from_relhum_c,
-)
+from twin.physics.psychro import relhum_from_wetbulb, standard_pressure_pa, wetbulb_from_relhum_c
 
 # IPCC AR6 WG1 SPM Figure SPM.6: global warming level [K] -> frequency per decade and intensity [K] of the
 # 1850-1900 10-year hot extreme over land
@@ -29,16 +24,6 @@ HOT_EXTREME_INTENSITY_K = (0.0, 1.2, 1.9, 2.6, 5.1)
 PRESENT_WARMING_K = 1.09  # global surface warming 2011-2020 over 1850-1900 (AR6 WG1 SPM A.1.2): the typical year's
 LAND_OVER_GLOBAL = 1.55  # land warms 1.4-1.7x the global mean (AR6 SPM B.2.2); as catalog/forecast.yaml derives
 HEATWAVE_DAYS = 3  # [M] a heat wave: three consecutive days (national definitions run 2-5 days)
-
-
-def relative_humidity(drybulb_c, wetbulb_c, pressure_pa):
-    """RH [0-1] of air at (dry-bulb, wet-bulb): W from the wet-bulb (ASHRAE Fundamentals 2017 ch. 1 eq. 33/35),
-    p_w = p W / (0.621945 + W) (eq. 20), RH = p_w / p_ws(T) (eq. 22)."""
-    out = np.empty_like(drybulb_c)
-    for i in range(drybulb_c.shape[0]):
-        w = _humidity_ratio_at_wetbulb(drybulb_c[i], wetbulb_c[i], pressure_pa)
-        out[i] = min(pressure_pa * w / (0.621945 + w) / saturation_pressure_pa(drybulb_c[i]), 1.0)
-    return out
 
 
 def global_level_k(local_warming_k):
@@ -73,7 +58,7 @@ def morph(site, warming_k, heatwaves=0, extra_k=0.0):
     `heatwaves` heat waves: the hottest HEATWAVE_DAYS-day windows (apart), raised to the hottest day plus extra_k.
     The site's other series are kept."""
     pressure_pa = float(standard_pressure_pa(site.elevation_m if np.isfinite(site.elevation_m) else 0.0))
-    rh = relative_humidity(site.drybulb_c, site.wetbulb_c, pressure_pa)
+    rh = relhum_from_wetbulb(site.drybulb_c, site.wetbulb_c, pressure_pa)
     drybulb_c = site.drybulb_c + warming_k
     hours = 24 * HEATWAVE_DAYS
     taken = np.zeros(drybulb_c.shape[0], dtype=bool)
